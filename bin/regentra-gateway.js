@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point of the `regentra-gateway` command (Node.js 24 runs the TypeScript sources directly).
+import { main } from '../src/main.ts';
+
+main(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`regentra-gateway: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,171 @@
+/**
+ * buildApp(config, deps): the gateway as a Fastify instance, registered in an
+ * explicit order. Tests call this; main.ts calls it and listens.
+ *
+ *   1. request → site (host table) and canonical path (rewriteUrl), or a 421/400 page
+ *   2. sessions (cookie session + sign-in flow cookie)
+ *   3. the gateway's own endpoints under /.auth (forms parsed only there)
+ *   4. everything else: the authorization gate, then the proxy
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Config } from './config/schema.ts';
+import { buildSiteTable, canonicalHost, type Site } from './routing/sites.ts';
+import { normalizeTarget } from './routing/path.ts';
+import { isReservedPath } from './routing/reserved.ts';
+import { sessionsPlugin } from './session/plugin.ts';
+import { storeRevocation } from './session/revocation.ts';
+import { buildJwks, loadSigningKeys } from './identity/keys.ts';
+import { createSigner } from './identity/signer.ts';
+import { proxyRoutes } from './proxy/plugin.ts';
+import { coreRoutes } from './auth/core-routes.ts';
+import { createPolicyService } from './auth/policy.ts';
+import { passwordRoutes } from './auth/password/routes.ts';
+import { entraRoutes } from './auth/entra/routes.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { replyError } from './pages/errors.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { createAuditor } from './ops/audit.ts';
+import { loggerOptions } from './ops/logger.ts';
+import { createSecretBox } from './store/secretbox.ts';
+import { mustDecodeKey32 } from './config/keys.ts';
+import type { GatewayContext } from './context.ts';
+import type { Store } from './store/types.ts';
+
+export interface AppDeps {
+  readonly store: Store;
+  /** clock (epoch ms); tests inject one */
+  readonly now?: () => number;
+  /** a pino logger or false (tests); default: JSON to stdout at config.log.level */
+  readonly logger?: FastifyBaseLogger | false;
+  readonly metrics?: Metrics;
+  /** HTTP client for Entra/Graph calls (tests may route it); default: global fetch */
+  readonly fetch?: typeof fetch;
+}
+
+export type GatewayApp = FastifyInstance;
+
+const kBadPath = Symbol('regentra.badPath');
+type RawRequest = IncomingMessage & { [kBadPath]?: string };
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayApp> {
+  const now = deps.now ?? Date.now;
+  const sites = buildSiteTable(config);
+  const metrics = deps.metrics ?? createMetrics();
+
+  const serverFactory: FastifyServerFactory = (handler) =>
+    createServer(
+      {
+        maxHeaderSize: config.server.maxHeaderBytes,
+        headersTimeout: config.server.headersTimeoutMs,
+        requestTimeout: config.server.requestTimeoutMs,
+        keepAliveTimeout: config.server.keepAliveTimeoutMs,
+        requireHostHeader: true,
+        joinDuplicateHeaders: false,
+      },
+      handler as (req: IncomingMessage, res: ServerResponse) => void,
+    ) as Server;
+
+  const app = Fastify({
+    serverFactory,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: deps.logger === false ? false : loggerOptions(config.log.level) }),
+    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    bodyLimit: config.server.formBodyLimitBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    rewriteUrl(req) {
+      const n = normalizeTarget(req.url ?? '');
+      if (!n.ok) {
+        (req as RawRequest)[kBadPath] = n.reason;
+        return '/';
+      }
+      return n.query ? `${n.path}?${n.query}` : n.path;
+    },
+  });
+
+  const signingKeys = loadSigningKeys(config);
+  const revocation = storeRevocation(deps.store, {
+    ttlMs: config.session.revocationCheckSeconds * 1000,
+    onError: (err) => app.log.warn({ err }, 'revocation check: store unavailable, using last known state'),
+  });
+  const context: GatewayContext = {
+    config,
+    store: deps.store,
+    now,
+    sites,
+    metrics,
+    signer: createSigner({ key: signingKeys[0]!, issuer: config.identity.issuer, ttlSeconds: config.identity.ttlSeconds, now }),
+    jwks: buildJwks(signingKeys),
+    auditor: createAuditor(deps.store, app.log, now),
+    policy: createPolicyService(config, deps.store),
+    revocation,
+    secretBox: createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) }))),
+    fetch: deps.fetch ?? globalThis.fetch,
+    hooks: { endSessionUrl: null },
+  };
+  app.decorate('gateway', context);
+  app.decorateRequest('site', null as unknown as Site);
+  app.decorateRequest('siteHost', '');
+
+  // 1. host → site, and refuse targets that did not normalise
+  app.addHook('onRequest', (request, reply, done) => {
+    const bad = (request.raw as RawRequest)[kBadPath];
+    if (bad !== undefined) {
+      replyError(request, reply, 'BAD_PATH', { detail: bad });
+      return;
+    }
+    const host = canonicalHost(request.host);
+    const site = host === null ? undefined : sites.lookup(host);
+    if (site === undefined || host === null) {
+      replyError(request, reply, 'UNKNOWN_HOST');
+      return;
+    }
+    request.site = site;
+    request.siteHost = host;
+    done();
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.site && !isReservedPath(request.url)) {
+      metrics.requests.inc({ site: request.site.kind, status_class: `${Math.floor(reply.statusCode / 100)}xx` });
+    }
+    done();
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status === 413) return replyError(request, reply, 'PAYLOAD_TOO_LARGE');
+    if (status >= 400 && status < 500) {
+      request.log.info({ err: { message: err.message, code: err.code } }, 'bad request');
+      return replyError(request, reply, 'BAD_REQUEST');
+    }
+    // fail closed: an error anywhere in a decision denies with a generic page
+    request.log.error({ err }, 'request failed');
+    return replyError(request, reply, 'INTERNAL');
+  });
+  app.setNotFoundHandler((request, reply) => replyError(request, reply, 'NOT_FOUND'));
+
+  // 2. sessions
+  await app.register(sessionsPlugin, { config, now, revocation });
+
+  // 3. the gateway's own endpoints (forms are parsed only here)
+  await app.register(async (auth) => {
+    await auth.register(formbody, { bodyLimit: config.server.formBodyLimitBytes });
+    await auth.register(coreRoutes);
+    await auth.register(passwordRoutes);
+    await auth.register(entraRoutes);
+    await auth.register(adminRoutes);
+  });
+
+  // 4. the gate and the proxy
+  const connectTimeoutMs = Math.max(...sites.sites.map((s) => s.connectTimeoutMs));
+  await app.register(proxyRoutes, { signer: context.signer, connectTimeoutMs, metrics });
+
+  app.addHook('onClose', async () => {
+    if (!deps.metrics) metrics.close();
+  });
+  return app;
+}

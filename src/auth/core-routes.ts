@@ -1,0 +1,98 @@
+/**
+ * The gateway's own endpoints that do not belong to one sign-in method:
+ * JWKS, the current identity, sign-out, the signed-out page and page assets.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PATHS } from '../routing/reserved.ts';
+import { safeRedirectTarget } from '../routing/redirect.ts';
+import { ASSETS } from '../pages/layout.ts';
+import { sendPage } from '../pages/layout.ts';
+import { html } from '../pages/html.ts';
+import { replyError } from '../pages/errors.ts';
+import { realmKind } from '../ops/metrics.ts';
+import type { SessionData } from '../session/types.ts';
+
+/** A request made by this site's own pages (not a cross-site form or image). */
+export function isSameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin' || site === 'none';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    return new URL(origin).host.toLowerCase() === String(request.headers.host ?? '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+export async function coreRoutes(app: FastifyInstance): Promise<void> {
+  const { jwks, auditor, metrics, hooks } = app.gateway;
+
+  app.get(PATHS.jwks, (request, reply) => {
+    reply.header('etag', jwks.etag).header('cache-control', 'public, max-age=300, must-revalidate').header('access-control-allow-origin', '*');
+    if (request.headers['if-none-match'] === jwks.etag) return reply.code(304).send();
+    return reply.type('application/jwk-set+json').send(jwks.body);
+  });
+
+  app.get(PATHS.me, async (request, reply) => {
+    const s = await app.sessions.current(request);
+    reply.header('cache-control', 'no-store');
+    if (!s) return replyError(request, reply, 'UNAUTHENTICATED', { html: false });
+    return {
+      sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr: s.amr,
+      authTime: s.authTime, sid: s.sid, idp: s.idp ? { tid: s.idp.tid, oid: s.idp.oid } : null,
+    };
+  });
+
+  app.get(`${PATHS.assets}:name`, (request, reply) => {
+    const name = (request.params as { name: string }).name;
+    const asset = name === 'gateway.css' ? ASSETS.css : name === 'gateway.js' ? ASSETS.js : null;
+    if (!asset) return replyError(request, reply, 'NOT_FOUND');
+    reply.header('etag', asset.etag).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
+    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    return reply.type(asset.type).send(asset.body);
+  });
+
+  async function signOut(request: FastifyRequest, reply: FastifyReply, session: SessionData | null) {
+    const after = `${PATHS.signedOut}?rd=${encodeURIComponent(safeRedirectTarget((request.query as { rd?: unknown }).rd))}`;
+    app.sessions.end(request);
+    app.sessions.endFlow(request);
+    if (!session) return reply.code(303).header('cache-control', 'no-store').redirect(after);
+    metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
+    await auditor.record({ type: 'signout', outcome: 'success', realm: session.realm, userId: session.uid, actor: session.uid, ip: request.ip, details: { sid: session.sid, amr: session.amr } });
+    const idpUrl = hooks.endSessionUrl ? await hooks.endSessionUrl(request, session).catch(() => null) : null;
+    return reply.code(303).header('cache-control', 'no-store').redirect(idpUrl ?? after);
+  }
+
+  app.post(PATHS.logout, async (request, reply) => {
+    const session = await app.sessions.current(request);
+    if (session && !isSameOrigin(request)) return replyError(request, reply, 'CSRF', { html: true });
+    return signOut(request, reply, session);
+  });
+
+  app.get(PATHS.logout, async (request, reply) => {
+    const session = await app.sessions.current(request);
+    // a link on the site's own pages signs out at once; anything cross-site gets a confirmation
+    if (!session || isSameOrigin(request)) return signOut(request, reply, session);
+    const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd);
+    return sendPage(reply, 200, {
+      title: 'Sign out',
+      siteName: request.site.name,
+      body: html`<h1>Sign out?</h1>
+<p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
+<form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>
+<p class="links"><a href="${rd}">Stay signed in</a></p>`,
+    });
+  });
+
+  app.get(PATHS.signedOut, (request, reply) => {
+    const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd);
+    return sendPage(reply, 200, {
+      title: 'Signed out',
+      siteName: request.site.name,
+      body: html`<h1>You are signed out</h1>
+<p class="lead">You have been signed out of ${request.site.name}. Close the browser to finish, or sign in again.</p>
+<a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(rd)}">Sign in again</a>`,
+    });
+  });
+}

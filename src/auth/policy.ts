@@ -1,0 +1,119 @@
+/**
+ * Sign-in policy per site, from the SSO settings that staff admins edit (stored in
+ * the store so every replica sees a change within CACHE_MS, without restart).
+ *
+ * - staff: password + TOTP always available unless SSO is enabled AND SSO-only is on;
+ *   "Sign in with Microsoft" when SSO is enabled.
+ * - portal client: SSO when the client's tenant is set and SSO is enabled (and the
+ *   portal's multi-tenant app is configured); password sign-in unless the client
+ *   turned it off while SSO is on; TOTP per the client's MFA policy.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../config/schema.ts';
+import type { Site } from '../routing/sites.ts';
+import type { Store } from '../store/types.ts';
+
+export const STAFF_SSO_KEY = 'sso.staff';
+export const portalAuthKey = (clientId: string): string => `portal.auth.${clientId}`;
+
+/** Staff SSO settings (Settings → Security → Single Sign-On). */
+export interface StaffSsoSettings {
+  readonly tenantId: string | null;
+  readonly clientId: string | null;
+  /** sealed with the encryption key (secretbox, aad `sso.staff`); never sent to a browser */
+  readonly clientSecretEnc: string | null;
+  readonly secretSetAt: number | null;
+  /** fingerprint (hash of tenant, client id and secret) of the values that last passed Test Connection */
+  readonly testedFingerprint: string | null;
+  readonly testedAt: number | null;
+  readonly enabled: boolean;
+  readonly ssoOnly: boolean;
+  /** create unknown members of the tenant as staff `member`s on first SSO sign-in */
+  readonly autoProvision: boolean;
+  readonly updatedBy: string | null;
+  readonly updatedAt: number | null;
+}
+
+export const DEFAULT_STAFF_SSO: StaffSsoSettings = Object.freeze({
+  tenantId: null, clientId: null, clientSecretEnc: null, secretSetAt: null, testedFingerprint: null, testedAt: null,
+  enabled: false, ssoOnly: false, autoProvision: false, updatedBy: null, updatedAt: null,
+});
+
+export interface ConsentStatus {
+  readonly status: 'none' | 'granted' | 'failed';
+  readonly at: number | null;
+  readonly tenantId: string | null;
+  readonly error: string | null;
+}
+
+/** A client's portal authentication settings (Settings → Portal → Authentication). */
+export interface PortalAuthSettings {
+  readonly tenantId: string | null;
+  readonly ssoEnabled: boolean;
+  /** password sign-in stays allowed while SSO is on */
+  readonly passwordAllowed: boolean;
+  /** null: the client's config default */
+  readonly mfaRequired: boolean | null;
+  readonly consent: ConsentStatus;
+  readonly updatedBy: string | null;
+  readonly updatedAt: number | null;
+}
+
+export const DEFAULT_PORTAL_AUTH: PortalAuthSettings = Object.freeze({
+  tenantId: null, ssoEnabled: false, passwordAllowed: true, mfaRequired: null,
+  consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), updatedBy: null, updatedAt: null,
+});
+
+export interface SignInPolicy {
+  /** show and accept "Sign in with Microsoft" */
+  readonly sso: boolean;
+  /** show and accept email + password */
+  readonly password: boolean;
+  /** password sign-in requires TOTP */
+  readonly mfaRequired: boolean;
+}
+
+export interface PolicyService {
+  forSite(site: Site): Promise<SignInPolicy>;
+  staffSso(): Promise<StaffSsoSettings>;
+  portalAuth(clientId: string): Promise<PortalAuthSettings>;
+  /** drop cached settings (after a local write) */
+  invalidate(): void;
+}
+
+/** How long settings are cached: the bound for a change to reach every replica. */
+export const SETTINGS_CACHE_MS = 2_000;
+
+export function createPolicyService(config: Config, store: Store): PolicyService {
+  const cache = new LRUCache<string, { value: unknown }>({ max: 20_000, ttl: SETTINGS_CACHE_MS });
+  const portalApp = config.sites.portal?.entra !== undefined;
+
+  async function read<T>(key: string, fallback: T): Promise<T> {
+    const hit = cache.get(key);
+    if (hit) return hit.value as T;
+    const s = await store.getSetting<T>(key);
+    const value = s ? ({ ...fallback, ...s.value } as T) : fallback;
+    cache.set(key, { value });
+    return value;
+  }
+
+  const service: PolicyService = {
+    staffSso: () => read(STAFF_SSO_KEY, DEFAULT_STAFF_SSO),
+    portalAuth: (clientId) => read(portalAuthKey(clientId), DEFAULT_PORTAL_AUTH),
+    invalidate: () => cache.clear(),
+    async forSite(site) {
+      if (site.kind === 'staff') {
+        const s = await service.staffSso();
+        const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
+        return { sso, password: !(sso && s.ssoOnly), mfaRequired: true };
+      }
+      if (site.kind === 'portal' && site.clientId) {
+        const p = await service.portalAuth(site.clientId);
+        const sso = portalApp && p.ssoEnabled && p.tenantId !== null;
+        return { sso, password: !sso || p.passwordAllowed, mfaRequired: p.mfaRequired ?? site.mfaRequiredDefault };
+      }
+      return { sso: false, password: false, mfaRequired: true };
+    },
+  };
+  return service;
+}

@@ -1,0 +1,262 @@
+/**
+ * The configuration schema: the single source of the config's types and defaults.
+ * `loadConfig` (load.ts) parses YAML, validates it with this schema, resolves
+ * secret references, runs the cross-field checks and freezes the result.
+ *
+ * Secret fields accept `${ENV_VAR}`, `file:/path/to/file` (relative to the config
+ * file) or, discouraged and warned about, an inline value.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const seconds = (def: number, min = 1) => z.number().int().min(min).default(def);
+const ms = (def: number, min = 1) => z.number().int().min(min).default(def);
+
+/** A secret: `${ENV}`, `file:path`, or inline text. Resolved by the loader. */
+export const secret = z.string().min(1, 'must not be empty');
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const tenantId = z.string().regex(GUID, 'must be a tenant ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)');
+
+/** host names: lower-case letters, digits, hyphens and dots; `*.` only as the first label. */
+const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+export const hostPattern = z
+  .string()
+  .transform((h) => h.trim().toLowerCase().replace(/\.$/, ''))
+  .refine((h) => HOST.test(h), {
+    message: 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)',
+  });
+
+const upstreamUrl = z.string().refine(
+  (u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http:// or https:// URL without credentials, query or fragment' },
+);
+
+/** A public path: `/assets/` (prefix, ends with a slash) or `/health` (exact). */
+const publicPath = z
+  .string()
+  .refine((p) => p.startsWith('/') && !p.includes('?') && !p.includes('#') && !/(^|\/)\.\.?(\/|$)/.test(p) && !p.includes('//') && !p.includes('%'), {
+    message: 'must be a normalised absolute path like "/assets/" (prefix) or "/health" (exact), without query, fragment, "..", "//" or %-escapes',
+  })
+  .refine((p) => !p.toLowerCase().startsWith('/.auth'), { message: 'must not be under /.auth/ (reserved for the gateway)' });
+
+const timeouts = z
+  .object({
+    /** time to connect to the upstream */
+    connectMs: ms(5_000),
+    /** time to receive the upstream's response headers */
+    responseMs: ms(30_000),
+  })
+  .strict()
+  .prefault({});
+
+const siteCommon = {
+  upstream: upstreamUrl,
+  /** the `aud` of the identity JWT sent to this site's upstream */
+  audience: z.string().min(1).optional(),
+  publicPaths: z.array(publicPath).default([]),
+  timeouts,
+};
+
+const entraApp = z
+  .object({
+    clientId: z.string().min(1),
+    clientSecret: secret,
+  })
+  .strict();
+
+const CLIENT_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+export const portalClientSchema = z
+  .object({
+    id: z.string().regex(CLIENT_ID, 'must be a short id of lower-case letters, digits and hyphens (e.g. "acme")'),
+    name: z.string().min(1),
+    hosts: z.array(hostPattern).min(1, 'a client needs at least one host'),
+    /** overrides the portal's upstream for this client */
+    upstream: upstreamUrl.optional(),
+    /** whether portal password sign-in requires TOTP (the settings page can change it) */
+    mfaRequired: z.boolean().default(true),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        /** the scheme people use to reach the gateway (https behind a TLS-terminating load balancer) */
+        publicScheme: z.enum(['http', 'https']).default('https'),
+        /** the port people use, when not the scheme's default (e.g. 8080 in the demo) */
+        publicPort: port.optional(),
+        /** addresses or CIDRs whose X-Forwarded-* headers are believed */
+        trustedProxies: z.array(z.string().min(1)).default([]),
+        /** time allowed to receive a request's headers (slowloris guard) */
+        headersTimeoutMs: ms(10_000),
+        /** time allowed for a whole request body (0 = no limit; large uploads) */
+        requestTimeoutMs: ms(0, 0),
+        keepAliveTimeoutMs: ms(72_000),
+        maxHeaderBytes: z.number().int().min(4096).max(1_048_576).default(16_384),
+        /** body limit for the gateway's own forms; proxied bodies are streamed and not limited */
+        formBodyLimitBytes: z.number().int().min(1024).default(65_536),
+        shutdownGraceMs: ms(15_000),
+      })
+      .strict()
+      .prefault({}),
+    ops: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: port.default(9090),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    /** where the SQLite database and other local state live */
+    dataDir: z.string().default('./data'),
+    store: z
+      .discriminatedUnion('driver', [
+        z.object({ driver: z.literal('sqlite'), path: z.string().optional() }).strict(),
+        z
+          .object({
+            driver: z.literal('postgres'),
+            url: secret,
+            schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+            pool: z
+              .object({
+                max: z.number().int().min(1).max(500).default(10),
+                idleTimeoutMillis: ms(30_000),
+                connectionTimeoutMillis: ms(5_000),
+                statementTimeoutMillis: ms(10_000),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict(),
+      ])
+      .default({ driver: 'sqlite' }),
+    keys: z
+      .object({
+        /** session cookie keys, 32 bytes base64 each; the first seals, all open */
+        session: z.array(secret).min(1, 'at least one session key is required (generate one with `regentra-gateway keys generate`)'),
+        /** identity-header signing keys (PKCS#8 PEM); the first signs, all are published at /.auth/jwks.json */
+        signing: z
+          .array(
+            z
+              .object({
+                kid: z.string().min(1).optional(),
+                alg: z.enum(['ES256', 'EdDSA']).default('ES256'),
+                privateKey: secret,
+              })
+              .strict(),
+          )
+          .min(1, 'at least one signing key is required'),
+        /** encryption-at-rest keys for TOTP and SSO secrets, 32 bytes base64 each; the first seals */
+        encryption: z
+          .array(z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/), key: secret }).strict())
+          .min(1, 'at least one encryption key is required'),
+      })
+      .strict(),
+    session: z
+      .object({
+        /** cookie name; `__Host-` is prefixed when cookies are Secure */
+        cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('regentra_session'),
+        /** Secure cookies; turn off only for local http (the demo) */
+        secure: z.boolean().default(true),
+        idleTimeoutSeconds: seconds(30 * 60, 60),
+        absoluteLifetimeSeconds: seconds(12 * 3600, 60),
+        /** how long a revocation (disable, sign out everywhere) may take to reach every replica */
+        revocationCheckSeconds: seconds(5).pipe(z.number().max(10, 'must be at most 10 seconds')),
+      })
+      .strict()
+      .prefault({}),
+    identity: z
+      .object({
+        /** `iss` of the identity JWT */
+        issuer: z.string().min(1).default('regentra-gateway'),
+        ttlSeconds: seconds(60, 10).pipe(z.number().max(3600)),
+      })
+      .strict()
+      .prefault({}),
+    entra: z
+      .object({
+        authorityHost: z.string().url().default('https://login.microsoftonline.com'),
+        graphUrl: z.string().url().default('https://graph.microsoft.com'),
+        timeoutMs: ms(5_000),
+        /** dev only: allow http:// authority (the local Entra stand-in) */
+        allowInsecure: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        lockout: z
+          .object({
+            maxFailures: z.number().int().min(1).default(5),
+            windowSeconds: seconds(600),
+            lockSeconds: seconds(900),
+          })
+          .strict()
+          .prefault({}),
+        ipThrottle: z
+          .object({
+            maxFailures: z.number().int().min(1).default(30),
+            windowSeconds: seconds(600),
+          })
+          .strict()
+          .prefault({}),
+        password: z
+          .object({
+            minLength: z.number().int().min(8).max(128).default(12),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    sites: z
+      .object({
+        staff: z
+          .object({
+            ...siteCommon,
+            hosts: z.array(hostPattern).min(1, 'the staff site needs at least one host'),
+          })
+          .strict(),
+        portal: z
+          .object({
+            ...siteCommon,
+            /** Regentra's multi-tenant Entra app used by every client's portal */
+            entra: entraApp.optional(),
+            /** one host that receives every portal OIDC callback and hands users to the client's host */
+            centralCallbackHost: hostPattern.optional(),
+            clients: z.array(portalClientSchema).default([]),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** The raw (pre-resolution) input shape, as written in YAML. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated configuration, secrets resolved, deeply frozen. */
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
+export type PortalClientConfig = Config['sites']['portal'] extends infer P ? (P extends { clients: readonly (infer C)[] } ? C : never) : never;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;

@@ -1,0 +1,165 @@
+/**
+ * The composition root and command line: the only reader of argv and env.
+ *
+ *   regentra-gateway [serve] [--config FILE]      start the gateway (GATEWAY_CONFIG)
+ *   regentra-gateway check-config [--config FILE] validate the config and exit
+ *   regentra-gateway keys generate                print fresh keys
+ *   regentra-gateway users <command> …            manage local accounts
+ *   regentra-gateway sso <command> …              break-glass SSO switches
+ */
+import pino from 'pino';
+import { loadConfigFile, type LoadedConfig } from './config/load.ts';
+import { ConfigError } from './errors.ts';
+import { generateKeys } from './config/keys.ts';
+import { buildApp } from './app.ts';
+import { openStore, type Store } from './store/index.ts';
+import type { Config } from './config/schema.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { buildOpsServer, type OpsState } from './ops/server.ts';
+import { loggerOptions } from './ops/logger.ts';
+import { runUsersCommand } from './cli/users.ts';
+import { runSsoCommand } from './cli/sso.ts';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export interface ParsedArgs {
+  readonly command: string;
+  readonly rest: readonly string[];
+  readonly configPath: string | undefined;
+}
+
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
+  const rest: string[] = [];
+  let configPath = env.GATEWAY_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--config' || a === '-c') configPath = argv[++i];
+    else if (a.startsWith('--config=')) configPath = a.slice('--config='.length);
+    else rest.push(a);
+  }
+  const command = rest[0] && !rest[0].startsWith('-') ? (rest.shift() as string) : 'serve';
+  return { command, rest, configPath };
+}
+
+export function openConfiguredStore(config: Config): Promise<Store> {
+  const s = config.store;
+  return s.driver === 'sqlite'
+    ? openStore({ driver: 'sqlite', path: s.path ?? ':memory:' })
+    : openStore({ driver: 'postgres', url: s.url, schema: s.schema, pool: s.pool });
+}
+
+function loadOrExplain(configPath: string | undefined, env: Readonly<Record<string, string | undefined>>, io: Io): LoadedConfig | null {
+  if (!configPath) {
+    io.stderr.write('regentra-gateway: no configuration: pass --config FILE or set GATEWAY_CONFIG (see config/example.yaml)\n');
+    return null;
+  }
+  try {
+    const loaded = loadConfigFile(configPath, env);
+    for (const w of loaded.warnings) io.stderr.write(`warning: ${w}\n`);
+    return loaded;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`regentra-gateway: ${err.message}\n`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** Run a command; resolves to the process exit code (serve resolves when stopped). */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+  const args = parseArgs(argv, env);
+  switch (args.command) {
+    case 'check-config': {
+      const loaded = loadOrExplain(args.configPath, env, io);
+      if (!loaded) return 1;
+      const c = loaded.config;
+      io.stdout.write(`configuration OK: ${loaded.source}\n  staff hosts: ${c.sites.staff.hosts.join(', ')}\n  portal clients: ${c.sites.portal?.clients.length ?? 0}\n  store: ${c.store.driver}\n`);
+      return 0;
+    }
+    case 'keys': {
+      if (args.rest[0] !== 'generate') {
+        io.stderr.write('usage: regentra-gateway keys generate\n');
+        return 2;
+      }
+      const k = generateKeys();
+      io.stdout.write(
+        `# Fresh keys. Store each in your secret manager and reference it from the config as \${ENV_VAR} or file:/path.\n` +
+          `REGENTRA_SESSION_KEY=${k.session}\nREGENTRA_ENCRYPTION_KEY=${k.encryption}\n# signing key (kid ${k.signingKid}), PKCS#8 PEM:\n${k.signingPem}`,
+      );
+      return 0;
+    }
+    case 'users':
+    case 'sso': {
+      const loaded = loadOrExplain(args.configPath, env, io);
+      if (!loaded) return 1;
+      const store = await openConfiguredStore(loaded.config);
+      try {
+        return args.command === 'users' ? await runUsersCommand(args.rest, { config: loaded.config, store, io }) : await runSsoCommand(args.rest, { config: loaded.config, store, io });
+      } finally {
+        await store.close();
+      }
+    }
+    case 'serve': {
+      const loaded = loadOrExplain(args.configPath, env, io);
+      if (!loaded) return 1;
+      const running = await serve(loaded.config);
+      io.stdout.write(`regentra-gateway listening on ${running.url} (ops on ${running.opsUrl})\n`);
+      return running.closed;
+    }
+    default:
+      io.stderr.write(`regentra-gateway: unknown command "${args.command}" (try serve, check-config, keys generate, users, sso)\n`);
+      return 2;
+  }
+}
+
+export interface Running {
+  readonly url: string;
+  readonly opsUrl: string;
+  /** resolves with the exit code once stopped */
+  readonly closed: Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Start the gateway and its ops listener; SIGTERM/SIGINT stop it gracefully. */
+export async function serve(config: Config, options: { installSignalHandlers?: boolean } = {}): Promise<Running> {
+  const logger = pino(loggerOptions(config.log.level));
+  const store = await openConfiguredStore(config);
+  const metrics = createMetrics();
+  const app = await buildApp(config, { store, logger, metrics });
+  const state: OpsState = { draining: false };
+  const ops = buildOpsServer({ store, metrics, state });
+  const url = await app.listen({ host: config.server.host, port: config.server.port });
+  const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
+
+  let resolveClosed: (code: number) => void = () => {};
+  const closed = new Promise<number>((r) => (resolveClosed = r));
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      state.draining = true;
+      logger.info('shutting down: finishing in-flight requests');
+      const force = setTimeout(() => {
+        logger.error('graceful shutdown timed out; exiting');
+        resolveClosed(1);
+      }, config.server.shutdownGraceMs);
+      force.unref();
+      await app.close();
+      await ops.close();
+      await store.close();
+      metrics.close();
+      clearTimeout(force);
+      logger.info('stopped');
+      resolveClosed(0);
+    })());
+
+  if (options.installSignalHandlers !== false) {
+    process.once('SIGTERM', () => void stop());
+    process.once('SIGINT', () => void stop());
+  }
+  return { url, opsUrl, closed, stop };
+}

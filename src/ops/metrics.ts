@@ -1,0 +1,61 @@
+/**
+ * Prometheus metrics (prom-client), served on the ops listener at /metrics.
+ * Label sets are bounded: site kind, realm kind, method, outcome, status class —
+ * never a user, a path or a client id.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'site' | 'status_class'>;
+  readonly upstreamLatency: Histogram<'site'>;
+  readonly upstreamErrors: Counter<'site' | 'kind'>;
+  readonly signIns: Counter<'realm' | 'method' | 'outcome'>;
+  readonly lockouts: Counter<'realm'>;
+  readonly idpLatency: Histogram<'operation'>;
+  readonly idpErrors: Counter<'operation'>;
+  readonly storeLatency: Histogram<'operation'>;
+  readonly storeErrors: Counter<'operation'>;
+  /** stop background collectors */
+  close(): void;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'regentra_' });
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  new Gauge({
+    name: 'regentra_event_loop_lag_p99_seconds',
+    help: 'Event-loop delay, 99th percentile since the last scrape',
+    registers: [registry],
+    collect() {
+      this.set(lag.percentile(99) / 1e9);
+      lag.reset();
+    },
+  });
+  const m: Metrics = {
+    registry,
+    requests: new Counter({ name: 'regentra_proxied_requests_total', help: 'Requests answered for proxied paths, by site kind and status class', labelNames: ['site', 'status_class'], registers: [registry] }),
+    upstreamLatency: new Histogram({
+      name: 'regentra_upstream_response_seconds', help: 'Time from the gateway forwarding a request to the upstream answering headers', labelNames: ['site'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+    }),
+    upstreamErrors: new Counter({ name: 'regentra_upstream_errors_total', help: 'Upstream failures (timeout, unavailable)', labelNames: ['site', 'kind'], registers: [registry] }),
+    signIns: new Counter({ name: 'regentra_signins_total', help: 'Sign-in attempts by realm kind, method and outcome', labelNames: ['realm', 'method', 'outcome'], registers: [registry] }),
+    lockouts: new Counter({ name: 'regentra_lockouts_total', help: 'Accounts locked after repeated failures', labelNames: ['realm'], registers: [registry] }),
+    idpLatency: new Histogram({ name: 'regentra_idp_request_seconds', help: 'Entra ID request latency by operation', labelNames: ['operation'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    idpErrors: new Counter({ name: 'regentra_idp_errors_total', help: 'Entra ID request failures by operation', labelNames: ['operation'], registers: [registry] }),
+    storeLatency: new Histogram({ name: 'regentra_store_operation_seconds', help: 'Store operation latency', labelNames: ['operation'], buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+    storeErrors: new Counter({ name: 'regentra_store_errors_total', help: 'Store operation failures', labelNames: ['operation'], registers: [registry] }),
+    close: () => lag.disable(),
+  };
+  return Object.freeze(m);
+}
+
+/** `portal:acme` → `portal`: realm label without the client id (bounded). */
+export function realmKind(realm: string | null | undefined): string {
+  if (!realm) return 'none';
+  return realm.startsWith('portal:') ? 'portal' : realm;
+}

@@ -1,0 +1,55 @@
+/**
+ * Error responses: a helpful page for people, a JSON body for API clients, both
+ * built from the error catalogue and carrying the request's correlation id.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, type ErrorCode } from '../errors.ts';
+import { html, type SafeHtml } from './html.ts';
+import { sendPage } from './layout.ts';
+
+/** A browser navigation (GET/HEAD that accepts HTML) rather than an API or XHR call. */
+export function wantsHtml(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const accept = request.headers.accept;
+  if (typeof accept !== 'string' || !accept.includes('text/html')) return false;
+  const xrw = request.headers['x-requested-with'];
+  return !(typeof xrw === 'string' && xrw.toLowerCase() === 'xmlhttprequest');
+}
+
+export interface ErrorReplyOptions {
+  /** safe extra detail shown to the user and returned in JSON */
+  readonly detail?: string;
+  /** extra HTML (e.g. an admin hint, a link back) */
+  readonly extra?: SafeHtml;
+  /** override the catalogue's title/message for this occurrence */
+  readonly title?: string;
+  readonly message?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** force the page (forms posted by browsers are not GETs but want HTML) */
+  readonly html?: boolean;
+}
+
+export function replyError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, opts: ErrorReplyOptions = {}): FastifyReply {
+  const spec = ERRORS[code];
+  const title = opts.title ?? spec.title;
+  const message = opts.message ?? spec.message;
+  if (opts.headers) for (const [k, v] of Object.entries(opts.headers)) reply.header(k, v);
+  reply.header('x-request-id', request.id);
+  if (!(opts.html ?? wantsHtml(request))) {
+    return reply
+      .code(spec.status)
+      .header('cache-control', 'no-store')
+      .type('application/json; charset=utf-8')
+      .send({ error: code.toLowerCase(), message, ...(opts.detail ? { detail: opts.detail } : {}), requestId: request.id });
+  }
+  const site = (request as FastifyRequest & { site?: { name: string } }).site;
+  return sendPage(reply, spec.status, {
+    title,
+    siteName: site?.name,
+    body: html`<h1>${title}</h1>
+<p class="lead">${message}</p>
+${opts.detail ? html`<div class="alert warn">${opts.detail}</div>` : ''}
+${opts.extra ?? ''}
+<p class="meta">Reference: ${request.id} · ${new Date().toISOString()}</p>`,
+  });
+}

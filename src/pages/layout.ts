@@ -1,0 +1,83 @@
+/**
+ * The page shell for every page the gateway renders (sign-in, errors, settings):
+ * no external assets, a strict Content-Security-Policy, one stylesheet and one small
+ * script served from /.auth/assets/ (hashed, long-cached).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { html, type SafeHtml } from './html.ts';
+import { STYLESHEET } from './style.ts';
+import { SCRIPT } from './script.ts';
+import { PATHS } from '../routing/reserved.ts';
+
+function asset(body: string, type: string) {
+  const hash = createHash('sha256').update(body).digest('base64url').slice(0, 12);
+  return Object.freeze({ body, type, etag: `"${hash}"`, hash });
+}
+
+export const ASSETS = Object.freeze({
+  css: asset(STYLESHEET, 'text/css; charset=utf-8'),
+  js: asset(SCRIPT, 'text/javascript; charset=utf-8'),
+});
+export const CSS_URL = `${PATHS.assets}gateway.css?v=${ASSETS.css.hash}`;
+export const JS_URL = `${PATHS.assets}gateway.js?v=${ASSETS.js.hash}`;
+
+export interface PageOptions {
+  readonly title: string;
+  readonly body: SafeHtml;
+  /** site name shown under the brand (e.g. "Staff" or the client's name) */
+  readonly siteName?: string;
+  /** wider layout for settings pages */
+  readonly wide?: boolean;
+  /** other origins forms on this page may post/redirect to (e.g. the Entra authority for sign-out) */
+  readonly formTargets?: readonly string[];
+}
+
+/** The CSP for gateway pages; `formTargets` adds origins for form submissions that redirect. */
+export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "script-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+export function renderPage(opts: PageOptions): string {
+  return `<!doctype html>${html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${opts.title} · Regentra</title>
+<link rel="stylesheet" href="${CSS_URL}">
+<script src="${JS_URL}" defer></script>
+</head>
+<body>
+<main class="${opts.wide ? 'shell wide' : 'shell'}">
+<header class="brand"><span class="logo" aria-hidden="true">R</span><span class="brand-name">Regentra</span>${opts.siteName ? html`<span class="site-name">${opts.siteName}</span>` : ''}</header>
+<section class="card">
+${opts.body}
+</section>
+<footer class="foot">Protected by Regentra Gateway</footer>
+</main>
+</body>
+</html>`.value}`;
+}
+
+/** Send a gateway page with the security headers every page carries. */
+export function sendPage(reply: FastifyReply, status: number, opts: PageOptions): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', contentSecurityPolicy(opts.formTargets))
+    .header('x-content-type-options', 'nosniff')
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', 'no-store')
+    .send(renderPage(opts));
+}

@@ -1,0 +1,60 @@
+/** The one stylesheet of the gateway's pages (served from /.auth/assets/gateway.css). */
+export const STYLESHEET = `
+:root{--bg:#f4f6fb;--card:#fff;--ink:#1b2333;--muted:#5b6577;--line:#dfe3ec;--brand:#3346d3;--brand-ink:#fff;--danger:#b42318;--danger-bg:#fef3f2;--ok:#067647;--ok-bg:#ecfdf3;--warn:#93370d;--warn-bg:#fffaeb;--radius:12px;
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;background:linear-gradient(180deg,#eef1fb 0,#f4f6fb 260px)}
+.shell{max-width:420px;margin:0 auto;padding:48px 20px}
+.shell.wide{max-width:860px}
+.brand{display:flex;align-items:center;gap:10px;margin-bottom:20px}
+.logo{display:inline-grid;place-items:center;width:34px;height:34px;border-radius:9px;background:var(--brand);color:var(--brand-ink);font-weight:700}
+.brand-name{font-weight:700;font-size:18px;letter-spacing:.2px}
+.site-name{margin-left:auto;color:var(--muted);font-size:14px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:28px;box-shadow:0 1px 2px rgba(16,24,40,.04),0 8px 24px rgba(16,24,40,.06)}
+h1{font-size:22px;margin:0 0 6px}
+h2{font-size:17px;margin:26px 0 8px}
+p{line-height:1.5;margin:8px 0}
+.lead{color:var(--muted);margin-bottom:20px}
+label{display:block;font-weight:600;font-size:14px;margin:14px 0 6px}
+.hint{color:var(--muted);font-size:13px;font-weight:400}
+input[type=text],input[type=email],input[type=password],input[type=search],select{width:100%;padding:10px 12px;border:1px solid #c9cfdb;border-radius:8px;font:inherit;background:#fff}
+input:focus,select:focus,button:focus,a:focus{outline:3px solid rgba(51,70,211,.25);outline-offset:1px}
+input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:22px;letter-spacing:6px;text-align:center}
+.btn{display:inline-flex;align-items:center;justify-content:center;gap:8px;width:100%;padding:11px 14px;margin-top:18px;border-radius:8px;border:1px solid var(--brand);background:var(--brand);color:var(--brand-ink);font:inherit;font-weight:600;cursor:pointer;text-decoration:none}
+.btn.secondary{background:#fff;color:var(--ink);border-color:#c9cfdb}
+.btn.inline{width:auto;margin-top:0}
+.btn.danger{background:var(--danger);border-color:var(--danger)}
+.ms-logo{display:inline-grid;grid-template-columns:8px 8px;gap:2px}
+.ms-logo i{width:8px;height:8px;display:block}
+.ms-logo i:nth-child(1){background:#f25022}.ms-logo i:nth-child(2){background:#7fba00}.ms-logo i:nth-child(3){background:#00a4ef}.ms-logo i:nth-child(4){background:#ffb900}
+.divider{display:flex;align-items:center;gap:12px;color:var(--muted);font-size:13px;margin:22px 0 4px}
+.divider::before,.divider::after{content:"";flex:1;border-top:1px solid var(--line)}
+.alert{border-radius:8px;padding:10px 12px;margin:12px 0;font-size:14px;border:1px solid}
+.alert.error{background:var(--danger-bg);color:var(--danger);border-color:#fecdca}
+.alert.ok{background:var(--ok-bg);color:var(--ok);border-color:#abefc6}
+.alert.warn{background:var(--warn-bg);color:var(--warn);border-color:#fedf89}
+.meta{color:var(--muted);font-size:12px;margin-top:18px;font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+.links{margin-top:16px;font-size:14px;text-align:center}
+a{color:var(--brand)}
+.qr{display:flex;justify-content:center;margin:12px 0}
+.qr svg,.qr img{width:200px;height:200px}
+.secret{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f2f4f7;border-radius:6px;padding:8px 10px;word-break:break-all;display:block;text-align:center;letter-spacing:1px}
+.codes{display:grid;grid-template-columns:1fr 1fr;gap:6px;font-family:ui-monospace,Menlo,Consolas,monospace;background:#f2f4f7;padding:12px;border-radius:8px}
+table{width:100%;border-collapse:collapse;font-size:14px}
+th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}
+.row{display:flex;gap:10px;align-items:center}
+.row>*{flex:1}
+.copy{display:flex;gap:8px;align-items:stretch}
+.copy input{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+.toggle{display:flex;gap:10px;align-items:flex-start;margin:14px 0}
+.toggle input{margin-top:4px}
+.nav{display:flex;gap:16px;border-bottom:1px solid var(--line);margin:-8px 0 18px;padding-bottom:10px;font-size:14px}
+.nav a{text-decoration:none}
+.nav a[aria-current=page]{font-weight:700;color:var(--ink)}
+.badge{display:inline-block;border-radius:999px;padding:2px 8px;font-size:12px;font-weight:600;background:#eef1fb;color:var(--brand)}
+.badge.ok{background:var(--ok-bg);color:var(--ok)}.badge.off{background:#f2f4f7;color:var(--muted)}.badge.error{background:var(--danger-bg);color:var(--danger)}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;font-size:14px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;word-break:break-all}
+ol.steps{padding-left:20px;line-height:1.6}
+.foot{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+`;

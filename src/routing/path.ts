@@ -1,0 +1,87 @@
+/**
+ * Request-target normalisation. Every decision (reserved path, public path) and the
+ * path the upstream receives are made on ONE canonical form, so that an attacker
+ * cannot make the gateway and the upstream disagree about which resource is asked for.
+ *
+ * Rules (in order):
+ * - only origin-form targets (`/path?query`) are accepted (absolute-form and `*` are refused);
+ * - the fragment (`#…`, never sent by browsers) is dropped, the query is kept verbatim;
+ * - `\` is treated as `/` (as browsers and some servers do);
+ * - percent-escapes of unreserved characters are decoded (`%2e` → `.`, `%41` → `A`), other
+ *   escapes are upper-cased; escapes of `/`, `\` and control characters are refused, as are
+ *   malformed escapes and raw control or non-ASCII bytes;
+ * - empty segments (`//`) are merged, `.` and `..` segments are resolved (never above `/`);
+ * - a segment that is a dot-segment with `;` parameters (`..;x`) is refused;
+ * - the reserved prefix `/.auth` is matched case-insensitively and rewritten to lower case.
+ */
+import { RESERVED_PREFIX } from './reserved.ts';
+
+export type NormalizeResult = { readonly ok: true; readonly path: string; readonly query: string } | { readonly ok: false; readonly reason: string };
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+export function normalizeTarget(target: string): NormalizeResult {
+  if (target.length === 0 || target.charCodeAt(0) !== 47 /* / */) {
+    return { ok: false, reason: 'request target must be a path starting with "/"' };
+  }
+  let end = target.length;
+  const hash = target.indexOf('#');
+  if (hash !== -1) end = hash;
+  const q = target.indexOf('?');
+  let rawPath: string;
+  let query = '';
+  if (q !== -1 && q < end) {
+    rawPath = target.slice(0, q);
+    query = target.slice(q + 1, end);
+  } else {
+    rawPath = target.slice(0, end);
+  }
+
+  // fast path: plain paths need no work
+  if (/^(\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+(\.[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*)*\/?$/.test(rawPath)) {
+    return { ok: true, path: reserveCase(rawPath), query };
+  }
+
+  let decoded = '';
+  for (let i = 0; i < rawPath.length; i++) {
+    const ch = rawPath[i] as string;
+    const code = rawPath.charCodeAt(i);
+    if (code < 0x21 || code > 0x7e) return { ok: false, reason: 'control, space or non-ASCII character in path' };
+    if (ch === '\\') { decoded += '/'; continue; }
+    if (ch === '%') {
+      const hex = rawPath.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, reason: 'malformed %-escape in path' };
+      const byte = parseInt(hex, 16);
+      if (byte === 0x2f || byte === 0x5c) return { ok: false, reason: 'encoded "/" or "\\" in path' };
+      if (byte < 0x20 || byte === 0x7f) return { ok: false, reason: 'encoded control character in path' };
+      const c = String.fromCharCode(byte);
+      decoded += byte < 0x80 && UNRESERVED.test(c) ? c : `%${hex.toUpperCase()}`;
+      i += 2;
+      continue;
+    }
+    decoded += ch;
+  }
+
+  const out: string[] = [];
+  const segments = decoded.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i] as string;
+    if (seg === '' && i < segments.length - 1) continue; // `//` merged
+    const bare = seg.split(';', 1)[0] as string;
+    if ((bare === '.' || bare === '..') && bare !== seg) return { ok: false, reason: 'dot-segment with parameters in path' };
+    if (seg === '.') { if (i === segments.length - 1) out.push(''); continue; }
+    if (seg === '..') { out.pop(); if (i === segments.length - 1) out.push(''); continue; }
+    out.push(seg);
+  }
+  const path = `/${out.join('/')}`;
+  return { ok: true, path: reserveCase(path), query };
+}
+
+/** `/.AUTH/Login` → `/.auth/Login`: the reserved prefix is case-insensitive. */
+function reserveCase(path: string): string {
+  if (path.length >= RESERVED_PREFIX.length && (path.length === RESERVED_PREFIX.length || path[RESERVED_PREFIX.length] === '/')) {
+    const head = path.slice(0, RESERVED_PREFIX.length);
+    if (head !== RESERVED_PREFIX && head.toLowerCase() === RESERVED_PREFIX) return RESERVED_PREFIX + path.slice(RESERVED_PREFIX.length);
+  }
+  return path;
+}

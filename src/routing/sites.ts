@@ -1,0 +1,140 @@
+/**
+ * The host → site table (pure). A site is what one host name serves: the staff
+ * app, one client's portal, or the portal's central OIDC callback host.
+ * Built once per config; lookups cost O(number of labels) whatever the number of clients.
+ */
+import type { Config } from '../config/schema.ts';
+
+export type SiteKind = 'staff' | 'portal' | 'central';
+
+export interface Site {
+  /** the realm sessions on this site belong to: `staff` or `portal:<clientId>`; `central` for the callback host */
+  readonly realm: string;
+  readonly kind: SiteKind;
+  /** portal client id, or null */
+  readonly clientId: string | null;
+  /** human name: "Staff" or the client's name */
+  readonly name: string;
+  /** upstream origin (+ optional base path), e.g. http://127.0.0.1:3001 */
+  readonly upstream: string;
+  /** `aud` of the identity JWT for this site */
+  readonly audience: string;
+  /** public path prefixes (ending in '/') and exact paths */
+  readonly publicPrefixes: readonly string[];
+  readonly publicExact: ReadonlySet<string>;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+  /** portal password sign-in requires TOTP by default (settings may override) */
+  readonly mfaRequiredDefault: boolean;
+  readonly hosts: readonly string[];
+}
+
+export interface SiteTable {
+  /** the site for a host name (any case, with or without port or trailing dot), or undefined */
+  lookup(host: string | undefined): Site | undefined;
+  readonly sites: readonly Site[];
+  bySiteRealm(realm: string): Site | undefined;
+}
+
+export const STAFF_REALM = 'staff';
+export const portalRealm = (clientId: string): string => `portal:${clientId}`;
+
+export function buildSiteTable(config: Config): SiteTable {
+  const sites: Site[] = [];
+  const exact = new Map<string, Site>();
+  const wildcard = new Map<string, Site>(); // key: ".support.example.com"
+
+  const add = (site: Site) => {
+    sites.push(site);
+    for (const h of site.hosts) {
+      if (h.startsWith('*.')) wildcard.set(h.slice(1), site);
+      else exact.set(h, site);
+    }
+  };
+
+  const staff = config.sites.staff;
+  add(makeSite({
+    realm: STAFF_REALM, kind: 'staff', clientId: null, name: 'Staff', upstream: staff.upstream, audience: staff.audience ?? 'staff',
+    publicPaths: staff.publicPaths, timeouts: staff.timeouts, mfaRequiredDefault: true, hosts: staff.hosts,
+  }));
+
+  const portal = config.sites.portal;
+  if (portal) {
+    for (const client of portal.clients) {
+      add(makeSite({
+        realm: portalRealm(client.id), kind: 'portal', clientId: client.id, name: client.name, upstream: client.upstream ?? portal.upstream,
+        audience: portal.audience ?? 'portal', publicPaths: portal.publicPaths, timeouts: portal.timeouts, mfaRequiredDefault: client.mfaRequired, hosts: client.hosts,
+      }));
+    }
+    if (portal.centralCallbackHost) {
+      add(makeSite({
+        realm: 'central', kind: 'central', clientId: null, name: 'Support portal sign-in', upstream: portal.upstream, audience: portal.audience ?? 'portal',
+        publicPaths: [], timeouts: portal.timeouts, mfaRequiredDefault: true, hosts: [portal.centralCallbackHost],
+      }));
+    }
+  }
+
+  const byRealm = new Map(sites.map((s) => [s.realm, s]));
+  return Object.freeze({
+    sites: Object.freeze(sites),
+    bySiteRealm: (realm: string) => byRealm.get(realm),
+    lookup(hostHeader: string | undefined): Site | undefined {
+      const host = canonicalHost(hostHeader);
+      if (host === null) return undefined;
+      const hit = exact.get(host);
+      if (hit !== undefined || wildcard.size === 0) return hit;
+      // try every proper suffix that starts at a dot: a.b.c → .b.c, .c
+      for (let i = host.indexOf('.'); i !== -1; i = host.indexOf('.', i + 1)) {
+        const site = wildcard.get(host.slice(i));
+        if (site !== undefined) return i > 0 ? site : undefined;
+      }
+      return undefined;
+    },
+  });
+}
+
+/** Lower-case host name without port and trailing dot; null when it is not a plausible DNS name. */
+export function canonicalHost(hostHeader: string | undefined): string | null {
+  if (!hostHeader) return null;
+  let h = hostHeader;
+  if (h.startsWith('[')) return null; // IP literals never name a site
+  const colon = h.lastIndexOf(':');
+  if (colon !== -1) {
+    const portPart = h.slice(colon + 1);
+    if (!/^\d{1,5}$/.test(portPart)) return null;
+    h = h.slice(0, colon);
+  }
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  h = h.toLowerCase();
+  if (h.length === 0 || h.length > 253 || !/^[a-z0-9.-]+$/.test(h) || h.startsWith('.') || h.includes('..')) return null;
+  return h;
+}
+
+function makeSite(input: {
+  realm: string; kind: SiteKind; clientId: string | null; name: string; upstream: string; audience: string;
+  publicPaths: readonly string[]; timeouts: { connectMs: number; responseMs: number }; mfaRequiredDefault: boolean; hosts: readonly string[];
+}): Site {
+  return Object.freeze({
+    realm: input.realm,
+    kind: input.kind,
+    clientId: input.clientId,
+    name: input.name,
+    upstream: input.upstream.replace(/\/$/, ''),
+    audience: input.audience,
+    publicPrefixes: Object.freeze(input.publicPaths.filter((p) => p.endsWith('/'))),
+    publicExact: new Set(input.publicPaths.filter((p) => !p.endsWith('/'))),
+    connectTimeoutMs: input.timeouts.connectMs,
+    responseTimeoutMs: input.timeouts.responseMs,
+    mfaRequiredDefault: input.mfaRequiredDefault,
+    hosts: Object.freeze([...input.hosts]),
+  });
+}
+
+/** Is `path` (already normalised) public on `site`? */
+export function isPublicPath(site: Site, path: string): boolean {
+  if (site.publicExact.has(path)) return true;
+  for (const prefix of site.publicPrefixes) {
+    if (path.startsWith(prefix) || path === prefix.slice(0, -1)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,185 @@
+/**
+ * Cookie sessions on @fastify/secure-session (libsodium secretbox, key rotation:
+ * the first key seals, every key opens, and a cookie opened with an older key is
+ * re-sealed with the first one on the response).
+ *
+ * Two cookies:
+ * - the session cookie: a signed-in user's SessionData, bound to its realm and host;
+ * - the flow cookie: short-lived state of a sign-in in progress (CSRF token, `rd`,
+ *   OIDC state/nonce/PKCE verifier, the pending password step). Deleted on success.
+ *
+ * Idle timeout and absolute lifetime are enforced here with an injectable clock;
+ * revocation ("sign out everywhere", disabled users) through a RevocationCheck.
+ */
+import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import secureSession from '@fastify/secure-session';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import { mustDecodeKey32 } from '../config/keys.ts';
+import type { Site } from '../routing/sites.ts';
+import type { SessionData } from './types.ts';
+import type { RevocationCheck } from './revocation.ts';
+
+export interface FlowState {
+  /** CSRF token for the gateway's forms (bound to this pre-session) */
+  readonly csrf: string;
+  /** realm + host the flow was started on */
+  readonly realm: string;
+  readonly host: string;
+  /** the validated post-sign-in target (a path on this host) */
+  readonly rd: string;
+  /** when the flow started (epoch ms) */
+  readonly started: number;
+  /** anything the sign-in strategies keep between steps (namespaced by strategy) */
+  readonly [key: string]: unknown;
+}
+
+export interface SessionManager {
+  /** cookie names as sent to browsers */
+  readonly cookieNames: readonly string[];
+  /** the valid session for this request's site, or null (memoised per request) */
+  current(request: FastifyRequest): Promise<SessionData | null>;
+  /** replace any session with a fresh one (new sid: no fixation) */
+  start(request: FastifyRequest, data: NewSession): SessionData;
+  /** end the session (clears the cookie) */
+  end(request: FastifyRequest): void;
+  /** the flow state bound to this site, or null */
+  flow(request: FastifyRequest): FlowState | null;
+  /** start a new flow (new CSRF token) and return it */
+  startFlow(request: FastifyRequest, rd: string, extra?: Record<string, unknown>): FlowState;
+  /** update the current flow (keeps its csrf/realm/host/started) */
+  updateFlow(request: FastifyRequest, patch: Record<string, unknown>): FlowState | null;
+  endFlow(request: FastifyRequest): void;
+  /** seal a session cookie value (encoded as in Set-Cookie) directly (tests and tools only; never exposed over HTTP) */
+  seal(data: SessionData): string;
+}
+
+export type NewSession = Omit<SessionData, 'v' | 'sid' | 'iat' | 'seen' | 'realm' | 'host'>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionManager;
+  }
+  interface FastifyRequest {
+    site: Site;
+    /** canonical host of this request */
+    siteHost: string;
+    flowSession: import('@fastify/secure-session').Session;
+  }
+}
+
+declare module '@fastify/secure-session' {
+  interface SessionData {
+    s: import('./types.ts').SessionData;
+    f: FlowState;
+  }
+}
+
+const TOUCH_INTERVAL_MS = 60_000;
+const FLOW_LIFETIME_S = 15 * 60;
+const kCurrent = Symbol('regentra.session.current');
+
+export interface SessionPluginOptions {
+  readonly config: Config;
+  readonly now: () => number;
+  readonly revocation: RevocationCheck;
+}
+
+export function cookieNamesFor(config: Config): { session: string; flow: string } {
+  const base = config.session.cookieName;
+  return config.session.secure ? { session: `__Host-${base}`, flow: `__Host-${base}_flow` } : { session: base, flow: `${base}_flow` };
+}
+
+async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): Promise<void> {
+  const { config, now, revocation } = opts;
+  const keys = config.keys.session.map(mustDecodeKey32);
+  const names = cookieNamesFor(config);
+  const cookie = { path: '/', httpOnly: true, secure: config.session.secure, sameSite: 'lax' as const };
+  const idleMs = config.session.idleTimeoutSeconds * 1000;
+  const absoluteMs = config.session.absoluteLifetimeSeconds * 1000;
+
+  await app.register(secureSession, [
+    // secure-session's own expiry is a backstop; ours (idle/absolute, injectable clock) decides
+    { sessionName: 'session', cookieName: names.session, key: keys, cookie, expiry: config.session.absoluteLifetimeSeconds + 86_400 },
+    { sessionName: 'flowSession', cookieName: names.flow, key: keys, cookie, expiry: FLOW_LIFETIME_S },
+  ]);
+
+  async function validate(request: FastifyRequest): Promise<SessionData | null> {
+    const raw = request.session.get('s') as SessionData | undefined;
+    if (!raw || raw.v !== 1) return null;
+    const site = request.site;
+    // bound to its realm and host: a cookie from another client, realm or host is no session
+    if (raw.realm !== site.realm || raw.host !== request.siteHost) return null;
+    const t = now();
+    if (t - raw.iat >= absoluteMs || t - raw.seen >= idleMs || raw.iat > t + 60_000) {
+      request.session.delete();
+      return null;
+    }
+    if (await revocation.isRevoked(raw, t)) {
+      request.session.delete();
+      return null;
+    }
+    if (t - raw.seen >= TOUCH_INTERVAL_MS) {
+      const touched: SessionData = { ...raw, seen: t };
+      request.session.set('s', touched);
+      return touched;
+    }
+    return raw;
+  }
+
+  const manager: SessionManager = {
+    cookieNames: Object.freeze([names.session, names.flow]),
+    current(request) {
+      const r = request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> };
+      return (r[kCurrent] ??= validate(request));
+    },
+    start(request, data) {
+      const t = now();
+      const s: SessionData = { ...data, v: 1, sid: randomBytes(18).toString('base64url'), realm: request.site.realm, host: request.siteHost, iat: t, seen: t };
+      request.session.regenerate();
+      request.session.set('s', s);
+      (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(s);
+      return s;
+    },
+    end(request) {
+      request.session.delete();
+      (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(null);
+    },
+    flow(request) {
+      const f = request.flowSession.get('f') as FlowState | undefined;
+      if (!f || f.realm !== request.site.realm || f.host !== request.siteHost) return null;
+      if (now() - f.started > FLOW_LIFETIME_S * 1000) return null;
+      return f;
+    },
+    startFlow(request, rd, extra = {}) {
+      const f: FlowState = { ...extra, csrf: randomBytes(24).toString('base64url'), realm: request.site.realm, host: request.siteHost, rd, started: now() };
+      request.flowSession.regenerate();
+      request.flowSession.set('f', f);
+      return f;
+    },
+    updateFlow(request, patch) {
+      const f = manager.flow(request);
+      if (!f) return null;
+      const next: FlowState = { ...f, ...patch, csrf: f.csrf, realm: f.realm, host: f.host, started: f.started, rd: typeof patch.rd === 'string' ? patch.rd : f.rd };
+      request.flowSession.set('f', next);
+      return next;
+    },
+    endFlow(request) {
+      request.flowSession.delete();
+    },
+    seal(data) {
+      const s = app.createSecureSession({ s: data });
+      // as @fastify/cookie would serialise it in Set-Cookie
+      return encodeURIComponent(app.encodeSecureSession(s, 'session'));
+    },
+  };
+  app.decorate('sessions', manager);
+}
+
+export const sessionsPlugin = fp(sessionPlugin, { name: 'regentra-sessions', fastify: '5.x' });
+
+/** Reply helper used by sign-in strategies: never cache pages that carry or set session state. */
+export function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}

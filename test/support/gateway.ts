@@ -1,0 +1,141 @@
+/**
+ * Start a real gateway for a test: config through the real loader, a real store
+ * (in-memory SQLite unless given), real upstreams, listening on 127.0.0.1:0.
+ * Requests are sent with undici so that the Host header can name any site.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+import { buildApp, type AppDeps, type GatewayApp } from '../../src/app.ts';
+import { loadConfigObject } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import type { SessionData } from '../../src/session/types.ts';
+import { cookieNamesFor } from '../../src/session/plugin.ts';
+import { ecPem, key32 } from './keys.ts';
+import { startUpstream, type Upstream } from './upstream.ts';
+
+export const HOSTS = Object.freeze({
+  staff: 'staff.example.test',
+  acme: 'acme.support.example.test',
+  acmeCustom: 'support.acme.test',
+  globex: 'globex.support.example.test',
+  initechWildcard: '*.initech.example.test',
+  central: 'login.support.example.test',
+});
+
+export const TENANTS = Object.freeze({
+  staff: '11111111-1111-4111-8111-111111111111',
+  acme: '22222222-2222-4222-8222-222222222222',
+  globex: '33333333-3333-4333-8333-333333333333',
+});
+
+/** A complete, valid raw config (as YAML would give it) pointing at the given upstreams. */
+export function baseRawConfig(staffUpstream: string, portalUpstream: string): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port: 0, publicScheme: 'http' },
+    ops: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+    store: { driver: 'sqlite', path: ':memory:' },
+    keys: {
+      session: [key32()],
+      signing: [{ privateKey: ecPem() }],
+      encryption: [{ id: 'k1', key: key32() }],
+    },
+    session: { secure: false },
+    identity: { issuer: 'https://gateway.test' },
+    sites: {
+      staff: { hosts: [HOSTS.staff], upstream: staffUpstream, publicPaths: ['/assets/', '/health'] },
+      portal: {
+        upstream: portalUpstream,
+        publicPaths: ['/assets/'],
+        clients: [
+          { id: 'acme', name: 'Acme Corp', hosts: [HOSTS.acme, HOSTS.acmeCustom] },
+          { id: 'globex', name: 'Globex', hosts: [HOSTS.globex] },
+          { id: 'initech', name: 'Initech', hosts: [HOSTS.initechWildcard] },
+        ],
+      },
+    },
+  };
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly app: GatewayApp;
+  readonly config: Config;
+  readonly store: Store;
+  readonly staffUpstream: Upstream;
+  readonly portalUpstream: Upstream;
+  readonly cookieName: string;
+  /**
+   * A session cookie header for `host`, sealed with the configured keys (tests only).
+   * Creates the user in the store (revocation checks need it) unless `uid` is given.
+   */
+  sessionCookie(host: string, overrides?: Partial<SessionData>): Promise<string>;
+  /** send a request to the gateway naming `host` */
+  request(host: string, path: string, options?: Partial<Dispatcher.RequestOptions> & { cookie?: string }): Promise<Dispatcher.ResponseData>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** modify the raw config before it is validated */
+  readonly configure?: (raw: Record<string, unknown>) => Record<string, unknown>;
+  readonly now?: () => number;
+  readonly store?: Store;
+  readonly deps?: Partial<AppDeps>;
+}
+
+export async function startGateway(options: StartOptions = {}): Promise<TestGateway> {
+  const staffUpstream = await startUpstream('staff-app');
+  const portalUpstream = await startUpstream('portal-app');
+  let raw = baseRawConfig(staffUpstream.url, portalUpstream.url);
+  if (options.configure) raw = options.configure(raw);
+  const { config } = loadConfigObject(raw);
+  const store = options.store ?? (await openStore({ driver: 'sqlite', path: ':memory:' }));
+  const now = options.now ?? Date.now;
+  const app = await buildApp(config, { store, logger: false, now, ...options.deps });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const cookieName = cookieNamesFor(config).session;
+
+  const gw: TestGateway = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    app,
+    config,
+    store,
+    staffUpstream,
+    portalUpstream,
+    cookieName,
+    async sessionCookie(host, overrides = {}) {
+      const site = app.gateway.sites.lookup(host);
+      if (!site) throw new Error(`no site for ${host}`);
+      const t = now();
+      const email = overrides.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
+      const uid = overrides.uid ?? (await store.createUser({ realm: site.realm, email, displayName: overrides.name ?? 'Ada Lovelace', role: site.kind === 'staff' ? 'admin' : 'member' })).id;
+      const data: SessionData = {
+        v: 1, sid: randomUUID(), realm: site.realm, host: host.toLowerCase(), uid, email, name: 'Ada Lovelace',
+        role: site.kind === 'staff' ? 'admin' : null, client: site.clientId, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
+        ...overrides,
+      };
+      return `${cookieName}=${app.sessions.seal(data)}`;
+    },
+    request(host, path, opts = {}) {
+      const { cookie, headers, ...rest } = opts;
+      return undiciRequest(`${gw.url}${path}`, {
+        method: 'GET',
+        ...rest,
+        headers: { host, ...(cookie ? { cookie } : {}), ...(headers as Record<string, string> | undefined) },
+      });
+    },
+    async close() {
+      await app.close();
+      if (!options.store) await store.close();
+      await staffUpstream.close();
+      await portalUpstream.close();
+    },
+  };
+  return gw;
+}
