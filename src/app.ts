@@ -7,13 +7,13 @@
  *   3. the gateway's own endpoints under /.auth (forms parsed only there)
  *   4. everything else: the authorization gate, then the proxy
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Config } from './config/schema.ts';
 import { buildSiteTable, canonicalHost, type Site } from './routing/sites.ts';
 import { normalizeTarget } from './routing/path.ts';
-import { isReservedPath } from './routing/reserved.ts';
+import { isReservedPath, PATHS } from './routing/reserved.ts';
 import { sessionsPlugin } from './session/plugin.ts';
 import { storeRevocation } from './session/revocation.ts';
 import { buildJwks, loadSigningKeys } from './identity/keys.ts';
@@ -46,6 +46,22 @@ export interface AppDeps {
 
 export type GatewayApp = FastifyInstance;
 
+/**
+ * The node:http options of the public listener. serve() creates its long-lived
+ * listener with them and hands each request to the current app's server
+ * (src/ops/reload.ts), so a reload never closes the listening socket.
+ */
+export function httpServerOptions(config: Config): ServerOptions {
+  return {
+    maxHeaderSize: config.server.maxHeaderBytes,
+    headersTimeout: config.server.headersTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+  };
+}
+
 const kBadPath = Symbol('regentra.badPath');
 type RawRequest = IncomingMessage & { [kBadPath]?: string };
 
@@ -55,17 +71,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   const metrics = deps.metrics ?? createMetrics();
 
   const serverFactory: FastifyServerFactory = (handler) =>
-    createServer(
-      {
-        maxHeaderSize: config.server.maxHeaderBytes,
-        headersTimeout: config.server.headersTimeoutMs,
-        requestTimeout: config.server.requestTimeoutMs,
-        keepAliveTimeout: config.server.keepAliveTimeoutMs,
-        requireHostHeader: true,
-        joinDuplicateHeaders: false,
-      },
-      handler as (req: IncomingMessage, res: ServerResponse) => void,
-    ) as Server;
+    createServer(httpServerOptions(config), handler as (req: IncomingMessage, res: ServerResponse) => void) as Server;
 
   const app = Fastify({
     serverFactory,
@@ -120,6 +126,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     const host = canonicalHost(request.host);
     const site = host === null ? undefined : sites.lookup(host);
     if (site === undefined || host === null) {
+      // the public keys are served on any host name, so that backends can fetch them
+      // through an internal address (e.g. http://regentra-gateway:8080/.auth/jwks.json)
+      if (request.method === 'GET' && (request.url === PATHS.jwks || request.url.startsWith(`${PATHS.jwks}?`))) return done();
       replyError(request, reply, 'UNKNOWN_HOST');
       return;
     }

@@ -1,0 +1,118 @@
+// Signing keys of the stand-in tenants, the JWKS they publish, and ID token minting
+// (Entra-shaped claims, test overrides).
+import { createHash, randomBytes } from 'node:crypto';
+import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
+import type { IdTokenOverride, TenantBase } from './types.ts';
+
+interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  readonly publicJwk: JWK;
+}
+
+export interface TenantKeys {
+  /** RS256 key published in the JWKS and handed to oidc-provider */
+  readonly rsa: SigningKey;
+  /** its private JWK (oidc-provider's `jwks` configuration) */
+  readonly rsaPrivateJwk: JWK;
+  /** ES256 key that is NOT published (Entra publishes RSA keys only) */
+  readonly ec: SigningKey;
+}
+
+/** Entra key ids look like base64url SHA-1 certificate thumbprints (27 characters). */
+function entraKid(): string {
+  return randomBytes(20).toString('base64url');
+}
+
+async function signingKey(alg: 'RS256' | 'ES256'): Promise<{ key: SigningKey; privateJwk: JWK }> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const kid = entraKid();
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig' };
+  return { key: { kid, privateKey, publicKey, publicJwk }, privateJwk };
+}
+
+export async function createTenantKeys(): Promise<TenantKeys> {
+  const [rsa, ec] = await Promise.all([signingKey('RS256'), signingKey('ES256')]);
+  return { rsa: rsa.key, rsaPrivateJwk: rsa.privateJwk, ec: ec.key };
+}
+
+let rogue: Promise<SigningKey> | undefined;
+/** an RSA key no tenant publishes (shared by all stand-ins in the process) */
+function rogueKey(): Promise<SigningKey> {
+  rogue ??= signingKey('RS256').then((k) => k.key);
+  return rogue;
+}
+
+/** The tenant's JWKS as Entra serves it (`kty`, `use`, `kid`, `x5t`, `n`, `e`, `issuer`). */
+export function tenantJwks(tenant: TenantBase): { keys: JWK[] } {
+  const { kty, n, e, kid } = tenant.keys.rsa.publicJwk;
+  return { keys: [{ kty, use: 'sig', kid, x5t: kid, n, e, issuer: tenant.issuer } as JWK] };
+}
+
+/** Stable pairwise subject: Entra's `sub` is unique per user and application. */
+export function pairwiseSub(tenantId: string, clientId: string, oid: string): string {
+  return createHash('sha256').update(`${tenantId.toLowerCase()}|${clientId.toLowerCase()}|${oid.toLowerCase()}`).digest('base64url');
+}
+
+/** Entra-style opaque identifiers (`uti`, `aio`, `rh`). */
+export function opaqueId(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+// Order of claims in a real Entra v2.0 ID token (cosmetic, but handy when reading tokens).
+const CLAIM_ORDER = [
+  'aud', 'iss', 'iat', 'nbf', 'exp', 'aio', 'email', 'name', 'nonce', 'oid',
+  'preferred_username', 'rh', 'sid', 'sub', 'tid', 'uti', 'ver',
+];
+
+/** Turn oidc-provider's ID token claims into Entra's shape (nbf, uti, rh, aio, claim order). */
+export function entraIdTokenClaims(providerClaims: Record<string, unknown>): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    ...providerClaims,
+    nbf: providerClaims.iat,
+    aio: opaqueId(48),
+    rh: `1.${opaqueId(36)}.`,
+    uti: opaqueId(16),
+    ver: '2.0',
+  };
+  const ordered: Record<string, unknown> = {};
+  for (const name of CLAIM_ORDER) if (name in claims) ordered[name] = claims[name];
+  for (const [name, value] of Object.entries(claims)) if (!(name in ordered)) ordered[name] = value;
+  return ordered;
+}
+
+async function sign(claims: Record<string, unknown>, alg: 'RS256' | 'ES256', key: SigningKey): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg, kid: key.kid }).sign(key.privateKey);
+}
+
+function unsigned(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ typ: 'JWT', alg: 'none' })}.${part(claims)}.`;
+}
+
+/**
+ * Re-mint an ID token issued by oidc-provider: Entra-shaped claims, signed by the
+ * tenant key — or, when an override is given, whatever the test asked for.
+ */
+export async function remintIdToken(
+  tenant: TenantBase,
+  providerIdToken: string,
+  override: IdTokenOverride | null,
+): Promise<string> {
+  const claims = entraIdTokenClaims(decodeJwt(providerIdToken) as Record<string, unknown>);
+  if (!override) return sign(claims, 'RS256', tenant.keys.rsa);
+
+  const result = override(structuredClone(claims));
+  if (result.raw !== undefined) return result.raw;
+  const finalClaims = result.claims ?? claims;
+  switch (result.alg ?? 'RS256') {
+    case 'none':
+      return unsigned(finalClaims);
+    case 'ES256':
+      return sign(finalClaims, 'ES256', tenant.keys.ec);
+    case 'RS256':
+      return sign(finalClaims, 'RS256', result.unknownKey ? await rogueKey() : tenant.keys.rsa);
+  }
+}

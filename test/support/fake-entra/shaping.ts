@@ -1,0 +1,124 @@
+// Koa middleware in front of each tenant's oidc-provider routes: record token requests,
+// and give oidc-provider's answers Entra's shape (AADSTS errors, token response fields,
+// Entra-style ID tokens, no RFC 9207 `iss` in authorization responses).
+import type { KoaContextLike, Middleware } from 'oidc-provider';
+import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
+import { remintIdToken } from './keys.ts';
+import type { RecordedTokenRequest, Runtime, TenantBase } from './types.ts';
+
+const REDACTED = '[redacted]';
+const SECRET_PARAMS = new Set(['client_secret', 'client_assertion']);
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.join(' ');
+  return undefined;
+}
+
+function basicClientId(header: string | undefined): string | undefined {
+  if (!header || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20'));
+  } catch {
+    return decoded.slice(0, colon);
+  }
+}
+
+/** What a token request looked like, without secrets. */
+export function recordTokenRequest(
+  tenant: string,
+  body: Record<string, unknown>,
+  authorization: string | undefined,
+): RecordedTokenRequest {
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    const v = text(value);
+    if (v !== undefined) params[name] = SECRET_PARAMS.has(name) ? REDACTED : v;
+  }
+  const basicId = basicClientId(authorization);
+  return {
+    tenant,
+    params,
+    clientAuth: basicId !== undefined ? 'client_secret_basic' : params.client_secret !== undefined ? 'client_secret_post' : 'none',
+    clientId: params.client_id ?? basicId,
+  };
+}
+
+const RESPONSE_ORDER = ['token_type', 'scope', 'expires_in', 'ext_expires_in', 'access_token', 'refresh_token', 'id_token'];
+
+async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaContextLike): Promise<void> {
+  const body = ctx.oidc?.body ?? {};
+  const recorded = recordTokenRequest(tenant.id, body, ctx.headers.authorization);
+  rt.tokenRequests.push(recorded);
+  const correlation = diagnostics(text(ctx.headers['client-request-id']));
+
+  const fail = (e: AadError) => {
+    ctx.status = e.status;
+    ctx.body = tokenErrorBody(e, correlation);
+    ctx.remove('WWW-Authenticate'); // oidc-provider adds a Basic challenge; Entra sends none
+  };
+
+  if (ctx.status >= 400) {
+    const err = (ctx.state.providerError ?? ctx.body ?? {}) as ProviderError;
+    const hasSecret = recorded.clientAuth !== 'none';
+    fail(mapTokenError(rt, tenant, err, recorded.clientId, hasSecret));
+    return;
+  }
+  if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+
+  const out = ctx.body as Record<string, unknown>;
+  if (recorded.params.grant_type === 'client_credentials') {
+    const scope = recorded.params.scope?.trim();
+    if (!scope) return fail(AAD.scopeMissing());
+    const notDefault = scope.split(/\s+/).find((s) => !s.endsWith('/.default'));
+    if (notDefault) return fail(AAD.notDefaultScope(notDefault));
+    delete out.scope; // Entra answers client credentials without `scope`
+  }
+  out.ext_expires_in = out.expires_in;
+  if (typeof out.refresh_token === 'string' && typeof out.scope === 'string' && !out.scope.split(' ').includes('offline_access')) {
+    out.scope = `${out.scope} offline_access`;
+  }
+  if (typeof out.id_token === 'string') {
+    const override = rt.overrideNext;
+    rt.overrideNext = null;
+    out.id_token = await remintIdToken(tenant, out.id_token, override);
+  }
+  const ordered: Record<string, unknown> = {};
+  for (const name of RESPONSE_ORDER) if (name in out) ordered[name] = out[name];
+  for (const [name, value] of Object.entries(out)) if (!(name in ordered)) ordered[name] = value;
+  ctx.body = ordered;
+}
+
+/** Authorization redirects: drop `iss` (Entra does not send it), give errors AADSTS descriptions. */
+function shapeAuthorizationRedirect(ctx: KoaContextLike): void {
+  if (ctx.status < 300 || ctx.status >= 400) return;
+  const location = ctx.res.getHeader('location');
+  if (typeof location !== 'string' || !/^https?:/i.test(location)) return;
+  const url = new URL(location);
+  const inFragment = url.hash.length > 1 && !url.search;
+  const params = new URLSearchParams(inFragment ? url.hash.slice(1) : url.search);
+  if (!params.has('iss') && !params.has('error')) return;
+  params.delete('iss');
+  const error = params.get('error');
+  const description = params.get('error_description') ?? '';
+  if (error && !description.startsWith('AADSTS')) {
+    const mapped = mapAuthorizationError(error, description);
+    params.set('error', mapped.error);
+    params.set('error_description', redirectDescription(mapped));
+  }
+  if (inFragment) url.hash = params.toString();
+  else url.search = params.toString();
+  ctx.set('Location', url.href);
+}
+
+export function shapeResponses(rt: Runtime, tenant: TenantBase): Middleware {
+  return async (ctx, next) => {
+    await next();
+    const route = ctx.oidc?.route;
+    if (route === 'token') await shapeTokenResponse(rt, tenant, ctx);
+    else if (route === 'authorization' || route === 'resume') shapeAuthorizationRedirect(ctx);
+  };
+}

@@ -1,0 +1,176 @@
+// Public and internal types of the Entra ID stand-in.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Provider } from 'oidc-provider';
+import type { TenantKeys } from './keys.ts';
+
+export interface FakeUser {
+  /** object id (GUID) — `oid` in tokens, `id` in Graph */
+  oid: string;
+  name: string;
+  /** `preferred_username` (usually the UPN) */
+  preferredUsername: string;
+  /** `email` claim of the ID token; omitted from the token when undefined */
+  email?: string;
+  /** Graph `mail` (defaults to `email`, else null) */
+  mail?: string;
+  /** Graph `userPrincipalName` (defaults to `preferredUsername`) */
+  userPrincipalName?: string;
+}
+
+export interface FakeTenant {
+  /** tenant id (GUID) */
+  id: string;
+  /** display name, used on pages and in AADSTS messages */
+  name: string;
+  users: FakeUser[];
+}
+
+export interface FakeApp {
+  clientId: string;
+  clientSecret: string;
+  /** tenant id of the tenant the app is registered in */
+  homeTenant: string;
+  multiTenant: boolean;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+}
+
+export interface StartFakeEntraOptions {
+  /** default 0 (random port); host is always 127.0.0.1 */
+  port?: number;
+  tenants: FakeTenant[];
+  apps: FakeApp[];
+}
+
+export interface IdTokenOverrideResult {
+  /** the complete claim set to sign (spread the input to modify it); default: the input */
+  claims?: Record<string, unknown>;
+  /** default RS256 with the tenant key; ES256 uses a key that is not in the JWKS; none is unsigned */
+  alg?: 'none' | 'ES256' | 'RS256';
+  /** RS256 with a key (and kid) that is not in the tenant's JWKS */
+  unknownKey?: boolean;
+  /** return this text verbatim as the id_token */
+  raw?: string;
+}
+
+export type IdTokenOverride = (claims: Record<string, unknown>) => IdTokenOverrideResult;
+
+export interface RecordedRequest {
+  /** the tenant path segment as sent (may be an unknown tenant) */
+  tenant: string;
+  params: Record<string, string>;
+}
+
+export interface RecordedTokenRequest extends RecordedRequest {
+  /** how the client authenticated (the secret itself is never recorded) */
+  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'none';
+  clientId: string | undefined;
+}
+
+export interface ConsentCallback {
+  tenant: string;
+  clientId: string;
+  outcome: 'accepted' | 'declined';
+  redirectUri: string;
+  scope: string | undefined;
+  state: string | undefined;
+}
+
+export interface FollowOptions {
+  /** on the sign-in page, sign in as this user (oid); default: the auto-login user, else fail */
+  as?: string;
+  /** press Cancel on the sign-in / admin-consent page */
+  cancel?: boolean;
+}
+
+export interface FakeEntra {
+  /** authorityHost, e.g. http://127.0.0.1:PORT; the issuer of tenant T is `${url}/${T}/v2.0` */
+  readonly url: string;
+  /** Graph base URL, `${url}/graph`: GET `${graphUrl}/v1.0/me` with a Bearer access token */
+  readonly graphUrl: string;
+  close(): Promise<void>;
+  /** sign this user in on every following interactive authorize request of the tenant (null: show the page) */
+  setAutoLogin(tenantId: string, oid: string | null): void;
+  /** record admin consent for a multi-tenant app in a foreign tenant */
+  grantConsent(tenantId: string, clientId: string): void;
+  revokeConsent(tenantId: string, clientId: string): void;
+  /** true: every endpoint answers 503; 'reset': every connection is destroyed; false: back to normal */
+  setDown(down: boolean | 'reset'): void;
+  /** delay every response by this many milliseconds (0: off) */
+  setDelay(ms: number): void;
+  /** serve invalid JSON as discovery document, or an invalid JWKS */
+  setGarbage(kind: 'discovery' | 'jwks' | null): void;
+  /** re-mint the next id_token issued by any token endpoint; null clears a pending override */
+  overrideNextIdToken(fn: IdTokenOverride | null): void;
+  /**
+   * Act as a browser: follow `url` (an authorize or admin-consent URL) through the
+   * stand-in's redirects and pages with a fresh cookie jar, and resolve with the first
+   * URL outside the stand-in (the client's redirect_uri with code/state or error).
+   * Rejects with FakeEntraPageError if an error page or an unanswered sign-in page is reached.
+   */
+  follow(url: string | URL, options?: FollowOptions): Promise<URL>;
+  readonly authorizeRequests: RecordedRequest[];
+  readonly tokenRequests: RecordedTokenRequest[];
+  readonly consentCallbacks: ConsentCallback[];
+  /** Graph calls: which endpoint, which tenant/user the token belonged to (null if rejected) */
+  readonly graphRequests: Array<{ path: string; status: number; tenant: string | null; oid: string | null }>;
+}
+
+// ---- internal ----
+
+/** what is known of a tenant before its oidc-provider instance exists */
+export interface TenantBase {
+  readonly id: string;
+  readonly name: string;
+  readonly issuer: string;
+  /** by lower-cased oid */
+  readonly users: ReadonlyMap<string, FakeUser>;
+  readonly keys: TenantKeys;
+}
+
+export interface TenantRuntime extends TenantBase {
+  readonly provider: Provider;
+  /** the provider's request listener */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+/** shared mutable state of one running stand-in */
+export interface Runtime {
+  url: string;
+  graphUrl: string;
+  readonly tenants: Map<string, TenantRuntime>;
+  readonly apps: ReadonlyMap<string, FakeApp>;
+  readonly consents: Set<string>;
+  readonly autoLogin: Map<string, string>;
+  /** code_challenge values of authorize requests that asked for offline_access */
+  readonly offlineChallenges: Set<string>;
+  overrideNext: IdTokenOverride | null;
+  garbage: 'discovery' | 'jwks' | null;
+  down: boolean | 'reset';
+  delayMs: number;
+  readonly authorizeRequests: RecordedRequest[];
+  readonly tokenRequests: RecordedTokenRequest[];
+  readonly consentCallbacks: ConsentCallback[];
+  readonly graphRequests: FakeEntra['graphRequests'];
+}
+
+export function consentKey(tenantId: string, clientId: string): string {
+  return `${tenantId.toLowerCase()}|${clientId.toLowerCase()}`;
+}
+
+export function findTenant(rt: Runtime, segment: string): TenantRuntime | undefined {
+  return rt.tenants.get(segment.toLowerCase());
+}
+
+/** Can `clientId` be used in `tenant`? ('ok', or why not) */
+export function appStatus(
+  rt: Runtime,
+  tenant: { readonly id: string },
+  clientId: string,
+): { kind: 'ok'; app: FakeApp } | { kind: 'unknown' } | { kind: 'no-consent'; app: FakeApp } {
+  const app = rt.apps.get(clientId.toLowerCase());
+  if (!app) return { kind: 'unknown' };
+  if (app.homeTenant.toLowerCase() === tenant.id.toLowerCase()) return { kind: 'ok', app };
+  if (!app.multiTenant) return { kind: 'unknown' };
+  return rt.consents.has(consentKey(tenant.id, app.clientId)) ? { kind: 'ok', app } : { kind: 'no-consent', app };
+}
