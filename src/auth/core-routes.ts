@@ -78,6 +78,8 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     return sendPage(reply, 200, {
       title: 'Sign out',
       siteName: request.site.name,
+      // an SSO sign-out continues at Entra's end-session endpoint (CSP form-action covers redirects)
+      formTargets: [new URL(app.gateway.config.entra.authorityHost).origin],
       body: html`<h1>Sign out?</h1>
 <p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
 <form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>

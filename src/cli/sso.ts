@@ -1,7 +1,100 @@
-/** `regentra-gateway sso …` (placeholder: filled in by the Entra issue). */
+/**
+ * `regentra-gateway sso …`: SSO status and the break-glass switches, for an operator
+ * with access to the configuration and the store (no web sign-in needed).
+ *
+ *   sso status               staff SSO and each client's portal SSO (never a secret)
+ *   sso disable-sso-only     allow email + password sign-in again (always allowed)
+ *   sso disable              turn staff SSO off (and SSO-only with it)
+ *
+ * Changes are written with the setting's version (no lost update against an admin
+ * saving at the same moment) and audited with actor 'cli'.
+ */
+import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../auth/policy.ts';
+import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 
-export async function runSsoCommand(_args: readonly string[], ctx: CliContext): Promise<number> {
-  ctx.io.stderr.write('sso: not implemented yet\n');
-  return 2;
+const USAGE = 'usage: regentra-gateway sso status | disable-sso-only | disable\n';
+const MAX_ATTEMPTS = 3;
+
+async function readStaff(store: Store): Promise<{ value: StaffSsoSettings; version: number }> {
+  const s = await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
+  return { value: { ...DEFAULT_STAFF_SSO, ...(s?.value ?? {}) }, version: s?.version ?? 0 };
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+const when = (t: number | null) => (t === null ? 'never' : new Date(t).toISOString());
+
+async function status(ctx: CliContext): Promise<number> {
+  const { value: s } = await readStaff(ctx.store);
+  const out = ctx.io.stdout;
+  out.write('Staff SSO (Microsoft Entra ID)\n');
+  out.write(`  enabled:         ${yesNo(s.enabled)}\n`);
+  out.write(`  SSO only:        ${yesNo(s.ssoOnly)}${s.ssoOnly && s.enabled ? '  (password sign-in is refused; break glass: sso disable-sso-only)' : ''}\n`);
+  out.write(`  tenant ID:       ${s.tenantId ?? '(not set)'}\n`);
+  out.write(`  client ID:       ${s.clientId ?? '(not set)'}\n`);
+  out.write(`  client secret:   ${s.clientSecretEnc ? `set ${when(s.secretSetAt)}` : '(not set)'}\n`);
+  out.write(`  last tested:     ${when(s.testedAt)}\n`);
+  out.write(`  auto-provision:  ${yesNo(s.autoProvision)}\n`);
+  out.write(`  last change:     ${when(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}\n`);
+  const portal = ctx.config.sites.portal;
+  if (portal) {
+    out.write(`Portal SSO (multi-tenant app ${portal.entra ? portal.entra.clientId : 'not configured'})\n`);
+    for (const client of portal.clients) {
+      const p = await ctx.store.getSetting<Partial<PortalAuthSettings>>(portalAuthKey(client.id));
+      const v: PortalAuthSettings = { ...DEFAULT_PORTAL_AUTH, ...(p?.value ?? {}) };
+      out.write(`  ${client.id}: SSO ${v.ssoEnabled ? 'on' : 'off'}, tenant ${v.tenantId ?? '(not set)'}, password ${v.passwordAllowed ? 'allowed' : 'off'}, consent ${v.consent.status}\n`);
+    }
+  }
+  return 0;
+}
+
+/** Apply a change to the staff SSO settings with compare-and-set; resolves to whether anything changed. */
+async function changeStaff(ctx: CliContext, needed: (s: StaffSsoSettings) => boolean, patch: Partial<StaffSsoSettings>, what: string): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const { value, version } = await readStaff(ctx.store);
+    if (!needed(value)) return false;
+    const now = Date.now();
+    try {
+      await ctx.store.putSetting(STAFF_SSO_KEY, { ...value, ...patch, updatedBy: 'cli', updatedAt: now }, version);
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'CONFLICT') continue;
+      throw err;
+    }
+    await ctx.store.appendAudit({
+      at: now, type: 'settings.change', outcome: 'success', realm: 'staff', userId: null, actor: 'cli', ip: null,
+      details: { key: STAFF_SSO_KEY, change: what, ...patch },
+    });
+    return true;
+  }
+  throw new StoreError('CONFLICT', 'the SSO settings kept changing while writing; try again');
+}
+
+export async function runSsoCommand(args: readonly string[], ctx: CliContext): Promise<number> {
+  const [command, ...rest] = args;
+  if (rest.length > 0 || command === undefined) {
+    ctx.io.stderr.write(USAGE);
+    return 2;
+  }
+  try {
+    switch (command) {
+      case 'status':
+        return await status(ctx);
+      case 'disable-sso-only': {
+        const changed = await changeStaff(ctx, (s) => s.ssoOnly, { ssoOnly: false }, 'sso-only off (break glass)');
+        ctx.io.stdout.write(changed ? 'SSO-only is now off: email + password sign-in is allowed again (within a few seconds on every replica).\n' : 'SSO-only was already off; nothing changed.\n');
+        return 0;
+      }
+      case 'disable': {
+        const changed = await changeStaff(ctx, (s) => s.enabled || s.ssoOnly, { enabled: false, ssoOnly: false }, 'sso off');
+        ctx.io.stdout.write(changed ? 'Staff SSO is now off (and SSO-only with it): people sign in with email + password.\n' : 'Staff SSO was already off; nothing changed.\n');
+        return 0;
+      }
+      default:
+        ctx.io.stderr.write(`sso: unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    ctx.io.stderr.write(`sso: ${err instanceof StoreError ? `the store failed (${err.code}): ${err.message}` : 'unexpected error'}\n`);
+    return 1;
+  }
 }

@@ -1,4 +1,49 @@
-/** Microsoft Entra ID sign-in (issue: Entra). Placeholder: registered by app.ts, filled in by its issue. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Microsoft Entra ID sign-in routes (registered by app.ts inside the /.auth context):
+ *
+ *   GET /.auth/sso?rd=       start (staff host, portal hosts)
+ *   GET /.auth/callback      Entra's redirect URI (staff, portal and central hosts)
+ *   GET /.auth/handoff       a portal host redeems a central-callback ticket
+ *
+ * and the end-session hook: signing out of an SSO session also signs out of Entra.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PATHS } from '../../routing/reserved.ts';
+import type { SessionData } from '../../session/types.ts';
+import { entraClient } from './client.ts';
+import { directCallback, refuseSignIn, startSignIn } from './signin.ts';
+import { centralCallback, redeemHandoff } from './central.ts';
+import { postLogoutRedirectUri } from './urls.ts';
 
-export async function entraRoutes(_app: FastifyInstance): Promise<void> {}
+type Handler = (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+
+/** Run a sign-in step; any failure is refused with a page (fail closed). */
+function guarded(app: FastifyInstance, handler: Handler) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await handler(app, request, reply);
+    } catch (err) {
+      const realm = request.site.kind === 'central' ? null : request.site.realm;
+      return refuseSignIn(app, request, reply, err, realm);
+    }
+  };
+}
+
+/** Entra's end-session URL for an SSO session (null: no Entra sign-out). */
+async function endSessionUrl(app: FastifyInstance, request: FastifyRequest, session: SessionData): Promise<string | null> {
+  if (!session.idp) return null;
+  const { config, policy } = app.gateway;
+  const clientId = session.client === null ? (await policy.staffSso()).clientId : (config.sites.portal?.entra?.clientId ?? null);
+  if (!clientId) return null;
+  return entraClient(app.gateway).endSessionUrl(session.idp.tid, clientId, postLogoutRedirectUri(config, request.siteHost));
+}
+
+export async function entraRoutes(app: FastifyInstance): Promise<void> {
+  app.gateway.hooks.endSessionUrl = (request, session) => endSessionUrl(app, request, session);
+
+  // GET only: a HEAD (link preview, scanner) must not consume an attempt or a ticket
+  const only = { exposeHeadRoute: false };
+  app.get(PATHS.sso, only, guarded(app, startSignIn));
+  app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply))));
+  app.get(PATHS.handoff, only, guarded(app, redeemHandoff));
+}

@@ -1,0 +1,99 @@
+/**
+ * Entra ID (AADSTS) error codes → plain words and a fix for the administrator.
+ * Used by the sign-in callback pages and by the admin settings pages (Test Connection,
+ * admin consent). Only the AADSTS number is read from Microsoft's text: nothing of
+ * `error_description` is ever echoed to a page.
+ */
+
+/** An Entra failure explained: `code` is e.g. 'AADSTS7000215' or 'IDP_UNAVAILABLE'. */
+export interface EntraErrorInfo {
+  code: string;
+  /** plain words for the administrator */
+  message: string;
+  /** what to change, or null when there is no specific advice */
+  hint: string | null;
+}
+
+interface AadstsEntry {
+  /** what the person signing in is told */
+  readonly user: string;
+  /** what the administrator is told */
+  readonly admin: string;
+  readonly hint: string;
+}
+
+const CONSENT_HINT =
+  'Grant admin consent: for staff sign-in, open the app registration in the Azure portal → API permissions → "Grant admin consent"; ' +
+  "for a client's portal, ask the client's Azure AD administrator to open the admin consent link from Settings → Portal → Authentication.";
+
+/** The AADSTS errors people meet when setting up or using SSO, by number. */
+export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.freeze({
+  '65001': {
+    user: 'Your organisation has not yet approved this application for sign-in.',
+    admin: 'Consent has not been granted for the app in this tenant.',
+    hint: CONSENT_HINT,
+  },
+  '65004': {
+    user: 'Sign-in was cancelled because the permission request was declined.',
+    admin: 'The user or administrator declined to consent to the app.',
+    hint: 'Sign in again and accept the permission request, or have an administrator grant admin consent for the tenant. ' + CONSENT_HINT,
+  },
+  '50020': {
+    user: "Your account belongs to another organisation's directory, so it cannot be used here.",
+    admin: 'The account is from a tenant other than the one configured for this sign-in.',
+    hint: 'Sign in with an account of the configured tenant, or invite the person as a guest (B2B) in that tenant.',
+  },
+  '50105': {
+    user: 'Your account has not been given access to this application.',
+    admin: 'The signed-in user is not assigned to the app, and the app requires user assignment.',
+    hint: 'In the Azure portal → Enterprise applications → the app → Users and groups, assign the user (or one of their groups), or turn off "Assignment required".',
+  },
+  '700016': {
+    user: 'This sign-in is not set up correctly for your organisation.',
+    admin: 'The application (client) ID was not found in this tenant.',
+    hint: 'Check the Client ID (Application ID from the app registration) and the Tenant ID. For a multi-tenant app, an administrator of the tenant must first grant admin consent.',
+  },
+  '7000215': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: 'The client secret is not valid.',
+    hint: 'Paste the secret\'s Value (shown once when it is created), not its "Secret ID". If in doubt, create a new client secret under Certificates & secrets and save it in Regentra.',
+  },
+  '7000222': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: 'The client secret has expired.',
+    hint: 'Create a new client secret under Certificates & secrets in the app registration, save it in Regentra and run Test Connection.',
+  },
+  '50011': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "The redirect URI sent by Regentra is not registered on the app.",
+    hint: "Add the redirect URI shown in Regentra's SSO settings to the app registration (Authentication → Web → Redirect URIs), exactly as shown.",
+  },
+  '90002': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: 'The tenant was not found.',
+    hint: 'Check the Tenant ID (Azure Active Directory → Overview → Tenant ID): it is a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47.',
+  },
+});
+
+const AADSTS_PATTERN = /\bAADSTS(\d{2,9})\b/;
+
+/** The AADSTS number in an error_description, or null. */
+export function aadstsNumber(errorDescription: string | undefined | null): string | null {
+  if (typeof errorDescription !== 'string') return null;
+  return AADSTS_PATTERN.exec(errorDescription.slice(0, 4096))?.[1] ?? null;
+}
+
+/** Explain an Entra `error_description` for an administrator; null when it carries no AADSTS code. */
+export function describeAadsts(errorDescription: string | undefined): EntraErrorInfo | null {
+  const n = aadstsNumber(errorDescription);
+  if (n === null) return null;
+  const entry = AADSTS_CATALOGUE[n];
+  if (!entry) return Object.freeze({ code: `AADSTS${n}`, message: `Microsoft refused the request (AADSTS${n}).`, hint: `Look up AADSTS${n} at https://login.microsoftonline.com/error?code=${n}.` });
+  return Object.freeze({ code: `AADSTS${n}`, message: entry.admin, hint: entry.hint });
+}
+
+/** What the person signing in is told for an AADSTS number (generic for unknown numbers). */
+export function aadstsUserMessage(n: string | null): string {
+  const entry = n === null ? undefined : AADSTS_CATALOGUE[n];
+  return entry?.user ?? 'Microsoft could not sign you in.';
+}

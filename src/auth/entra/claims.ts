@@ -1,0 +1,86 @@
+/**
+ * What the gateway takes from a verified Entra ID token, and the checks openid-client
+ * leaves to us: `tid` is a GUID and the configured tenant, `oid` is a GUID, `iat` is
+ * not in the future. (openid-client has already checked the signature against the
+ * tenant's JWKS, `alg` RS256, `iss`, `aud`, `azp`, `exp`/`nbf` and `nonce`.)
+ * The stable user key is `tid` + `oid`: `email` and `preferred_username` are never keys.
+ */
+import type { IDToken } from 'openid-client';
+import { EntraError } from './errors.ts';
+import { ID_TOKEN_SKEW_S } from './client.ts';
+
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AMR_VALUE = /^[A-Za-z0-9_-]{1,32}$/;
+const MAX_NAME = 256;
+const MAX_EMAIL = 320;
+
+export interface EntraIdentity {
+  /** tenant id (lower case) */
+  readonly tid: string;
+  /** object id (lower case): with tid, the user's stable key */
+  readonly oid: string;
+  readonly name: string;
+  /** the ID token's `email`, or null (then Graph is asked) */
+  readonly email: string | null;
+  /** Entra's authentication methods, when it sent any */
+  readonly amr: readonly string[];
+}
+
+export interface ExpectedToken {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly issuer: string;
+  /** epoch ms */
+  readonly now: number;
+}
+
+export function isGuid(value: unknown): value is string {
+  return typeof value === 'string' && GUID.test(value);
+}
+
+/** A plausible email address (one @, no spaces or controls, bounded), or null. */
+export function plausibleEmail(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const v = value.trim();
+  if (v.length < 3 || v.length > MAX_EMAIL || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(v)) return null;
+  return v;
+}
+
+function text(value: unknown, max: number): string {
+  return typeof value === 'string' ? value.replace(/\p{Cc}/gu, '').trim().slice(0, max) : '';
+}
+
+/** Check the claims openid-client does not, and extract the identity; throws EntraError. */
+export function identityFromClaims(claims: Readonly<IDToken>, expected: ExpectedToken): EntraIdentity {
+  const c = claims as Readonly<Record<string, unknown>>;
+  if (!isGuid(c.tid)) throw new EntraError('SSO_TOKEN_INVALID');
+  if (c.tid.toLowerCase() !== expected.tenantId.toLowerCase()) throw new EntraError('SSO_WRONG_TENANT');
+  // belt and braces: openid-client compared these already
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+  if (c.iss !== expected.issuer || !aud.includes(expected.clientId)) throw new EntraError('SSO_TOKEN_INVALID');
+  if (typeof c.iat !== 'number' || c.iat > expected.now / 1000 + ID_TOKEN_SKEW_S) throw new EntraError('SSO_TOKEN_INVALID');
+  if (!isGuid(c.oid)) throw new EntraError('SSO_TOKEN_INVALID');
+  const amr = Array.isArray(c.amr) ? c.amr.filter((v): v is string => typeof v === 'string' && AMR_VALUE.test(v)).slice(0, 8) : [];
+  return Object.freeze({
+    tid: c.tid.toLowerCase(),
+    oid: c.oid.toLowerCase(),
+    name: text(c.name, MAX_NAME) || text(c.preferred_username, MAX_NAME),
+    email: plausibleEmail(c.email),
+    amr: Object.freeze(amr),
+  });
+}
+
+/**
+ * openid-client refused the ID token because its `iss` is not the configured tenant's:
+ * when the (unverified) `tid` names another tenant, say so instead of "could not be
+ * verified". Only the message changes: the sign-in is refused either way.
+ */
+export function explainRefusedToken(err: EntraError, tenantId: string): EntraError {
+  if (err.code !== 'SSO_TOKEN_INVALID') return err;
+  const opError = (err.cause as { cause?: unknown } | undefined)?.cause as { code?: unknown; cause?: unknown } | undefined;
+  const detail = opError?.cause as { claim?: unknown; claims?: { tid?: unknown } } | undefined;
+  if (opError?.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && detail?.claim === 'iss' && isGuid(detail.claims?.tid) && detail.claims.tid.toLowerCase() !== tenantId.toLowerCase()) {
+    return new EntraError('SSO_WRONG_TENANT', { cause: err.cause });
+  }
+  return err;
+}

@@ -1,0 +1,264 @@
+/**
+ * The OpenID Connect client for Microsoft Entra ID (openid-client v6), per tenant:
+ *
+ * - authority `{authorityHost}/{tenantId}/v2.0`; discovery cached per tenant (bounded
+ *   LRU, 1 h, served stale while it refreshes in the background, so a sign-in never
+ *   waits on a tenant already known; failures are not cached: recovery needs no restart);
+ * - the JWKS cache shared per tenant (openid-client refreshes it after 5 min or on an
+ *   unknown `kid`, at most once a minute);
+ * - every HTTP call through `app.gateway.fetch` with `entra.timeoutMs`; network errors,
+ *   timeouts, 5xx and an unusable JWKS are IdpTransportErrors (→ IDP_UNAVAILABLE);
+ * - `client_secret_post`, PKCE S256, `state` and `nonce`; RS256 ID tokens whose signature
+ *   is verified with the tenant's JWKS (non-repudiation checks on);
+ * - Graph `GET /v1.0/me` only to read an email address when the ID token has none.
+ */
+import * as oidc from 'openid-client';
+import { LRUCache } from 'lru-cache';
+import type { GatewayContext } from '../../context.ts';
+import { aadstsError, classifyIdpError, EntraError, IdpTransportError } from './errors.ts';
+import type { EntraAppCredentials } from './secrets.ts';
+import { GRAPH_DEFAULT_SCOPE, tenantAuthority } from './urls.ts';
+
+export const SIGN_IN_SCOPES = 'openid profile email User.Read';
+/** tolerance for ID token lifetime claims (exp, nbf, iat), seconds */
+export const ID_TOKEN_SKEW_S = 60;
+const CACHE_TTL_MS = 60 * 60 * 1000;
+const CACHE_MAX = 5_000;
+const DISCOVERY_CLIENT_ID = 'regentra-discovery';
+
+type Operation = 'discovery' | 'token' | 'jwks' | 'graph' | 'other';
+
+export interface RedeemInput {
+  readonly redirectUri: string;
+  readonly code: string;
+  /** the `state` received in the callback */
+  readonly state: string;
+  /** the `state` this attempt sent */
+  readonly expectedState: string;
+  readonly verifier: string;
+  readonly nonce: string;
+}
+
+export interface Redeemed {
+  readonly claims: Readonly<oidc.IDToken>;
+  /** used once for Graph and dropped: never validated, stored or logged */
+  readonly accessToken: string;
+}
+
+export interface GraphProfile {
+  readonly mail: string | null;
+  readonly userPrincipalName: string | null;
+}
+
+export interface EntraClient {
+  /** the tenant's metadata (cached; `fresh` bypasses the cache and refreshes it) */
+  metadata(tenantId: string, options?: { fresh?: boolean }): Promise<oidc.ServerMetadata>;
+  authorizationUrl(app: EntraAppCredentials, params: { redirectUri: string; state: string; nonce: string; verifier: string }): Promise<URL>;
+  redeem(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed>;
+  /** a client-credentials token for Graph `.default`: proves the app, the tenant and the secret */
+  clientCredentials(app: EntraAppCredentials): Promise<void>;
+  graphProfile(accessToken: string): Promise<GraphProfile>;
+  endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string): Promise<string | null>;
+}
+
+const clients = new WeakMap<GatewayContext, EntraClient>();
+
+/** The one Entra client of a gateway (created on first use). */
+export function entraClient(gw: GatewayContext): EntraClient {
+  let c = clients.get(gw);
+  if (!c) {
+    c = createEntraClient(gw);
+    clients.set(gw, c);
+  }
+  return c;
+}
+
+function isJwks(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const keys = (body as { keys?: unknown }).keys;
+  return Array.isArray(keys) && keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k));
+}
+
+/** Entra answers discovery for an unknown tenant with an OAuth error body (AADSTS90002): keep its meaning. */
+async function explainedDiscoveryError(response: Response): Promise<Error> {
+  const body = (await response.json().catch(() => null)) as { error?: unknown; error_description?: unknown } | null;
+  if (body && typeof body.error === 'string' && typeof body.error_description === 'string') return aadstsError(body.error, body.error_description);
+  return new IdpTransportError(`discovery: HTTP ${response.status}`);
+}
+
+/** An openid-client customFetch: gateway fetch + timeout + metrics + transport classification. */
+function idpFetch(gw: GatewayContext, operationOf: (url: string) => Operation): oidc.CustomFetch {
+  return async (url, options) => {
+    const operation = operationOf(url);
+    const timeout = AbortSignal.timeout(gw.config.entra.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const started = performance.now();
+    try {
+      const response = await gw.fetch(url, { ...options, signal });
+      if (response.status >= 500) {
+        await response.body?.cancel().catch(() => {});
+        throw new IdpTransportError(`${operation}: HTTP ${response.status}`);
+      }
+      if (operation === 'discovery' && response.status >= 400) throw await explainedDiscoveryError(response);
+      if (operation === 'jwks' && response.status === 200) {
+        const body: unknown = await response.clone().json().catch(() => null);
+        if (!isJwks(body)) throw new IdpTransportError('jwks: not a JSON Web Key Set');
+      }
+      return response;
+    } catch (err) {
+      gw.metrics.idpErrors.inc({ operation });
+      throw err instanceof IdpTransportError || err instanceof EntraError ? err : new IdpTransportError(`${operation}: request failed`, { cause: err });
+    } finally {
+      gw.metrics.idpLatency.observe({ operation }, (performance.now() - started) / 1000);
+    }
+  };
+}
+
+function requireEndpoints(server: oidc.ServerMetadata): oidc.ServerMetadata {
+  for (const name of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+    if (typeof server[name] !== 'string') throw new IdpTransportError(`discovery: no ${name}`);
+  }
+  return server;
+}
+
+function createEntraClient(gw: GatewayContext): EntraClient {
+  const { config } = gw;
+  const timeoutS = config.entra.timeoutMs / 1000;
+  const insecure = config.entra.allowInsecure;
+
+  async function discover(tenantId: string): Promise<oidc.ServerMetadata> {
+    try {
+      const discovered = await oidc.discovery(new URL(tenantAuthority(config, tenantId)), DISCOVERY_CLIENT_ID, undefined, oidc.None(), {
+        [oidc.customFetch]: idpFetch(gw, () => 'discovery'),
+        timeout: timeoutS,
+        execute: insecure ? [oidc.allowInsecureRequests] : [],
+      });
+      // only the enumerable metadata (openid-client adds helper functions)
+      return Object.freeze(requireEndpoints({ ...discovered.serverMetadata() }));
+    } catch (err) {
+      throw classifyIdpError(err, 'discovery');
+    }
+  }
+
+  const discoveries = new LRUCache<string, oidc.ServerMetadata>({
+    max: CACHE_MAX,
+    ttl: CACHE_TTL_MS,
+    allowStale: true,
+    noDeleteOnFetchRejection: true,
+    allowStaleOnFetchRejection: true,
+    fetchMethod: (tenantId) => discover(tenantId),
+  });
+  const jwksCaches = new LRUCache<string, oidc.ExportedJWKSCache>({ max: CACHE_MAX, ttl: CACHE_TTL_MS });
+
+  async function metadata(tenantId: string, options: { fresh?: boolean } = {}): Promise<oidc.ServerMetadata> {
+    const key = tenantId.toLowerCase();
+    if (options.fresh) {
+      const server = await discover(key);
+      discoveries.set(key, server);
+      return server;
+    }
+    const server = await discoveries.fetch(key);
+    if (!server) throw new EntraError('IDP_UNAVAILABLE');
+    return server;
+  }
+
+  function configuration(server: oidc.ServerMetadata, app: EntraAppCredentials): oidc.Configuration {
+    const c = new oidc.Configuration(
+      server,
+      app.clientId,
+      { client_secret: app.clientSecret, id_token_signed_response_alg: 'RS256', [oidc.clockTolerance]: ID_TOKEN_SKEW_S },
+      oidc.ClientSecretPost(app.clientSecret),
+    );
+    c.timeout = timeoutS;
+    c[oidc.customFetch] = idpFetch(gw, (url) => (url === server.token_endpoint ? 'token' : url === server.jwks_uri ? 'jwks' : 'other'));
+    if (insecure) oidc.allowInsecureRequests(c);
+    // verify the ID token's signature with the tenant's JWKS (openid-client otherwise trusts the TLS channel)
+    oidc.enableNonRepudiationChecks(c);
+    const jwks = jwksCaches.get(app.tenantId.toLowerCase());
+    if (jwks) oidc.setJwksCache(c, jwks);
+    return c;
+  }
+
+  function keepJwks(tenantId: string, c: oidc.Configuration): void {
+    const jwks = oidc.getJwksCache(c);
+    if (jwks) jwksCaches.set(tenantId.toLowerCase(), jwks);
+  }
+
+  return Object.freeze({
+    metadata,
+
+    async authorizationUrl(app: EntraAppCredentials, p: { redirectUri: string; state: string; nonce: string; verifier: string }) {
+      const c = configuration(await metadata(app.tenantId), app);
+      return oidc.buildAuthorizationUrl(c, {
+        redirect_uri: p.redirectUri,
+        scope: SIGN_IN_SCOPES,
+        response_mode: 'query',
+        state: p.state,
+        nonce: p.nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(p.verifier),
+        code_challenge_method: 'S256',
+      });
+    },
+
+    async redeem(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed> {
+      const c = configuration(await metadata(app.tenantId), app);
+      // the callback URL rebuilt from the registered redirect URI and the two validated parameters
+      const current = new URL(input.redirectUri);
+      current.searchParams.set('code', input.code);
+      current.searchParams.set('state', input.state);
+      try {
+        const tokens = await oidc.authorizationCodeGrant(c, current, {
+          expectedState: input.expectedState,
+          pkceCodeVerifier: input.verifier,
+          expectedNonce: input.nonce,
+          idTokenExpected: true,
+        });
+        const claims = tokens.claims();
+        if (!claims || typeof tokens.access_token !== 'string') throw new EntraError('SSO_TOKEN_INVALID');
+        return { claims: Object.freeze({ ...claims }), accessToken: tokens.access_token };
+      } catch (err) {
+        throw classifyIdpError(err, 'token');
+      } finally {
+        keepJwks(app.tenantId, c);
+      }
+    },
+
+    async clientCredentials(app: EntraAppCredentials): Promise<void> {
+      const c = configuration(await metadata(app.tenantId), app);
+      try {
+        await oidc.clientCredentialsGrant(c, { scope: GRAPH_DEFAULT_SCOPE });
+      } catch (err) {
+        throw classifyIdpError(err, 'token');
+      }
+    },
+
+    async graphProfile(accessToken: string): Promise<GraphProfile> {
+      const url = new URL(`${config.entra.graphUrl.replace(/\/+$/, '')}/v1.0/me`);
+      if (url.protocol !== 'https:' && !(insecure && url.protocol === 'http:')) throw new EntraError('SSO_MISCONFIGURED');
+      url.searchParams.set('$select', 'mail,userPrincipalName');
+      const call = idpFetch(gw, () => 'graph');
+      try {
+        const response = await call(url.href, { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, body: undefined, redirect: 'manual' });
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          throw new IdpTransportError(`graph: HTTP ${response.status}`);
+        }
+        const body = (await response.json()) as { mail?: unknown; userPrincipalName?: unknown };
+        return {
+          mail: typeof body.mail === 'string' ? body.mail : null,
+          userPrincipalName: typeof body.userPrincipalName === 'string' ? body.userPrincipalName : null,
+        };
+      } catch (err) {
+        throw classifyIdpError(err, 'graph');
+      }
+    },
+
+    async endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string): Promise<string | null> {
+      const server = await metadata(tenantId);
+      if (typeof server.end_session_endpoint !== 'string') return null;
+      const c = new oidc.Configuration(server, clientId);
+      if (insecure) oidc.allowInsecureRequests(c);
+      return oidc.buildEndSessionUrl(c, { post_logout_redirect_uri: postLogoutRedirectUri }).href;
+    },
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * Why an Entra sign-in was refused: one error class with stable codes, how IdP
+ * failures are classified, and the page (or JSON) people get. Pages carry the
+ * correlation id and time (replyError), and a "For your administrator" box
+ * when Microsoft named the problem.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientError, ResponseBodyError } from 'openid-client';
+import { replyError, wantsHtml } from '../../pages/errors.ts';
+import { html } from '../../pages/html.ts';
+import { PATHS } from '../../routing/reserved.ts';
+import type { ErrorCode } from '../../errors.ts';
+import { StoreError } from '../../store/types.ts';
+import { aadstsNumber, aadstsUserMessage, describeAadsts, type EntraErrorInfo } from './aadsts.ts';
+
+interface Spec {
+  readonly status: number;
+  /** the catalogue entry the page is built on (src/errors.ts) */
+  readonly base: ErrorCode;
+  readonly title: string;
+  readonly message: string;
+}
+
+const SPECS = Object.freeze({
+  SSO_DISABLED: { status: 403, base: 'FORBIDDEN', title: 'Microsoft sign-in is not available', message: 'Sign-in with Microsoft is not turned on for this site. Use another way to sign in, or ask your administrator.' },
+  SSO_FLOW_MISSING: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Start again from the sign-in page.' },
+  SSO_STATE_MISMATCH: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in could not be completed', message: 'This answer from Microsoft does not belong to the sign-in started in this browser. Start again from the sign-in page.' },
+  SSO_REPLAYED: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in already used', message: 'This sign-in answer has already been used. Start again from the sign-in page.' },
+  SSO_BAD_CALLBACK: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in could not be completed', message: 'The answer from Microsoft was incomplete. Start again from the sign-in page.' },
+  SSO_TOKEN_INVALID: { status: 403, base: 'FORBIDDEN', title: 'Sign-in could not be verified', message: "Microsoft's answer could not be verified, so you were not signed in. Start again; if it keeps happening, contact support with the reference below." },
+  SSO_WRONG_TENANT: { status: 403, base: 'FORBIDDEN', title: 'Wrong organisation', message: "Your account belongs to another organisation's directory, not the one this site signs in with. Sign out of Microsoft and sign in with your account from this organisation." },
+  SSO_NOT_PROVISIONED: { status: 403, base: 'FORBIDDEN', title: 'No access yet', message: 'You signed in with Microsoft, but you do not have access to this site yet. Ask your admin for access.' },
+  SSO_USER_DISABLED: { status: 403, base: 'FORBIDDEN', title: 'Account disabled', message: 'Your account has been disabled. Contact your administrator.' },
+  SSO_ACCOUNT_CONFLICT: { status: 403, base: 'FORBIDDEN', title: 'Account already linked', message: 'An account with your email address is already linked to a different Microsoft account. Ask your admin for help.' },
+  SSO_NO_EMAIL: { status: 403, base: 'FORBIDDEN', title: 'No email address', message: 'Microsoft did not tell us your email address, so an account cannot be set up. Ask your admin for help.' },
+  SSO_IDP_ERROR: { status: 400, base: 'BAD_REQUEST', title: 'Microsoft could not sign you in', message: 'Microsoft could not sign you in.' },
+  IDP_UNAVAILABLE: { status: 503, base: 'IDP_UNAVAILABLE', title: 'Microsoft sign-in unavailable', message: 'We could not reach Microsoft to sign you in. Try again in a moment. People already signed in are not affected.' },
+  SSO_MISCONFIGURED: { status: 503, base: 'IDP_UNAVAILABLE', title: 'Microsoft sign-in unavailable', message: 'Sign-in with Microsoft is not set up correctly. Your administrator needs to fix it.' },
+  SSO_TICKET_INVALID: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in link not valid', message: 'This sign-in link is not valid here, has expired or was already used. Start again from the sign-in page.' },
+  STORE_UNAVAILABLE: { status: 503, base: 'STORE_UNAVAILABLE', title: 'Sign-in unavailable', message: 'Sign-in is temporarily unavailable. People already signed in are not affected. Try again in a moment.' },
+} satisfies Record<string, Spec>);
+
+export type EntraErrorCode = keyof typeof SPECS;
+
+export class EntraError extends Error {
+  readonly code: EntraErrorCode;
+  readonly status: number;
+  /** Microsoft's answer explained for an administrator, or null */
+  readonly info: EntraErrorInfo | null;
+  /** the message for people (the code's, or a more specific one) */
+  readonly userMessage: string;
+
+  constructor(code: EntraErrorCode, options: { info?: EntraErrorInfo | null; userMessage?: string; cause?: unknown } = {}) {
+    super(`${code}${options.info ? ` (${options.info.code})` : ''}`, { cause: options.cause });
+    this.name = 'EntraError';
+    this.code = code;
+    this.status = SPECS[code].status;
+    this.info = options.info ?? null;
+    this.userMessage = options.userMessage ?? SPECS[code].message;
+  }
+
+  /** what the admin pages are given */
+  toInfo(): EntraErrorInfo {
+    return this.info ?? Object.freeze({ code: this.code, message: this.userMessage, hint: null });
+  }
+}
+
+/** Thrown by the IdP fetch wrapper: the IdP did not answer usefully (network, timeout, 5xx, broken JWKS). */
+export class IdpTransportError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IdpTransportError';
+  }
+}
+
+/** an EntraError raised inside openid-client (by the fetch wrapper), wrapped in its ClientError */
+function findEntraError(err: unknown): EntraError | null {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e; depth++) {
+    if (e instanceof EntraError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+function isTransport(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 6 && e; depth++) {
+    if (e instanceof IdpTransportError) return true;
+    if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError')) return true;
+    if (e instanceof TypeError && e.message === 'fetch failed') return true;
+    if (e instanceof ClientError && (e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT')) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+const UNAVAILABLE_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
+const GARBAGE_CODES = new Set(['OAUTH_RESPONSE_IS_NOT_JSON', 'OAUTH_RESPONSE_IS_NOT_CONFORM']);
+
+/** the token endpoint answered something that is not an OAuth response at all (vs. a bad ID token) */
+function isGarbageResponse(err: ClientError): boolean {
+  if (err.code !== undefined && GARBAGE_CODES.has(err.code)) return true;
+  const detail = (err.cause as { message?: unknown } | undefined)?.message;
+  return err.code === 'OAUTH_PARSE_ERROR' && typeof detail === 'string' && detail.includes('"response" body');
+}
+
+/** Microsoft answered with an AADSTS error (redirect or JSON): explain it. */
+export function aadstsError(errorCode: string | undefined, description: string | undefined, cause?: unknown): EntraError {
+  const info = describeAadsts(description) ?? Object.freeze({ code: 'SSO_IDP_ERROR', message: `Microsoft answered "${safeOauthError(errorCode)}".`, hint: null });
+  return new EntraError('SSO_IDP_ERROR', { info, userMessage: aadstsUserMessage(aadstsNumber(description)), cause });
+}
+
+/** an OAuth `error` value, limited to its registered alphabet for display */
+export function safeOauthError(value: string | undefined): string {
+  return typeof value === 'string' && /^[a-z_]{1,64}$/.test(value) ? value : 'error';
+}
+
+/**
+ * Classify a failure of an IdP operation. Anything unexpected in `discovery` or a
+ * transport problem is IDP_UNAVAILABLE; an OAuth error body is explained; anything
+ * wrong with what came back from the token endpoint is SSO_TOKEN_INVALID (fail closed).
+ */
+export function classifyIdpError(err: unknown, phase: 'discovery' | 'token' | 'graph'): EntraError {
+  const explained = findEntraError(err);
+  if (explained) return explained;
+  if (isTransport(err)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
+  if (err instanceof ResponseBodyError) {
+    if (err.status >= 500 || UNAVAILABLE_ERRORS.has(err.error)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
+    return aadstsError(err.error, err.error_description, err);
+  }
+  if (phase !== 'token') return new EntraError('IDP_UNAVAILABLE', { cause: err });
+  if (err instanceof ClientError && isGarbageResponse(err)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
+  return new EntraError('SSO_TOKEN_INVALID', { cause: err });
+}
+
+/** Any error in an auth decision becomes an EntraError (store failures keep their meaning). */
+export function asEntraError(err: unknown): EntraError {
+  if (err instanceof EntraError) return err;
+  if (err instanceof StoreError) return new EntraError('STORE_UNAVAILABLE', { cause: err });
+  return new EntraError('SSO_TOKEN_INVALID', { cause: err });
+}
+
+/** The log line for a refused sign-in: codes only, never tokens, codes or secrets. */
+export function logFields(err: EntraError): Record<string, unknown> {
+  const cause = err.cause as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+  return {
+    code: err.code,
+    aadsts: err.info?.code ?? null,
+    cause: cause ? { name: String(cause.name ?? ''), code: typeof cause.code === 'string' ? cause.code : undefined, message: typeof cause.message === 'string' ? cause.message.slice(0, 200) : undefined } : undefined,
+  };
+}
+
+/** Send the page (people) or JSON (API clients) for a refused sign-in. */
+export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
+  const spec: Spec = SPECS[err.code];
+  reply.header('cache-control', 'no-store');
+  if (!wantsHtml(request)) {
+    reply.header('x-request-id', request.id);
+    return reply.code(spec.status).type('application/json; charset=utf-8').send({
+      error: err.code.toLowerCase(),
+      message: err.userMessage,
+      ...(err.info ? { detail: err.info.code } : {}),
+      requestId: request.id,
+    });
+  }
+  const admin = err.info
+    ? html`<div class="admin-box"><h2>For your administrator</h2>
+<p><strong>${err.info.code}</strong>: ${err.info.message}</p>
+${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}</div>`
+    : '';
+  const extra = html`${admin}<p class="links"><a href="${PATHS.login}">Back to sign-in</a></p>`;
+  return replyError(request, reply, spec.base, { title: spec.title, message: err.userMessage, extra, html: true });
+}

@@ -1,0 +1,12 @@
+/**
+ * Microsoft Entra ID sign-in: what the rest of the gateway (the admin settings pages)
+ * may use. Everything else in this folder is internal; app.ts registers the routes
+ * from ./routes.ts.
+ */
+export type { EntraErrorInfo } from './aadsts.ts';
+export { describeAadsts } from './aadsts.ts';
+export type { EntraAppCredentials } from './secrets.ts';
+export { settingsFingerprint, readStaffSecret, sealStaffSecret } from './secrets.ts';
+export type { ConnectionCheck, TestSignInResult } from './test-signin.ts';
+export { checkConnection, beginTestSignIn, takeTestResult } from './test-signin.ts';
+export { redirectUriFor, adminConsentUrl } from './urls.ts';

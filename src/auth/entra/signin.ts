@@ -1,0 +1,116 @@
+/**
+ * Sign-in with Microsoft on the staff host and on portal hosts:
+ *
+ *   GET /.auth/sso?rd=      → the flow cookie gets a fresh attempt; 303 to Entra
+ *   GET /.auth/callback     → state compared with the attempt, consumed once, THEN the
+ *                             code is redeemed (PKCE verifier, nonce, expected state);
+ *                             the ID token checked; the user matched or provisioned;
+ *                             a fresh session (amr ["sso", …]); 303 to rd
+ *
+ * SSO sessions skip the gateway's TOTP: MFA is Entra's (conditional access).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { safeRedirectTarget } from '../../routing/redirect.ts';
+import { noStore } from '../../session/plugin.ts';
+import { realmKind } from '../../ops/metrics.ts';
+import type { User } from '../../store/types.ts';
+import { entraClient } from './client.ts';
+import type { EntraIdentity } from './claims.ts';
+import { aadstsError, asEntraError, EntraError, logFields, replyEntraError } from './errors.ts';
+import {
+  callbackParams, consumeState, currentAttempt, dropAttempt, keepAttempt, newSecrets, sameString, sealCentralState, ATTEMPT_LIFETIME_MS, type Attempt,
+} from './attempt.ts';
+import { targetForSite, type SsoTarget } from './target.ts';
+import { redirectUriFor } from './urls.ts';
+import { redeemAndResolve } from './redeem.ts';
+import { finishTestSignIn } from './test-signin.ts';
+
+/**
+ * A new attempt for a target: direct (the state is random and the secrets stay in this
+ * host's flow cookie) or through the central host (the state is the sealed envelope).
+ */
+function prepareAttempt(app: FastifyInstance, request: FastifyRequest, target: SsoTarget) {
+  const { config, now } = app.gateway;
+  const s = newSecrets();
+  const { tenantId, clientId } = target.app;
+  if (target.centralHost !== null && target.portalClient !== null) {
+    const state = sealCentralState(app, {
+      id: s.id, nonce: s.nonce, verifier: s.verifier, clientId: target.portalClient, tenantId, host: request.siteHost, exp: now() + ATTEMPT_LIFETIME_MS,
+    });
+    const attempt: Attempt = { purpose: 'signin', state: null, id: s.id, nonce: null, verifier: null, tenantId, clientId, redirectUri: redirectUriFor(config, target.centralHost), central: true };
+    return { attempt, state, nonce: s.nonce, verifier: s.verifier };
+  }
+  const attempt: Attempt = { purpose: 'signin', state: s.state, id: s.state, nonce: s.nonce, verifier: s.verifier, tenantId, clientId, redirectUri: redirectUriFor(config, request.siteHost), central: false };
+  return { attempt, state: s.state, nonce: s.nonce, verifier: s.verifier };
+}
+
+/** GET /.auth/sso: start an attempt and send the browser to Entra. */
+export async function startSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const rd = safeRedirectTarget((request.query as { rd?: unknown } | undefined)?.rd);
+  const target = await targetForSite(app, request.site);
+  const { attempt, state, nonce, verifier } = prepareAttempt(app, request, target);
+  const url = await entraClient(app.gateway).authorizationUrl(target.app, { redirectUri: attempt.redirectUri, state, nonce, verifier });
+  keepAttempt(app, request, rd, attempt);
+  return noStore(reply).redirect(url.href, 303);
+}
+
+/** GET /.auth/callback on the host that started the attempt. */
+export async function directCallback(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const p = callbackParams(request.query);
+  const attempt = currentAttempt(app, request);
+  if (!attempt) throw p.error !== null ? aadstsError(p.error, p.errorDescription ?? undefined) : new EntraError('SSO_FLOW_MISSING');
+  if (attempt.central || attempt.state === null || p.state === null || !sameString(p.state, attempt.state)) throw new EntraError('SSO_STATE_MISMATCH');
+  await consumeState(app, attempt.id);
+  dropAttempt(app, request);
+  if (attempt.purpose === 'test') return finishTestSignIn(app, request, reply, attempt, p);
+  if (p.error !== null) throw aadstsError(p.error, p.errorDescription ?? undefined);
+
+  const target = await targetForSite(app, request.site);
+  // the settings changed while the person was at Microsoft: start again with the new ones
+  if (target.app.tenantId !== attempt.tenantId || target.app.clientId !== attempt.clientId) throw new EntraError('SSO_FLOW_MISSING');
+  const { identity, resolved } = await redeemAndResolve(app, target, attempt, p);
+  const rd = app.sessions.flow(request)?.rd ?? '/';
+  return establishSession(app, request, reply, { user: resolved.user, identity, rd, outcome: resolved.outcome });
+}
+
+/** A fresh session for a user Entra vouched for; the flow ends; 303 to rd. */
+export async function establishSession(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr'>; rd: string; outcome: string; authTime?: number },
+): Promise<FastifyReply> {
+  const { metrics, auditor, now } = app.gateway;
+  const site = request.site;
+  const session = app.sessions.start(request, {
+    uid: s.user.id,
+    email: s.user.email,
+    name: s.user.displayName,
+    role: site.kind === 'staff' ? s.user.role : null,
+    client: site.clientId,
+    amr: Object.freeze([...new Set(['sso', ...s.identity.amr])]),
+    authTime: s.authTime ?? Math.floor(now() / 1000),
+    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid }),
+  });
+  app.sessions.endFlow(request);
+  metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });
+  await auditor.record({
+    type: 'signin', outcome: 'success', realm: site.realm, userId: s.user.id, actor: s.user.id, ip: request.ip,
+    details: { method: 'sso', sid: session.sid, tid: s.identity.tid, oid: s.identity.oid, account: s.outcome },
+  });
+  return noStore(reply).redirect(safeRedirectTarget(s.rd), 303);
+}
+
+/** Record and answer a refused sign-in (never a token, code or secret in logs or audit). */
+export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: unknown, realm: string | null): Promise<FastifyReply> {
+  const e = asEntraError(err);
+  const fields = logFields(e);
+  if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED') request.log.warn(fields, 'sso sign-in failed');
+  else request.log.info(fields, 'sso sign-in refused');
+  app.gateway.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
+  await app.gateway.auditor.record({
+    type: 'signin.failure', outcome: 'failure', realm, userId: null, actor: null, ip: request.ip,
+    details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}) },
+  });
+  return replyEntraError(request, reply, e);
+}

@@ -1,0 +1,59 @@
+/**
+ * Which Entra app and tenant a site signs in with, read from the settings at the
+ * moment of use (so a change reaches every replica within the policy cache time):
+ *
+ * - staff: the single-tenant app from Settings → Security → Single Sign-On;
+ * - a client's portal: Regentra's multi-tenant app (config), pinned to the client's
+ *   tenant from Settings → Portal → Authentication.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Site } from '../../routing/sites.ts';
+import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
+import { EntraError } from './errors.ts';
+import { isGuid } from './claims.ts';
+import { readStaffSecret, type EntraAppCredentials } from './secrets.ts';
+
+export interface SsoTarget {
+  readonly kind: 'staff' | 'portal';
+  /** `staff` or `portal:<clientId>` */
+  readonly realm: string;
+  /** the portal client id, or null for staff */
+  readonly portalClient: string | null;
+  readonly app: EntraAppCredentials;
+  /** create unknown users on first sign-in */
+  readonly autoProvision: boolean;
+  /** portal flows go through this host when configured */
+  readonly centralHost: string | null;
+}
+
+export async function staffTarget(app: FastifyInstance, site: Site): Promise<SsoTarget> {
+  const { policy } = app.gateway;
+  if (!(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
+  const s = await policy.staffSso();
+  const secret = readStaffSecret(app, s);
+  if (!isGuid(s.tenantId) || !s.clientId || secret === null) throw new EntraError('SSO_MISCONFIGURED');
+  return Object.freeze({
+    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, centralHost: null,
+    app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: secret }),
+  });
+}
+
+export async function portalTarget(app: FastifyInstance, clientId: string): Promise<SsoTarget> {
+  const { policy, sites, config } = app.gateway;
+  const site = sites.bySiteRealm(portalRealm(clientId));
+  const portalApp = config.sites.portal?.entra;
+  if (!site || !portalApp || !(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
+  const tenantId = (await policy.portalAuth(clientId)).tenantId;
+  if (!isGuid(tenantId)) throw new EntraError('SSO_MISCONFIGURED');
+  return Object.freeze({
+    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: true, centralHost: config.sites.portal?.centralCallbackHost ?? null,
+    app: Object.freeze({ tenantId: tenantId.toLowerCase(), clientId: portalApp.clientId, clientSecret: portalApp.clientSecret }),
+  });
+}
+
+/** The target of the site a request is on (the central host has none). */
+export function targetForSite(app: FastifyInstance, site: Site): Promise<SsoTarget> {
+  if (site.kind === 'staff') return staffTarget(app, site);
+  if (site.kind === 'portal' && site.clientId) return portalTarget(app, site.clientId);
+  return Promise.reject(new EntraError('SSO_DISABLED'));
+}
