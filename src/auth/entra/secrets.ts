@@ -31,8 +31,13 @@ function fingerprintKey(config: Config): Buffer {
 
 /** HMAC-SHA256 over tenant, client id and secret: equal exactly when the three values are. */
 export function settingsFingerprint(app: FastifyInstance, creds: EntraAppCredentials): string {
+  return settingsFingerprintFor(app.gateway.config, creds);
+}
+
+/** The same, from the config alone (seeding tools that have no running app). */
+export function settingsFingerprintFor(config: Config, creds: EntraAppCredentials): string {
   const input = JSON.stringify([creds.tenantId.trim().toLowerCase(), creds.clientId.trim(), creds.clientSecret]);
-  return `v1.${createHmac('sha256', fingerprintKey(app.gateway.config)).update(input).digest('base64url')}`;
+  return `v1.${createHmac('sha256', fingerprintKey(config)).update(input).digest('base64url')}`;
 }
 
 export function sealStaffSecret(app: FastifyInstance, secret: string): string {
