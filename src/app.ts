@@ -137,9 +137,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     done();
   });
 
+  // hot path: one counter child per (site kind, status class), found without hashing label objects
+  const requestCounters = new Map<string, { inc(): void }>();
   app.addHook('onResponse', (request, reply, done) => {
     if (request.site && !isReservedPath(request.url)) {
-      metrics.requests.inc({ site: request.site.kind, status_class: `${Math.floor(reply.statusCode / 100)}xx` });
+      const kind = request.site.kind;
+      const statusClass = `${Math.floor(reply.statusCode / 100)}xx`;
+      const key = `${kind} ${statusClass}`;
+      let counter = requestCounters.get(key);
+      if (counter === undefined) requestCounters.set(key, (counter = metrics.requests.labels(kind, statusClass)));
+      counter.inc();
     }
     done();
   });

@@ -30,16 +30,27 @@ export function checkSigningKey(pem: string, alg: SigningAlg): { kid?: string; e
     return { error: 'is not a PEM private key (PKCS#8 "-----BEGIN PRIVATE KEY-----")' };
   }
   if (alg === 'ES256' && !(key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')) {
-    return { error: `is a ${describe(key)} key; ES256 needs an EC P-256 key` };
+    return { error: `is ${describe(key)} key; ES256 needs an EC P-256 key` };
   }
   if (alg === 'EdDSA' && key.asymmetricKeyType !== 'ed25519') {
-    return { error: `is a ${describe(key)} key; EdDSA needs an Ed25519 key` };
+    return { error: `is ${describe(key)} key; EdDSA needs an Ed25519 key` };
   }
   return { kid: thumbprint(key) };
 }
 
+const KEY_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  prime256v1: 'an EC P-256', secp384r1: 'an EC P-384', secp521r1: 'an EC P-521', secp256k1: 'an EC secp256k1',
+  ed25519: 'an Ed25519', ed448: 'an Ed448', x25519: 'an X25519', x448: 'an X448', rsa: 'an RSA', 'rsa-pss': 'an RSA-PSS', dsa: 'a DSA', dh: 'a Diffie-Hellman',
+});
+
+/** "an EC P-384", "an RSA", … (with its article) */
 function describe(key: KeyObject): string {
-  return key.asymmetricKeyType === 'ec' ? `EC ${key.asymmetricKeyDetails?.namedCurve ?? ''}`.trim() : String(key.asymmetricKeyType);
+  const type = String(key.asymmetricKeyType);
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    return KEY_NAMES[curve] ?? `an EC ${curve}`.trim();
+  }
+  return KEY_NAMES[type] ?? `a ${type}`;
 }
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of a private or public key's public part. */

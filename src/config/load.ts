@@ -70,11 +70,11 @@ export function loadConfigObject(raw: unknown, options: LoadOptions = {}): Loade
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
 
+  // unresolvable references and schema problems are reported together; the cross
+  // checks need a valid shape, and skip the fields whose reference did not resolve
   const resolved = resolveRefs(raw, '', env, baseDir, issues, warnings);
-  if (issues.length > 0) throw new ConfigError(issues, options.source);
-
   const parsed = configSchema.safeParse(resolved);
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error), options.source);
+  if (!parsed.success) throw new ConfigError([...issues, ...zodIssues(parsed.error)], options.source);
 
   const value = parsed.data;
   const withPaths = {
@@ -82,7 +82,10 @@ export function loadConfigObject(raw: unknown, options: LoadOptions = {}): Loade
     dataDir: absolute(baseDir, value.dataDir),
     store: value.store.driver === 'sqlite' ? { ...value.store, path: absolute(baseDir, value.store.path ?? resolve(absolute(baseDir, value.dataDir), 'regentra.db')) } : value.store,
   };
-  crossCheck(withPaths, issues, warnings);
+  const unresolved = new Set(issues.map((i) => i.path));
+  const checks: ConfigIssue[] = [];
+  crossCheck(withPaths, checks, warnings);
+  issues.push(...checks.filter((i) => !unresolved.has(i.path)));
   if (issues.length > 0) throw new ConfigError(issues, options.source);
   return Object.freeze({ config: deepFreeze(withPaths) as Config, warnings: Object.freeze(warnings), source: options.source ?? null });
 }

@@ -31,12 +31,13 @@ const upstreamUrl = z.string().refine(
   (u) => {
     try {
       const url = new URL(u);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
     } catch {
       return false;
     }
   },
-  { message: 'must be an http:// or https:// URL without credentials, query or fragment' },
+  // the proxy forwards the normalised path as is: a base path would be lost (WebSockets) or refused
+  { message: 'must be an http:// or https:// origin such as "http://10.0.0.5:3000" (no path, credentials, query or fragment)' },
 );
 
 /** A public path: `/assets/` (prefix, ends with a slash) or `/health` (exact). */

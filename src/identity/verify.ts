@@ -71,9 +71,11 @@ export async function verifyIdentity(headers: HeaderBag, opts: VerifyOptions): P
   const raw = readHeader(headers, 'x-regentra-identity');
   if (raw === undefined || raw === '') throw new IdentityError('MISSING', 'no X-Regentra-Identity header: the request did not come through the gateway');
   if (typeof raw !== 'string' || raw.includes(',')) throw new IdentityError('MULTIPLE', 'more than one X-Regentra-Identity header');
+  // outside the try: a verifier without keys is a configuration error, not an invalid token
+  const keys = keySet(opts);
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(raw, keySet(opts), {
+    ({ payload } = await jwtVerify(raw, keys, {
       audience: opts.audience,
       issuer: opts.issuer,
       algorithms: ['ES256', 'EdDSA'],

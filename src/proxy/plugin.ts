@@ -15,7 +15,7 @@ import { isPublicPath } from '../routing/sites.ts';
 import { isReservedPath, PATHS } from '../routing/reserved.ts';
 import { identityOf } from '../session/types.ts';
 import { replyError, wantsHtml } from '../pages/errors.ts';
-import { filterUpstreamSetCookie, upstreamHeaders, type UpstreamIdentity } from './headers.ts';
+import { filterUpstreamSetCookie, upstreamHeaders, withoutHopByHop, type UpstreamIdentity } from './headers.ts';
 import type { Metrics } from '../ops/metrics.ts';
 
 export interface ProxyPluginOptions {
@@ -48,6 +48,13 @@ export function unauthenticated(request: FastifyRequest, reply: FastifyReply): F
 async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   const { signer, metrics } = opts;
   const cookieNames = app.sessions.cookieNames;
+  // one histogram child per site kind (no label hashing per request)
+  const latencies = new Map<string, { observe(seconds: number): void }>();
+  const latencyOf = (kind: string) => {
+    let h = latencies.get(kind);
+    if (h === undefined) latencies.set(kind, (h = metrics.upstreamLatency.labels(kind)));
+    return h;
+  };
 
   async function gate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const r = request as ProxiedRequest;
@@ -95,7 +102,8 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
         const r = asRequest(request);
         return upstreamHeaders(r, r.headers, cookieNames, (r as ProxiedRequest)[kAuth] ?? null) as typeof headers;
       },
-      rewriteHeaders: (headers) => {
+      rewriteHeaders: (upstream) => {
+        const headers = withoutHopByHop(upstream);
         if (headers['set-cookie'] === undefined) return headers;
         const setCookie = filterUpstreamSetCookie(headers['set-cookie'], cookieNames);
         const { ['set-cookie']: _dropped, ...rest } = headers;
@@ -103,7 +111,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
       },
       onResponse: (request, reply, res) => {
         const start = (request as unknown as ProxiedRequest)[kStart];
-        if (start !== undefined) metrics.upstreamLatency.observe({ site: asRequest(request).site.kind }, Number(process.hrtime.bigint() - start) / 1e9);
+        if (start !== undefined) latencyOf(asRequest(request).site.kind).observe(Number(process.hrtime.bigint() - start) / 1e9);
         reply.send(res.stream);
       },
       onError: (reply, { error }) => {

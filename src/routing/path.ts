@@ -9,7 +9,7 @@
  * - `\` is treated as `/` (as browsers and some servers do);
  * - percent-escapes of unreserved characters are decoded (`%2e` → `.`, `%41` → `A`), other
  *   escapes are upper-cased; escapes of `/`, `\` and control characters are refused, as are
- *   malformed escapes and raw control or non-ASCII bytes;
+ *   malformed escapes, escapes that are not UTF-8, and raw control or non-ASCII bytes;
  * - empty segments (`//`) are merged, `.` and `..` segments are resolved (never above `/`);
  * - a segment that is a dot-segment with `;` parameters (`..;x`) is refused;
  * - the reserved prefix `/.auth` is matched case-insensitively and rewritten to lower case.
@@ -74,7 +74,18 @@ export function normalizeTarget(target: string): NormalizeResult {
     out.push(seg);
   }
   const path = `/${out.join('/')}`;
+  // the remaining escapes must spell UTF-8: `/%C0%AE` (overlong ".") is refused, never guessed at
+  if (path.includes('%') && !isUtf8Escapes(path)) return { ok: false, reason: 'malformed UTF-8 %-escape in path' };
   return { ok: true, path: reserveCase(path), query };
+}
+
+function isUtf8Escapes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `/.AUTH/Login` → `/.auth/Login`: the reserved prefix is case-insensitive. */

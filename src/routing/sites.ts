@@ -15,7 +15,7 @@ export interface Site {
   readonly clientId: string | null;
   /** human name: "Staff" or the client's name */
   readonly name: string;
-  /** upstream origin (+ optional base path), e.g. http://127.0.0.1:3001 */
+  /** upstream origin, e.g. http://127.0.0.1:3001 (the config refuses a path) */
   readonly upstream: string;
   /** `aud` of the identity JWT for this site */
   readonly audience: string;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { buildApp, type AppDeps, type GatewayApp } from '../../src/app.ts';
 import { loadConfigObject } from '../../src/config/load.ts';
@@ -85,6 +86,26 @@ export interface StartOptions {
   readonly now?: () => number;
   readonly store?: Store;
   readonly deps?: Partial<AppDeps>;
+  /** register extra routes (test-only pages) after buildApp, before listening */
+  readonly beforeListen?: (app: GatewayApp) => void | Promise<void>;
+}
+
+/**
+ * A session cookie header for `host`, sealed with `app`'s keys (tests only).
+ * Creates the user in `store` (revocation checks need it) unless `uid` is given.
+ */
+export async function sealedSessionCookie(app: GatewayApp, store: Store, host: string, now: () => number = Date.now, overrides: Partial<SessionData> = {}): Promise<string> {
+  const site = app.gateway.sites.lookup(host);
+  if (!site) throw new Error(`no site for ${host}`);
+  const t = now();
+  const email = overrides.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
+  const uid = overrides.uid ?? (await store.createUser({ realm: site.realm, email, displayName: overrides.name ?? 'Ada Lovelace', role: site.kind === 'staff' ? 'admin' : 'member' })).id;
+  const data: SessionData = {
+    v: 1, sid: randomUUID(), realm: site.realm, host: host.toLowerCase(), uid, email, name: 'Ada Lovelace',
+    role: site.kind === 'staff' ? 'admin' : null, client: site.clientId, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
+    ...overrides,
+  };
+  return `${cookieNamesFor(app.gateway.config).session}=${app.sessions.seal(data)}`;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<TestGateway> {
@@ -96,6 +117,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const store = options.store ?? (await openStore({ driver: 'sqlite', path: ':memory:' }));
   const now = options.now ?? Date.now;
   const app = await buildApp(config, { store, logger: false, now, ...options.deps });
+  await options.beforeListen?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const cookieName = cookieNamesFor(config).session;
@@ -109,19 +131,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     staffUpstream,
     portalUpstream,
     cookieName,
-    async sessionCookie(host, overrides = {}) {
-      const site = app.gateway.sites.lookup(host);
-      if (!site) throw new Error(`no site for ${host}`);
-      const t = now();
-      const email = overrides.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
-      const uid = overrides.uid ?? (await store.createUser({ realm: site.realm, email, displayName: overrides.name ?? 'Ada Lovelace', role: site.kind === 'staff' ? 'admin' : 'member' })).id;
-      const data: SessionData = {
-        v: 1, sid: randomUUID(), realm: site.realm, host: host.toLowerCase(), uid, email, name: 'Ada Lovelace',
-        role: site.kind === 'staff' ? 'admin' : null, client: site.clientId, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
-        ...overrides,
-      };
-      return `${cookieName}=${app.sessions.seal(data)}`;
-    },
+    sessionCookie: (host, overrides = {}) => sealedSessionCookie(app, store, host, now, overrides),
     request(host, path, opts = {}) {
       const { cookie, headers, ...rest } = opts;
       return undiciRequest(`${gw.url}${path}`, {
@@ -138,4 +148,35 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     },
   };
   return gw;
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * Send `target` to the gateway exactly as written (node:http does not parse or
+ * normalise it, unlike undici): for `..`, `\`, `%2f` and other hostile targets.
+ * `headers` may be a flat [name, value, name, value…] list to repeat a header or keep its case.
+ */
+export function requestTarget(
+  port: number,
+  host: string,
+  target: string,
+  options: { method?: string; headers?: OutgoingHttpHeaders | string[]; body?: string } = {},
+): Promise<RawResponse> {
+  const headers = Array.isArray(options.headers) ? ['host', host, ...options.headers] : { host, ...options.headers };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: target, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }

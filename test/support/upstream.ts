@@ -21,6 +21,8 @@ export interface Upstream {
   readonly server: Server;
   /** every request received, in order */
   readonly received: Echo[];
+  /** every WebSocket connection accepted, in order (url and headers of the upgrade request) */
+  readonly upgrades: Pick<Echo, 'url' | 'headers'>[];
   /** delay before answering (ms) */
   delayMs: number;
   close(): Promise<void>;
@@ -65,8 +67,10 @@ export async function startUpstream(name = 'upstream'): Promise<Upstream> {
     });
   });
   const wss = new WebSocketServer({ server });
+  const upgrades: Pick<Echo, 'url' | 'headers'>[] = [];
   wss.on('connection', (ws, req) => {
-    ws.send(JSON.stringify({ hello: name, headers: req.headers }));
+    upgrades.push({ url: req.url ?? '', headers: req.headers });
+    ws.send(JSON.stringify({ hello: name, url: req.url, headers: req.headers }));
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -76,6 +80,7 @@ export async function startUpstream(name = 'upstream'): Promise<Upstream> {
     port,
     server,
     received,
+    upgrades,
     get delayMs() {
       return state.delayMs;
     },
