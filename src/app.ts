@@ -95,6 +95,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   const signingKeys = loadSigningKeys(config);
   const revocation = storeRevocation(deps.store, {
     ttlMs: config.session.revocationCheckSeconds * 1000,
+    sessionLifetimeMs: config.session.absoluteLifetimeSeconds * 1000,
     onError: (err) => app.log.warn({ err }, 'revocation check: store unavailable, using last known state'),
   });
   const context: GatewayContext = {

@@ -25,12 +25,19 @@ export function isSameOrigin(request: FastifyRequest): boolean {
   }
 }
 
+/** RFC 9110 If-None-Match: `*`, or a list of (possibly weak) entity tags, compared weakly. */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
 export async function coreRoutes(app: FastifyInstance): Promise<void> {
   const { jwks, auditor, metrics, hooks } = app.gateway;
 
   app.get(PATHS.jwks, (request, reply) => {
     reply.header('etag', jwks.etag).header('cache-control', 'public, max-age=300, must-revalidate').header('access-control-allow-origin', '*');
-    if (request.headers['if-none-match'] === jwks.etag) return reply.code(304).send();
+    if (etagMatches(request.headers['if-none-match'], jwks.etag)) return reply.code(304).send();
     return reply.type('application/jwk-set+json').send(jwks.body);
   });
 
@@ -49,7 +56,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     const asset = name === 'gateway.css' ? ASSETS.css : name === 'gateway.js' ? ASSETS.js : null;
     if (!asset) return replyError(request, reply, 'NOT_FOUND');
     reply.header('etag', asset.etag).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
-    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    if (etagMatches(request.headers['if-none-match'], asset.etag)) return reply.code(304).send();
     return reply.type(asset.type).send(asset.body);
   });
 
@@ -58,6 +65,10 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     app.sessions.end(request);
     app.sessions.endFlow(request);
     if (!session) return reply.code(303).header('cache-control', 'no-store').redirect(after);
+    // end this session server-side too, so that a copied cookie dies with the sign-out
+    await app.gateway.revocation.revokeSession(session, app.gateway.now()).catch((err: unknown) => {
+      request.log.warn({ err }, 'sign-out: the session could not be revoked in the store; the cookie is cleared');
+    });
     metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
     await auditor.record({ type: 'signout', outcome: 'success', realm: session.realm, userId: session.uid, actor: session.uid, ip: request.ip, details: { sid: session.sid, amr: session.amr } });
     const idpUrl = hooks.endSessionUrl ? await hooks.endSessionUrl(request, session).catch(() => null) : null;

@@ -1,12 +1,16 @@
 /**
- * Server-side revocation of cookie sessions: a session ends on its next request when
- * its user was disabled or signed out everywhere (a session created before the user's sessionsValidAfter).
+ * Server-side revocation of cookie sessions. A session ends on its next request when
+ * - its user was disabled, deleted, or signed out everywhere (the session was created
+ *   before the user's sessionsValidAfter), or
+ * - that one session was signed out (a revocation record for its sid, kept until the
+ *   session's absolute lifetime is over), so a copied cookie dies with the sign-out.
  *
- * The per-user check is cached for `revocationCheckSeconds` (≤ 10 s), the documented
- * bound for a revocation to reach every replica, so it costs nothing per request.
- * When the store is unreachable the last known answer is used; a user never seen by
- * this replica keeps a cryptographically valid session (documented: "signed-in users
- * keep working while the database is down").
+ * Both checks are cached for `revocationCheckSeconds` (≤ 10 s), the documented bound for
+ * a revocation to reach every replica, so they cost nothing per request; a sign-out on
+ * this replica takes effect here at once. When the store is unreachable the last known
+ * answer is used; a session this replica has never checked keeps working while its
+ * sealed cookie is valid (documented: "signed-in users keep working while the database
+ * is down").
  */
 import { LRUCache } from 'lru-cache';
 import type { Store } from '../store/types.ts';
@@ -14,6 +18,8 @@ import type { SessionData } from './types.ts';
 
 export interface RevocationCheck {
   isRevoked(session: SessionData, now: number): Promise<boolean>;
+  /** record that this one session is over (sign-out); effective on every replica within the bound */
+  revokeSession(session: SessionData, now: number): Promise<void>;
   /** forget cached state for a user (after a local change) */
   forget(realm: string, uid: string): void;
 }
@@ -24,24 +30,27 @@ interface UserState {
   readonly fetchedAt: number;
 }
 
-export function noRevocation(): RevocationCheck {
-  return { isRevoked: async () => false, forget: () => {} };
+interface SessionState {
+  readonly revoked: boolean;
+  readonly fetchedAt: number;
 }
 
-export function storeRevocation(store: Store, opts: { ttlMs: number; onError?: (err: unknown) => void }): RevocationCheck {
-  const cache = new LRUCache<string, UserState>({ max: 100_000 });
-  const inflight = new Map<string, Promise<UserState | null>>();
+export function noRevocation(): RevocationCheck {
+  return { isRevoked: async () => false, revokeSession: async () => {}, forget: () => {} };
+}
 
-  async function fetchState(key: string, realm: string, uid: string, now: number): Promise<UserState | null> {
-    let p = inflight.get(key);
+const sessionKey = (sid: string) => `session-revoked:${sid}`;
+
+export function storeRevocation(store: Store, opts: { ttlMs: number; sessionLifetimeMs: number; onError?: (err: unknown) => void }): RevocationCheck {
+  const users = new LRUCache<string, UserState>({ max: 100_000 });
+  const sessions = new LRUCache<string, SessionState>({ max: 200_000 });
+  const inflight = new Map<string, Promise<unknown>>();
+
+  /** one store round trip per key at a time; null when the store failed */
+  function once<T>(key: string, load: () => Promise<T>): Promise<T | null> {
+    let p = inflight.get(key) as Promise<T | null> | undefined;
     if (!p) {
-      p = store
-        .getUser(realm, uid)
-        .then((u) => {
-          const st: UserState = u ? { active: u.status === 'active', validAfter: u.sessionsValidAfter, fetchedAt: now } : { active: false, validAfter: 0, fetchedAt: now };
-          cache.set(key, st);
-          return st;
-        })
+      p = load()
         .catch((err: unknown) => {
           opts.onError?.(err);
           return null;
@@ -52,19 +61,44 @@ export function storeRevocation(store: Store, opts: { ttlMs: number; onError?: (
     return p;
   }
 
+  async function userState(session: SessionData, now: number): Promise<UserState | undefined> {
+    const key = `${session.realm}\u0000${session.uid}`;
+    const cached = users.get(key);
+    if (cached && now - cached.fetchedAt < opts.ttlMs) return cached;
+    const fresh = await once(`u:${key}`, async () => {
+      const u = await store.getUser(session.realm, session.uid);
+      const st: UserState = u ? { active: u.status === 'active', validAfter: u.sessionsValidAfter, fetchedAt: now } : { active: false, validAfter: 0, fetchedAt: now };
+      users.set(key, st);
+      return st;
+    });
+    return fresh ?? cached;
+  }
+
+  async function sessionState(session: SessionData, now: number): Promise<SessionState | undefined> {
+    const cached = sessions.get(session.sid);
+    if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached;
+    const fresh = await once(`s:${session.sid}`, async () => {
+      const st: SessionState = { revoked: await store.hasOnceKey(sessionKey(session.sid), now), fetchedAt: now };
+      sessions.set(session.sid, st);
+      return st;
+    });
+    return fresh ?? cached;
+  }
+
   return {
     async isRevoked(session, now) {
-      const key = `${session.realm}\u0000${session.uid}`;
-      let st = cache.get(key);
-      if (!st || now - st.fetchedAt >= opts.ttlMs) {
-        st = (await fetchState(key, session.realm, session.uid, now)) ?? st;
-      }
-      if (!st) return false; // store down and user unknown here: the sealed session stands (documented)
-      if (!st.active) return true;
-      return session.iat < st.validAfter;
+      const [u, s] = await Promise.all([userState(session, now), sessionState(session, now)]);
+      if (s?.revoked) return true;
+      if (!u) return false; // store down and user unknown here: the sealed session stands (documented)
+      if (!u.active) return true;
+      return session.iat < u.validAfter;
+    },
+    async revokeSession(session, now) {
+      sessions.set(session.sid, { revoked: true, fetchedAt: now });
+      await store.consumeOnce(sessionKey(session.sid), session.iat + opts.sessionLifetimeMs + 60_000);
     },
     forget(realm, uid) {
-      cache.delete(`${realm}\u0000${uid}`);
+      users.delete(`${realm}\u0000${uid}`);
     },
   };
 }

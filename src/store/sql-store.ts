@@ -272,6 +272,11 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
     return rows.length === 1;
   }
 
+  async function hasOnceKey(key: string, now: number): Promise<boolean> {
+    const rows = await driver.query(sql('SELECT key FROM once_keys WHERE key = $1 AND expires_at > $2', key, now));
+    return rows.length === 1;
+  }
+
   async function getSetting<T = unknown>(key: string): Promise<Setting<T> | null> {
     const row = first(await driver.query(sql(`SELECT ${SETTING_COLUMNS} FROM settings WHERE key = $1`, key)));
     return row === undefined ? null : rowToSetting<T>(row);
@@ -316,7 +321,7 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
     createUser, getUser, getUserByEmail, getUserByExternalId, listUsers, updateUser, deleteUser,
     recordFailure, clearFailures, acceptTotpStep,
     setRecoveryCodes, consumeRecoveryCode, countRecoveryCodes,
-    consumeOnce,
+    consumeOnce, hasOnceKey,
     getSetting, putSetting, listSettings,
     appendAudit, listAudit,
     purgeExpired,

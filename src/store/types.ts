@@ -158,6 +158,8 @@ export interface Store {
    * the key was purged). Used for replay protection across replicas.
    */
   consumeOnce(key: string, expiresAt: number): Promise<boolean>;
+  /** Whether a one-time key is recorded and not yet expired at `now` (read-only). */
+  hasOnceKey(key: string, now: number): Promise<boolean>;
 
   getSetting<T = unknown>(key: string): Promise<Setting<T> | null>;
   /**

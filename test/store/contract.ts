@@ -234,6 +234,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.createUser({ realm, email: user.email, displayName: 'Again' });
     });
 
+    test('hasOnceKey reads a recorded key until it expires, without recording one', async () => {
+      const key = `has-${Math.random()}`;
+      const now = Date.now();
+      assert.equal(await store.hasOnceKey(key, now), false);
+      assert.equal(await store.hasOnceKey(key, now), false, 'reading must not record the key');
+      assert.equal(await store.consumeOnce(key, now + 1000), true);
+      assert.equal(await store.hasOnceKey(key, now), true);
+      assert.equal(await store.hasOnceKey(key, now + 1000), false, 'expired keys read as absent');
+    });
+
     test('consumeOnce is true once; purgeExpired removes expired keys', async () => {
       const key = unique('once');
       const later = Date.now() + 60_000;
