@@ -57,4 +57,39 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;font-size:
 ol.steps{padding-left:20px;line-height:1.6}
 .foot{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+/* admin settings pages (src/pages/admin.ts) */
+.topbar{display:flex;justify-content:space-between;gap:12px;font-size:13px;color:var(--muted);margin:-8px 0 18px}
+.admin{display:grid;grid-template-columns:200px minmax(0,1fr);gap:28px}
+.side{border-right:1px solid var(--line);padding-right:18px;font-size:14px}
+.side a{display:block;padding:6px 10px;border-radius:6px;text-decoration:none;color:var(--ink)}
+.side a[aria-current=page]{background:#eef1fb;color:var(--brand);font-weight:600}
+.side-title{font-weight:700;margin:0 0 8px}
+.side-group{text-transform:uppercase;letter-spacing:.6px;font-size:11px;color:var(--muted);margin:16px 0 4px}
+.side-empty{color:var(--muted);font-size:13px}
+.switcher label{font-size:12px;margin:4px 0}.switcher select{margin-bottom:6px}
+.crumbs{color:var(--muted);font-size:13px;margin:0 0 6px}
+.panel{border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin:16px 0}
+.panel h3,.setting h3{font-size:15px;margin:0 0 6px}
+.setting{display:flex;gap:18px;align-items:flex-start;justify-content:space-between;border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin:12px 0}
+.setting-text{flex:1}.setting-text p{font-size:14px}
+.actions{display:flex;flex-wrap:wrap;gap:10px;margin-top:18px}
+.field-error{color:var(--danger);font-size:13px;margin:4px 0}
+input[aria-invalid=true]{border-color:var(--danger)}
+.hint-box{background:var(--warn-bg);border-radius:6px;padding:8px 10px;font-size:14px}
+.warn-text{color:var(--warn)}
+ul.checks{list-style:none;padding:0;font-size:14px}ul.checks li{margin:4px 0}
+ul.checks li.ok::before{content:"\\2713  ";color:var(--ok);font-weight:700}ul.checks li.fail::before{content:"\\2717  ";color:var(--danger);font-weight:700}
+.admin-main code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;background:#f2f4f7;border-radius:4px;padding:1px 4px}
+.meta-line{color:var(--muted);font-size:13px;margin-top:22px}
+.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end;margin-bottom:14px}.filters>div{min-width:180px}
+.table-wrap{overflow-x:auto}.nowrap{white-space:nowrap}.empty{color:var(--muted)}
+dl.kv.compact{gap:2px 10px;font-size:12px;margin:0}dl.kv.compact dd{word-break:normal;overflow-wrap:anywhere}
+.shell.wide:has(.admin){max-width:1120px}
+table.audit td{vertical-align:top}.panel p{font-size:14px}
+@media (max-width:720px){.admin{grid-template-columns:1fr}.side{border-right:0;border-bottom:1px solid var(--line);padding:0 0 12px}.setting{flex-direction:column}}
+.admin-box{border:1px solid #c9cfdb;border-left:4px solid var(--brand);border-radius:8px;background:#f7f8fc;padding:10px 14px;margin:16px 0;font-size:14px}
+.admin-box h2{font-size:14px;margin:0 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.admin-box p{margin:6px 0;word-break:break-word}
+/* local sign-in pages (src/pages/login.ts) */
+ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1}
 `;

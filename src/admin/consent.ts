@@ -1,0 +1,104 @@
+/**
+ * GET /.auth/consent/callback (staff host; no session: the client's Azure admin is
+ * not a Regentra user). Microsoft sends the admin here after the admin-consent page:
+ * `admin_consent=True&tenant=…&state=…` or `error=…&error_description=…&state=…`.
+ *
+ * The state must verify (MAC, expiry) and name a configured client whose saved tenant
+ * is the state's; a grant must come from that tenant. Otherwise nothing is recorded.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
+import { PATHS } from '../routing/reserved.ts';
+import { portalRealm } from '../routing/sites.ts';
+import { replyError } from '../pages/errors.ts';
+import { sendPage } from '../pages/layout.ts';
+import { html, type SafeHtml } from '../pages/html.ts';
+import type { PortalClientConfig } from '../config/schema.ts';
+import { loadSetting, saveSetting } from './settings.ts';
+import { verifyConsentState } from './consent-state.ts';
+import { describeAadsts } from '../auth/entra/index.ts';
+import { findClient } from './portal.ts';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OAUTH_ERROR = /^[a-z_]{1,64}$/;
+
+type Query = Record<string, unknown>;
+
+function str(q: Query, name: string, max = 2048): string | undefined {
+  const v = q[name];
+  return typeof v === 'string' && v.length <= max ? v : undefined;
+}
+
+function page(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
+  return sendPage(reply, status, { title, siteName: 'Admin consent', body: html`<h1>${title}</h1>${body}` });
+}
+
+export function consentRoutes(app: FastifyInstance): void {
+  /** Record the consent outcome at the version read (retried when another replica wrote in between). */
+  async function record(client: PortalClientConfig, expectTenant: string, consent: ConsentStatus): Promise<boolean> {
+    const key = portalAuthKey(client.id);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
+      if (current.value.tenantId !== expectTenant) return false;
+      const next: PortalAuthSettings = { ...current.value, consent };
+      if (await saveSetting(app, key, next, current.version)) return true;
+    }
+    return false;
+  }
+
+  function audit(request: FastifyRequest, clientId: string | null, outcome: 'success' | 'failure', details: Record<string, unknown>): Promise<void> {
+    return app.gateway.auditor.record({
+      type: 'portal.consent', outcome, realm: clientId ? portalRealm(clientId) : null, userId: null, actor: null, ip: request.ip, details: { client: clientId, ...details },
+    });
+  }
+
+  async function failed(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, tenantId: string, q: Query): Promise<FastifyReply> {
+    const oauthError = str(q, 'error', 64);
+    const info = describeAadsts(str(q, 'error_description'));
+    const error = info ? `${info.code}: ${info.message}` : OAUTH_ERROR.test(oauthError ?? '') ? `Microsoft answered “${oauthError}”.` : 'Microsoft reported an error.';
+    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
+    await audit(request, client.id, 'failure', { tenantId, error: info?.code ?? oauthError ?? null, recorded: saved });
+    return page(reply, 200, 'Consent was not granted', html`<p class="lead">Consent for the Regentra portal app was not granted for ${client.name}.</p>
+<div class="alert error" role="alert">${error}</div>
+${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
+<p>You can open the admin consent link again to retry, or contact your Regentra contact.</p>`);
+  }
+
+  async function granted(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, tenantId: string, q: Query): Promise<FastifyReply> {
+    const from = str(q, 'tenant', 64)?.toLowerCase();
+    if (!from || !GUID.test(from) || from !== tenantId) {
+      await audit(request, client.id, 'failure', { tenantId, reason: 'wrong tenant', from: from && GUID.test(from) ? from : null });
+      return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
+<p>Sign in with an administrator account of ${client.name}’s own Azure AD tenant and open the admin consent link again.</p>`);
+    }
+    const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null });
+    await audit(request, client.id, saved ? 'success' : 'failure', { tenantId, recorded: saved });
+    if (!saved) return replyError(request, reply, 'INTERNAL', { html: true });
+    return page(reply, 200, 'Consent granted', html`<p class="lead">Thank you — consent granted for ${client.name}.</p>
+<div class="alert ok" role="status">${client.name}’s users can now sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
+<p>You can close this window.</p>`);
+  }
+
+  app.get(PATHS.consentCallback, async (request, reply) => {
+    if (request.site.kind !== 'staff') return replyError(request, reply, 'NOT_FOUND');
+    reply.header('cache-control', 'no-store');
+    const q = (request.query ?? {}) as Query;
+    const check = verifyConsentState(app, q.state);
+    if (!check.ok) {
+      await audit(request, null, 'failure', { reason: check.reason === 'expired' ? 'expired link' : 'invalid state' });
+      return check.reason === 'expired'
+        ? page(reply, 400, 'This consent link has expired', html`<p class="lead">Ask your Regentra contact for a new admin consent link, then open it again.</p>`)
+        : page(reply, 400, 'This consent link is not valid', html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded. Use the exact link you were given, or ask your Regentra contact for a new one.</p>`);
+    }
+    const client = findClient(app, check.state.clientId);
+    const settings = client ? (await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
+    if (!client || !settings || settings.tenantId !== check.state.tenantId) {
+      await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
+      return page(reply, 400, 'This consent link is out of date', html`<p class="lead">The portal settings changed since this link was created, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
+    }
+    if (str(q, 'error') !== undefined) return failed(request, reply, client, settings.tenantId, q);
+    if (str(q, 'admin_consent', 8)?.toLowerCase() === 'true') return granted(request, reply, client, settings.tenantId, q);
+    await audit(request, client.id, 'failure', { reason: 'incomplete answer' });
+    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded. Open the admin consent link again.</p>`);
+  });
+}

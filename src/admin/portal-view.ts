@@ -1,0 +1,97 @@
+/** Settings → Portal → Authentication for one client: the page body (pure template). */
+import { html, type SafeHtml } from '../pages/html.ts';
+import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
+import type { PortalAuthSettings } from '../auth/policy.ts';
+import { GUID_EXAMPLE } from './forms.ts';
+import { describeAadsts } from '../auth/entra/index.ts';
+
+export interface PortalView {
+  readonly csrf: string;
+  readonly version: number;
+  readonly client: { readonly id: string; readonly name: string; readonly hosts: readonly string[]; readonly mfaDefault: boolean };
+  readonly settings: PortalAuthSettings;
+  /** Regentra's multi-tenant app is configured (sites.portal.entra) */
+  readonly portalApp: boolean;
+  /** the values to show in the form (saved, or as posted after an error) */
+  readonly form: { readonly tenantId: string; readonly ssoEnabled: boolean; readonly passwordAllowed: boolean; readonly mfa: MfaChoice };
+  readonly tenantError: string | null;
+  readonly notice: Notice | null;
+  /** the admin consent link, when a tenant is saved and the app is configured */
+  readonly consent: { readonly url: string; readonly expiresAt: number } | null;
+}
+
+export type MfaChoice = 'default' | 'required' | 'optional';
+
+export function mfaChoice(v: boolean | null): MfaChoice {
+  return v === null ? 'default' : v ? 'required' : 'optional';
+}
+
+function option(value: MfaChoice, label: string, current: MfaChoice): SafeHtml {
+  return html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
+}
+
+function checkboxRow(name: string, label: string, hint: string, checked: boolean): SafeHtml {
+  return html`<div class="toggle"><input type="checkbox" id="${name}" name="${name}" value="on"${checked ? html` checked` : ''}>
+<label for="${name}">${label} <span class="hint">${hint}</span></label></div>`;
+}
+
+function consentStatus(s: PortalAuthSettings): SafeHtml {
+  const c = s.consent;
+  if (c.status === 'granted') return html`<p>${badge('ok', 'Granted')} Consent granted on ${formatTime(c.at)} for tenant <code>${c.tenantId ?? ''}</code>.</p>`;
+  if (c.status === 'failed') {
+    const info = describeAadsts(c.error ?? undefined);
+    return html`<div class="alert error" role="status">${badge('error', 'Failed')} Consent failed on ${formatTime(c.at)}: ${c.error ?? 'unknown error'}${info?.hint ? html`<br><strong>How to fix it:</strong> ${info.hint}` : ''}</div>`;
+  }
+  return html`<p>${badge('off', 'Not yet')} The client’s Azure AD admin has not granted consent yet. Until they do, Microsoft refuses sign-in for their users (AADSTS65001).</p>`;
+}
+
+function consentSection(v: PortalView): SafeHtml {
+  let link: SafeHtml;
+  if (!v.portalApp) link = html`<p class="hint">Available once Regentra’s multi-tenant app is configured.</p>`;
+  else if (!v.consent) link = html`<p class="hint">Enter and save the client’s tenant ID to get the admin consent link.</p>`;
+  else {
+    link = html`${copyField('consent-link', 'Admin consent link', v.consent.url)}
+<p class="hint">Share this link with the client’s Azure AD administrator. It is for tenant <code>${v.settings.tenantId ?? ''}</code> and expires on ${formatTime(v.consent.expiresAt)}; reload this page for a fresh one.</p>`;
+  }
+  return html`<h2>Admin consent</h2>
+<p>The client’s Azure AD admin must grant consent for the Regentra portal app in their tenant. Share the admin consent link with them: they sign in, review the permissions and accept, and Microsoft sends them back to Regentra, which records the result here.</p>
+${consentStatus(v.settings)}
+${link}`;
+}
+
+/** SSO is the only way in, and nothing shows that Microsoft will let the client's users use it. */
+function lockoutWarning(s: PortalAuthSettings): SafeHtml | string {
+  if (!s.ssoEnabled || s.passwordAllowed || s.consent.status === 'granted') return '';
+  return html`<div class="alert warn" role="status">Password sign-in is off and admin consent has not been recorded: until the client’s Azure AD admin grants consent, nobody can sign in to this portal.</div>`;
+}
+
+export function portalBody(v: PortalView): SafeHtml {
+  const s = v.settings;
+  const f = v.form;
+  const mfaDefault = v.client.mfaDefault ? 'required' : 'not required';
+  return html`<h1>Authentication — ${v.client.name} ${s.ssoEnabled ? badge('ok', 'Entra SSO on') : badge('off', 'Entra SSO off')}</h1>
+<p class="lead">How ${v.client.name}’s end users sign in to the support portal (${v.client.hosts.join(', ')}).</p>
+${noticeBox(v.notice)}
+${v.portalApp ? '' : html`<div class="alert warn" role="status">Entra SSO is not available for portals yet: Regentra’s multi-tenant app registration (<code>sites.portal.entra</code>) is not configured on this gateway. Ask your operator to configure it.</div>`}
+${lockoutWarning(s)}
+<h2>Entra SSO</h2>
+<p>Portal SSO lets ${v.client.name}’s users sign in with their own Entra ID credentials. The OAuth flow uses Regentra’s multi-tenant app registration — no additional app registration is needed in the client’s tenant.</p>
+<form method="post" action="${ADMIN_PATHS.portal(v.client.id)}">
+${hiddenFields(v.csrf, v.version)}
+<label for="tenantId">Azure AD tenant ID <span class="hint">The client’s Directory (tenant) ID, a GUID such as ${GUID_EXAMPLE}</span></label>
+<input id="tenantId" name="tenantId" type="text" value="${f.tenantId}" autocomplete="off" spellcheck="false" maxlength="64" placeholder="${GUID_EXAMPLE}"${v.tenantError ? html` aria-invalid="true" aria-describedby="tenantId-error"` : ''}>
+${v.tenantError ? html`<p class="field-error" id="tenantId-error">${v.tenantError}</p>` : ''}
+${checkboxRow('ssoEnabled', 'Enable Entra SSO', '— users see “Sign in with Microsoft” on the portal’s login page', f.ssoEnabled)}
+${checkboxRow('passwordAllowed', 'Allow email and password sign-in', '— while Entra SSO is on; when it is off, password sign-in is always available', f.passwordAllowed)}
+<label for="mfa">Two-step verification (TOTP) for password sign-in</label>
+<select id="mfa" name="mfa">
+${option('default', `Gateway default (${mfaDefault})`, f.mfa)}
+${option('required', 'Required', f.mfa)}
+${option('optional', 'Not required', f.mfa)}
+</select>
+<p class="hint">Users who sign in with Microsoft complete MFA in Azure AD (conditional access), not in Regentra.</p>
+<div class="actions"><button type="submit" name="action" value="save" class="btn inline">Save</button></div>
+</form>
+${consentSection(v)}
+${s.updatedAt ? html`<p class="meta-line">Last changed ${formatTime(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}.</p>` : ''}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * Settings → Portal → Authentication, per client (selected in the sidebar switcher):
+ * the client's tenant, Entra SSO on/off, password sign-in while SSO is on, the TOTP
+ * policy, and the admin consent link with its status.
+ *
+ * Refused: an invalid tenant ID; enabling SSO without a tenant or without Regentra's
+ * multi-tenant app (sites.portal.entra). A new tenant resets the consent status.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings } from '../auth/policy.ts';
+import { portalRealm } from '../routing/sites.ts';
+import { replyError } from '../pages/errors.ts';
+import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
+import type { PortalClientConfig } from '../config/schema.ts';
+import { actorOf, csrfToken, csrfValid, replyCsrf } from './access.ts';
+import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting } from './settings.ts';
+import { checkbox, formBody, parseGuid, textField } from './forms.ts';
+import { adminConsentUrl } from '../auth/entra/index.ts';
+import { signConsentState } from './consent-state.ts';
+import { mfaChoice, portalBody, type MfaChoice, type PortalView } from './portal-view.ts';
+import { sendAdmin } from './shell.ts';
+
+type PortalForm = PortalView['form'];
+
+const DONE: Readonly<Record<string, Notice>> = Object.freeze({
+  saved: { kind: 'ok', text: 'Saved. Every server picks the change up within a few seconds.' },
+  unchanged: { kind: 'ok', text: 'Nothing changed.' },
+});
+
+const MFA: Readonly<Record<MfaChoice, boolean | null>> = Object.freeze({ default: null, required: true, optional: false });
+
+export function findClient(app: FastifyInstance, id: unknown): PortalClientConfig | undefined {
+  return typeof id === 'string' ? app.gateway.config.sites.portal?.clients.find((c) => c.id === id) : undefined;
+}
+
+export function portalRoutes(app: FastifyInstance): void {
+  const { config } = app.gateway;
+  const portalApp = config.sites.portal?.entra;
+
+  function consentLink(client: PortalClientConfig, s: PortalAuthSettings): PortalView['consent'] {
+    if (!portalApp || !s.tenantId) return null;
+    const { state, expiresAt } = signConsentState(app, client.id, s.tenantId);
+    return { url: adminConsentUrl(config, portalApp.clientId, s.tenantId, state), expiresAt };
+  }
+
+  async function render(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, status: number, x: { notice?: Notice | null; form?: PortalForm; tenantError?: string | null } = {}): Promise<FastifyReply> {
+    const { value: settings, version } = await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH);
+    const view: PortalView = {
+      csrf: csrfToken(app, request),
+      version,
+      client: { id: client.id, name: client.name, hosts: client.hosts, mfaDefault: client.mfaRequired },
+      settings,
+      portalApp: portalApp !== undefined,
+      form: x.form ?? { tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed, mfa: mfaChoice(settings.mfaRequired) },
+      tenantError: x.tenantError ?? null,
+      notice: x.notice ?? null,
+      consent: consentLink(client, settings),
+    };
+    return sendAdmin(app, request, reply, status, {
+      title: `Authentication — ${client.name}`, crumbs: ['Portal', client.name, 'Authentication'], section: 'portal', clientId: client.id, body: portalBody(view),
+    });
+  }
+
+  function parseForm(body: Record<string, unknown>): { form: PortalForm; mfa: MfaChoice | null } {
+    const mfaRaw = textField(body, 'mfa', 20);
+    const mfa = mfaRaw !== null && Object.hasOwn(MFA, mfaRaw) ? (mfaRaw as MfaChoice) : null;
+    return {
+      form: { tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'), mfa: mfa ?? 'default' },
+      mfa,
+    };
+  }
+
+  /** Why these values cannot be saved, or null. */
+  function refusal(form: PortalForm): string | null {
+    if (form.ssoEnabled && !portalApp) return 'Entra SSO cannot be enabled: Regentra’s multi-tenant app registration (sites.portal.entra) is not configured on this gateway. Ask your operator to configure it.';
+    if (form.ssoEnabled && !form.tenantId) return 'Enter the client’s Azure AD tenant ID to enable Entra SSO.';
+    return null;
+  }
+
+  async function save(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig): Promise<FastifyReply> {
+    const body = formBody(request);
+    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    const actor = actorOf(request);
+    const key = portalAuthKey(client.id);
+    const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
+    const version = formVersion(body);
+    const { form, mfa } = parseForm(body);
+    if (version === null || mfa === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
+    if (version !== current.version) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    const tenant = parseGuid(textField(body, 'tenantId'), 'tenant ID', true);
+    if (!tenant.ok) return render(request, reply, client, 400, { form, tenantError: tenant.error, notice: { kind: 'error', text: 'Check the tenant ID.' } });
+    const normalised: PortalForm = { ...form, tenantId: tenant.value };
+    const why = refusal(normalised);
+    if (why) {
+      await auditAdmin(app, request, actor, { type: 'settings.change', outcome: 'failure', realm: portalRealm(client.id), details: { setting: key, client: client.id, reason: why } });
+      return render(request, reply, client, 409, { form, notice: { kind: 'error', text: why } });
+    }
+    const s = current.value;
+    const tenantId = tenant.value || null;
+    // consent was given in the old tenant: a new tenant starts again
+    const newTenant = tenantId !== s.tenantId;
+    const next: PortalAuthSettings = {
+      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, mfaRequired: MFA[mfa],
+      consent: newTenant ? DEFAULT_PORTAL_AUTH.consent : s.consent,
+    };
+    const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'mfaRequired']);
+    if (Object.keys(diff).length === 0) return reply.code(303).redirect(`${ADMIN_PATHS.portal(client.id)}?done=unchanged`);
+    if (newTenant && s.consent.status !== 'none') diff.consent = 'reset (new tenant)';
+    const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: app.gateway.now() };
+    if (!(await saveSetting(app, key, stamped, current.version))) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    await auditAdmin(app, request, actor, { type: 'settings.change', outcome: 'success', realm: portalRealm(client.id), details: { setting: key, client: client.id, changes: diff } });
+    return reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.portal(client.id)}?done=saved`);
+  }
+
+  const clientOr404 = (request: FastifyRequest, reply: FastifyReply): PortalClientConfig | null => {
+    const client = findClient(app, (request.params as { clientId?: unknown }).clientId);
+    if (!client) replyError(request, reply, 'NOT_FOUND');
+    return client ?? null;
+  };
+
+  const first = () => config.sites.portal?.clients[0];
+
+  app.get(ADMIN_PATHS.portalHome, (request, reply) => {
+    const client = first();
+    if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'No portal clients are configured.' });
+    return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
+  });
+
+  app.get(ADMIN_PATHS.portalSwitch, (request, reply) => {
+    const client = findClient(app, (request.query as { client?: unknown }).client);
+    if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
+    return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
+  });
+
+  const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;
+  app.get(route, async (request, reply) => {
+    const client = clientOr404(request, reply);
+    if (!client) return reply;
+    const done = (request.query as { done?: unknown }).done;
+    return render(request, reply, client, 200, { notice: typeof done === 'string' && Object.hasOwn(DONE, done) ? DONE[done] : null });
+  });
+
+  app.post(route, async (request, reply) => {
+    const client = clientOr404(request, reply);
+    if (!client) return reply;
+    return save(request, reply, client);
+  });
+}

@@ -1,0 +1,219 @@
+// Settings → Portal → Authentication (per client), the admin consent link and its callback.
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FakeEntra } from '../support/fake-entra/index.ts';
+import type { TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings } from '../../src/auth/policy.ts';
+import { Browser, HOSTS, PATH, PORTAL_APP, TENANTS, staffAdmin, startAdminGateway, startEntra, unescapeHtml } from './helpers.ts';
+
+let entra: FakeEntra;
+let gw: TestGateway;
+let admin: Browser;
+let clock = Date.now();
+
+async function acme(): Promise<PortalAuthSettings> {
+  return { ...DEFAULT_PORTAL_AUTH, ...((await gw.store.getSetting<PortalAuthSettings>(portalAuthKey('acme')))?.value ?? {}) };
+}
+
+function save(b: Browser, client: string, fields: Record<string, string>) {
+  return b.submit(PATH.portal(client), { action: 'save', mfa: 'default', ...fields });
+}
+
+/** The admin consent link shown on the client's page. */
+async function consentLink(client = 'acme'): Promise<URL> {
+  const page = await admin.get(PATH.portal(client));
+  const m = /id="consent-link" type="text" readonly value="([^"]+)"/.exec(page.body);
+  assert.ok(m, 'the page shows the consent link');
+  assert.match(page.body, /data-copy="consent-link">Copy</);
+  return new URL(unescapeHtml(m[1] as string));
+}
+
+/** What the consent callback answers for `url` (a URL on the staff host), with no session. */
+function callback(url: URL) {
+  assert.equal(url.host, HOSTS.staff);
+  return new Browser(gw, HOSTS.staff).get(`${url.pathname}${url.search}`);
+}
+
+before(async () => {
+  entra = await startEntra();
+  gw = await startAdminGateway({ entra, now: () => clock });
+});
+after(async () => {
+  await gw.close();
+  await entra.close();
+});
+beforeEach(async () => {
+  clock = Date.now();
+  for (const id of ['acme', 'globex']) await gw.store.putSetting(portalAuthKey(id), DEFAULT_PORTAL_AUTH);
+  gw.app.gateway.policy.invalidate();
+  admin = new Browser(gw, HOSTS.staff, (await staffAdmin(gw)).cookie);
+});
+
+describe('portal authentication settings', () => {
+  test('the sidebar switcher lists the clients and navigates without script', async () => {
+    const page = await admin.get(PATH.portal('globex'));
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<select id="client-switch" name="client"><option value="acme">Acme Corp<\/option><option value="globex" selected>Globex<\/option><option value="initech">Initech<\/option><\/select>/);
+    assert.match(page.body, /<form method="get" action="\/\.auth\/admin\/portal\/switch"/);
+    assert.match(page.body, /Settings → Portal → Globex → Authentication/);
+    assert.match(unescapeHtml(page.body), /no additional app registration is needed in the client’s tenant/);
+    const sw = await admin.get('/.auth/admin/portal/switch?client=acme');
+    assert.equal(sw.status, 303);
+    assert.equal(sw.location, PATH.portal('acme'));
+    assert.equal((await admin.get('/.auth/admin/portal/switch?client=umbrella')).status, 404);
+    assert.equal((await admin.get('/.auth/admin/portal/')).location, PATH.portal('acme'));
+  });
+
+  test('the tenant ID must be a GUID', async () => {
+    for (const bad of ['acme.onmicrosoft.com', '22222222-2222-4222-8222-22222222222', `${TENANTS.acme}x`]) {
+      const res = await save(admin, 'acme', { tenantId: bad });
+      assert.equal(res.status, 400, bad);
+      assert.match(res.body, /The tenant ID must be a GUID/);
+    }
+    assert.equal((await acme()).tenantId, null);
+  });
+
+  test('enabling Entra SSO is refused without a tenant ID', async () => {
+    const res = await save(admin, 'acme', { tenantId: '', ssoEnabled: 'on', passwordAllowed: 'on' });
+    assert.equal(res.status, 409);
+    assert.match(unescapeHtml(res.body), /Enter the client’s Azure AD tenant ID to enable Entra SSO/);
+    assert.equal((await acme()).ssoEnabled, false);
+  });
+
+  test('save: tenant, SSO on, password off, TOTP not required — policy, audit, and every replica', async () => {
+    const res = await save(admin, 'acme', { tenantId: TENANTS.acme.toUpperCase(), ssoEnabled: 'on', mfa: 'optional' });
+    assert.equal(res.status, 303);
+    assert.equal(res.location, `${PATH.portal('acme')}?done=saved`);
+    const s = await acme();
+    assert.equal(s.tenantId, TENANTS.acme);
+    assert.deepEqual([s.ssoEnabled, s.passwordAllowed, s.mfaRequired], [true, false, false]);
+    const site = gw.app.gateway.sites.lookup(HOSTS.acme)!;
+    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: false, mfaRequired: false });
+    const [event] = await gw.store.listAudit({ type: 'settings.change', realm: 'portal:acme', limit: 1 });
+    assert.equal(event?.outcome, 'success');
+    assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['mfaRequired', 'passwordAllowed', 'ssoEnabled', 'tenantId']);
+    const page = await admin.get(res.location!);
+    assert.match(page.body, /Saved\./);
+    assert.match(page.body, /<option value="optional" selected>Not required<\/option>/);
+    assert.match(page.body, /nobody can sign in to this portal/);
+    // the other clients are untouched
+    assert.equal((await gw.app.gateway.policy.forSite(gw.app.gateway.sites.lookup(HOSTS.globex)!)).sso, false);
+  });
+
+  test('enabling is refused when Regentra’s multi-tenant app is not configured', async () => {
+    const bare = await startAdminGateway({ portalApp: false });
+    try {
+      const b = new Browser(bare, HOSTS.staff, (await staffAdmin(bare)).cookie);
+      const page = await b.get(PATH.portal('acme'));
+      assert.match(page.body, /sites\.portal\.entra/);
+      assert.doesNotMatch(page.body, /id="consent-link"/);
+      const res = await b.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on' });
+      assert.equal(res.status, 409);
+      assert.match(res.body, /Entra SSO cannot be enabled/);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('admin consent', () => {
+  beforeEach(async () => {
+    assert.equal((await save(admin, 'acme', { tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on' })).status, 303);
+  });
+
+  test('the link names Regentra’s portal app, the staff consent callback and a signed state', async () => {
+    const url = await consentLink();
+    assert.equal(`${url.origin}${url.pathname}`, `${entra.url}/${TENANTS.acme}/v2.0/adminconsent`);
+    assert.equal(url.searchParams.get('client_id'), PORTAL_APP.clientId);
+    assert.equal(url.searchParams.get('redirect_uri'), `http://${HOSTS.staff}${PATH.consent}`);
+    assert.match(url.searchParams.get('state') ?? '', /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    assert.match((await admin.get(PATH.portal('acme'))).body, /Not yet/);
+  });
+
+  test('granted: recorded with time and tenant, a thank-you page, audited', async () => {
+    const back = await entra.follow(await consentLink());
+    assert.equal(back.searchParams.get('admin_consent'), 'True');
+    const page = await callback(back);
+    assert.equal(page.status, 200);
+    assert.match(unescapeHtml(page.body), /Thank you — consent granted for Acme Corp/);
+    const s = await acme();
+    assert.equal(s.consent.status, 'granted');
+    assert.equal(s.consent.tenantId, TENANTS.acme);
+    assert.equal(s.consent.at, clock);
+    assert.match((await admin.get(PATH.portal('acme'))).body, /Consent granted on/);
+    const [event] = await gw.store.listAudit({ type: 'portal.consent', limit: 1 });
+    assert.equal(event?.outcome, 'success');
+    assert.equal(event?.realm, 'portal:acme');
+  });
+
+  test('declined (AADSTS65004): recorded as failed with the fix', async () => {
+    const back = await entra.follow(await consentLink(), { cancel: true });
+    assert.match(back.searchParams.get('error_description') ?? '', /AADSTS65004/);
+    const page = await callback(back);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /Consent was not granted/);
+    assert.match(page.body, /AADSTS65004/);
+    const s = await acme();
+    assert.equal(s.consent.status, 'failed');
+    assert.match(s.consent.error ?? '', /^AADSTS65004: /);
+    const settingsPage = unescapeHtml((await admin.get(PATH.portal('acme'))).body);
+    assert.match(settingsPage, /Consent failed on .*AADSTS65004/);
+    assert.match(settingsPage, /How to fix it:/);
+  });
+
+  test('a forged, foreign or expired state is refused and nothing is recorded', async () => {
+    const link = await consentLink();
+    const state = link.searchParams.get('state')!;
+    const [, payload, mac] = state.split('.') as [string, string, string];
+    const otherPayload = Buffer.from(JSON.stringify(['acme', TENANTS.globex, Math.floor(clock / 1000) + 3600, 'x'])).toString('base64url');
+    const forged = [
+      `v1.${otherPayload}.${mac}`,
+      `v1.${payload}.${mac.slice(0, -2)}AA`,
+      `v1.${payload}`,
+      'v1..',
+      '',
+    ];
+    for (const s of forged) {
+      const page = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(s)}`));
+      assert.equal(page.status, 400, s);
+      assert.match(page.body, /This consent link is not valid/);
+    }
+    // a state from another gateway (other keys) is not valid here
+    const other = await startAdminGateway();
+    try {
+      await other.store.putSetting(portalAuthKey('acme'), { ...DEFAULT_PORTAL_AUTH, tenantId: TENANTS.acme });
+      const ob = new Browser(other, HOSTS.staff, (await staffAdmin(other)).cookie);
+      const m = /id="consent-link" type="text" readonly value="([^"]+)"/.exec((await ob.get(PATH.portal('acme'))).body);
+      const foreign = new URL(unescapeHtml(m![1]!)).searchParams.get('state')!;
+      const page = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(foreign)}`));
+      assert.equal(page.status, 400);
+    } finally {
+      await other.close();
+    }
+    // expired after a few days
+    const back = await entra.follow(link);
+    clock += 4 * 24 * 3600_000;
+    const expired = await callback(back);
+    assert.equal(expired.status, 400);
+    assert.match(expired.body, /This consent link has expired/);
+    assert.equal((await acme()).consent.status, 'none');
+  });
+
+  test('consent from another tenant, or for a tenant no longer configured, is refused', async () => {
+    const link = await consentLink();
+    const state = encodeURIComponent(link.searchParams.get('state')!);
+    const wrong = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.globex}&state=${state}`));
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.body, /Consent was granted in another directory/);
+    assert.equal((await acme()).consent.status, 'none');
+
+    // the admin changes the tenant: the old link no longer records anything, and the status was reset
+    assert.equal((await save(admin, 'acme', { tenantId: TENANTS.globex, ssoEnabled: 'on', passwordAllowed: 'on' })).status, 303);
+    const stale = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${state}`));
+    assert.equal(stale.status, 400);
+    assert.match(stale.body, /out of date/);
+    assert.equal((await acme()).consent.status, 'none');
+    const audits = await gw.store.listAudit({ type: 'portal.consent', limit: 2 });
+    assert.ok(audits.every((e) => e.outcome === 'failure'));
+  });
+});
