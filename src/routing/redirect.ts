@@ -1,12 +1,13 @@
 /**
  * Post-sign-in redirect targets (`rd`). Only a path on the gateway's own host is
  * ever followed: anything else — another origin, a scheme, `//host`, `/\host`,
- * control characters, encoded separators, a reserved /.auth path — becomes "/".
+ * control characters, encoded separators, a reserved /.auth path other than the
+ * settings pages under /.auth/admin/ — becomes "/".
  * The accepted target is returned in normalised form, so what is validated is
  * exactly what is put in the Location header.
  */
 import { normalizeTarget } from './path.ts';
-import { isReservedPath } from './reserved.ts';
+import { isReservedPath, PATHS } from './reserved.ts';
 
 const MAX_LENGTH = 2048;
 
@@ -21,7 +22,8 @@ export function safeRedirectTarget(rd: unknown, fallback = '/'): string {
   }
   const n = normalizeTarget(rd);
   if (!n.ok) return fallback;
-  if (!n.path.startsWith('/') || n.path.startsWith('//') || isReservedPath(n.path)) return fallback;
+  // the gateway's own paths are no destination, except its settings pages (an admin sent to sign in comes back)
+  if (!n.path.startsWith('/') || n.path.startsWith('//') || (isReservedPath(n.path) && !n.path.startsWith(PATHS.admin))) return fallback;
   const target = n.query ? `${n.path}?${n.query}` : n.path;
   // belt and braces: resolving against a dummy origin must keep that origin
   try {

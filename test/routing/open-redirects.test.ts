@@ -134,3 +134,11 @@ describe('over HTTP', () => {
     }
   });
 });
+
+test('reserved /.auth paths are no destination, except the settings pages', () => {
+  assert.equal(safeRedirectTarget('/.auth/admin/security/sso?x=1'), '/.auth/admin/security/sso?x=1');
+  assert.equal(safeRedirectTarget('/.AUTH/admin/'), '/.auth/admin/');
+  for (const rd of ['/.auth/logout', '/.auth/login?rd=/x', '/.auth/handoff?ticket=t', '/.auth', '/.auth/administrator', '/x/../.auth/logout']) {
+    assert.equal(safeRedirectTarget(rd), '/', rd);
+  }
+});

@@ -113,7 +113,13 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const portalUpstream = await startUpstream('portal-app');
   let raw = baseRawConfig(staffUpstream.url, portalUpstream.url);
   if (options.configure) raw = options.configure(raw);
-  const { config } = loadConfigObject(raw);
+  let config: Config;
+  try {
+    ({ config } = loadConfigObject(raw));
+  } catch (err) {
+    await Promise.all([staffUpstream.close(), portalUpstream.close()]);
+    throw err;
+  }
   const store = options.store ?? (await openStore({ driver: 'sqlite', path: ':memory:' }));
   const now = options.now ?? Date.now;
   const app = await buildApp(config, { store, logger: false, now, ...options.deps });
