@@ -1,4 +1,99 @@
-/** email + password + TOTP sign-in (issue: local accounts). Placeholder: registered by app.ts, filled in by its issue. */
+/**
+ * Email + password sign-in (local accounts), the first step of the local flow:
+ *
+ *   GET  /.auth/login?rd=…   signed in already → 303 to rd; else a new flow and the
+ *                            sign-in page for the site's policy (password form and/or
+ *                            "Sign in with Microsoft")
+ *   POST /.auth/login        email, password, csrf → 303 to the TOTP step (or to
+ *                            enrolment), or straight to rd where the portal's MFA
+ *                            policy is off (amr ["pwd"])
+ *
+ * The second steps (TOTP, enrolment, recovery code) are in ../totp/routes.ts.
+ * Unknown email and wrong password get the same page, after the same scrypt work.
+ * Registered by app.ts inside the /.auth context, where forms are parsed.
+ */
 import type { FastifyInstance } from 'fastify';
+import { PATHS } from '../../routing/reserved.ts';
+import { safeRedirectTarget } from '../../routing/redirect.ts';
+import { noStore } from '../../session/plugin.ts';
+import { StoreError } from '../../store/types.ts';
+import { replyError } from '../../pages/errors.ts';
+import { sendPage } from '../../pages/layout.ts';
+import { passwordOffPage, signInPage } from '../../pages/login.ts';
+import { realmKind } from '../../ops/metrics.ts';
+import { hasTotp } from '../totp/enrolment.ts';
+import { totpRoutes } from '../totp/routes.ts';
+import { PasswordHashBusyError, verifyPassword } from './hash.ts';
+import { createLocalSignIn, field, MESSAGES, type Subject } from './signin.ts';
 
-export async function passwordRoutes(_app: FastifyInstance): Promise<void> {}
+const MAX_EMAIL_LENGTH = 254;
+
+export async function passwordRoutes(app: FastifyInstance): Promise<void> {
+  const { store, now, policy, auditor, metrics } = app.gateway;
+  const local = createLocalSignIn(app);
+
+  // sign-in pages are never cached and never served on the central callback host
+  app.addHook('onRequest', (request, reply, done) => {
+    noStore(reply);
+    if (request.site.kind === 'central') {
+      replyError(request, reply, 'NOT_FOUND');
+      return;
+    }
+    done();
+  });
+
+  // a store outage is a clear 503 page; too many waiting password checks a 429; anything else is the app's 500 (fail closed)
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof StoreError && err.code === 'UNAVAILABLE') {
+      request.log.warn({ err: { message: err.message, code: err.code } }, 'sign-in: store unavailable');
+      return replyError(request, reply, 'STORE_UNAVAILABLE', { html: true, headers: { 'retry-after': '5' } });
+    }
+    if (err instanceof PasswordHashBusyError) return replyError(request, reply, 'RATE_LIMITED', { html: true, headers: { 'retry-after': '5' } });
+    throw err;
+  });
+
+  app.get(PATHS.login, async (request, reply) => {
+    const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd);
+    if (await app.sessions.current(request)) return reply.code(303).redirect(rd);
+    const flow = app.sessions.startFlow(request, rd);
+    const p = await policy.forSite(request.site);
+    return sendPage(reply, 200, signInPage({ ...local.view(request, flow), password: p.password, sso: p.sso }));
+  });
+
+  app.post(PATHS.login, async (request, reply) => {
+    if (local.throttled(request, reply)) return reply;
+    const flow = local.formFlow(request, reply);
+    if (flow === null) return reply;
+    const p = await policy.forSite(request.site);
+    if (!p.password) return sendPage(reply, 403, passwordOffPage({ siteName: request.site.name, rd: flow.rd, sso: p.sso }));
+
+    const email = (field(request, 'email') ?? '').trim();
+    const password = field(request, 'password') ?? '';
+    if (email === '' || password === '' || email.length > MAX_EMAIL_LENGTH) {
+      return local.signInAgain(request, reply, flow, 400, { kind: 'error', text: MESSAGES.missing }, email.slice(0, MAX_EMAIL_LENGTH));
+    }
+
+    // the same work whether or not the account exists: one lookup, one scrypt
+    const user = await store.getUserByEmail(request.site.realm, email);
+    const ok = await verifyPassword(password, user?.passwordHash ?? null);
+    const subject: Subject = user ? { user } : { unknownEmail: email };
+    const lockedUntil = local.lockedUntil(request, subject);
+    if (lockedUntil !== null) return local.locked(request, reply, flow, lockedUntil, email);
+    if (!ok || user === null) {
+      const until = await local.fail(request, subject, 'password', user ? 'wrong_password' : 'unknown_email');
+      if (until !== null) return local.locked(request, reply, flow, until, email);
+      return local.signInAgain(request, reply, flow, 401, { kind: 'error', text: MESSAGES.invalid }, email);
+    }
+    if (user.status !== 'active') {
+      metrics.signIns.inc({ realm: realmKind(user.realm), method: 'password', outcome: 'failure' });
+      await auditor.record({ type: 'signin.failure', outcome: 'failure', realm: user.realm, userId: user.id, actor: null, ip: request.ip, details: { method: 'password', step: 'password', reason: 'disabled' } });
+      return local.signInAgain(request, reply, flow, 403, { kind: 'error', text: MESSAGES.disabled }, email);
+    }
+
+    if (!p.mfaRequired) return reply.code(303).redirect(await local.finish(request, user, ['pwd']));
+    app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
+    return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
+  });
+
+  await app.register(totpRoutes, { local });
+}

@@ -1,0 +1,25 @@
+/**
+ * Per-client-IP throttle (`auth.ipThrottle`): failures across many emails from one
+ * address block that address for the window, with a Retry-After; the block runs out.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, HOSTS } from '../../support/gateway.ts';
+import { Client, createEnrolledUser, manualClock, PASSWORD, submitPassword } from './flow.ts';
+
+test('many failures from one IP, each on a different email, throttle that IP', async (t) => {
+  const clock = manualClock();
+  const gw = await startGateway({ now: clock.now, configure: (raw) => ({ ...raw, auth: { ipThrottle: { maxFailures: 4, windowSeconds: 120 } } }) });
+  t.after(() => gw.close());
+  await createEnrolledUser(gw, HOSTS.globex, { email: 'someone@example.com' });
+  const client = new Client(gw, HOSTS.globex);
+
+  for (let i = 0; i < 4; i++) assert.equal((await submitPassword(client, `spray${i}@example.com`, 'Winter2031!')).status, 401);
+  const blocked = await submitPassword(client, 'someone@example.com', PASSWORD);
+  assert.equal(blocked.status, 429, 'even the right password waits');
+  assert.equal(blocked.headers['retry-after'], '120');
+  assert.match(blocked.body, /Too many failed sign-in attempts from your network\. Try again in 2 minutes/);
+
+  clock.advance(120_000);
+  assert.equal((await submitPassword(client, 'someone@example.com', PASSWORD)).status, 303);
+});
