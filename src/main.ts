@@ -11,11 +11,13 @@ import pino from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { generateKeys } from './config/keys.ts';
-import { buildApp } from './app.ts';
+import { buildApp, httpServerOptions, type GatewayApp } from './app.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { Config } from './config/schema.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { buildOpsServer, type OpsState } from './ops/server.ts';
+import { createReloader, createSwitchboard, type ReloadResult } from './ops/reload.ts';
+import { instrumentStore } from './store/instrumented.ts';
 import { loggerOptions } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { runSsoCommand } from './cli/sso.ts';
@@ -107,7 +109,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     case 'serve': {
       const loaded = loadOrExplain(args.configPath, env, io);
       if (!loaded) return 1;
-      const running = await serve(loaded.config);
+      const running = await serve(loaded.config, { configFile: loaded.source ?? undefined, env });
       io.stdout.write(`regentra-gateway listening on ${running.url} (ops on ${running.opsUrl})\n`);
       return running.closed;
     }
@@ -123,43 +125,108 @@ export interface Running {
   /** resolves with the exit code once stopped */
   readonly closed: Promise<number>;
   stop(): Promise<void>;
+  /** re-read the configuration file and swap to it without dropping requests (what SIGHUP does) */
+  reload(): Promise<ReloadResult>;
+  /** the app that receives new requests (a reload replaces it) */
+  readonly app: GatewayApp;
 }
 
-/** Start the gateway and its ops listener; SIGTERM/SIGINT stop it gracefully. */
-export async function serve(config: Config, options: { installSignalHandlers?: boolean } = {}): Promise<Running> {
-  const logger = pino(loggerOptions(config.log.level));
-  const store = await openConfiguredStore(config);
+export interface ServeOptions {
+  readonly installSignalHandlers?: boolean;
+  /** the file the configuration came from: SIGHUP and POST /-/reload on the ops listener re-read it */
+  readonly configFile?: string;
+  /** the environment `${ENV}` references resolve against on reload */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** where log lines go (default stdout) */
+  readonly logDestination?: pino.DestinationStream;
+}
+
+/**
+ * Start the gateway and its ops listener. SIGTERM/SIGINT stop it gracefully;
+ * SIGHUP reloads the configuration file (src/ops/reload.ts).
+ */
+export async function serve(config: Config, options: ServeOptions = {}): Promise<Running> {
+  const logger = options.logDestination ? pino(loggerOptions(config.log.level), options.logDestination) : pino(loggerOptions(config.log.level));
   const metrics = createMetrics();
-  const app = await buildApp(config, { store, logger, metrics });
+  const store = instrumentStore(await openConfiguredStore(config), metrics);
+  const build = (c: Config) => buildApp(c, { store, logger, metrics });
   const state: OpsState = { draining: false };
-  const ops = buildOpsServer({ store, metrics, state });
-  const url = await app.listen({ host: config.server.host, port: config.server.port });
-  const opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
+  let app: GatewayApp;
+  try {
+    app = await build(config);
+    await app.ready();
+  } catch (err) {
+    await store.close();
+    metrics.close();
+    throw err;
+  }
+  const switchboard = createSwitchboard({ app, config }, { serverOptions: httpServerOptions(config), log: logger });
+  const reloader = createReloader({
+    switchboard,
+    build,
+    log: logger,
+    metrics,
+    load: () => {
+      if (!options.configFile) throw new Error('the gateway was started without a configuration file to re-read');
+      return loadConfigFile(options.configFile, options.env ?? {});
+    },
+    applied: (c) => {
+      logger.level = c.log.level;
+    },
+  });
+  const ops = buildOpsServer({ store, metrics, state, reload: reloader.reload });
+  let url: string;
+  let opsUrl: string;
+  metrics.configGeneration.set(1);
+  try {
+    url = await switchboard.listen(config.server.host, config.server.port);
+    opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
+  } catch (err) {
+    await switchboard.close(0);
+    await ops.close();
+    await store.close();
+    metrics.close();
+    throw err;
+  }
 
   let resolveClosed: (code: number) => void = () => {};
   const closed = new Promise<number>((r) => (resolveClosed = r));
+  const onHangup = () => void reloader.reload();
+  const onStop = () => void stop();
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       state.draining = true;
+      process.off('SIGHUP', onHangup).off('SIGTERM', onStop).off('SIGINT', onStop);
       logger.info('shutting down: finishing in-flight requests');
+      const graceMs = switchboard.current.config.server.shutdownGraceMs;
+      // backstop, should closing an app hang
       const force = setTimeout(() => {
         logger.error('graceful shutdown timed out; exiting');
         resolveClosed(1);
-      }, config.server.shutdownGraceMs);
+      }, graceMs + 5_000);
       force.unref();
-      await app.close();
+      const clean = await switchboard.close(graceMs);
+      if (!clean) logger.error('graceful shutdown timed out: connections still open were closed');
       await ops.close();
       await store.close();
       metrics.close();
       clearTimeout(force);
       logger.info('stopped');
-      resolveClosed(0);
+      resolveClosed(clean ? 0 : 1);
     })());
 
   if (options.installSignalHandlers !== false) {
-    process.once('SIGTERM', () => void stop());
-    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', onStop).once('SIGINT', onStop).on('SIGHUP', onHangup);
   }
-  return { url, opsUrl, closed, stop };
+  return {
+    url,
+    opsUrl,
+    closed,
+    stop,
+    reload: reloader.reload,
+    get app() {
+      return switchboard.current.app;
+    },
+  };
 }

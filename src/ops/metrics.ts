@@ -16,7 +16,12 @@ export interface Metrics {
   readonly idpLatency: Histogram<'operation'>;
   readonly idpErrors: Counter<'operation'>;
   readonly storeLatency: Histogram<'operation'>;
-  readonly storeErrors: Counter<'operation'>;
+  /** failed store calls by operation and StoreError code (UNAVAILABLE, CONFLICT, …; `unknown` for anything else) */
+  readonly storeErrors: Counter<'operation' | 'code'>;
+  /** configuration reloads by outcome (`success`, `refused`) */
+  readonly reloads: Counter<'outcome'>;
+  /** the configuration generation being served (1 at start, +1 per successful reload) */
+  readonly configGeneration: Gauge;
   /** stop background collectors */
   close(): void;
 }
@@ -48,7 +53,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     idpLatency: new Histogram({ name: 'regentra_idp_request_seconds', help: 'Entra ID request latency by operation', labelNames: ['operation'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     idpErrors: new Counter({ name: 'regentra_idp_errors_total', help: 'Entra ID request failures by operation', labelNames: ['operation'], registers: [registry] }),
     storeLatency: new Histogram({ name: 'regentra_store_operation_seconds', help: 'Store operation latency', labelNames: ['operation'], buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
-    storeErrors: new Counter({ name: 'regentra_store_errors_total', help: 'Store operation failures', labelNames: ['operation'], registers: [registry] }),
+    storeErrors: new Counter({ name: 'regentra_store_errors_total', help: 'Store operation failures by operation and error code', labelNames: ['operation', 'code'], registers: [registry] }),
+    reloads: new Counter({ name: 'regentra_config_reloads_total', help: 'Configuration reloads by outcome (success, refused)', labelNames: ['outcome'], registers: [registry] }),
+    configGeneration: new Gauge({ name: 'regentra_config_generation', help: 'Generation of the configuration being served (1 at start, +1 per successful reload)', registers: [registry] }),
     close: () => lag.disable(),
   };
   return Object.freeze(m);
