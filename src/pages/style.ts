@@ -4,7 +4,7 @@ export const STYLESHEET = `
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;background:linear-gradient(180deg,#eef1fb 0,#f4f6fb 260px)}
-.shell{max-width:420px;margin:0 auto;padding:48px 20px}
+.shell{max-width:440px;margin:0 auto;padding:48px 20px}
 .shell.wide{max-width:860px}
 .brand{display:flex;align-items:center;gap:10px;margin-bottom:20px}
 .logo{display:inline-grid;place-items:center;width:34px;height:34px;border-radius:9px;background:var(--brand);color:var(--brand-ink);font-weight:700}
@@ -29,7 +29,7 @@ input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .ms-logo i:nth-child(1){background:#f25022}.ms-logo i:nth-child(2){background:#7fba00}.ms-logo i:nth-child(3){background:#00a4ef}.ms-logo i:nth-child(4){background:#ffb900}
 .divider{display:flex;align-items:center;gap:12px;color:var(--muted);font-size:13px;margin:22px 0 4px}
 .divider::before,.divider::after{content:"";flex:1;border-top:1px solid var(--line)}
-.alert{border-radius:8px;padding:10px 12px;margin:12px 0;font-size:14px;border:1px solid}
+.alert{border-radius:8px;padding:10px 12px;margin:12px 0;font-size:14px;line-height:1.45;border:1px solid}
 .alert.error{background:var(--danger-bg);color:var(--danger);border-color:#fecdca}
 .alert.ok{background:var(--ok-bg);color:var(--ok);border-color:#abefc6}
 .alert.warn{background:var(--warn-bg);color:var(--warn);border-color:#fedf89}
@@ -48,6 +48,7 @@ th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}
 .copy input{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
 .toggle{display:flex;gap:10px;align-items:flex-start;margin:14px 0}
 .toggle input{margin-top:4px}
+.toggle label{margin:0}.toggle input{flex:none;width:16px;height:16px;margin-top:2px}
 .nav{display:flex;gap:16px;border-bottom:1px solid var(--line);margin:-8px 0 18px;padding-bottom:10px;font-size:14px}
 .nav a{text-decoration:none}
 .nav a[aria-current=page]{font-weight:700;color:var(--ink)}
@@ -55,6 +56,7 @@ th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}
 .badge.ok{background:var(--ok-bg);color:var(--ok)}.badge.off{background:#f2f4f7;color:var(--muted)}.badge.error{background:var(--danger-bg);color:var(--danger)}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;font-size:14px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;word-break:break-all}
 ol.steps{padding-left:20px;line-height:1.6}
+ol.steps>li+li{margin-top:8px}
 .foot{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 /* admin settings pages (src/pages/admin.ts) */
@@ -91,5 +93,7 @@ table.audit td{vertical-align:top}.panel p{font-size:14px}
 .admin-box h2{font-size:14px;margin:0 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .admin-box p{margin:6px 0;word-break:break-word}
 /* local sign-in pages (src/pages/login.ts) */
-ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1}
+ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1;word-break:normal;overflow-wrap:anywhere}
+/* recovery codes: never split a code across lines (two columns when they fit, else one) */
+.codes{font-size:13px;gap:6px 12px;grid-template-columns:repeat(auto-fit,minmax(19ch,1fr))}.codes li{white-space:nowrap}
 `;

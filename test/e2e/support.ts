@@ -1,0 +1,225 @@
+/**
+ * Browser end-to-end tests: the whole product wired as `npm start` wires it (demo/start.ts),
+ * but on random ports and an in-memory store — the gateway on `localhost:<port>` (both
+ * 127.0.0.1 and ::1), the local Entra ID stand-in, the two sample backends that verify the
+ * signed identity header — driven by Debian's Chromium through playwright-core.
+ *
+ * Hosts are `*.localhost` names (Chromium resolves them to loopback without DNS).
+ * Every test file saves a full-page screenshot of every page it passes under
+ * `test/artifacts/<flow>/NN-<step>.png` (git-ignored).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildApp, type GatewayApp } from '../../src/app.ts';
+import { loadConfigObject } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store, User } from '../../src/store/types.ts';
+import { createLocalUser, enrolTotpForDemo } from '../../src/auth/password/users.ts';
+import { currentTotpCode } from '../../src/auth/totp/totp.ts';
+import { PATHS } from '../../src/routing/reserved.ts';
+import { startFakeEntra, type FakeEntra } from '../support/fake-entra/index.ts';
+import { ecPem, key32 } from '../support/keys.ts';
+import { startSampleBackend, type SampleBackend } from '../../examples/backend/server.ts';
+import { DEMO } from '../../demo/fixtures.ts';
+
+export { DEMO };
+
+export const HOSTS = Object.freeze({ staff: 'staff.localhost', acme: 'acme.localhost', globex: 'globex.localhost' });
+export const ISSUER = 'regentra-gateway-e2e';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A port that was free a moment ago (the Entra app registrations need it before the gateway listens). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
+}
+
+/** A sample backend behind a pass-through that records every request reaching it. */
+export interface RecordedApp {
+  readonly url: string;
+  /** every request that reached the app, in order */
+  readonly received: Array<{ host: string; url: string }>;
+  close(): Promise<void>;
+}
+
+async function recordedSampleApp(opts: { name: string; audience: string; accent: string; jwksUrl: string }): Promise<RecordedApp> {
+  const app: SampleBackend = await startSampleBackend({ port: 0, name: opts.name, audience: opts.audience, issuer: ISSUER, jwksUrl: opts.jwksUrl, accent: opts.accent });
+  const target = new URL(app.url);
+  const received: RecordedApp['received'] = [];
+  const front: Server = createServer((req, res) => {
+    received.push({ host: String(req.headers.host), url: req.url ?? '' });
+    const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  });
+  await new Promise<void>((done) => front.listen(0, '127.0.0.1', done));
+  const { port } = front.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    async close() {
+      front.closeAllConnections();
+      await new Promise<void>((done) => front.close(() => done()));
+      await app.close();
+    },
+  };
+}
+
+export interface Stack {
+  readonly port: number;
+  readonly fe: FakeEntra;
+  readonly app: GatewayApp;
+  readonly config: Config;
+  readonly store: Store;
+  readonly staffApp: RecordedApp;
+  readonly portalApp: RecordedApp;
+  /** `http://<host>:<port>` */
+  origin(host: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * The stand-in (Regentra's staff directory, Acme, Contoso; the single-tenant staff app and
+ * the multi-tenant portal app registered with this port's redirect URIs), the sample apps
+ * and a gateway. No SSO settings are stored: the tests configure them through the pages.
+ */
+export async function startStack(): Promise<Stack> {
+  const port = await freePort();
+  const origin = (host: string) => `http://${host}:${port}`;
+  const portalHosts = [HOSTS.acme, HOSTS.globex];
+  const fe = await startFakeEntra({
+    tenants: DEMO.tenants.map((t) => ({ id: t.id, name: t.name, users: t.users.map((u) => ({ ...u })) })),
+    apps: [
+      {
+        ...DEMO.staffApp, multiTenant: false,
+        redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`], postLogoutRedirectUris: [`${origin(HOSTS.staff)}${PATHS.signedOut}`],
+      },
+      {
+        ...DEMO.portalApp, multiTenant: true,
+        redirectUris: [...portalHosts.map((h) => `${origin(h)}${PATHS.callback}`), `${origin(HOSTS.staff)}${PATHS.consentCallback}`],
+        postLogoutRedirectUris: portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
+      },
+    ],
+  });
+  const jwksUrl = `http://127.0.0.1:${port}${PATHS.jwks}`;
+  const staffApp = await recordedSampleApp({ name: 'Regentra staff app (sample)', audience: 'staff', accent: '#3346d3', jwksUrl });
+  const portalApp = await recordedSampleApp({ name: 'Support portal (sample)', audience: 'portal', accent: '#0e7c66', jwksUrl });
+
+  const { config } = loadConfigObject({
+    server: { host: 'localhost', port, publicScheme: 'http', publicPort: port },
+    ops: { host: '127.0.0.1', port: 0 },
+    log: { level: 'silent' },
+    store: { driver: 'sqlite', path: ':memory:' },
+    keys: { session: [key32()], signing: [{ privateKey: ecPem() }], encryption: [{ id: 'e2e', key: key32() }] },
+    session: { secure: false },
+    identity: { issuer: ISSUER },
+    entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, allowInsecure: true },
+    sites: {
+      staff: { hosts: [HOSTS.staff], upstream: staffApp.url, audience: 'staff', publicPaths: ['/health', '/assets/'] },
+      portal: {
+        upstream: portalApp.url,
+        audience: 'portal',
+        publicPaths: ['/assets/'],
+        entra: { clientId: DEMO.portalApp.clientId, clientSecret: DEMO.portalApp.clientSecret },
+        // Globex first: choosing Acme in the settings' client switcher is a real choice
+        clients: [
+          { id: 'globex', name: 'Globex', hosts: [HOSTS.globex] },
+          { id: 'acme', name: 'Acme Corp', hosts: [HOSTS.acme] },
+        ],
+      },
+    },
+  });
+  const store = await openStore({ driver: 'sqlite', path: ':memory:' });
+  const app = await buildApp(config, { store, logger: false });
+  await app.listen({ host: 'localhost', port });
+
+  return {
+    port, fe, app, config, store, staffApp, portalApp, origin,
+    async close() {
+      await app.close();
+      await store.close();
+      await Promise.allSettled([fe.close(), staffApp.close(), portalApp.close()]);
+    },
+  };
+}
+
+export interface LocalAccount {
+  readonly user: User;
+  readonly email: string;
+  readonly password: string;
+  /** the TOTP secret when enrolled up front */
+  readonly secret: string | null;
+}
+
+/** A local account as the CLI makes it; `totp: true` enrols TOTP up front (as demo seeding does). */
+export async function createAccount(stack: Stack, input: { realm: string; email: string; name: string; role: 'admin' | 'member'; password: string; totp?: boolean }): Promise<LocalAccount> {
+  const user = await createLocalUser(stack.store, { ...input, minLength: stack.config.auth.password.minLength, actor: 'e2e' });
+  const secret = input.totp ? (await enrolTotpForDemo(stack.store, stack.app.gateway.secretBox, user, { actor: 'e2e' })).secret : null;
+  return { user, email: input.email, password: input.password, secret };
+}
+
+/** The code an authenticator app shows `steps` 30-second steps from now. */
+export function totpCode(secret: string, steps = 0): Promise<string> {
+  return currentTotpCode(secret, Date.now() + steps * 30_000);
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export function newContext(browser: Browser): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, locale: 'en-GB', timezoneId: 'UTC' });
+}
+
+/** Numbered full-page screenshots of one flow under test/artifacts/<flow>/ (emptied first). */
+export class Shots {
+  readonly dir: string;
+  readonly files: string[] = [];
+  constructor(flow: string) {
+    this.dir = resolve(root, 'test/artifacts', flow);
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async take(page: Page, step: string): Promise<void> {
+    const file = resolve(this.dir, `${String(this.files.length + 1).padStart(2, '0')}-${step}.png`);
+    this.files.push(file);
+    await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  }
+}
+
+/** The value the sample app shows in its "Who is signed in" table for `label`. */
+export async function identityRow(page: Page, label: string): Promise<string> {
+  return ((await page.locator(`xpath=//tr[th[normalize-space()="${label}"]]/td`).first().textContent()) ?? '').trim();
+}
+
+/**
+ * GET /.auth/me from the page (it must be on a gateway host): fetched by the page itself,
+ * with its cookies (Node cannot resolve *.localhost). `body` is null when signed out.
+ */
+export async function whoAmI(page: Page): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  return page.evaluate(async (path) => {
+    const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' });
+    return { status: res.status, body: res.ok ? ((await res.json()) as Record<string, unknown>) : null };
+  }, PATHS.me);
+}
+
+/** path + query of a page's URL */
+export function pathOf(page: Page): string {
+  const u = new URL(page.url());
+  return `${u.pathname}${u.search}`;
+}
