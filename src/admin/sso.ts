@@ -91,7 +91,8 @@ export function ssoRoutes(app: FastifyInstance): void {
       settings,
       verified: isVerified(app, settings),
       redirectUris: staffHosts.map((h) => redirectUriFor(app.gateway.config, h)),
-      form: x.form ?? { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' },
+      // after a test, the form shows the values that were tested (not yet saved) rather than emptying
+      form: x.form ?? (draft ? { tenantId: draft.tenantId, clientId: draft.clientId } : { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' }),
       fieldErrors: x.fieldErrors ?? {},
       notice: x.notice ?? null,
       check: x.check ?? null,
