@@ -91,9 +91,12 @@ export function createPolicyService(config: Config, store: Store): PolicyService
   async function read<T>(key: string, fallback: T): Promise<T> {
     const hit = cache.get(key);
     if (hit) return hit.value as T;
+    // the TTL runs from before the read, so that a value read just before a change on another
+    // replica is dropped within SETTINGS_CACHE_MS of the change, however long the read took
+    const start = cache.perf.now();
     const s = await store.getSetting<T>(key);
     const value = s ? ({ ...fallback, ...s.value } as T) : fallback;
-    cache.set(key, { value });
+    cache.set(key, { value }, { start });
     return value;
   }
 
