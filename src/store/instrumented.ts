@@ -14,7 +14,7 @@ type StoreOperation = { [K in keyof Store]: Store[K] extends (...args: never[]) 
 export const STORE_OPERATIONS = Object.freeze([
   'migrate', 'ping', 'close',
   'createUser', 'getUser', 'getUserByEmail', 'getUserByExternalId', 'listUsers', 'updateUser', 'deleteUser',
-  'recordFailure', 'clearFailures', 'acceptTotpStep',
+  'recordFailure', 'clearFailures', 'recordKeyedFailure', 'keyedLockedUntil', 'acceptTotpStep',
   'setRecoveryCodes', 'consumeRecoveryCode', 'countRecoveryCodes',
   'consumeOnce', 'hasOnceKey',
   'getSetting', 'putSetting', 'listSettings',

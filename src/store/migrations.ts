@@ -106,6 +106,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       postgres: `${USERS_DDL}\nCREATE TABLE audit (\n  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,${AUDIT_COLUMNS}`,
     },
   },
+  {
+    version: 2,
+    name: 'failure counters for sign-in names without an account',
+    sql: `
+CREATE TABLE failure_counters (
+  key                 TEXT PRIMARY KEY,
+  failed_count        INTEGER NOT NULL,
+  failed_window_start BIGINT NOT NULL,
+  locked_until        BIGINT,
+  expires_at          BIGINT NOT NULL
+);
+CREATE INDEX failure_counters_expires_at ON failure_counters (expires_at);
+`,
+  },
 ]);
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

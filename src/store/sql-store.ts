@@ -137,6 +137,31 @@ function recordFailureStatement(realm: RealmId, id: string, now: number, policy:
   );
 }
 
+function recordKeyedFailureStatement(key: string, now: number, policy: LockoutPolicy): SqlStatement {
+  const restarts = 'failure_counters.failed_window_start <= CAST($2 AS BIGINT)';
+  const newCount = `CASE WHEN ${restarts} THEN 1 ELSE failure_counters.failed_count + 1 END`;
+  return sql(
+    `INSERT INTO failure_counters (key, failed_count, failed_window_start, locked_until, expires_at)
+     VALUES ($1, 1, CAST($3 AS BIGINT), CASE WHEN 1 >= CAST($4 AS INTEGER) THEN CAST($5 AS BIGINT) ELSE NULL END, CAST($6 AS BIGINT))
+     ON CONFLICT (key) DO UPDATE SET
+       failed_count = ${newCount},
+       failed_window_start = CASE WHEN ${restarts} THEN CAST($3 AS BIGINT) ELSE failure_counters.failed_window_start END,
+       locked_until = CASE
+         WHEN ${newCount} >= CAST($4 AS INTEGER) THEN CAST($5 AS BIGINT)
+         WHEN failure_counters.locked_until > CAST($3 AS BIGINT) THEN failure_counters.locked_until
+         ELSE NULL
+       END,
+       expires_at = CAST($6 AS BIGINT)
+     RETURNING failed_count, locked_until`,
+    key,
+    now - policy.windowMs,
+    now,
+    policy.maxFailures,
+    now + policy.lockMs,
+    now + Math.max(policy.windowMs, policy.lockMs),
+  );
+}
+
 function putSettingStatement(key: string, json: string, now: number, expectedVersion: number | undefined): SqlStatement {
   const returning = `RETURNING ${SETTING_COLUMNS}`;
   if (expectedVersion === undefined) {
@@ -236,6 +261,20 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
        WHERE realm = $1 AND id = $2`, realm, id));
   }
 
+  async function recordKeyedFailure(key: string, now: number, policy: LockoutPolicy): Promise<FailureResult> {
+    const row = first(await driver.query(recordKeyedFailureStatement(key, now, policy)));
+    if (row === undefined) throw new StoreError('CORRUPT', 'failure counter upsert returned no row');
+    return Object.freeze({
+      failures: toNumber(row.failed_count, 'failure_counters.failed_count'),
+      lockedUntil: toNumberOrNull(row.locked_until, 'failure_counters.locked_until'),
+    });
+  }
+
+  async function keyedLockedUntil(key: string, now: number): Promise<number | null> {
+    const row = first(await driver.query(sql('SELECT locked_until FROM failure_counters WHERE key = $1 AND locked_until > $2', key, now)));
+    return row === undefined ? null : toNumberOrNull(row.locked_until, 'failure_counters.locked_until');
+  }
+
   async function acceptTotpStep(realm: RealmId, id: string, step: number): Promise<boolean> {
     if (!Number.isSafeInteger(step) || step < 0) return false;
     const rows = await driver.query(sql(
@@ -310,7 +349,9 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
   }
 
   async function purgeExpired(now: number): Promise<number> {
-    return driver.execute(sql('DELETE FROM once_keys WHERE expires_at <= $1', now));
+    const keys = await driver.execute(sql('DELETE FROM once_keys WHERE expires_at <= $1', now));
+    const counters = await driver.execute(sql('DELETE FROM failure_counters WHERE expires_at <= $1', now));
+    return keys + counters;
   }
 
   return Object.freeze({
@@ -319,7 +360,7 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
     ping: () => driver.ping(),
     close: () => driver.close(),
     createUser, getUser, getUserByEmail, getUserByExternalId, listUsers, updateUser, deleteUser,
-    recordFailure, clearFailures, acceptTotpStep,
+    recordFailure, clearFailures, recordKeyedFailure, keyedLockedUntil, acceptTotpStep,
     setRecoveryCodes, consumeRecoveryCode, countRecoveryCodes,
     consumeOnce, hasOnceKey,
     getSetting, putSetting, listSettings,

@@ -141,6 +141,15 @@ export interface Store {
   clearFailures(realm: RealmId, id: string): Promise<void>;
 
   /**
+   * The same counting and locking as recordFailure, for a key that is not a user
+   * (e.g. an email with no account, so that lockout looks the same for every email
+   * on every replica). Kept until the window and any lock are over.
+   */
+  recordKeyedFailure(key: string, now: number, policy: LockoutPolicy): Promise<FailureResult>;
+  /** the lock's end for such a key, or null when it is not locked at `now` */
+  keyedLockedUntil(key: string, now: number): Promise<number | null>;
+
+  /**
    * Accept a TOTP time-step once: succeeds only when `step` is greater than the
    * stored last step (compare-and-set), so a code is never accepted twice, on any replica.
    */
@@ -172,7 +181,7 @@ export interface Store {
   appendAudit(event: AuditEvent): Promise<void>;
   listAudit(filter?: { realm?: RealmId; type?: string; limit?: number }): Promise<StoredAuditEvent[]>;
 
-  /** delete expired one-time keys; returns how many */
+  /** delete expired one-time keys and failure counters; returns how many */
   purgeExpired(now: number): Promise<number>;
 }
 

@@ -392,6 +392,25 @@ test('five wrong passwords spread over A, B and C lock the account on all three,
   }
 });
 
+test('an email without an account locks exactly like a real one across A, B and C (no account enumeration)', async () => {
+  const nobody = `nobody-${Date.now()}@acme.example`;
+  const order = [A, B, C, A, B];
+  for (const [i, gw] of order.entries()) {
+    const res = await new Browser(HOSTS.acme).password(gw, nobody, `wrong password number ${i + 1}`);
+    if (i < order.length - 1) {
+      assert.equal(res.status, 401, `failure ${i + 1} on ${gw.name}: not locked yet`);
+      assert.equal(alertOf(res.body), MESSAGES.invalid);
+    } else {
+      assert.equal(res.status, 429, `failure ${i + 1} on ${gw.name} answers "locked", as for a real account`);
+    }
+  }
+  for (const gw of [A, B, C]) {
+    const res = await new Browser(HOSTS.acme).password(gw, nobody, PASSWORD);
+    assert.equal(res.status, 429, `${gw.name} holds the lock for the unknown email too`);
+    assert.ok((alertOf(res.body) ?? '').startsWith(MESSAGES.locked));
+  }
+});
+
 test('sign out everywhere (the users CLI) ends the session on A, B and C within revocationCheckSeconds', async (t) => {
   const acc = await account('portal:acme');
   const browser = new Browser(HOSTS.acme);

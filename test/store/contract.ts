@@ -234,6 +234,30 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.createUser({ realm, email: user.email, displayName: 'Again' });
     });
 
+    test('recordKeyedFailure counts and locks a key like an account; keyedLockedUntil reads it; purgeExpired drops it', async () => {
+      const key = `signin:staff:nobody-${Math.random()}@example.com`;
+      const policy = { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 };
+      const t = Date.now();
+      assert.equal(await store.keyedLockedUntil(key, t), null);
+      assert.deepEqual(await store.recordKeyedFailure(key, t, policy), { failures: 1, lockedUntil: null });
+      assert.deepEqual(await store.recordKeyedFailure(key, t + 1, policy), { failures: 2, lockedUntil: null });
+      assert.deepEqual(await store.recordKeyedFailure(key, t + 2, policy), { failures: 3, lockedUntil: t + 2 + 300_000 });
+      assert.equal(await store.keyedLockedUntil(key, t + 3), t + 2 + 300_000);
+      assert.equal(await store.keyedLockedUntil(key, t + 2 + 300_000), null, 'the lock ends');
+      // a failure after the window restarts the count
+      assert.deepEqual(await store.recordKeyedFailure(key, t + 400_000, policy), { failures: 1, lockedUntil: null });
+      await store.purgeExpired(t + 400_000 + 300_001);
+      assert.deepEqual(await store.recordKeyedFailure(key, t + 400_000 + 300_002, policy), { failures: 1, lockedUntil: null });
+    });
+
+    test('concurrent recordKeyedFailure calls all count', async () => {
+      const key = `signin:staff:race-${Math.random()}`;
+      const policy = { maxFailures: 100, windowMs: 60_000, lockMs: 60_000 };
+      const t = Date.now();
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.recordKeyedFailure(key, t, policy)));
+      assert.deepEqual(results.map((r) => r.failures).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+
     test('hasOnceKey reads a recorded key until it expires, without recording one', async () => {
       const key = `has-${Math.random()}`;
       const now = Date.now();

@@ -74,10 +74,13 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
     }
 
     // the same work whether or not the account exists: one lookup, one scrypt
-    const user = await store.getUserByEmail(request.site.realm, email);
-    const ok = await verifyPassword(password, user?.passwordHash ?? null);
+    const found = await store.getUserByEmail(request.site.realm, email);
+    const ok = await verifyPassword(password, found?.passwordHash ?? null);
+    // a right password is judged on the account as it is now, not as it was before the hash:
+    // guesses checked meanwhile (here or on another replica) may have locked it
+    const user = ok && found !== null ? await store.getUser(found.realm, found.id) : found;
     const subject: Subject = user ? { user } : { unknownEmail: email };
-    const lockedUntil = local.lockedUntil(request, subject);
+    const lockedUntil = await local.lockedUntil(request, subject);
     if (lockedUntil !== null) return local.locked(request, reply, flow, lockedUntil, email);
     if (!ok || user === null) {
       const until = await local.fail(request, subject, 'password', user ? 'wrong_password' : 'unknown_email');

@@ -1,7 +1,7 @@
 /**
  * What the steps of a local sign-in share (password, TOTP, enrolment, recovery code):
  * the flow and its CSRF token, the pending password step, failure counting (per
- * account in the store, per client IP and per unknown email in memory), the lockout
+ * account and per unknown email in the store, per client IP in memory), the lockout
  * and throttle answers, and finishing with a fresh session.
  *
  * The flow cookie holds `pwd: { uid, at }` once the password was right and a second
@@ -51,7 +51,7 @@ export interface LocalSignIn {
   /** when this client IP is throttled: answers 429 and returns true */
   throttled(request: FastifyRequest, reply: FastifyReply): boolean;
   /** epoch ms until which the subject is locked, or null */
-  lockedUntil(request: FastifyRequest, subject: Subject): number | null;
+  lockedUntil(request: FastifyRequest, subject: Subject): Promise<number | null>;
   /** count a failure (IP, account or unknown email), audit it; returns the lock's end if now locked */
   fail(request: FastifyRequest, subject: Subject, step: FailedStep, reason: string): Promise<number | null>;
   /** the sign-in page with a notice, in the current flow (the pending step is dropped) */
@@ -90,8 +90,9 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
     windowMs: config.auth.ipThrottle.windowSeconds * 1000,
     blockMs: config.auth.ipThrottle.windowSeconds * 1000,
   });
-  const unknownEmails: Throttle = createThrottle({ maxFailures: lockout.maxFailures, windowMs: lockout.windowMs, blockMs: lockout.lockMs });
-  const emailKey = (request: FastifyRequest, email: string) => `${request.site.realm}\u0000${normalizeEmail(email)}`;
+  // emails without an account are counted in the store like accounts are, so that lockout looks
+  // the same for every email on every replica (no account enumeration across replicas)
+  const emailKey = (request: FastifyRequest, email: string) => `signin:${request.site.realm}:${normalizeEmail(email)}`;
 
   const self: LocalSignIn = {
     formFlow(request, reply) {
@@ -124,10 +125,10 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       return true;
     },
 
-    lockedUntil(request, subject) {
+    async lockedUntil(request, subject) {
       const t = now();
       if ('user' in subject) return subject.user.lockedUntil !== null && subject.user.lockedUntil > t ? subject.user.lockedUntil : null;
-      return unknownEmails.blockedUntil(emailKey(request, subject.unknownEmail), t);
+      return store.keyedLockedUntil(emailKey(request, subject.unknownEmail), t);
     },
 
     async fail(request, subject, step, reason) {
@@ -137,7 +138,7 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       const user = 'user' in subject ? subject.user : null;
       const until = 'user' in subject
         ? (await store.recordFailure(realm, subject.user.id, t, lockout)).lockedUntil
-        : unknownEmails.fail(emailKey(request, subject.unknownEmail), t);
+        : (await store.recordKeyedFailure(emailKey(request, subject.unknownEmail), t, lockout)).lockedUntil;
       metrics.signIns.inc({ realm: realmKind(realm), method: 'password', outcome: 'failure' });
       await auditor.record({ type: 'signin.failure', outcome: 'failure', realm, userId: user?.id ?? null, actor: null, ip: request.ip, details: { method: 'password', step, reason } });
       if (until === null) return null;

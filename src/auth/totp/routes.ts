@@ -44,7 +44,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
       await local.signInAgain(request, reply, flow, request.method === 'GET' ? 200 : 401, { kind: 'warn', text: MESSAGES.expired });
       return null;
     }
-    const until = local.lockedUntil(request, { user });
+    const until = await local.lockedUntil(request, { user });
     if (until !== null) {
       await local.locked(request, reply, flow, until);
       return null;
@@ -79,6 +79,19 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     return until === null ? null : local.locked(request, reply, flow, until);
   }
 
+  /**
+   * After a right code: the account as it is now, or null after answering the lockout page.
+   * The lock was checked before the code; wrong guesses checked meanwhile (concurrently,
+   * here or on another replica) may have locked the account since.
+   */
+  async function unlockedNow(request: FastifyRequest, reply: FastifyReply, flow: FlowState, user: User): Promise<User | null> {
+    const current = (await store.getUser(user.realm, user.id)) ?? user;
+    const until = await local.lockedUntil(request, { user: current });
+    if (until === null) return current;
+    await local.locked(request, reply, flow, until);
+    return null;
+  }
+
   /** Claim the time step `code` matches (once, on any replica); otherwise why not. */
   async function acceptCode(user: User, secret: string, code: string | null): Promise<'ok' | 'bad_code' | 'replayed'> {
     const step = await matchTotpStep(secret, code, now(), user.totpLastStep);
@@ -107,7 +120,10 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     if (s === null) return reply;
     const secret = openTotpSecret(secretBox, s.user) as string;
     const result = await acceptCode(s.user, secret, field(request, 'code'));
-    if (result === 'ok') return reply.code(303).redirect(await local.finish(request, s.user, ['pwd', 'otp']));
+    if (result === 'ok') {
+      const user = await unlockedNow(request, reply, s.flow, s.user);
+      return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp']));
+    }
     return (await wrongCode(request, reply, s.flow, s.user, 'totp', result)) ?? sendPage(reply, 401, totpPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badCode })));
   });
 
@@ -126,6 +142,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     if (secret === null) return reply.code(303).redirect(PATHS.loginEnroll);
     const result = await acceptCode(s.user, secret, field(request, 'code'));
     if (result === 'ok') {
+      if ((await unlockedNow(request, reply, s.flow, s.user)) === null) return reply;
       const codes = await completeTotpEnrolment(store, s.user, now());
       await app.gateway.auditor.record({ type: 'mfa.enroll', outcome: 'success', realm: s.user.realm, userId: s.user.id, actor: s.user.id, ip: request.ip, details: { method: 'totp' } });
       const rd = await local.finish(request, s.user, ['pwd', 'otp']);
@@ -144,7 +161,8 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     const s = await postUser(request, reply, 'recovery');
     if (s === null) return reply;
     if (await consumeRecoveryCode(store, s.user.id, field(request, 'code'))) {
-      return reply.code(303).redirect(await local.finish(request, s.user, ['pwd', 'otp', 'rcv']));
+      const user = await unlockedNow(request, reply, s.flow, s.user);
+      return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp', 'rcv']));
     }
     return (await wrongCode(request, reply, s.flow, s.user, 'recovery', 'bad_recovery_code')) ?? sendPage(reply, 401, recoveryPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badRecovery })));
   });
