@@ -15,35 +15,10 @@ import type { PostgresPoolOptions } from '../../src/store/postgres.ts';
 import { StoreError } from '../../src/store/types.ts';
 import type { Store } from '../../src/store/types.ts';
 import { storeContract } from './contract.ts';
+import { adminQuery, databaseProxy, DATABASE_URL, dropSchemas, testSchema, urlVia } from '../support/postgres.ts';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const RUN_ID = `${process.pid}_${randomBytes(4).toString('hex')}`;
 const POOL: PostgresPoolOptions = { max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 2_000, statementTimeoutMillis: 5_000 };
-const schemas: string[] = [];
-
-function newSchema(label: string): string {
-  const schema = `regentra_test_${label}_${RUN_ID}`;
-  schemas.push(schema);
-  return schema;
-}
-
-/** a URL for the same database through another host:port */
-function urlVia(port: number): string {
-  const url = new URL(DATABASE_URL);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return url.toString();
-}
-
-async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const newSchema = testSchema;
 
 async function rejectsUnavailable(promise: Promise<unknown>): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -68,44 +43,7 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** a TCP proxy to the database that can be stopped (dropping every connection) and restarted */
-function databaseProxy() {
-  const target = new URL(DATABASE_URL);
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-
-  function handle(client: Socket): void {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  }
-
-  return {
-    url: () => urlVia(port),
-    async start(): Promise<void> {
-      server = createServer(handle);
-      port = await listen(server, port);
-    },
-    async stop(): Promise<void> {
-      const closing = server === undefined ? Promise.resolve() : closeServer(server);
-      for (const socket of sockets) socket.destroy();
-      await closing;
-    },
-  };
-}
-
-after(async () => {
-  for (const schema of schemas) await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-});
+after(() => dropSchemas());
 
 const contractSchema = newSchema('contract');
 storeContract('postgres', () => openStore({ driver: 'postgres', url: DATABASE_URL, schema: contractSchema, pool: POOL }));
@@ -179,14 +117,13 @@ describe('postgres store', () => {
   });
 
   test('a lost connection does not crash the process, and calls recover once the server is back', async () => {
-    const proxy = databaseProxy();
-    await proxy.start();
+    const proxy = await databaseProxy();
     const schema = newSchema('recover');
     const backgroundErrors: StoreError[] = [];
     let store: Store | undefined;
     try {
       store = await openPostgresStore({
-        url: proxy.url(), schema, pool: POOL, onBackgroundError: (error) => backgroundErrors.push(error),
+        url: proxy.url, schema, pool: POOL, onBackgroundError: (error) => backgroundErrors.push(error),
       });
       await store.migrate();
       const user = await store.createUser({ realm: 'staff', email: 'lost@example.com', displayName: 'L' });
@@ -214,7 +151,7 @@ describe('postgres store', () => {
   test('BIGINT times come back as numbers', async () => {
     const store = await openStore({ driver: 'postgres', url: DATABASE_URL, schema: contractSchema, pool: POOL, now: () => 1_800_000_000_123 });
     try {
-      const user = await store.createUser({ realm: 'bigint', email: `${RUN_ID}@example.com`, displayName: 'B' });
+      const user = await store.createUser({ realm: 'bigint', email: `${randomBytes(6).toString("hex")}@example.com`, displayName: 'B' });
       assert.equal(user.createdAt, 1_800_000_000_123);
       assert.equal(await store.acceptTotpStep('bigint', user.id, 2 ** 40), true);
       assert.equal((await store.getUser('bigint', user.id))?.totpLastStep, 2 ** 40);
