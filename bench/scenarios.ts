@@ -1,19 +1,47 @@
 /**
- * Benchmark scenarios: one function per scenario, each starting the servers it
- * needs in child processes and returning measured rows and target verdicts.
- * To add a row (64 KB response, 1 MB upload, WebSocket round-trip, concurrent
- * sign-ins, PostgreSQL vs SQLite, a 10k-client config…), add a Scenario here.
+ * Benchmark scenarios. Each starts the servers it needs (child processes, pinned
+ * to the servers' CPUs), then measures its rows in interleaved rounds (a, b, c,
+ * a, b, c, …) so that a burst of load from elsewhere on the machine spreads over
+ * every row instead of spoiling one, and reports the median of each row.
+ *
+ * Throughput is given per wall-clock second and per CPU-second of the server
+ * under test (its processes' user + system time, from /proc): the second is the
+ * proxy's capacity per core, which a busy machine disturbs far less. Ratios are
+ * taken between rows of the same run only.
  */
+import { cpus as osCpus } from 'node:os';
 import { request } from 'undici';
-import { measure, type LoadOptions, type LoadResult } from './load.ts';
+import { median, measure, type LoadOptions, type LoadResult } from './load.ts';
+import { measureWs } from './ws-load.ts';
 import { startChild, type Child } from './processes.ts';
+import { startApacheOidc, startNginx, type Peer } from './peers.ts';
+
+export interface CpuPlan {
+  /** the server under test */
+  readonly server: string | undefined;
+  /** the 2-worker gateway */
+  readonly server2: string | undefined;
+  /** the load generator and the upstream */
+  readonly generator: string | undefined;
+  /** the 2-worker gateway shares a CPU with the load generator */
+  readonly server2Shared: boolean;
+}
 
 export interface BenchSettings {
   readonly connections: number;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
-  /** node flags for the gateway child (e.g. --cpu-prof) */
+  readonly rounds: number;
+  /** paired rounds (see paired()) for the gateway ÷ bare proxy ratios; 0: none */
+  readonly pairedRounds: number;
+  readonly cpus: CpuPlan;
+  readonly tool?: 'wrk' | 'autocannon';
+  /** node flags for the (1-worker) gateway child (e.g. --cpu-prof) */
   readonly gatewayExecArgv: readonly string[];
+  /** include nginx / Apache rows when installed */
+  readonly peers: boolean;
+  /** extra gateway rows: label → directory of another checkout (its bench/children/gateway.ts) */
+  readonly compare: ReadonlyMap<string, string>;
 }
 
 export interface Row {
@@ -26,7 +54,8 @@ export interface Verdict {
   readonly name: string;
   readonly value: string;
   readonly goal: string;
-  readonly pass: boolean;
+  /** null: informational */
+  readonly pass: boolean | null;
 }
 
 export interface ScenarioResult {
@@ -40,60 +69,311 @@ export interface Scenario {
   run(settings: BenchSettings): Promise<ScenarioResult>;
 }
 
+export function cpuPlan(): CpuPlan {
+  const n = osCpus().length;
+  if (n < 2) return { server: undefined, server2: undefined, generator: undefined, server2Shared: true };
+  if (n === 2) return { server: '0', server2: '0,1', generator: '1', server2Shared: true };
+  if (n === 3) return { server: '0', server2: '0,1', generator: '2', server2Shared: false };
+  return { server: '0', server2: '0,1', generator: `2-${n - 1}`, server2Shared: false };
+}
+
 interface GatewayInfo {
   readonly url: string;
   readonly host: string;
   readonly cookie: string;
 }
 
-/** Run `fn` with a child server started for it alone (so a --cpu-prof profile covers only its own load). */
-async function withChild<T extends { url: string }, R>(script: string, args: readonly string[], execArgv: readonly string[], fn: (info: T) => Promise<R>): Promise<R> {
-  const child: Child<T> = await startChild<T>(script, args, { execArgv });
+/** a server under test: where to send requests, whose CPU to count, headers to send */
+interface Target {
+  readonly label: string;
+  readonly url: string;
+  readonly pid: number;
+  headers(): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+const generatorThreads = (plan: CpuPlan) => (plan.generator?.includes('-') ? 2 : 1);
+
+function fromChild(label: string, child: Child<{ url: string }>, headers: Record<string, string> = {}): Target {
+  return { label, url: child.info.url, pid: child.pid, headers: async () => headers, stop: () => child.stop() };
+}
+
+/** a gateway child; each run gets a freshly sealed cookie (see children/gateway.ts) */
+async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[] } = {}): Promise<Target> {
+  const workers = opts.workers ?? 1;
+  const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
+  const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers)], {
+    execArgv: opts.execArgv ?? [],
+    cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,
+  });
+  return {
+    label,
+    url: child.info.url,
+    pid: child.pid,
+    headers: async () => ({ host: child.info.host, cookie: await child.ask<string>('cookie') }),
+    stop: () => child.stop(),
+  };
+}
+
+function fromPeer(label: string, peer: Peer): Target {
+  return { label, url: peer.url, pid: peer.pid, headers: async () => ({ ...peer.headers }), stop: () => peer.stop() };
+}
+
+/** Fail loudly if a target would not actually proxy the request (a 401 is fast and meaningless). */
+async function assertProxied(url: string, headers: Record<string, string>, method = 'GET', body?: Buffer): Promise<void> {
+  const res = await request(url, { method: method as 'GET', headers, body });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`sanity check: ${method} ${url} answered ${res.statusCode}, not 200`);
+}
+
+interface RowSpec {
+  readonly target: Target;
+  /** path and query */
+  readonly path: string;
+  readonly method?: string;
+  readonly body?: Buffer;
+  /** WebSocket round trips instead of HTTP requests, with this many connections */
+  readonly ws?: number;
+}
+
+/** measure every row `rounds` times, interleaved; the median of each */
+async function interleave(settings: BenchSettings, specs: readonly RowSpec[], log: (s: string) => void): Promise<LoadResult[]> {
+  const results: LoadResult[][] = specs.map(() => []);
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const [i, spec] of specs.entries()) {
+      const headers = await spec.target.headers();
+      let r: LoadResult;
+      if (spec.ws !== undefined) {
+        r = await measureWs({
+          url: `${spec.target.url.replace(/^http/, 'ws')}${spec.path}`,
+          headers,
+          connections: spec.ws,
+          durationSeconds: settings.durationSeconds,
+          warmupSeconds: round === 0 ? settings.warmupSeconds : Math.min(2, settings.warmupSeconds),
+          serverPid: spec.target.pid,
+        });
+      } else {
+        if (round === 0) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
+        const opts: LoadOptions = {
+          url: `${spec.target.url}${spec.path}`,
+          headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
+          method: spec.method,
+          body: spec.body,
+          connections: settings.connections,
+          durationSeconds: settings.durationSeconds,
+          warmupSeconds: round === 0 ? settings.warmupSeconds : Math.min(2, settings.warmupSeconds),
+          serverPid: spec.target.pid,
+          cpus: settings.cpus.generator,
+          threads: generatorThreads(settings.cpus),
+          tool: settings.tool,
+        };
+        r = await measure(opts);
+      }
+      results[i]?.push(r);
+      log(`  round ${round + 1}/${settings.rounds}  ${spec.target.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} /s  ${Math.round(r.perCpuSecond).toString().padStart(7)} /CPU-s  p99 ${r.p99.toFixed(2)} ms\n`);
+    }
+  }
+  return results.map((r) => median(r));
+}
+
+/**
+ * Paired runs: `a` and `b` loaded at the same time, pinned to the same CPU, each by
+ * its own load generator. The two servers share that CPU (the scheduler gives each
+ * about half), and whatever else runs on the machine disturbs both alike, so the
+ * ratio of their throughput per CPU-second is far steadier than one taken between
+ * runs made one after the other. The median ratio b ÷ a over `rounds` pairs.
+ */
+async function paired(settings: BenchSettings, a: RowSpec, b: RowSpec, log: (s: string) => void): Promise<number> {
+  const ratios: number[] = [];
+  for (let round = 0; round < settings.pairedRounds; round++) {
+    const [ha, hb] = [await a.target.headers(), await b.target.headers()];
+    const run = (spec: RowSpec, headers: Record<string, string>) =>
+      measure({
+        url: `${spec.target.url}${spec.path}`,
+        headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
+        method: spec.method,
+        body: spec.body,
+        connections: settings.connections,
+        durationSeconds: settings.durationSeconds,
+        warmupSeconds: 1,
+        serverPid: spec.target.pid,
+        cpus: settings.cpus.generator,
+        threads: 1,
+        tool: settings.tool,
+      });
+    const [ra, rb] = await Promise.all([run(a, ha), run(b, hb)]);
+    ratios.push(rb.perCpuSecond / ra.perCpuSecond);
+    log(`  paired ${round + 1}/${settings.pairedRounds}  ${a.target.label} ${Math.round(ra.perCpuSecond)} /CPU-s, ${b.target.label} ${Math.round(rb.perCpuSecond)} /CPU-s: ${(rb.perCpuSecond / ra.perCpuSecond).toFixed(3)}\n`);
+  }
+  ratios.sort((x, y) => x - y);
+  const n = ratios.length;
+  return n === 0 ? Number.NaN : n % 2 === 1 ? (ratios[(n - 1) / 2] as number) : ((ratios[n / 2 - 1] as number) + (ratios[n / 2] as number)) / 2;
+}
+
+const ratio = (a: number, b: number) => a / b;
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+
+function atLeast(name: string, value: number, goal: number, unit = '×'): Verdict {
+  return { name, value: `${fmt(value)}${unit}`, goal: `≥ ${goal}${unit}`, pass: Number.isFinite(value) ? value >= goal : null };
+}
+function atMost(name: string, value: number, goal: number, unit = '×'): Verdict {
+  return { name, value: `${fmt(value)}${unit}`, goal: `≤ ${goal}${unit}`, pass: Number.isFinite(value) ? value <= goal : null };
+}
+function info(name: string, value: string, note = '(information)'): Verdict {
+  return { name, value, goal: note, pass: null };
+}
+
+async function withTargets<R>(starts: readonly (() => Promise<Target | null>)[], fn: (targets: (Target | null)[]) => Promise<R>): Promise<R> {
+  const targets: (Target | null)[] = [];
   try {
-    return await fn(child.info);
+    for (const start of starts) targets.push(await start());
+    return await fn(targets);
   } finally {
-    await child.stop();
+    for (const t of targets.reverse()) await t?.stop().catch(() => {});
   }
 }
 
-/** Fail loudly if the gateway would not actually proxy the benchmark's request (a 401 is fast and meaningless). */
-async function assertProxied(url: string, headers: Record<string, string>): Promise<void> {
-  const res = await request(url, { headers });
-  await res.body.dump();
-  if (res.statusCode !== 200) throw new Error(`sanity check: ${url} answered ${res.statusCode}, not 200`);
+async function startUpstream(settings: BenchSettings): Promise<Target> {
+  return fromChild('(a) upstream directly', await startChild<{ url: string }>('upstream.ts', [], { cpus: settings.cpus.generator }));
 }
 
-function load(settings: BenchSettings, url: string, headers: Record<string, string> = {}): LoadOptions {
-  return { url, headers, connections: settings.connections, durationSeconds: settings.durationSeconds, warmupSeconds: settings.warmupSeconds };
-}
+const log = (s: string) => void process.stdout.write(s);
+
+// ------------------------------------------------------------------ scenarios
 
 export const smallGet: Scenario = {
   name: 'small GET',
-  description: 'keep-alive GET of a 61-byte JSON response',
+  description: 'keep-alive GET of a 58-byte JSON response, signed in where there is sign-in',
   async run(settings) {
-    return withChild<{ url: string }, ScenarioResult>('upstream.ts', [], [], async (upstream) => {
-      const a = await measure(load(settings, `${upstream.url}/api/items`));
-      const b = await withChild<{ url: string }, LoadResult>('bare-proxy.ts', [upstream.url], [], (bare) => measure(load(settings, `${bare.url}/api/items`)));
-      const c = await withChild<GatewayInfo, LoadResult>('gateway.ts', [upstream.url], settings.gatewayExecArgv, async (gw) => {
-        const headers = { host: gw.host, cookie: gw.cookie };
-        await assertProxied(`${gw.url}/api/items`, headers);
-        return measure(load(settings, `${gw.url}/api/items`, headers));
+    const upstream = await startUpstream(settings);
+    try {
+      const up = upstream.url;
+      const p = settings.cpus;
+      const starts: (() => Promise<Target | null>)[] = [
+        async () => (settings.peers ? startNginx(up, p.server).then((peer) => peer && fromPeer('(n) nginx, plain proxy', peer)) : null),
+        async () => (settings.peers ? startApacheOidc(up, p.server).then((peer) => peer && fromPeer('(m) Apache + mod_auth_openidc', peer)) : null),
+        async () => fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
+        async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
+        () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
+        () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
+        ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
+      ];
+      return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gw2, ...others]) => {
+        const targets = [upstream, nginx, apache, floor, bare, gw, gw2, ...others].filter((t): t is Target => t !== null);
+        const results = await interleave(settings, targets.map((target) => ({ target, path: '/api/items' })), log);
+        const by = new Map(targets.map((t, i) => [t, results[i] as LoadResult]));
+        const get = (t: Target | null | undefined) => (t ? by.get(t) : undefined);
+        const c = get(gw) as LoadResult;
+        const b = get(bare) as LoadResult;
+        const n = get(nginx);
+        const m = get(apache);
+        const c2 = get(gw2) as LoadResult;
+        const pairedRatio = await paired(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log);
+        const verdicts: Verdict[] = [
+          atLeast('gateway ÷ bare Fastify proxy, per core (paired runs)', pairedRatio, 1.0),
+          info('gateway ÷ bare Fastify proxy, per core (rows above)', `${fmt(ratio(c.perCpuSecond, b.perCpuSecond))}×`),
+          info('gateway ÷ bare Fastify proxy, wall clock (rows above)', `${fmt(ratio(c.rps, b.rps))}×`),
+          info('gateway ÷ Node floor, per core (the cost of Fastify, the gate and the sessions)', `${fmt(ratio(c.perCpuSecond, get(floor)?.perCpuSecond ?? Number.NaN))}×`),
+        ];
+        const f = get(floor) as LoadResult;
+        if (n) {
+          verdicts.push(atLeast('gateway ÷ nginx, per core', ratio(c.perCpuSecond, n.perCpuSecond), 0.5));
+          verdicts.push(info('  Node floor ÷ nginx, per core (the most any Node proxy can reach)', `${fmt(ratio(f.perCpuSecond, n.perCpuSecond))}×`));
+          verdicts.push(atMost('gateway p99 ÷ nginx p99', ratio(c.p99, n.p99), 2));
+        } else verdicts.push(info('gateway ÷ nginx', 'not installed', '(npm run bench:peers)'));
+        if (m) {
+          verdicts.push(atLeast('gateway ÷ Apache + mod_auth_openidc, per core', ratio(c.perCpuSecond, m.perCpuSecond), 2));
+          verdicts.push(info('gateway ÷ Apache + mod_auth_openidc, wall clock', `${fmt(ratio(c.rps, m.rps))}×`));
+        }
+        else verdicts.push(info('gateway ÷ Apache + mod_auth_openidc', 'not installed', '(npm run bench:peers)'));
+        verdicts.push(
+          info(
+            '2 workers ÷ 1 worker, wall clock',
+            `${fmt(ratio(c2.rps, c.rps))}× (${fmt(c2.cpuSeconds / settings.durationSeconds)} cores busy)`,
+            p.server2Shared ? '(information: the 2 workers share a CPU with the load generator here)' : '(information)',
+          ),
+        );
+        return { rows: targets.map((t) => ({ scenario: this.name, target: t.label, result: by.get(t) as LoadResult })), verdicts };
       });
-      const ratio = c.rps / b.rps;
-      const addedP99 = c.p99 - b.p99;
-      return {
-        rows: [
-          { scenario: this.name, target: '(a) upstream directly', result: a },
-          { scenario: this.name, target: '(b) bare Fastify + http-proxy', result: b },
-          { scenario: this.name, target: '(c) gateway, signed in', result: c },
-        ],
-        verdicts: [
-          { name: 'throughput c/b', value: ratio.toFixed(3), goal: '≥ 0.85', pass: ratio >= 0.85 },
-          { name: 'added p99 (c − b)', value: `${addedP99.toFixed(2)} ms`, goal: '≤ 1 ms', pass: addedP99 <= 1 },
-        ],
-      };
-    });
+    } finally {
+      await upstream.stop();
+    }
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet]);
+/** bare proxy vs gateway for one kind of request; throughput within 10 % */
+function versusBare(name: string, description: string, spec: { path: string; method?: string; body?: Buffer }): Scenario {
+  return {
+    name,
+    description,
+    async run(settings) {
+      const upstream = await startUpstream(settings);
+      try {
+        const up = upstream.url;
+        const starts: (() => Promise<Target | null>)[] = [
+          async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' }),
+          () => startGateway('(c) gateway, signed in', up, settings),
+        ];
+        return await withTargets(starts, async ([bare, gw]) => {
+          const targets = [bare, gw] as Target[];
+          const [b, c] = (await interleave(settings, targets.map((target) => ({ target, ...spec })), log)) as [LoadResult, LoadResult];
+          const pairedRatio = await paired(settings, { target: bare as Target, ...spec }, { target: gw as Target, ...spec }, log);
+          return {
+            rows: [
+              { scenario: name, target: (bare as Target).label, result: b },
+              { scenario: name, target: (gw as Target).label, result: c },
+            ],
+            verdicts: [
+              atLeast(`${name}: gateway ÷ bare proxy, per core (paired runs)`, pairedRatio, 0.9),
+              info(`${name}: gateway ÷ bare proxy, per core (rows above)`, `${fmt(ratio(c.perCpuSecond, b.perCpuSecond))}×`),
+              info(`${name}: gateway ÷ bare proxy, wall clock (rows above)`, `${fmt(ratio(c.rps, b.rps))}×`),
+            ],
+          };
+        });
+      } finally {
+        await upstream.stop();
+      }
+    },
+  };
+}
+
+export const largeGet = versusBare('64 KB GET', 'keep-alive GET of a 64 KB response', { path: '/api/blob?bytes=65536' });
+export const upload = versusBare('1 MB upload', 'keep-alive POST of a 1 MB body (read and discarded by the upstream)', { path: '/api/upload', method: 'POST', body: Buffer.alloc(1024 * 1024, 120) });
+
+export const websocket: Scenario = {
+  name: 'WebSocket',
+  description: 'echo round trips of a 64-byte message: 1 connection (latency), then many (throughput)',
+  async run(settings) {
+    const upstream = await startUpstream(settings);
+    try {
+      const up = upstream.url;
+      const starts: (() => Promise<Target | null>)[] = [
+        async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' }),
+        () => startGateway('(c) gateway, signed in', up, settings),
+      ];
+      return await withTargets(starts, async ([bare, gw]) => {
+        const t = [bare, gw] as Target[];
+        const one = (await interleave(settings, t.map((target) => ({ target, path: '/live', ws: 1 })), log)) as [LoadResult, LoadResult];
+        const many = (await interleave(settings, t.map((target) => ({ target, path: '/live', ws: settings.connections })), log)) as [LoadResult, LoadResult];
+        const label = (x: Target, k: number) => `${x.label}, ${k} connection${k === 1 ? '' : 's'}`;
+        return {
+          rows: [
+            { scenario: this.name, target: label(t[0] as Target, 1), result: one[0] },
+            { scenario: this.name, target: label(t[1] as Target, 1), result: one[1] },
+            { scenario: this.name, target: label(t[0] as Target, settings.connections), result: many[0] },
+            { scenario: this.name, target: label(t[1] as Target, settings.connections), result: many[1] },
+          ],
+          verdicts: [
+            atMost('WebSocket round trip (median, 1 connection): gateway ÷ bare proxy', ratio(one[1].p50, one[0].p50), 1.1),
+            atMost(`WebSocket round trip (median, ${settings.connections} connections): gateway ÷ bare proxy`, ratio(many[1].p50, many[0].p50), 1.1),
+            info('WebSocket messages per core: gateway ÷ bare proxy', `${fmt(ratio(many[1].perCpuSecond, many[0].perCpuSecond))}×`),
+          ],
+        };
+      });
+    } finally {
+      await upstream.stop();
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, largeGet, upload, websocket]);

@@ -28,10 +28,11 @@ import { replyError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { loggerOptions } from './ops/logger.ts';
+import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
 import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
 import type { GatewayContext } from './context.ts';
-import type { Store } from './store/types.ts';
+import { StoreError, type Store } from './store/types.ts';
 
 export interface AppDeps {
   readonly store: Store;
@@ -57,9 +58,22 @@ export function httpServerOptions(config: Config): ServerOptions {
     headersTimeout: config.server.headersTimeoutMs,
     requestTimeout: config.server.requestTimeoutMs,
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // how often node:http looks for connections past headersTimeout/requestTimeout (default 30 s,
+    // which let a slowloris client hold a connection for up to 30 s more than headersTimeoutMs)
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.server.headersTimeoutMs / 2))),
     requireHostHeader: true,
     joinDuplicateHeaders: false,
   };
+}
+
+/** How many Host header lines a request has (RFC 9112 §3.2: more than one is a 400). */
+function hostHeaderCount(rawHeaders: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
 }
 
 const kBadPath = Symbol('regentra.badPath');
@@ -70,8 +84,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   const sites = buildSiteTable(config);
   const metrics = deps.metrics ?? createMetrics();
 
-  const serverFactory: FastifyServerFactory = (handler) =>
-    createServer(httpServerOptions(config), handler as (req: IncomingMessage, res: ServerResponse) => void) as Server;
+  const serverFactory: FastifyServerFactory = (handler) => {
+    const server = createServer(httpServerOptions(config), handler as (req: IncomingMessage, res: ServerResponse) => void);
+    // an Expect other than 100-continue: answered like any request (node:http would send its own 417)
+    server.on('checkExpectation', handler);
+    return server as Server;
+  };
 
   const app = Fastify({
     serverFactory,
@@ -79,6 +97,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    // a request's child logger is made when it first writes a line (most never do); the
+    // access-log lines cost nothing unless info is enabled (src/ops/lazy-logger.ts)
+    childLoggerFactory: lazyChildLogger,
+    logController: new RequestLogController(),
     bodyLimit: config.server.formBodyLimitBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -124,6 +146,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
       replyError(request, reply, 'BAD_PATH', { detail: bad });
       return;
     }
+    // node:http keeps the first of several Host headers; a front proxy may have used another one
+    if (hostHeaderCount(request.raw.rawHeaders) > 1) {
+      replyError(request, reply, 'BAD_REQUEST', { detail: 'more than one Host header', headers: { connection: 'close' } });
+      return;
+    }
     const host = canonicalHost(request.host);
     const site = host === null ? undefined : sites.lookup(host);
     if (site === undefined || host === null) {
@@ -158,6 +185,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     if (status >= 400 && status < 500) {
       request.log.info({ err: { message: err.message, code: err.code } }, 'bad request');
       return replyError(request, reply, 'BAD_REQUEST');
+    }
+    // the database is unreachable: nothing was saved; say so plainly (503), not "something went wrong"
+    if (err instanceof StoreError && err.code === 'UNAVAILABLE') {
+      request.log.warn({ err: { message: err.message, code: err.code } }, 'store unavailable');
+      const accept = request.headers.accept;
+      return replyError(request, reply, 'STORE_UNAVAILABLE', {
+        html: typeof accept === 'string' && accept.includes('text/html'),
+        title: 'Temporarily unavailable',
+        message: 'The gateway cannot reach its database right now, so this could not be done and nothing was saved. People already signed in are not affected. Try again in a moment.',
+      });
     }
     // fail closed: an error anywhere in a decision denies with a generic page
     request.log.error({ err }, 'request failed');

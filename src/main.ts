@@ -21,6 +21,7 @@ import { instrumentStore } from './store/instrumented.ts';
 import { loggerOptions } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { runSsoCommand } from './cli/sso.ts';
+import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -139,6 +140,8 @@ export interface ServeOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** where log lines go (default stdout) */
   readonly logDestination?: pino.DestinationStream;
+  /** false in a cluster worker (src/ops/cluster.ts): the primary runs the ops listener */
+  readonly opsListener?: boolean;
 }
 
 /**
@@ -146,6 +149,7 @@ export interface ServeOptions {
  * SIGHUP reloads the configuration file (src/ops/reload.ts).
  */
 export async function serve(config: Config, options: ServeOptions = {}): Promise<Running> {
+  if (config.server.workers > 1 && !isClusterWorker()) return serveWorkers(config, options);
   const logger = options.logDestination ? pino(loggerOptions(config.log.level), options.logDestination) : pino(loggerOptions(config.log.level));
   const metrics = createMetrics();
   const store = instrumentStore(await openConfiguredStore(config), metrics);
@@ -174,16 +178,16 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       logger.level = c.log.level;
     },
   });
-  const ops = buildOpsServer({ store, metrics, state, reload: reloader.reload });
+  const ops = options.opsListener === false ? null : buildOpsServer({ store, metrics, state, reload: reloader.reload });
   let url: string;
   let opsUrl: string;
   metrics.configGeneration.set(1);
   try {
     url = await switchboard.listen(config.server.host, config.server.port);
-    opsUrl = await ops.listen({ host: config.ops.host, port: config.ops.port });
+    opsUrl = ops ? await ops.listen({ host: config.ops.host, port: config.ops.port }) : '';
   } catch (err) {
     await switchboard.close(0);
-    await ops.close();
+    await ops?.close();
     await store.close();
     metrics.close();
     throw err;
@@ -208,7 +212,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       force.unref();
       const clean = await switchboard.close(graceMs);
       if (!clean) logger.error('graceful shutdown timed out: connections still open were closed');
-      await ops.close();
+      await ops?.close();
       await store.close();
       metrics.close();
       clearTimeout(force);

@@ -48,7 +48,14 @@ export function loadConfigText(text: string, options: LoadOptions = {}): LoadedC
       options.source,
     );
   }
-  return loadConfigObject(doc.toJS() as unknown, options);
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // an alias without its anchor, or so many aliases that expanding them would exhaust memory
+    throw new ConfigError([{ path: '', message: err instanceof Error ? err.message : String(err) }], options.source);
+  }
+  return loadConfigObject(raw, options);
 }
 
 const ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;

@@ -108,6 +108,8 @@ export const configSchema = z
         /** body limit for the gateway's own forms; proxied bodies are streamed and not limited */
         formBodyLimitBytes: z.number().int().min(1024).default(65_536),
         shutdownGraceMs: ms(15_000),
+        /** processes serving requests (node:cluster, one per core; they share the keys and the store); 1 = this process */
+        workers: z.number().int().min(1).max(256).default(1),
       })
       .strict()
       .prefault({}),

@@ -142,6 +142,8 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
   server.on('request', onRequest);
   server.on('upgrade', onUpgrade);
   server.on('clientError', onClientError);
+  // an Expect other than 100-continue is the app's to answer (node:http would send its own 417)
+  server.on('checkExpectation', onRequest);
 
   /** close a generation's app once, whoever asks first (a retirement or a stop) */
   function closeApp(gen: LiveGeneration): Promise<void> {

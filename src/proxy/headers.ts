@@ -5,6 +5,13 @@
  * - hop-by-hop headers (and those a Connection header lists) stay on their hop, both ways;
  * - the gateway's own cookies are removed from Cookie;
  * - for an authenticated request, the signed assertion and convenience headers are added.
+ *
+ * And the headers a client receives from an upstream: hop-by-hop ones dropped, and
+ * no Set-Cookie that would overwrite or shadow the gateway's own cookies.
+ *
+ * Hot path: both directions build flat `[name, value, name, value…]` lists (what
+ * undici and node:http take without converting), decide each header name with one
+ * Map lookup, and never copy the inbound header object.
  */
 import type { FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,9 +23,6 @@ export interface UpstreamIdentity {
   readonly assertion: string;
 }
 
-/** WebSocket handshake headers that the ws client sets itself. */
-const WS_OWN = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']);
-
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) and `expect`: they describe the client's
  * connection to the gateway, not the gateway's to the upstream (undici refuses
@@ -26,56 +30,81 @@ const WS_OWN = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-webso
  */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect']);
 
+/** what to do with an inbound header, by lower-case name (absent: pass it on unless it is an identity header) */
+const DROP = 1;
+const COOKIE = 2;
+const INBOUND = new Map<string, number>([...[...HOP_BY_HOP, ...FORWARDING_HEADERS].map((n) => [n, DROP] as const), ['cookie', COOKIE]]);
+
 /** Header names listed in a Connection header (also hop-by-hop), lower case; null when none (the usual case). */
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | null {
-  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Upgrade') return null;
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Upgrade' || value === 'upgrade') return null;
   const tokens = (Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
   return tokens.length > 0 ? new Set(tokens) : null;
 }
 
-export function upstreamHeaders(
-  request: FastifyRequest,
-  inbound: IncomingHttpHeaders,
-  cookieNames: readonly string[],
-  auth: UpstreamIdentity | null,
-  forWebSocket = false,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+/**
+ * The request headers for the upstream, as a flat list. The Host header is kept
+ * (upstreams see the name the client used); the WebSocket handshake headers
+ * (Sec-WebSocket-*) are kept too, since the tunnel leaves the handshake to the two ends.
+ */
+export function upstreamHeaders(request: FastifyRequest, inbound: IncomingHttpHeaders, cookieNames: readonly string[], auth: UpstreamIdentity | null): string[] {
+  const out: string[] = [];
   const listed = connectionTokens(inbound.connection);
   for (const name in inbound) {
     const value = inbound[name];
     if (value === undefined) continue;
-    if (isIdentityHeaderName(name) || FORWARDING_HEADERS.has(name) || HOP_BY_HOP.has(name)) continue;
-    if (listed !== null && listed.has(name)) continue;
-    if (forWebSocket && WS_OWN.has(name)) continue;
-    if (name === 'cookie') {
+    const action = INBOUND.get(name);
+    if (action === DROP) continue;
+    if (action === COOKIE) {
       const kept = withoutCookies(Array.isArray(value) ? value.join('; ') : value, cookieNames);
-      if (kept !== undefined) out.cookie = kept;
+      if (kept !== undefined) out.push('cookie', kept);
       continue;
     }
-    out[name] = value;
+    if (isIdentityHeaderName(name)) continue;
+    if (listed !== null && listed.has(name)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
   }
 
   const remote = request.raw.socket.remoteAddress ?? '';
   // request.ips is longer than one entry only when the direct peer is a trusted proxy
   const trustedPeer = Array.isArray(request.ips) && request.ips.length > 1;
   const inboundXff = inbound['x-forwarded-for'];
-  out['x-forwarded-for'] = trustedPeer && typeof inboundXff === 'string' && inboundXff.length > 0 ? `${inboundXff}, ${remote}` : remote;
-  out['x-forwarded-proto'] = request.protocol;
-  out['x-forwarded-host'] = request.host;
-
-  if (auth) {
-    const id = auth.identity;
-    out[HEADERS.identity] = auth.assertion;
-    out[HEADERS.userId] = id.sub;
-    out[HEADERS.email] = headerText(id.email);
-    out[HEADERS.name] = headerText(id.name);
-    out[HEADERS.realm] = id.realm;
-    if (id.client) out[HEADERS.client] = id.client;
-    if (id.role) out[HEADERS.role] = id.role;
-    out[HEADERS.authMethod] = id.amr.join(' ');
-  }
+  out.push(
+    'x-forwarded-for', trustedPeer && typeof inboundXff === 'string' && inboundXff.length > 0 ? `${inboundXff}, ${remote}` : remote,
+    'x-forwarded-proto', request.protocol,
+    'x-forwarded-host', request.host,
+  );
+  if (auth) out.push(...identityHeaders(auth));
   return out;
+}
+
+/**
+ * The injected identity headers for one assertion. An assertion is reused for a
+ * session and audience until shortly before it expires (identity/signer.ts), and so
+ * is this list: the text encoding is done once per assertion, not per request.
+ */
+const identityCache = new Map<string, readonly string[]>();
+const IDENTITY_CACHE_MAX = 10_000;
+
+export function identityHeaders(auth: UpstreamIdentity): readonly string[] {
+  const hit = identityCache.get(auth.assertion);
+  if (hit !== undefined) return hit;
+  const id = auth.identity;
+  const list = [
+    HEADERS.identity, auth.assertion,
+    HEADERS.userId, id.sub,
+    HEADERS.email, headerText(id.email),
+    HEADERS.name, headerText(id.name),
+    HEADERS.realm, id.realm,
+  ];
+  if (id.client) list.push(HEADERS.client, id.client);
+  if (id.role) list.push(HEADERS.role, id.role);
+  list.push(HEADERS.authMethod, id.amr.join(' '));
+  // a plain Map trimmed in insertion order: the oldest assertions are the first to expire anyway
+  if (identityCache.size >= IDENTITY_CACHE_MAX) identityCache.delete(identityCache.keys().next().value as string);
+  identityCache.set(auth.assertion, Object.freeze(list));
+  return list;
 }
 
 /** `__Host-regentra_session` → `regentra_session` (lower case): the name a cookie prefix decorates. */
@@ -83,40 +112,44 @@ function baseCookieName(name: string): string {
   return name.trim().toLowerCase().replace(/^__(host|secure)-/, '');
 }
 
-/**
- * Remove Set-Cookie entries that would overwrite or shadow the gateway's own cookies:
- * the same name in any case, with or without a `__Host-`/`__Secure-` prefix.
- */
-export function filterUpstreamSetCookie(value: string | string[] | undefined, cookieNames: readonly string[]): string | string[] | undefined {
-  if (value === undefined) return undefined;
-  const own = new Set(cookieNames.map(baseCookieName));
-  const list = Array.isArray(value) ? value : [value];
-  const kept = list.filter((c) => {
-    const eq = c.indexOf('=');
-    return !own.has(baseCookieName(eq === -1 ? c : c.slice(0, eq)));
-  });
-  if (kept.length === 0) return undefined;
-  return Array.isArray(value) ? kept : kept[0];
+/** The base names (see baseCookieName) of the gateway's cookies: no upstream Set-Cookie may use them. */
+export function ownCookieNames(cookieNames: readonly string[]): ReadonlySet<string> {
+  return new Set(cookieNames.map(baseCookieName));
 }
 
-/** Upstream response headers without the hop-by-hop ones (the gateway's connection to the client is its own; trailers are not relayed). */
-export function withoutHopByHop<T extends Record<string, unknown>>(headers: T): T {
-  // undici hands over lower-case names: look the few hop-by-hop names up rather than scan every header
-  const listed = connectionTokens(headers.connection as string | string[] | undefined);
-  let out: Record<string, unknown> | null = null;
-  for (const name of HOP_BY_HOP) {
-    if (headers[name] !== undefined) {
-      out ??= { ...headers };
-      delete out[name];
+/** Would this Set-Cookie value overwrite or shadow one of the gateway's cookies? */
+export function isOwnSetCookie(setCookie: string, own: ReadonlySet<string>): boolean {
+  const eq = setCookie.indexOf('=');
+  return own.has(baseCookieName(eq === -1 ? setCookie : setCookie.slice(0, eq)));
+}
+
+/**
+ * An upstream's response headers (undici's raw `[name, value…]` Buffers) as the
+ * flat list to send to the client: hop-by-hop headers and the gateway's cookies
+ * removed. Values are decoded as latin1, byte for byte as node:http writes them.
+ * For a 101 (WebSocket) response, Upgrade is kept (the caller adds Connection).
+ */
+export function clientHeaders(raw: readonly Buffer[], own: ReadonlySet<string>, upgrade = false): string[] {
+  const out: string[] = [];
+  let listed: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1');
+    const lower = name.toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') listed = listed === null ? value : `${listed},${value}`;
+      else if (upgrade && lower === 'upgrade') out.push(name, value);
+      continue;
     }
+    if (lower === 'set-cookie' && isOwnSetCookie(value, own)) continue;
+    out.push(name, value);
   }
-  if (listed !== null) {
-    for (const name of Object.keys(headers)) {
-      if (listed.has(name.toLowerCase())) {
-        out ??= { ...headers };
-        delete out[name];
-      }
-    }
+  const tokens = listed === null ? null : connectionTokens(listed);
+  if (tokens === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) {
+    const lower = (out[i] as string).toLowerCase();
+    if (!tokens.has(lower) || (upgrade && lower === 'upgrade')) kept.push(out[i] as string, out[i + 1] as string);
   }
-  return (out ?? headers) as T;
+  return kept;
 }

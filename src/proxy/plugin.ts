@@ -1,40 +1,46 @@
 /**
- * Proxying to the site's upstream with @fastify/http-proxy (undici underneath):
- * streamed bodies both ways, WebSocket upgrades, per-site timeouts, 502/504 pages.
+ * Proxying to the site's upstream: the authorization gate, then the exchange on
+ * undici's dispatcher (one connection pool per upstream origin, built at startup):
+ * streamed bodies both ways, WebSocket upgrades joined byte for byte, per-site
+ * timeouts, 502/504 pages. See forward.ts and tunnel.ts for the engine.
  *
- * The authorization gate runs as the proxy's preHandler: public path → proxied
- * without identity; valid session → proxied with signed identity headers;
- * otherwise the browser is sent to sign in, or an API client gets 401 JSON.
- * Any error in that decision denies (Fastify's error handler answers 500).
+ * The gate runs in the route's handler: public path → proxied without identity;
+ * valid session → proxied with signed identity headers; otherwise the browser is
+ * sent to sign in, or an API client gets 401 JSON. Any error in that decision
+ * denies (Fastify's error handler answers 500).
+ *
+ * WebSocket handshakes arrive on the server's 'upgrade' event; they are routed
+ * through Fastify like any request (same hooks, same gate) with a response bound
+ * to the raw connection, so a refusal is an ordinary 401/404/421 answer.
  */
-import httpProxy from '@fastify/http-proxy';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AssertionSigner } from '../identity/signer.ts';
-import { isPublicPath } from '../routing/sites.ts';
+import { isPublicPath, type Site } from '../routing/sites.ts';
 import { isReservedPath, PATHS } from '../routing/reserved.ts';
 import { identityOf } from '../session/types.ts';
 import { replyError, wantsHtml } from '../pages/errors.ts';
-import { filterUpstreamSetCookie, upstreamHeaders, withoutHopByHop, type UpstreamIdentity } from './headers.ts';
+import { ownCookieNames, upstreamHeaders, type UpstreamIdentity } from './headers.ts';
+import { forward, type ExchangeHooks } from './forward.ts';
+import { tunnel, type UpgradeSocket } from './tunnel.ts';
+import { createUpstreamPools } from './upstreams.ts';
 import type { Metrics } from '../ops/metrics.ts';
 
 export interface ProxyPluginOptions {
   readonly signer: AssertionSigner;
-  readonly connectTimeoutMs: number;
+  /** no longer used: each upstream's pool takes the longest connect timeout of the sites it serves */
+  readonly connectTimeoutMs?: number;
   readonly metrics: Metrics;
 }
 
-const kAuth = Symbol('regentra.proxy.auth');
-const kStart = Symbol('regentra.proxy.start');
-type ProxiedRequest = FastifyRequest & { [kAuth]?: UpstreamIdentity | null; [kStart]?: bigint };
+/** the methods proxied (others are answered 404 by the gateway) */
+const METHODS = Object.freeze(['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']);
 
-/** http-proxy's types allow HTTP/2 requests; this gateway serves HTTP/1.1 only. */
-const asRequest = (r: unknown): FastifyRequest => r as FastifyRequest;
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
+const kUpgrade = Symbol('regentra.proxy.upgrade');
+type UpgradeRequest = IncomingMessage & { [kUpgrade]?: UpgradeSocket };
 
 /** The unauthenticated answer: sign-in redirect for a browser navigation, 401 JSON otherwise. */
 export function unauthenticated(request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -45,88 +51,124 @@ export function unauthenticated(request: FastifyRequest, reply: FastifyReply): F
   });
 }
 
+/** request bodies are not parsed here: they stream to the upstream as they arrive */
+function passThrough(_request: FastifyRequest, payload: unknown, done: (err: Error | null, body?: unknown) => void): void {
+  done(null, payload);
+}
+
+const isTimeout = (error: Error & { code?: string }) => /timeout/i.test(`${error.code ?? ''} ${error.name} ${(error.cause as Error | undefined)?.name ?? ''}`);
+
 async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   const { signer, metrics } = opts;
-  const cookieNames = app.sessions.cookieNames;
-  // one histogram child per site kind (no label hashing per request)
+  const sessions = app.sessions;
+  const cookieNames = sessions.cookieNames;
+  const pools = createUpstreamPools(app.gateway.sites.sites);
+
+  // one histogram child per site kind: no label hashing per request (the app's onResponse hook counts responses)
   const latencies = new Map<string, { observe(seconds: number): void }>();
-  const latencyOf = (kind: string) => {
-    let h = latencies.get(kind);
-    if (h === undefined) latencies.set(kind, (h = metrics.upstreamLatency.labels(kind)));
-    return h;
+  const hooks: ExchangeHooks = {
+    ownCookies: ownCookieNames(cookieNames),
+    answered(request, _status, seconds) {
+      const kind = request.site.kind;
+      let h = latencies.get(kind);
+      if (h === undefined) latencies.set(kind, (h = metrics.upstreamLatency.labels(kind)));
+      h.observe(seconds);
+    },
+    failed(request, reply, error) {
+      const timedOut = isTimeout(error);
+      const code = (error as { code?: string }).code;
+      request.log.warn({ err: { name: error.name, code, message: error.message }, upstream: request.site.upstream }, 'upstream request failed');
+      metrics.upstreamErrors.inc({ site: request.site.kind, kind: timedOut ? 'timeout' : 'unavailable' });
+      if (reply.sent || reply.raw.headersSent) {
+        reply.raw.destroy();
+        return;
+      }
+      replyError(request, reply, timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_DOWN');
+    },
   };
 
-  async function gate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const r = request as ProxiedRequest;
+  /** open WebSocket tunnels, ended when the server closes */
+  const tunnels = new Set<{ close(): void }>();
+  const track = (t: { close(): void }, closed: Promise<void>) => {
+    tunnels.add(t);
+    void closed.then(() => tunnels.delete(t));
+  };
+
+  function proxy(request: FastifyRequest, reply: FastifyReply, site: Site, auth: UpstreamIdentity | null): void {
+    const headers = upstreamHeaders(request, request.headers, cookieNames, auth);
+    const pool = pools.get(site.upstream);
+    const upgrade = (request.raw as UpgradeRequest)[kUpgrade];
+    if (upgrade === undefined) {
+      const viaFastify = request.session.changed === true || request.flowSession.changed === true;
+      forward(request, reply, { pool, path: request.url, headers, timeoutMs: site.responseTimeoutMs, viaFastify }, hooks);
+      return;
+    }
+    const protocol = request.headers.upgrade;
+    if (request.method !== 'GET' || typeof protocol !== 'string' || protocol.toLowerCase() !== 'websocket') {
+      replyError(request, reply, 'BAD_REQUEST');
+      return;
+    }
+    tunnel(request, reply, upgrade, { pool, path: request.url, headers, timeoutMs: site.responseTimeoutMs, track }, hooks);
+  }
+
+  async function authorize(request: FastifyRequest, reply: FastifyReply, site: Site): Promise<void> {
+    try {
+      const session = await sessions.current(request);
+      if (!session) {
+        unauthenticated(request, reply);
+        return;
+      }
+      const identity = identityOf(session);
+      proxy(request, reply, site, { identity, assertion: await signer.assertion(identity, site.audience) });
+    } catch (err) {
+      // fail closed: the error handler answers 500
+      if (!reply.sent) void reply.send(err);
+    }
+  }
+
+  function handler(request: FastifyRequest, reply: FastifyReply): void {
     const site = request.site;
-    const path = pathOf(request.url);
+    const url = request.url;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
     // never proxied: the reserved prefix (any spelling that normalised to it) and the central callback host
     if (isReservedPath(path) || site.kind === 'central') {
       replyError(request, reply, 'NOT_FOUND');
       return;
     }
     if (isPublicPath(site, path)) {
-      r[kAuth] = null;
-    } else {
-      const session = await app.sessions.current(request);
-      if (!session) {
-        unauthenticated(request, reply);
-        return;
-      }
-      const identity = identityOf(session);
-      r[kAuth] = { identity, assertion: await signer.assertion(identity, site.audience) };
+      proxy(request, reply, site, null);
+      return;
     }
-    r[kStart] = process.hrtime.bigint();
+    void authorize(request, reply, site);
   }
 
-  // (rewriteRequestHeaders is supported by the plugin but missing from its types)
-  const wsClientOptions = {
-    perMessageDeflate: false,
-    rewriteRequestHeaders: (_headers: Record<string, unknown>, request: FastifyRequest) =>
-      upstreamHeaders(request, request.headers, cookieNames, (request as ProxiedRequest)[kAuth] ?? null, true),
-  };
-  await app.register(httpProxy, {
-    upstream: '',
-    prefix: '/',
-    websocket: true,
-    preHandler: gate,
-    // per-site response timeout (undici headers/body timeouts)
-    handler: (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) =>
-      reply.from(dest, { ...options, timeout: request.site.responseTimeoutMs }),
-    httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
-    internalRewriteLocationHeader: false,
-    undici: { connect: { timeout: opts.connectTimeoutMs }, keepAliveTimeout: 30_000, connections: 128 },
-    replyOptions: {
-      getUpstream: (request) => asRequest(request).site.upstream,
-      rewriteRequestHeaders: (request, headers) => {
-        const r = asRequest(request);
-        return upstreamHeaders(r, r.headers, cookieNames, (r as ProxiedRequest)[kAuth] ?? null) as typeof headers;
-      },
-      rewriteHeaders: (upstream) => {
-        const headers = withoutHopByHop(upstream);
-        if (headers['set-cookie'] === undefined) return headers;
-        const setCookie = filterUpstreamSetCookie(headers['set-cookie'], cookieNames);
-        const { ['set-cookie']: _dropped, ...rest } = headers;
-        return setCookie === undefined ? rest : { ...rest, 'set-cookie': setCookie };
-      },
-      onResponse: (request, reply, res) => {
-        const start = (request as unknown as ProxiedRequest)[kStart];
-        if (start !== undefined) latencyOf(asRequest(request).site.kind).observe(Number(process.hrtime.bigint() - start) / 1e9);
-        reply.send(res.stream);
-      },
-      onError: (reply, { error }) => {
-        const request = asRequest(reply.request);
-        const timedOut = /timeout/i.test(`${(error as { code?: string }).code ?? ''} ${error.name} ${(error.cause as Error | undefined)?.name ?? ''}`);
-        request.log.warn({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message }, upstream: request.site.upstream }, 'upstream request failed');
-        metrics.upstreamErrors.inc({ site: request.site.kind, kind: timedOut ? 'timeout' : 'unavailable' });
-        if (reply.sent || reply.raw.headersSent) {
-          reply.raw.destroy();
-          return;
-        }
-        replyError(request, reply as unknown as FastifyReply, timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_DOWN');
-      },
-    },
-    wsClientOptions,
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', passThrough);
+    for (const url of ['/', '/*']) scope.route({ method: [...METHODS], url, handler });
+  });
+
+  // WebSocket handshakes: through Fastify's routing (hooks, gate) with a response on the raw connection
+  const server = app.server as Server;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    (req as UpgradeRequest)[kUpgrade] = { socket, head };
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    // any answer other than a switch (401, 404, 421, 502…) ends the connection
+    res.once('finish', () => socket.destroy());
+    app.routing(req, res);
+  });
+  // closing the server (a reload retiring this app, a shutdown) ends the tunnels too
+  const close = server.close;
+  server.close = function (this: Server, callback?: (err?: Error) => void) {
+    for (const t of tunnels) t.close();
+    return close.call(this, callback);
+  } as typeof server.close;
+
+  app.addHook('onClose', async () => {
+    for (const t of tunnels) t.close();
+    await pools.destroy();
   });
 }
 

@@ -11,7 +11,9 @@
  *   escapes are upper-cased; escapes of `/`, `\` and control characters are refused, as are
  *   malformed escapes, escapes that are not UTF-8, and raw control or non-ASCII bytes;
  * - empty segments (`//`) are merged, `.` and `..` segments are resolved (never above `/`);
- * - a segment that is a dot-segment with `;` parameters (`..;x`) is refused;
+ * - a segment that is a dot-segment with `;` parameters (`..;x`, `..%3Bx`) is refused, as is
+ *   the reserved `/.auth` segment with parameters (`/.auth;x/…`): upstreams that strip them
+ *   would read another path than the one decided on;
  * - the reserved prefix `/.auth` is matched case-insensitively and rewritten to lower case.
  */
 import { RESERVED_PREFIX } from './reserved.ts';
@@ -67,8 +69,10 @@ export function normalizeTarget(target: string): NormalizeResult {
   for (let i = 1; i < segments.length; i++) {
     const seg = segments[i] as string;
     if (seg === '' && i < segments.length - 1) continue; // `//` merged
-    const bare = seg.split(';', 1)[0] as string;
+    // `;` parameters, raw or encoded (upstreams that decode before stripping them read `..%3B` as `..`)
+    const bare = seg.split(/;|%3B/, 1)[0] as string;
     if ((bare === '.' || bare === '..') && bare !== seg) return { ok: false, reason: 'dot-segment with parameters in path' };
+    if (out.length === 0 && bare !== seg && bare.toLowerCase() === RESERVED_PREFIX.slice(1)) return { ok: false, reason: 'parameters on the reserved /.auth segment' };
     if (seg === '.') { if (i === segments.length - 1) out.push(''); continue; }
     if (seg === '..') { out.pop(); if (i === segments.length - 1) out.push(''); continue; }
     out.push(seg);

@@ -106,7 +106,8 @@ export function canonicalHost(hostHeader: string | undefined): string | null {
   }
   if (h.endsWith('.')) h = h.slice(0, -1);
   h = h.toLowerCase();
-  if (h.length === 0 || h.length > 253 || !/^[a-z0-9.-]+$/.test(h) || h.startsWith('.') || h.includes('..')) return null;
+  // one trailing dot is the absolute form of a name; a second one is no name (and would be stripped again by lookup)
+  if (h.length === 0 || h.length > 253 || !/^[a-z0-9.-]+$/.test(h) || h.startsWith('.') || h.endsWith('.') || h.includes('..')) return null;
   return h;
 }
 

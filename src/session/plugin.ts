@@ -20,6 +20,7 @@ import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Site } from '../routing/sites.ts';
 import type { SessionData } from './types.ts';
 import type { RevocationCheck } from './revocation.ts';
+import { cacheOpenedSessions } from './open-cache.ts';
 
 export interface FlowState {
   /** CSRF token for the gateway's forms (bound to this pre-session) */
@@ -104,8 +105,12 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     { sessionName: 'session', cookieName: names.session, key: keys, cookie, expiry: config.session.absoluteLifetimeSeconds + 86_400 },
     { sessionName: 'flowSession', cookieName: names.flow, key: keys, cookie, expiry: FLOW_LIFETIME_S },
   ]);
+  // opened cookies are remembered by value (./open-cache.ts): every check below still runs per request
+  cacheOpenedSessions(app, { session: config.session.absoluteLifetimeSeconds + 86_400, flowSession: FLOW_LIFETIME_S });
 
   async function validate(request: FastifyRequest): Promise<SessionData | null> {
+    // the gateway sets one cookie per name (host-only, Path=/): a second one was planted by someone else
+    if (sentTwice(request.headers.cookie, names.session)) return null;
     const raw = request.session.get('s') as SessionData | undefined;
     if (!raw || raw.v !== 1) return null;
     const site = request.site;
@@ -147,6 +152,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(null);
     },
     flow(request) {
+      if (sentTwice(request.headers.cookie, names.flow)) return null;
       const f = request.flowSession.get('f') as FlowState | undefined;
       if (!f || f.realm !== request.site.realm || f.host !== request.siteHost) return null;
       if (now() - f.started > FLOW_LIFETIME_S * 1000) return null;
@@ -175,6 +181,25 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     },
   };
   app.decorate('sessions', manager);
+}
+
+/**
+ * Does the Cookie header carry a cookie named `name` more than once? A browser sends
+ * several only when someone else set one too (another path, or a parent domain:
+ * cookie tossing); which one is the gateway's cannot be told, so neither is used.
+ */
+export function sentTwice(header: string | undefined, name: string): boolean {
+  if (header === undefined) return false;
+  const needle = `${name}=`;
+  let first = header.indexOf(needle);
+  if (first === -1 || header.indexOf(needle, first + 1) === -1) return false; // the usual case: two searches
+  let seen = 0;
+  for (; first !== -1; first = header.indexOf(needle, first + needle.length)) {
+    let j = first - 1;
+    while (j >= 0 && (header[j] === ' ' || header[j] === '\t')) j--;
+    if ((j < 0 || header[j] === ';') && ++seen > 1) return true;
+  }
+  return false;
 }
 
 export const sessionsPlugin = fp(sessionPlugin, { name: 'regentra-sessions', fastify: '5.x' });

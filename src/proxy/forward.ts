@@ -1,0 +1,183 @@
+/**
+ * One proxied HTTP exchange on undici's dispatcher API, without a client-side
+ * request/response object in between: the request body streams from the client's
+ * IncomingMessage to the upstream socket, and the upstream's response is written
+ * straight to the client's ServerResponse, with back-pressure both ways (a slow
+ * reader pauses the upstream; a slow upstream pauses the upload).
+ *
+ * Two ways to send the response:
+ * - direct (the usual case): the reply is hijacked from Fastify and the status,
+ *   headers and body go to `reply.raw`. Fastify's onSend hooks do not run (its
+ *   onResponse hooks and access log still do: they listen on the response).
+ * - through Fastify (`viaFastify`): when the gate changed the session (a refreshed
+ *   or re-sealed cookie must be set), the body goes through `reply.send(stream)`
+ *   so that the session plugin's onSend hook adds its Set-Cookie.
+ *
+ * Failures before any response byte (refused, reset, timeouts) become the 502/504
+ * pages through `failed`; after that, the client connection is cut so the client
+ * sees a truncated response, never a complete-looking one.
+ */
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'undici';
+import { clientHeaders } from './headers.ts';
+
+export interface ExchangeHooks {
+  /** the gateway's cookie names (as ownCookieNames gives them): upstreams may not set them */
+  readonly ownCookies: ReadonlySet<string>;
+  /** the upstream answered with `status` after `seconds` */
+  answered(request: FastifyRequest, status: number, seconds: number): void;
+  /** the upstream failed before anything was sent to the client: answer with an error page */
+  failed(request: FastifyRequest, reply: FastifyReply, error: Error): void;
+}
+
+export interface ForwardOptions {
+  readonly pool: Pool;
+  /** path and query as the upstream receives them */
+  readonly path: string;
+  /** upstreamHeaders() */
+  readonly headers: string[];
+  /** headers and body (between chunks) timeout */
+  readonly timeoutMs: number;
+  /** send the response through Fastify (a cookie is to be set) */
+  readonly viaFastify: boolean;
+}
+
+type Abort = (err?: Error) => void;
+
+/** Did the client declare a request body? (Node has parsed the framing; an empty body is none.) */
+function hasBody(request: FastifyRequest): boolean {
+  const h = request.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+const clientGoneError = () => Object.assign(new Error('the client went away'), { code: 'CLIENT_GONE' });
+
+/** response bytes held for a slow client before the upstream is paused */
+const RESPONSE_BUFFER = 128 * 1024;
+
+const kExchange = Symbol('regentra.proxy.exchange');
+
+function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): void {
+  this[kExchange]?.onClientClose();
+  this[kExchange] = undefined;
+}
+
+/** the legacy undici handler (the one the HTTP/1 client calls without converting raw headers) */
+export class Exchange {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly hooks: ExchangeHooks;
+  readonly viaFastify: boolean;
+  readonly started = performance.now();
+  abortUpstream: Abort | null = null;
+  resume: (() => void) | null = null;
+  /** the response body handed to Fastify (viaFastify only) */
+  body: Readable | null = null;
+  clientGone = false;
+  headersDone = false;
+
+  constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, viaFastify: boolean) {
+    this.request = request;
+    this.reply = reply;
+    this.hooks = hooks;
+    this.viaFastify = viaFastify;
+    // one shared listener (no closure per request): the response points to its exchange
+    (reply.raw as ServerResponse & { [kExchange]?: Exchange })[kExchange] = this;
+    reply.raw.on('close', onResponseClose);
+  }
+
+  onClientClose(): void {
+    const res = this.reply.raw;
+    if (!res.writableFinished) {
+      this.clientGone = true;
+      this.abortUpstream?.(clientGoneError());
+    }
+  }
+
+  onConnect(abort: Abort): void {
+    if (this.clientGone) abort(clientGoneError());
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx informational (103 Early Hints): not relayed
+    this.headersDone = true;
+    this.resume = resume;
+    const list = clientHeaders(raw, this.hooks.ownCookies);
+    const request = this.request;
+    // an HTTP/1.1 connection whose request body was not read to the end cannot carry another request
+    if (!request.raw.complete) list.push('connection', 'close');
+    const seconds = (performance.now() - this.started) / 1000;
+    if (this.viaFastify) return this.startViaFastify(statusCode, list, seconds);
+
+    const res = this.reply.raw;
+    try {
+      res.writeHead(statusCode, list);
+    } catch (err) {
+      // a status or header value node:http refuses (the upstream's fault): nothing was sent yet
+      this.headersDone = false;
+      this.abortUpstream?.(err as Error);
+      return false;
+    }
+    this.reply.hijack();
+    this.hooks.answered(request, statusCode, seconds);
+    return true;
+  }
+
+  startViaFastify(statusCode: number, list: string[], seconds: number): boolean {
+    const reply = this.reply;
+    reply.code(statusCode);
+    for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1] as string);
+    this.body = new Readable({ read: () => this.resume?.() });
+    this.hooks.answered(this.request, statusCode, seconds);
+    reply.send(this.body);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.body !== null) return this.body.push(chunk);
+    const res = this.reply.raw;
+    // the upstream is paused only when the client is really behind: pausing and resuming
+    // undici's parser for every write that does not go out at once costs more than it saves
+    if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER) return true;
+    res.once('drain', this.resume as () => void);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.body !== null) this.body.push(null);
+    else this.reply.raw.end();
+  }
+
+  onError(err: Error): void {
+    if (this.clientGone) return;
+    if (this.body !== null) {
+      this.body.destroy(err);
+      return;
+    }
+    const res = this.reply.raw;
+    if (this.headersDone || res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.hooks.failed(this.request, this.reply, err);
+  }
+}
+
+/** Forward `request` to the upstream and relay the response to `reply`. */
+export function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions, hooks: ExchangeHooks): void {
+  const exchange = new Exchange(request, reply, hooks, opts.viaFastify);
+  opts.pool.dispatch(
+    {
+      path: opts.path,
+      method: request.method as 'GET',
+      headers: opts.headers,
+      body: hasBody(request) ? request.raw : null,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    },
+    exchange as never,
+  );
+}
