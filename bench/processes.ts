@@ -26,6 +26,8 @@ export interface ChildOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** taskset CPU list (e.g. "0" or "0,1"); ignored without taskset */
   readonly cpus?: string;
+  /** discard the child's stdout (log lines) */
+  readonly quiet?: boolean;
 }
 
 /** `which` without a shell */
@@ -53,7 +55,7 @@ export function startChild<T extends { url: string }>(script: string, args: read
   // a file in ./children, or an absolute path (another checkout's child, for comparisons)
   const path = script.startsWith('/') ? script : fileURLToPath(new URL(`./children/${script}`, import.meta.url));
   const pin = TASKSET && options.cpus ? { execPath: TASKSET, execArgv: ['-c', options.cpus, process.execPath, ...(options.execArgv ?? [])] } : { execArgv: [...(options.execArgv ?? [])] };
-  const child: ChildProcess = fork(path, [...args], { ...pin, env: { ...process.env, ...options.env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(path, [...args], { ...pin, env: { ...process.env, ...options.env }, stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit', 'ipc'] });
   let asked = 0;
   const waiting = new Map<number, (answer: unknown) => void>();
   child.on('message', (msg: { answer?: unknown; id?: number }) => {

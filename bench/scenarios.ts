@@ -99,12 +99,13 @@ function fromChild(label: string, child: Child<{ url: string }>, headers: Record
 }
 
 /** a gateway child; each run gets a freshly sealed cookie (see children/gateway.ts) */
-async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[] } = {}): Promise<Target> {
+async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[]; logLevel?: string } = {}): Promise<Target> {
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
-  const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers)], {
+  const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
     execArgv: opts.execArgv ?? [],
     cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,
+    quiet: true,
   });
   return {
     label,
@@ -255,11 +256,12 @@ export const smallGet: Scenario = {
         async () => fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
         async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
+        () => startGateway('(c-info) gateway, log.level info', up, settings, { logLevel: 'info' }),
         () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
         ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
       ];
-      return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gw2, ...others]) => {
-        const targets = [upstream, nginx, apache, floor, bare, gw, gw2, ...others].filter((t): t is Target => t !== null);
+      return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gwInfo, gw2, ...others]) => {
+        const targets = [upstream, nginx, apache, floor, bare, gw, gwInfo, gw2, ...others].filter((t): t is Target => t !== null);
         const results = await interleave(settings, targets.map((target) => ({ target, path: '/api/items' })), log);
         const by = new Map(targets.map((t, i) => [t, results[i] as LoadResult]));
         const get = (t: Target | null | undefined) => (t ? by.get(t) : undefined);
@@ -286,6 +288,7 @@ export const smallGet: Scenario = {
           verdicts.push(info('gateway ÷ Apache + mod_auth_openidc, wall clock', `${fmt(ratio(c.rps, m.rps))}×`));
         }
         else verdicts.push(info('gateway ÷ Apache + mod_auth_openidc', 'not installed', '(npm run bench:peers)'));
+        verdicts.push(info('gateway at log.level info (access log) ÷ at warn, per core', `${fmt(ratio(get(gwInfo)?.perCpuSecond ?? Number.NaN, c.perCpuSecond))}×`));
         verdicts.push(
           info(
             '2 workers ÷ 1 worker, wall clock',

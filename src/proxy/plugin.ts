@@ -64,7 +64,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   const cookieNames = sessions.cookieNames;
   const pools = createUpstreamPools(app.gateway.sites.sites);
 
-  // one histogram child per site kind: no label hashing per request (the app's onResponse hook counts responses)
+  // upstream latency by site kind (the app's onResponse hook counts the responses themselves)
   const latencies = new Map<string, { observe(seconds: number): void }>();
   const hooks: ExchangeHooks = {
     ownCookies: ownCookieNames(cookieNames),
@@ -152,6 +152,9 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   // WebSocket handshakes: through Fastify's routing (hooks, gate) with a response on the raw connection
   const server = app.server as Server;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // node:http no longer watches an upgraded connection: a reset while the gate or the
+    // upstream is deciding must not become an uncaught 'error'
+    socket.on('error', () => socket.destroy());
     (req as UpgradeRequest)[kUpgrade] = { socket, head };
     const res = new ServerResponse(req);
     res.assignSocket(socket as Socket);

@@ -6,7 +6,7 @@
  * compression, refusals, close codes), the opened-session cache, and the access log.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as undiciRequest } from 'undici';
@@ -55,6 +55,11 @@ async function startSpecial(): Promise<Special> {
     handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false),
   });
   server.on('upgrade', (req, socket, head) => {
+    if (req.url === '/slow') {
+      socket.on('error', () => {});
+      setTimeout(() => socket.destroy(), 500);
+      return;
+    }
     if (req.url === '/refuse') {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope');
       return;
@@ -221,6 +226,19 @@ describe('proxy engine', () => {
     test('an upstream that refuses the upgrade: its answer reaches the client', async () => {
       const opened = await open('/refuse', { cookie: await gw.sessionCookie(HOSTS.staff) });
       assert.deepEqual(opened, { status: 403 });
+    });
+
+    test('a client that resets its connection during the handshake leaves the gateway serving', async () => {
+      const cookie = await gw.sessionCookie(HOSTS.staff);
+      const socket = connect(gw.port, '127.0.0.1');
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      socket.write(`GET /slow HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 150)); // the gateway now waits for the upstream's answer
+      socket.resetAndDestroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await gw.request(HOSTS.staff, '/echo', { cookie });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
     });
 
     test('an upstream that is down: 502', async () => {
