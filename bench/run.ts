@@ -2,7 +2,7 @@
  * The benchmark (`npm run bench`; not part of `npm test`). One table with every
  * row, the ratios, and a pass/fail against each target (docs/performance.md).
  *
- *   node bench/run.ts [--duration 5] [--warmup 5] [--rounds 3] [--paired 5] [--connections 32]
+ *   node bench/run.ts [--duration 5] [--warmup 5] [--rounds 3] [--paired 6] [--connections 32]
  *                     [--only "small GET"] [--tool wrk|autocannon] [--no-peers]
  *                     [--profile] [--compare LABEL=DIR]…
  *
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
-    paired: { type: 'string', default: '5' },
+    paired: { type: 'string', default: '6' },
     connections: { type: 'string', default: '32' },
     only: { type: 'string', multiple: true },
     tool: { type: 'string' },
