@@ -77,12 +77,14 @@ process.stdout.write(header);
 
 const rows: Row[] = [];
 const verdicts: Verdict[] = [];
+const notes: string[] = [];
 for (const scenario of SCENARIOS) {
   if (values.only && !values.only.includes(scenario.name)) continue;
   process.stdout.write(`running "${scenario.name}" (${scenario.description})…\n`);
   const result = await scenario.run(settings);
   rows.push(...result.rows);
   verdicts.push(...result.verdicts);
+  if (result.notes) notes.push(`${scenario.name}\n${result.notes}`);
 }
 
 const table = formatTable<Row>(
@@ -112,6 +114,7 @@ process.stdout.write(
     'req/s: requests per wall-clock second. req/CPU-s: requests per CPU-second the server used (its capacity per core; the\n' +
     'ratios "per core" compare these). server CPU: cores the server kept busy (below 1 for a 1-core server: the machine was busy).\n' +
     '"paired runs": the two servers loaded at the same time on the same CPU (see bench/scenarios.ts), the steadiest ratio on a busy machine.\n\n' +
+    notes.map((n) => `${n}\n\n`).join('') +
     `${targets}\n` +
     `load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
 );

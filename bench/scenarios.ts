@@ -15,6 +15,9 @@ import { median, measure, type LoadOptions, type LoadResult } from './load.ts';
 import { measureWs } from './ws-load.ts';
 import { startChild, type Child } from './processes.ts';
 import { startApacheOidc, startNginx, type Peer } from './peers.ts';
+import { NODE_FLAGS } from '../src/ops/runtime.ts';
+import { formatRows, storeCompare, type Gate } from './store-compare.ts';
+import { httpRows, lookupGates, lookupRows, startupGates, startupRows } from './hosts-10k.ts';
 
 export interface CpuPlan {
   /** the server under test */
@@ -61,6 +64,8 @@ export interface Verdict {
 export interface ScenarioResult {
   readonly rows: readonly Row[];
   readonly verdicts: readonly Verdict[];
+  /** a table of its own, printed after the main one (rows that are not load measurements of one server) */
+  readonly notes?: string;
 }
 
 export interface Scenario {
@@ -103,7 +108,8 @@ async function startGateway(label: string, upstream: string, settings: BenchSett
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
   const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
-    execArgv: opts.execArgv ?? [],
+    // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/ops/runtime.ts)
+    execArgv: [...NODE_FLAGS, ...(opts.execArgv ?? [])],
     cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,
     quiet: true,
   });
@@ -291,10 +297,13 @@ export const smallGet: Scenario = {
         const c2 = get(gw2) as LoadResult;
         const startBare = async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: p.server }), { host: 'bench.test' });
         const pairedRatio = await paired(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, startBare, log);
+        const a = get(upstream) as LoadResult;
         const verdicts: Verdict[] = [
+          atLeast('gateway ÷ bare Fastify proxy (c/b), req/s', ratio(c.rps, b.rps), 0.85),
+          atMost('gateway\'s added p99 over the bare proxy (c − b)', c.p99 - b.p99, 1, ' ms'),
+          info('  gateway\'s added p99 over the upstream directly (c − a)', `${fmt(c.p99 - a.p99)} ms`),
           atLeast('gateway ÷ bare Fastify proxy, per core (paired runs)', pairedRatio, 1.0),
           info('gateway ÷ bare Fastify proxy, per core (rows above)', `${fmt(ratio(c.perCpuSecond, b.perCpuSecond))}×`),
-          info('gateway ÷ bare Fastify proxy, wall clock (rows above)', `${fmt(ratio(c.rps, b.rps))}×`),
           info('gateway ÷ Node floor, per core (the cost of Fastify, the gate and the sessions)', `${fmt(ratio(c.perCpuSecond, get(floor)?.perCpuSecond ?? Number.NaN))}×`),
         ];
         const f = get(floor) as LoadResult;
@@ -394,4 +403,33 @@ export const websocket: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, largeGet, upload, websocket]);
+const fromGate = (g: Gate): Verdict => ({ name: g.name, value: g.value, goal: g.target, pass: g.pass });
+
+/** issue "Production deployment": the store is not on the hot path (bench/store-compare.ts) */
+export const storeEngines: Scenario = {
+  name: 'PostgreSQL vs SQLite',
+  description: 'the authenticated GET through the gateway on each store engine, alternating rounds',
+  async run(settings) {
+    const result = await storeCompare({ durationS: settings.durationSeconds, rounds: Math.max(4, settings.rounds * 2), warmupS: Math.min(2, settings.warmupSeconds) });
+    return { rows: [], verdicts: [fromGate(result.gate)], notes: formatRows(result.rows) };
+  },
+};
+
+/** issue "Production deployment": 10,000 portal clients vs 3 (bench/hosts-10k.ts) */
+export const manyClients: Scenario = {
+  name: '10,000 clients',
+  description: 'start-up, memory, host lookup cost and HTTP throughput with 10,000 portal clients (2 hosts each) vs 3',
+  async run(settings) {
+    const clients = 10_000;
+    const startup = await startupRows([3, clients]);
+    const lookup = lookupRows(clients);
+    const web = await httpRows(clients, { durationS: settings.durationSeconds, rounds: Math.max(4, settings.rounds + 1) });
+    return {
+      rows: [],
+      verdicts: startupGates(startup, clients).concat(lookupGates(lookup), [web.gate]).map(fromGate),
+      notes: formatRows([...startup, ...lookup.rows, ...web.rows]),
+    };
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, largeGet, upload, websocket, storeEngines, manyClients]);

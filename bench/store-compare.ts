@@ -36,6 +36,7 @@ import { openConfiguredStore } from '../src/main.ts';
 import { createSecretBox } from '../src/store/secretbox.ts';
 import { createLocalUser, enrolTotpForDemo } from '../src/auth/password/users.ts';
 import { currentTotpCode } from '../src/auth/totp/totp.ts';
+import { NODE_FLAGS } from '../src/ops/runtime.ts';
 
 // ------------------------------------------------------------------ rows, tables, gates
 
@@ -215,7 +216,7 @@ export function startGatewayChild(name: string, raw: Record<string, unknown>): P
   const dir = mkdtempSync(join(tmpdir(), 'regentra-bench-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, stringify(raw));
-  return startChild(name, [BIN, 'serve', '--config', file], /regentra-gateway listening on (\S+) \(ops on (\S+)\)/, () => rmSync(dir, { recursive: true, force: true }));
+  return startChild(name, [...NODE_FLAGS, BIN, 'serve', '--config', file], /regentra-gateway listening on (\S+) \(ops on (\S+)\)/, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 // ------------------------------------------------------------------ accounts and sign-in

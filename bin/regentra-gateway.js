@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
+// (the Node.js flags of src/ops/runtime.ts: the Dockerfile's CMD and `npm start` pass them too)
 // Entry point of the `regentra-gateway` command (Node.js 24 runs the TypeScript sources directly).
 import { main } from '../src/main.ts';
 

@@ -8,7 +8,7 @@
  *   portal's multi-tenant app is configured); password sign-in unless the client
  *   turned it off while SSO is on; TOTP per the client's MFA policy.
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../util/bounded-cache.ts';
 import type { Config } from '../config/schema.ts';
 import type { Site } from '../routing/sites.ts';
 import type { Store } from '../store/types.ts';
@@ -85,7 +85,7 @@ export interface PolicyService {
 export const SETTINGS_CACHE_MS = 2_000;
 
 export function createPolicyService(config: Config, store: Store): PolicyService {
-  const cache = new LRUCache<string, { value: unknown }>({ max: 20_000, ttl: SETTINGS_CACHE_MS });
+  const cache = boundedCache<string, { value: unknown }>(20_000, { ttl: SETTINGS_CACHE_MS });
   const portalApp = config.sites.portal?.entra !== undefined;
 
   async function read<T>(key: string, fallback: T): Promise<T> {

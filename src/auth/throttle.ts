@@ -8,7 +8,7 @@
  * email locks exactly like a real one and lockout does not reveal which accounts exist.
  * Bounded memory: the least recently used keys are dropped first.
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../util/bounded-cache.ts';
 
 export interface ThrottlePolicy {
   readonly maxFailures: number;
@@ -32,7 +32,7 @@ interface Counter {
 }
 
 export function createThrottle(policy: ThrottlePolicy, maxKeys = 100_000): Throttle {
-  const counters = new LRUCache<string, Counter>({ max: maxKeys });
+  const counters = boundedCache<string, Counter>(maxKeys);
   const blockedUntil = (key: string, now: number): number | null => {
     const until = counters.get(key)?.blockedUntil ?? null;
     return until !== null && until > now ? until : null;

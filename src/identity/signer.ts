@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../util/bounded-cache.ts';
 import type { Identity } from '../session/types.ts';
 import type { SigningKey } from './keys.ts';
 
@@ -30,7 +30,7 @@ interface Cached {
 }
 
 export function createSigner(opts: SignerOptions): AssertionSigner {
-  const cache = new LRUCache<string, Cached>({ max: opts.max ?? 50_000 });
+  const cache = boundedCache<string, Cached>(opts.max ?? 50_000);
   // renew when less than a quarter of the lifetime (at least 10 s) is left
   const reuseMs = Math.max(0, opts.ttlSeconds * 1000 - Math.max(10_000, (opts.ttlSeconds * 1000) / 4));
 

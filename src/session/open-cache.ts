@@ -19,6 +19,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../util/bounded-cache.ts';
 
 interface Opened {
   /** the session's content, __ts included, frozen */
@@ -45,7 +46,7 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
   cacheParsedCookies(app, max);
   const open = app.decodeSecureSession;
   const caches = new Map<string, LRUCache<string, Opened>>();
-  for (const name of Object.keys(expirySeconds)) caches.set(name, new LRUCache<string, Opened>({ max }));
+  for (const name of Object.keys(expirySeconds)) caches.set(name, boundedCache<string, Opened>(max));
 
   app.decodeSecureSession = (cookie: string, log?: FastifyBaseLogger, sessionName?: string): Session | null => {
     const cache = sessionName === undefined ? undefined : caches.get(sessionName);
@@ -80,7 +81,7 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
 function cacheParsedCookies(app: FastifyInstance, max: number): void {
   const parse = app.parseCookie;
   if (typeof parse !== 'function') return;
-  const parsed = new LRUCache<string, Readonly<Record<string, string>>>({ max });
+  const parsed = boundedCache<string, Readonly<Record<string, string>>>(max);
   app.parseCookie = (header: string): Record<string, string> => {
     let hit = parsed.get(header);
     if (hit === undefined) {

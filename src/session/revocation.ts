@@ -12,7 +12,7 @@
  * sealed cookie is valid (documented: "signed-in users keep working while the database
  * is down").
  */
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../util/bounded-cache.ts';
 import type { Store } from '../store/types.ts';
 import type { SessionData } from './types.ts';
 
@@ -42,8 +42,8 @@ export function noRevocation(): RevocationCheck {
 const sessionKey = (sid: string) => `session-revoked:${sid}`;
 
 export function storeRevocation(store: Store, opts: { ttlMs: number; sessionLifetimeMs: number; onError?: (err: unknown) => void }): RevocationCheck {
-  const users = new LRUCache<string, UserState>({ max: 100_000 });
-  const sessions = new LRUCache<string, SessionState>({ max: 200_000 });
+  const users = boundedCache<string, UserState>(100_000);
+  const sessions = boundedCache<string, SessionState>(200_000);
   const inflight = new Map<string, Promise<unknown>>();
 
   /** one store round trip per key at a time; null when the store failed */

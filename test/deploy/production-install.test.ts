@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { contextIncludes, copyLines, execForm, readDockerfile, single, type Stage } from './dockerfile.ts';
+import { NODE_FLAGS } from '../../src/ops/runtime.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -120,7 +121,7 @@ describe('production install (the image, without Docker)', () => {
     assert.equal(single(finalStage, 'VOLUME'), '["/data"]');
     assert.equal(single(finalStage, 'EXPOSE'), '8080 9090');
     assert.equal(single(finalStage, 'STOPSIGNAL'), 'SIGTERM');
-    assert.deepEqual(execForm(single(finalStage, 'CMD') ?? ''), ['node', 'bin/regentra-gateway.js', 'serve', '--config', '/config/gateway.yaml']);
+    assert.deepEqual(execForm(single(finalStage, 'CMD') ?? ''), ['node', ...NODE_FLAGS, 'bin/regentra-gateway.js', 'serve', '--config', '/config/gateway.yaml']);
     assert.equal(finalStage.instructions.some((i) => i.keyword === 'RUN' && /npm|curl|wget/.test(i.args)), false, 'nothing is installed in the final stage');
   });
 

@@ -22,6 +22,7 @@ import pg from 'pg';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
 import { startServed, type Served } from './harness.ts';
+import { NODE_FLAGS } from '../../src/ops/runtime.ts';
 
 export { adminQuery, DATABASE_URL, databaseProxy, dropSchemas, testSchema, urlVia, type DatabaseProxy } from '../support/postgres.ts';
 import { DATABASE_URL } from '../support/postgres.ts';
@@ -79,6 +80,8 @@ export interface ProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** give up when not listening by then (default 30 s) */
   readonly readyTimeoutMs?: number;
+  /** node's flags (default: the ones the launchers pass, src/ops/runtime.ts) */
+  readonly nodeFlags?: readonly string[];
 }
 
 /**
@@ -92,7 +95,7 @@ export async function startGatewayProcess(raw: Record<string, unknown>, options:
   writeFileSync(file, stringify({ ...raw, log: { level: 'warn', ...(raw.log as object | undefined) } }));
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   delete env.NODE_TEST_CONTEXT; // the child is a gateway, not a test file
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? NODE_FLAGS), BIN, 'serve', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
   const append = (chunk: Buffer) => {

@@ -14,6 +14,7 @@
  */
 import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
+import { boundedCache } from '../../util/bounded-cache.ts';
 import type { GatewayContext } from '../../context.ts';
 import { aadstsError, classifyIdpError, EntraError, IdpTransportError } from './errors.ts';
 import type { EntraAppCredentials } from './secrets.ts';
@@ -148,7 +149,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     allowStaleOnFetchRejection: true,
     fetchMethod: (tenantId) => discover(tenantId),
   });
-  const jwksCaches = new LRUCache<string, oidc.ExportedJWKSCache>({ max: CACHE_MAX, ttl: CACHE_TTL_MS });
+  const jwksCaches = boundedCache<string, oidc.ExportedJWKSCache>(CACHE_MAX, { ttl: CACHE_TTL_MS });
 
   async function metadata(tenantId: string, options: { fresh?: boolean } = {}): Promise<oidc.ServerMetadata> {
     const key = tenantId.toLowerCase();
