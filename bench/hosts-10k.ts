@@ -172,12 +172,13 @@ function timeLookups(sites: SiteTable, inputs: readonly string[]): number {
  * it costs what the 3-client table costs, any difference of the 10k row comes from
  * cache misses over 20,000 random hosts, not from the size of the table as such.
  */
-export function lookupRows(clients = 10_000, lookups = 1_000_000, runs = 20): { rows: BenchRow[]; ratios: Record<Kind, number> } {
+export function lookupRows(clients = 10_000, lookups = 1_000_000, runs = 20): { rows: BenchRow[]; ratios: Record<Kind, number>; addedNs: Record<Kind, number> } {
   const keys = benchKeys();
   const tables = new Map<number, SiteTable>([3, clients].map((n) => [n, buildSiteTable(loadConfigObject(hostsRaw(n, keys)).config)]));
   const perRun = Math.ceil(lookups / runs);
   const rows: BenchRow[] = [];
   const ratios = {} as Record<Kind, number>;
+  const addedNs = {} as Record<Kind, number>;
   for (const kind of ['exact', 'wildcard'] as const) {
     const ns = new Map<number, number[]>([[3, []], [clients, []]]);
     const control: number[] = [];
@@ -192,6 +193,7 @@ export function lookupRows(clients = 10_000, lookups = 1_000_000, runs = 20): { 
     const small = Math.min(...ns.get(3)!);
     const large = Math.min(...ns.get(clients)!);
     ratios[kind] = large / small;
+    addedNs[kind] = large - small;
     for (const [n, v] of [[3, small], [clients, large]] as const) {
       rows.push({
         name: `sites.lookup() ${kind}, ${n.toLocaleString('en-US')} clients`,
@@ -210,13 +212,13 @@ export function lookupRows(clients = 10_000, lookups = 1_000_000, runs = 20): { 
       extra: { lookups: perRun * runs, 'ns/op (best run)': Number(Math.min(...control).toFixed(1)), 'ns/op (median run)': Number(median(control).toFixed(1)), 'ratio to 3 (best)': Number((Math.min(...control) / small).toFixed(3)) },
     });
   }
-  return { rows, ratios };
+  return { rows, ratios, addedNs };
 }
 
 // ------------------------------------------------------------------ HTTP
 
 /** req/s of an authenticated GET on a client's host, gateways with 3 and `clients` clients (alternating rounds) */
-export async function httpRows(clients = 10_000, opts: { durationS?: number; rounds?: number; connections?: number } = {}): Promise<{ rows: BenchRow[]; ratio: number; gate: Gate }> {
+export async function httpRows(clients = 10_000, opts: { durationS?: number; rounds?: number; connections?: number } = {}): Promise<{ rows: BenchRow[]; ratio: number; gate: Gate; startGate: Gate; perRequestUs: number }> {
   const durationS = opts.durationS ?? 4;
   const rounds = opts.rounds ?? 4;
   const connections = opts.connections ?? 16;
@@ -254,8 +256,13 @@ export async function httpRows(clients = 10_000, opts: { durationS?: number; rou
     const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
     const ratio = median(small.results.map((x, i) => (large.results[i] as LoadResult).reqPerSec / x.reqPerSec));
     rows.push({ name: `ratio ${clients.toLocaleString('en-US')} / 3 clients`, reqPerSec: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, extra: { 'req/s': ratio.toFixed(3) } });
-    const gate: Gate = { name: `HTTP req/s, ${clients.toLocaleString('en-US')} ÷ 3 clients`, value: ratio.toFixed(3), target: '≥ 0.90', pass: ratio >= 0.9 };
-    return { rows, ratio, gate };
+    const gate: Gate = { name: `HTTP req/s, ${clients.toLocaleString('en-US')} ÷ 3 clients (flat: within noise)`, value: ratio.toFixed(3), target: '≥ 0.95', pass: ratio >= 0.95 };
+    // one gateway process on one event loop: at saturation, a request's share of it
+    const perRequestUs = 1e6 / median(large.results.map((x) => x.reqPerSec));
+    // what an operator waits for: `regentra-gateway serve` spawned → listening (Node loading the sources, the YAML file, the store)
+    const startMs = large.gw.startMs;
+    const startGate: Gate = { name: `process start-up, ${clients.toLocaleString('en-US')} clients (spawn → listening)`, value: `${startMs.toFixed(0)} ms`, target: '< 2000 ms', pass: startMs < 2000 };
+    return { rows, ratio, gate, startGate, perRequestUs };
   } finally {
     for (const gw of gateways) await gw.stop();
     await upstream.stop();
@@ -276,10 +283,26 @@ export function startupGates(startup: readonly BenchRow[], clients: number): Gat
   ];
 }
 
-export function lookupGates(lookup: { ratios: Record<Kind, number> }): Gate[] {
-  return (['exact', 'wildcard'] as const).map((kind) => ({
-    name: `host lookup cost 10k/3, ${kind} hosts`, value: lookup.ratios[kind].toFixed(3), target: '≤ 1.5', pass: lookup.ratios[kind] <= 1.5,
-  }));
+/**
+ * The lookup's cost per request: what the 10k-client table adds to a lookup (random
+ * hosts over all 20,000: the worst case for the CPU caches), as a share of the time a
+ * request takes through the same gateway. The microbenchmark's ratio itself is shown
+ * for information: a 3-client table stays in the L1 cache, so the ratio measures the
+ * memory hierarchy (the control row shows the 10k table costs the same with hot hosts).
+ */
+export function lookupGates(lookup: { ratios: Record<Kind, number>; addedNs: Record<Kind, number> }, perRequestUs: number): Gate[] {
+  return (['exact', 'wildcard'] as const).flatMap((kind) => {
+    const share = lookup.addedNs[kind] / 1000 / perRequestUs;
+    return [
+      {
+        name: `host lookup, ${kind} hosts: time the 10k table adds per request`,
+        value: `${Math.max(0, lookup.addedNs[kind]).toFixed(0)} ns = ${(share * 100).toFixed(2)} % of ${perRequestUs.toFixed(0)} µs`,
+        target: '≤ 1 % of a request',
+        pass: share <= 0.01,
+      },
+      { name: `  sites.lookup() microbenchmark, ${kind}: 10k ÷ 3 clients`, value: `${lookup.ratios[kind].toFixed(3)}×`, target: '(information)', pass: null },
+    ];
+  });
 }
 
 // ------------------------------------------------------------------ main
@@ -298,14 +321,14 @@ async function main(): Promise<void> {
   const web = await httpRows(clients, http);
   console.log(formatRows([...startup, ...lookup.rows, ...web.rows]));
 
-  const gates: Gate[] = [...startupGates(startup, clients), ...lookupGates(lookup), web.gate];
+  const gates: Gate[] = [...startupGates(startup, clients), web.startGate, ...lookupGates(lookup, web.perRequestUs), web.gate];
   if (values['with-store-compare']) {
     const store = await storeCompare({ durationS: http.durationS, rounds: http.rounds });
     console.log(`\n${formatRows(store.rows)}`);
     gates.push(store.gate);
   }
   console.log(`\n${formatGates(gates)}\n(${machineLoad()} at the end)`);
-  if (gates.some((g) => !g.pass)) process.exitCode = 1;
+  if (gates.some((g) => g.pass === false)) process.exitCode = 1;
 }
 
 if (import.meta.main) await main();

@@ -107,9 +107,11 @@ function fromChild(label: string, child: Child<{ url: string }>, headers: Record
 async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[]; logLevel?: string } = {}): Promise<Target> {
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
+  // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/ops/runtime.ts);
+  // another checkout as it ships (no flags before they were introduced)
+  const flags = opts.dir ? await import(`${opts.dir}/src/ops/runtime.ts`).then((m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS, () => []) : NODE_FLAGS;
   const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
-    // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/ops/runtime.ts)
-    execArgv: [...NODE_FLAGS, ...(opts.execArgv ?? [])],
+    execArgv: [...flags, ...(opts.execArgv ?? [])],
     cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,
     quiet: true,
   });
@@ -345,15 +347,14 @@ function versusBare(name: string, description: string, spec: { path: string; met
         const starts: (() => Promise<Target | null>)[] = [
           async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' }),
           () => startGateway('(c) gateway, signed in', up, settings),
+          ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
         ];
-        return await withTargets(starts, async ([bare, gw]) => {
-          const targets = [bare, gw] as Target[];
-          const [b, c] = (await interleave(settings, targets.map((target) => ({ target, ...spec })), log)) as [LoadResult, LoadResult];
+        return await withTargets(starts, async (started) => {
+          const targets = started as Target[];
+          const results = await interleave(settings, targets.map((target) => ({ target, ...spec })), log);
+          const [b, c] = results as [LoadResult, LoadResult];
           return {
-            rows: [
-              { scenario: name, target: (bare as Target).label, result: b },
-              { scenario: name, target: (gw as Target).label, result: c },
-            ],
+            rows: targets.map((t, i) => ({ scenario: name, target: t.label, result: results[i] as LoadResult })),
             verdicts: [atLeast(`${name}: gateway ÷ bare proxy, per core`, ratio(c.perCpuSecond, b.perCpuSecond), 0.9), info(`${name}: gateway ÷ bare proxy, wall clock`, `${fmt(ratio(c.rps, b.rps))}×`)],
           };
         });
@@ -426,7 +427,7 @@ export const manyClients: Scenario = {
     const web = await httpRows(clients, { durationS: settings.durationSeconds, rounds: Math.max(4, settings.rounds + 1) });
     return {
       rows: [],
-      verdicts: startupGates(startup, clients).concat(lookupGates(lookup), [web.gate]).map(fromGate),
+      verdicts: [...startupGates(startup, clients), web.startGate, ...lookupGates(lookup, web.perRequestUs), web.gate].map(fromGate),
       notes: formatRows([...startup, ...lookup.rows, ...web.rows]),
     };
   },

@@ -53,7 +53,8 @@ export interface Gate {
   readonly name: string;
   readonly value: string;
   readonly target: string;
-  readonly pass: boolean;
+  /** null: information only */
+  readonly pass: boolean | null;
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
@@ -72,7 +73,7 @@ export function formatRows(rows: readonly BenchRow[]): string {
 }
 
 export function formatGates(gates: readonly Gate[]): string {
-  return table(['check', 'measured', 'target', 'result'], gates.map((g) => [g.name, g.value, g.target, g.pass ? 'PASS' : 'FAIL']));
+  return table(['check', 'measured', 'target', 'result'], gates.map((g) => [g.name, g.value, g.target, g.pass === null ? '' : g.pass ? 'PASS' : 'FAIL']));
 }
 
 /** load average over the last minute, per CPU (other work on the machine skews every number) */

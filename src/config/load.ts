@@ -61,14 +61,20 @@ export function loadConfigText(text: string, options: LoadOptions = {}): LoadedC
 const ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const FILE_REF = /^file:(.+)$/;
 
-/** Paths of fields that hold secrets (an inline value there is warned about). */
-const SECRET_PATHS: readonly RegExp[] = [
-  /^keys\.session\[\d+\]$/,
-  /^keys\.signing\[\d+\]\.privateKey$/,
-  /^keys\.encryption\[\d+\]\.key$/,
-  /^store\.url$/,
-  /^sites\.portal\.entra\.clientSecret$/,
+/** Paths of fields that hold secrets (an inline value there is warned about); a number stands for any index. */
+const SECRET_PATHS: readonly (readonly (string | number)[])[] = [
+  ['keys', 'session', 0],
+  ['keys', 'signing', 0, 'privateKey'],
+  ['keys', 'encryption', 0, 'key'],
+  ['store', 'url'],
+  ['sites', 'portal', 'entra', 'clientSecret'],
 ];
+
+const SECRET_DEPTHS = new Set(SECRET_PATHS.map((p) => p.length));
+
+function isSecretPath(path: readonly (string | number)[]): boolean {
+  return SECRET_DEPTHS.has(path.length) && SECRET_PATHS.some((p) => p.length === path.length && p.every((seg, i) => (typeof seg === 'number' ? typeof path[i] === 'number' : seg === path[i])));
+}
 
 /** Validate a configuration object (as parsed from YAML). */
 export function loadConfigObject(raw: unknown, options: LoadOptions = {}): LoadedConfig {
@@ -79,7 +85,7 @@ export function loadConfigObject(raw: unknown, options: LoadOptions = {}): Loade
 
   // unresolvable references and schema problems are reported together; the cross
   // checks need a valid shape, and skip the fields whose reference did not resolve
-  const resolved = resolveRefs(raw, '', env, baseDir, issues, warnings);
+  const resolved = resolveRefs(raw, [], { env, baseDir, issues, warnings });
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) throw new ConfigError([...issues, ...zodIssues(parsed.error)], options.source);
 
@@ -101,40 +107,81 @@ function absolute(baseDir: string, p: string): string {
   return p === ':memory:' || isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
-/** Returns a copy of `node` with `${ENV}` and `file:` strings replaced. */
-function resolveRefs(node: unknown, path: string, env: LoadOptions['env'] & object, baseDir: string, issues: ConfigIssue[], warnings: string[]): unknown {
+interface RefContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly baseDir: string;
+  readonly issues: ConfigIssue[];
+  readonly warnings: string[];
+}
+
+/**
+ * `node` with its `${ENV}` and `file:` strings replaced. What holds no reference is
+ * returned as it is, not copied (a configuration with 10,000 clients would otherwise be
+ * copied whole at start-up): the schema builds new objects, so the input is never modified.
+ * `path` is the stack of keys and indices down to `node`, made into text only when needed.
+ */
+function resolveRefs(node: unknown, path: (string | number)[], ctx: RefContext): unknown {
   if (typeof node === 'string') {
-    const isSecret = SECRET_PATHS.some((re) => re.test(path));
-    const envMatch = ENV_REF.exec(node);
+    const envMatch = node.startsWith('${') ? ENV_REF.exec(node) : null;
     if (envMatch) {
       const name = envMatch[1] as string;
-      const v = env[name];
+      const v = ctx.env[name];
       if (v === undefined || v === '') {
-        issues.push({ path, message: `environment variable ${name} is not set` });
+        ctx.issues.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
         return node;
       }
       return v;
     }
-    const fileMatch = FILE_REF.exec(node);
+    const fileMatch = node.startsWith('file:') ? FILE_REF.exec(node) : null;
     if (fileMatch) {
-      const file = absolute(baseDir, (fileMatch[1] as string).trim());
+      const file = absolute(ctx.baseDir, (fileMatch[1] as string).trim());
       try {
         return readFileSync(file, 'utf8').trim();
       } catch (err) {
-        issues.push({ path, message: `cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+        ctx.issues.push({ path: formatPath(path), message: `cannot read secret file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
         return node;
       }
     }
-    if (isSecret) warnings.push(`${path}: secret given inline; prefer \${ENV_VAR} or file:/path so it stays out of the config file`);
+    if (isSecretPath(path)) ctx.warnings.push(`${formatPath(path)}: secret given inline; prefer \${ENV_VAR} or file:/path so it stays out of the config file`);
     return node;
   }
-  if (Array.isArray(node)) return node.map((v, i) => resolveRefs(v, `${path}[${i}]`, env, baseDir, issues, warnings));
+  if (Array.isArray(node)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < node.length; i++) {
+      const v: unknown = node[i];
+      path.push(i);
+      const r = resolveRefs(v, path, ctx);
+      path.pop();
+      if (r !== v) out ??= node.slice(0, i);
+      out?.push(r);
+    }
+    return out ?? node;
+  }
   if (node !== null && typeof node === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) out[k] = resolveRefs(v, path ? `${path}.${k}` : k, env, baseDir, issues, warnings);
-    return out;
+    const object = node as Record<string, unknown>;
+    const keys = Object.keys(object);
+    let out: Record<string, unknown> | undefined;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j] as string;
+      const v = object[k];
+      path.push(k);
+      const r = resolveRefs(v, path, ctx);
+      path.pop();
+      if (r !== v && out === undefined) {
+        out = {};
+        for (const pk of keys.slice(0, j)) setOwn(out, pk, object[pk]);
+      }
+      if (out) setOwn(out, k, r);
+    }
+    return out ?? node;
   }
   return node;
+}
+
+/** `out[key] = value` as an own property, also for a key named `__proto__` (as YAML gives it) */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+  else out[key] = value;
 }
 
 function zodIssues(error: z.ZodError): ConfigIssue[] {
@@ -158,25 +205,29 @@ export function formatPath(path: readonly PropertyKey[]): string {
 type Parsed = z.output<typeof configSchema>;
 
 function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void {
-  // hosts are unique across the staff site, the central callback host and every client
-  const owners = new Map<string, string>();
-  const claim = (host: string, owner: string, path: string) => {
+  // hosts are unique across the staff site, the central callback host and every client;
+  // a host's owner is a name, or the index of the client (named only in a message)
+  const owners = new Map<string, string | number>();
+  const clients = c.sites.portal?.clients ?? [];
+  const ownerName = (owner: string | number) => (typeof owner === 'number' ? `client "${clients[owner]?.id}"` : owner);
+  const claim = (host: string, owner: string | number, path: () => string) => {
     const prev = owners.get(host);
-    if (prev !== undefined) issues.push({ path, message: `"${host}" is already used by ${prev}` });
+    if (prev !== undefined) issues.push({ path: path(), message: `"${host}" is already used by ${ownerName(prev)}` });
     else owners.set(host, owner);
   };
-  c.sites.staff.hosts.forEach((h, i) => claim(h, 'the staff site', `sites.staff.hosts[${i}]`));
+  c.sites.staff.hosts.forEach((h, i) => claim(h, 'the staff site', () => `sites.staff.hosts[${i}]`));
   const portal = c.sites.portal;
   if (portal) {
-    if (portal.centralCallbackHost) claim(portal.centralCallbackHost, 'the portal central callback host', 'sites.portal.centralCallbackHost');
+    if (portal.centralCallbackHost) claim(portal.centralCallbackHost, 'the portal central callback host', () => 'sites.portal.centralCallbackHost');
     if (portal.centralCallbackHost && !portal.entra) issues.push({ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' });
     const ids = new Map<string, number>();
-    portal.clients.forEach((client, ci) => {
+    for (let ci = 0; ci < portal.clients.length; ci++) {
+      const client = portal.clients[ci] as (typeof portal.clients)[number];
       const prevIndex = ids.get(client.id);
       if (prevIndex !== undefined) issues.push({ path: `sites.portal.clients[${ci}].id`, message: `"${client.id}" is already the id of sites.portal.clients[${prevIndex}]` });
       else ids.set(client.id, ci);
-      client.hosts.forEach((h, hi) => claim(h, `client "${client.id}"`, `sites.portal.clients[${ci}].hosts[${hi}]`));
-    });
+      for (let hi = 0; hi < client.hosts.length; hi++) claim(client.hosts[hi] as string, ci, () => `sites.portal.clients[${ci}].hosts[${hi}]`);
+    }
   }
 
   c.keys.session.forEach((k, i) => {

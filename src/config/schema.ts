@@ -22,10 +22,9 @@ export const tenantId = z.string().regex(GUID, 'must be a tenant ID (a GUID such
 const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 export const hostPattern = z
   .string()
-  .transform((h) => h.trim().toLowerCase().replace(/\.$/, ''))
-  .refine((h) => HOST.test(h), {
-    message: 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)',
-  });
+  // overwrite + regex: checks of the string schema, cheaper than a transform pipe (20,000 hosts at start-up)
+  .overwrite((h) => h.trim().toLowerCase().replace(/\.$/, ''))
+  .regex(HOST, 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)');
 
 const upstreamUrl = z.string().refine(
   (u) => {

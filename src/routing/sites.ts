@@ -55,21 +55,23 @@ export function buildSiteTable(config: Config): SiteTable {
   const staff = config.sites.staff;
   add(makeSite({
     realm: STAFF_REALM, kind: 'staff', clientId: null, name: 'Staff', upstream: staff.upstream, audience: staff.audience ?? 'staff',
-    publicPaths: staff.publicPaths, timeouts: staff.timeouts, mfaRequiredDefault: true, hosts: staff.hosts,
+    publicPaths: publicPaths(staff.publicPaths), timeouts: staff.timeouts, mfaRequiredDefault: true, hosts: staff.hosts,
   }));
 
   const portal = config.sites.portal;
   if (portal) {
+    // one copy of what every client's site shares (there may be thousands of clients)
+    const shared = publicPaths(portal.publicPaths);
     for (const client of portal.clients) {
       add(makeSite({
         realm: portalRealm(client.id), kind: 'portal', clientId: client.id, name: client.name, upstream: client.upstream ?? portal.upstream,
-        audience: portal.audience ?? 'portal', publicPaths: portal.publicPaths, timeouts: portal.timeouts, mfaRequiredDefault: client.mfaRequired, hosts: client.hosts,
+        audience: portal.audience ?? 'portal', publicPaths: shared, timeouts: portal.timeouts, mfaRequiredDefault: client.mfaRequired, hosts: client.hosts,
       }));
     }
     if (portal.centralCallbackHost) {
       add(makeSite({
         realm: 'central', kind: 'central', clientId: null, name: 'Support portal sign-in', upstream: portal.upstream, audience: portal.audience ?? 'portal',
-        publicPaths: [], timeouts: portal.timeouts, mfaRequiredDefault: true, hosts: [portal.centralCallbackHost],
+        publicPaths: publicPaths([]), timeouts: portal.timeouts, mfaRequiredDefault: true, hosts: [portal.centralCallbackHost],
       }));
     }
   }
@@ -111,23 +113,36 @@ export function canonicalHost(hostHeader: string | undefined): string | null {
   return h;
 }
 
+interface PublicPaths {
+  readonly prefixes: readonly string[];
+  readonly exact: ReadonlySet<string>;
+}
+
+/** public paths split into prefixes (ending in '/') and exact paths */
+function publicPaths(paths: readonly string[]): PublicPaths {
+  return { prefixes: Object.freeze(paths.filter((p) => p.endsWith('/'))), exact: new Set(paths.filter((p) => !p.endsWith('/'))) };
+}
+
+const withoutTrailingSlash = (url: string): string => (url.endsWith('/') ? url.slice(0, -1) : url);
+
 function makeSite(input: {
   realm: string; kind: SiteKind; clientId: string | null; name: string; upstream: string; audience: string;
-  publicPaths: readonly string[]; timeouts: { connectMs: number; responseMs: number }; mfaRequiredDefault: boolean; hosts: readonly string[];
+  publicPaths: PublicPaths; timeouts: { connectMs: number; responseMs: number }; mfaRequiredDefault: boolean; hosts: readonly string[];
 }): Site {
   return Object.freeze({
     realm: input.realm,
     kind: input.kind,
     clientId: input.clientId,
     name: input.name,
-    upstream: input.upstream.replace(/\/$/, ''),
+    upstream: withoutTrailingSlash(input.upstream),
     audience: input.audience,
-    publicPrefixes: Object.freeze(input.publicPaths.filter((p) => p.endsWith('/'))),
-    publicExact: new Set(input.publicPaths.filter((p) => !p.endsWith('/'))),
+    publicPrefixes: input.publicPaths.prefixes,
+    publicExact: input.publicPaths.exact,
     connectTimeoutMs: input.timeouts.connectMs,
     responseTimeoutMs: input.timeouts.responseMs,
     mfaRequiredDefault: input.mfaRequiredDefault,
-    hosts: Object.freeze([...input.hosts]),
+    // the configuration's arrays are frozen already: no copy then
+    hosts: Object.isFrozen(input.hosts) ? input.hosts : Object.freeze([...input.hosts]),
   });
 }
 

@@ -162,7 +162,9 @@ describe('a good configuration', () => {
     const before = JSON.stringify(r);
     loadConfigObject(r);
     assert.equal(JSON.stringify(r), before);
-    assert.ok(!Object.isFrozen(r));
+    // nothing of it is frozen either (the loader passes what holds no reference on to the schema uncopied)
+    const frozen = (v: unknown): boolean => v !== null && typeof v === 'object' && (Object.isFrozen(v) || Object.values(v).some(frozen));
+    assert.ok(!frozen(r));
   });
 
   test('host names are lower-cased and lose a trailing dot', () => {
