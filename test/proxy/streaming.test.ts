@@ -42,10 +42,10 @@ function memoryWatch() {
   };
 }
 
-/** SIZE bytes in CHUNK pieces, produced on demand */
-function body(): Readable {
+/** `size` bytes (default SIZE) in CHUNK pieces, produced on demand */
+function body(size = SIZE): Readable {
   const chunk = Buffer.alloc(CHUNK, 120);
-  let left = SIZE;
+  let left = size;
   return new Readable({
     read() {
       if (left <= 0) return void this.push(null);
@@ -66,6 +66,9 @@ describe('streaming', () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
     const res = await gw.request(HOSTS.staff, '/big?bytes=1000000', { cookie });
     await res.body.dump();
+    // and the upload path (socket buffers, malloc arenas and JIT code grow once, on first use)
+    const up = await gw.request(HOSTS.staff, '/upload', { method: 'PUT', cookie, body: body(16 * 1024 * 1024), headers: { 'content-type': 'application/octet-stream' } });
+    await up.body.dump();
   });
   after(() => gw.close());
 
