@@ -20,7 +20,7 @@
  * restart (the rest of that reload still applies).
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayApp } from '../app.ts';
@@ -37,8 +37,9 @@ export interface Generation {
 }
 
 interface LiveGeneration extends Generation {
-  /** responses not finished yet */
-  readonly responses: Set<ServerResponse>;
+  /** requests whose response has not closed yet (a count: a Set of responses, added to and
+   *  deleted from on every request, cost 10 % of the throughput and doubled the p99) */
+  requests: number;
   /** upgraded (WebSocket) connections still open */
   readonly sockets: Set<Duplex>;
   /** called when both sets become empty */
@@ -64,10 +65,15 @@ export interface Switchboard {
   close(graceMs: number): Promise<boolean>;
 }
 
-const isIdle = (gen: LiveGeneration) => gen.responses.size === 0 && gen.sockets.size === 0;
+const isIdle = (gen: LiveGeneration) => gen.requests === 0 && gen.sockets.size === 0;
 
 function forget<T>(gen: LiveGeneration, set: Set<T>, item: T): void {
   set.delete(item);
+  if (isIdle(gen)) gen.onIdle?.();
+}
+
+function responseClosed(gen: LiveGeneration): void {
+  gen.requests--;
   if (isIdle(gen)) gen.onIdle?.();
 }
 
@@ -107,15 +113,15 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
   let closing = false;
 
   function track(id: number, app: GatewayApp, config: Config): LiveGeneration {
-    const gen: LiveGeneration = { id, app, config, responses: new Set(), sockets: new Set(), onIdle: null, closed: null };
+    const gen: LiveGeneration = { id, app, config, requests: 0, sockets: new Set(), onIdle: null, closed: null };
     live.add(gen);
     return gen;
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const gen = current;
-    gen.responses.add(res);
-    res.once('close', () => forget(gen, gen.responses, res));
+    gen.requests++;
+    res.once('close', () => responseClosed(gen));
     // while stopping, close each connection after its response
     if (closing) res.shouldKeepAlive = false;
     gen.app.server.emit('request', req, res);
@@ -140,6 +146,12 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
 
   const server = createServer(opts.serverOptions);
   server.on('request', onRequest);
+  /** open client connections (each carries many requests): at close, the response each is making is told to end it */
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   server.on('upgrade', onUpgrade);
   server.on('clientError', onClientError);
   // an Expect other than 100-continue is the app's to answer (node:http would send its own 417)
@@ -162,7 +174,7 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
   async function retire(gen: LiveGeneration, graceMs: number): Promise<void> {
     const drained = await waitIdle(gen, graceMs);
     if (!drained) {
-      opts.log.warn({ generation: gen.id, requests: gen.responses.size, websockets: gen.sockets.size }, 'closing the previous configuration with requests still running (server.shutdownGraceMs passed)');
+      opts.log.warn({ generation: gen.id, requests: gen.requests, websockets: gen.sockets.size }, 'closing the previous configuration with requests still running (server.shutdownGraceMs passed)');
     }
     closeUpgrades(gen);
     destroyUpgrades(gen);
@@ -193,8 +205,10 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
     },
     async close(graceMs) {
       closing = true;
-      for (const gen of live) {
-        for (const res of gen.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+      // the responses being made now end their connection too (new ones do, see onRequest)
+      for (const socket of connections) {
+        const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (res && !res.headersSent) res.shouldKeepAlive = false;
       }
       const stopped = new Promise<true>((resolve) => server.close(() => resolve(true)));
       for (const gen of live) closeUpgrades(gen);
