@@ -294,6 +294,11 @@ async function withTargets<R>(starts: readonly (() => Promise<Target | null>)[],
   }
 }
 
+/** (b): a bare Fastify + @fastify/http-proxy in front of `upstream`, on the server CPU */
+async function startBareProxy(upstream: string, settings: BenchSettings): Promise<Target> {
+  return fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [upstream], { cpus: settings.cpus.server }), { host: 'bench.test' });
+}
+
 async function startUpstream(settings: BenchSettings): Promise<Target> {
   return fromChild('(a) upstream directly', await startChild<{ url: string }>('upstream.ts', [], { cpus: settings.cpus.generator }));
 }
@@ -314,7 +319,7 @@ export const smallGet: Scenario = {
         async () => (settings.peers ? startNginx(up, p.server).then((peer) => peer && fromPeer('(n) nginx, plain proxy', peer)) : null),
         async () => (settings.peers ? startApacheOidc(up, p.server).then((peer) => peer && fromPeer('(m) Apache + mod_auth_openidc', peer)) : null),
         async () => fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
-        async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
+        () => startBareProxy(up, settings),
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
         () => startGateway('(c-info) gateway, log.level info', up, settings, { logLevel: 'info' }),
         () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
@@ -330,7 +335,7 @@ export const smallGet: Scenario = {
         const n = get(nginx);
         const m = get(apache);
         const c2 = get(gw2) as LoadResult;
-        const startBare = async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: p.server }), { host: 'bench.test' });
+        const startBare = () => startBareProxy(up, settings);
         const pairedRatio = await paired(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, startBare, log);
         const addedP99 = await p99Rounds(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log);
         const a = get(upstream) as LoadResult;
@@ -380,7 +385,7 @@ function versusBare(name: string, description: string, spec: { path: string; met
       try {
         const up = upstream.url;
         const starts: (() => Promise<Target | null>)[] = [
-          async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' }),
+          () => startBareProxy(up, settings),
           () => startGateway('(c) gateway, signed in', up, settings),
           ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
         ];
@@ -411,7 +416,7 @@ export const websocket: Scenario = {
     try {
       const up = upstream.url;
       const starts: (() => Promise<Target | null>)[] = [
-        async () => fromChild('(b) bare Fastify + http-proxy', await startChild('bare-proxy.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' }),
+        () => startBareProxy(up, settings),
         () => startGateway('(c) gateway, signed in', up, settings),
       ];
       return await withTargets(starts, async ([bare, gw]) => {
