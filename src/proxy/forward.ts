@@ -16,11 +16,21 @@
  * Failures before any response byte (refused, reset, timeouts) become the 502/504
  * pages through `failed`; after that, the client connection is cut so the client
  * sees a truncated response, never a complete-looking one.
+ *
+ * Timeouts are the exchange's own (one Node.js timer per request, cleared when it
+ * ends), not undici's headersTimeout/bodyTimeout: undici's coarse timers stay in a
+ * list for up to a second after the request has ended, so at thousands of requests
+ * a second every one of them outlived two young-generation collections and was
+ * promoted (~8 MB of old space in 6 s, docs/performance.md), and the full
+ * collections that followed showed in the tail latency. The semantics are undici's:
+ * the response headers must come within `timeoutMs` of the last byte of the request
+ * sent (or of the last upload progress, while the upload runs), and the body may not
+ * stall for longer than `timeoutMs` between chunks unless the client is the slow one.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Pool } from 'undici';
+import { errors, type Pool } from 'undici';
 import { clientHeaders } from './headers.ts';
 
 export interface ExchangeHooks {
@@ -59,6 +69,19 @@ const RESPONSE_BUFFER = 128 * 1024;
 
 const kExchange = Symbol('regentra.proxy.exchange');
 
+/** the exchange's timer fired: time out, or wait for the rest of the allowed idle time */
+function onExchangeTimer(exchange: Exchange): void {
+  exchange.timer = null;
+  if (exchange.ended) return;
+  const idle = performance.now() - exchange.lastActivity;
+  // a client reading slowly (upstream paused by back-pressure) is not the upstream's fault
+  if (exchange.paused || idle < exchange.timeoutMs) {
+    exchange.timer = setTimeout(onExchangeTimer, exchange.paused ? exchange.timeoutMs : exchange.timeoutMs - idle, exchange);
+    return;
+  }
+  exchange.abortUpstream?.(exchange.headersDone ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
+}
+
 function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): void {
   this[kExchange]?.onClientClose();
   this[kExchange] = undefined;
@@ -77,12 +100,21 @@ export class Exchange {
   body: Readable | null = null;
   clientGone = false;
   headersDone = false;
+  /** the upstream's response is held back because the client reads slowly */
+  paused = false;
+  /** the exchange has completed or failed */
+  ended = false;
+  readonly timeoutMs: number;
+  timer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last progress (request bytes sent, response bytes received) */
+  lastActivity = 0;
 
-  constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, viaFastify: boolean) {
+  constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, viaFastify: boolean, timeoutMs: number) {
     this.request = request;
     this.reply = reply;
     this.hooks = hooks;
     this.viaFastify = viaFastify;
+    this.timeoutMs = timeoutMs;
     // one shared listener (no closure per request): the response points to its exchange
     (reply.raw as ServerResponse & { [kExchange]?: Exchange })[kExchange] = this;
     reply.raw.on('close', onResponseClose);
@@ -97,13 +129,42 @@ export class Exchange {
   }
 
   onConnect(abort: Abort): void {
-    if (this.clientGone) abort(clientGoneError());
-    else this.abortUpstream = abort;
+    if (this.clientGone) {
+      abort(clientGoneError());
+      return;
+    }
+    this.abortUpstream = abort;
+    this.lastActivity = performance.now();
+    if (this.timer === null && this.timeoutMs > 0) this.timer = setTimeout(onExchangeTimer, this.timeoutMs, this);
+  }
+
+  onBodySent(): void {
+    this.lastActivity = performance.now();
+  }
+
+  onRequestSent(): void {
+    this.lastActivity = performance.now();
+  }
+
+  /** the client took what was held back: let the upstream go on */
+  onDrain(): void {
+    this.paused = false;
+    this.lastActivity = performance.now();
+    this.resume?.();
+  }
+
+  private end(): void {
+    this.ended = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx informational (103 Early Hints): not relayed
     this.headersDone = true;
+    this.lastActivity = performance.now();
     this.resume = resume;
     const list = clientHeaders(raw, this.hooks.ownCookies);
     const request = this.request;
@@ -130,28 +191,32 @@ export class Exchange {
     const reply = this.reply;
     reply.code(statusCode);
     for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1] as string);
-    this.body = new Readable({ read: () => this.resume?.() });
+    this.body = new Readable({ read: () => this.onDrain() });
     this.hooks.answered(this.request, statusCode, seconds);
     reply.send(this.body);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.body !== null) return this.body.push(chunk);
+    this.lastActivity = performance.now();
+    if (this.body !== null) return (this.paused = !this.body.push(chunk)) === false;
     const res = this.reply.raw;
     // the upstream is paused only when the client is really behind: pausing and resuming
     // undici's parser for every write that does not go out at once costs more than it saves
     if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER) return true;
-    res.once('drain', this.resume as () => void);
+    this.paused = true;
+    res.once('drain', () => this.onDrain());
     return false;
   }
 
   onComplete(): void {
+    this.end();
     if (this.body !== null) this.body.push(null);
     else this.reply.raw.end();
   }
 
   onError(err: Error): void {
+    this.end();
     if (this.clientGone) return;
     if (this.body !== null) {
       this.body.destroy(err);
@@ -168,15 +233,16 @@ export class Exchange {
 
 /** Forward `request` to the upstream and relay the response to `reply`. */
 export function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions, hooks: ExchangeHooks): void {
-  const exchange = new Exchange(request, reply, hooks, opts.viaFastify);
+  const exchange = new Exchange(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
   opts.pool.dispatch(
     {
       path: opts.path,
       method: request.method as 'GET',
       headers: opts.headers,
       body: hasBody(request) ? request.raw : null,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
+      // the exchange keeps its own timeouts (see the top of this file)
+      headersTimeout: 0,
+      bodyTimeout: 0,
     },
     exchange as never,
   );
