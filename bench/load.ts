@@ -27,6 +27,11 @@ export interface LoadOptions {
   readonly cpus?: string;
   /** force a tool */
   readonly tool?: 'wrk' | 'autocannon';
+  /**
+   * a pause of this many milliseconds on each connection between a response and the next
+   * request (wrk only): a moderate load instead of as many requests as the server can take
+   */
+  readonly pauseMs?: number;
 }
 
 export interface LoadResult {
@@ -87,6 +92,7 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
   }
   // wrk adds Host (unless "Host" is set) and Content-Length itself: use canonical spellings
   for (const [k, v] of Object.entries(opts.headers ?? {})) lua += `wrk.headers[${luaString(canonical(k))}] = ${luaString(v)}\n`;
+  if (opts.pauseMs) lua += `delay = function() return ${Math.round(opts.pauseMs)} end\n`;
   writeFileSync(script, lua + LUA_DONE);
   const threads = Math.min(opts.threads ?? 1, opts.connections);
   const [cmd, args] = pinned(WRK as string, ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, opts.url], opts.cpus);
@@ -129,6 +135,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 export async function measure(opts: LoadOptions): Promise<LoadResult> {
   const tool = toolFor(opts);
+  if (opts.pauseMs && tool !== 'wrk') throw new Error('a paused load (pauseMs) needs wrk (npm run bench:peers installs it)');
   const cpu = () => (opts.serverPid === undefined ? Number.NaN : treeCpuSeconds(opts.serverPid));
   if (tool === 'wrk') {
     const dir = mkdtempSync(join(tmpdir(), 'regentra-wrk-'));
