@@ -51,7 +51,7 @@ const timeouts = z
   .object({
     /** time to connect to the upstream */
     connectMs: ms(5_000),
-    /** time to receive the upstream's response headers */
+    /** time to receive the upstream's response headers after the request was sent, and the longest stall between body chunks */
     responseMs: ms(30_000),
   })
   .strict()
