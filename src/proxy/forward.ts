@@ -17,21 +17,19 @@
  * pages through `failed`; after that, the client connection is cut so the client
  * sees a truncated response, never a complete-looking one.
  *
- * Timeouts are the exchange's own (one Node.js timer per request, cleared when it
- * ends), not undici's headersTimeout/bodyTimeout: undici's coarse timers stay in a
- * list for up to a second after the request has ended, so at thousands of requests
- * a second every one of them outlived two young-generation collections and was
- * promoted (~8 MB of old space in 6 s, docs/performance.md), and the full
- * collections that followed showed in the tail latency. The semantics are undici's:
- * the response headers must come within `timeoutMs` of the last byte of the request
- * sent (or of the last upload progress, while the upload runs), and the body may not
- * stall for longer than `timeoutMs` between chunks unless the client is the slow one.
+ * Timeouts are the exchange's own (deadlines.ts: no timer per request), not undici's
+ * headersTimeout/bodyTimeout, whose timers outlive their requests (see deadlines.ts).
+ * The semantics are undici's: the response headers must come within `timeoutMs` of the
+ * last byte of the request sent (or of the last upload progress, while the upload
+ * runs), and the body may not stall for longer than `timeoutMs` between chunks unless
+ * the client is the slow one.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, type Pool } from 'undici';
 import { clientHeaders } from './headers.ts';
+import { track, untrack, type Timed } from './deadlines.ts';
 
 export interface ExchangeHooks {
   /** the gateway's cookie names (as ownCookieNames gives them): upstreams may not set them */
@@ -69,26 +67,13 @@ const RESPONSE_BUFFER = 128 * 1024;
 
 const kExchange = Symbol('regentra.proxy.exchange');
 
-/** the exchange's timer fired: time out, or wait for the rest of the allowed idle time */
-function onExchangeTimer(exchange: Exchange): void {
-  exchange.timer = null;
-  if (exchange.ended) return;
-  const idle = performance.now() - exchange.lastActivity;
-  // a client reading slowly (upstream paused by back-pressure) is not the upstream's fault
-  if (exchange.paused || idle < exchange.timeoutMs) {
-    exchange.timer = setTimeout(onExchangeTimer, exchange.paused ? exchange.timeoutMs : exchange.timeoutMs - idle, exchange);
-    return;
-  }
-  exchange.abortUpstream?.(exchange.headersDone ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
-}
-
 function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): void {
   this[kExchange]?.onClientClose();
   this[kExchange] = undefined;
 }
 
 /** the legacy undici handler (the one the HTTP/1 client calls without converting raw headers) */
-export class Exchange {
+export class Exchange implements Timed {
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
   readonly hooks: ExchangeHooks;
@@ -105,9 +90,10 @@ export class Exchange {
   /** the exchange has completed or failed */
   ended = false;
   readonly timeoutMs: number;
-  timer: NodeJS.Timeout | null = null;
   /** performance.now() of the last progress (request bytes sent, response bytes received) */
   lastActivity = 0;
+  prevTimed: Timed | null = null;
+  nextTimed: Timed | null = null;
 
   constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, viaFastify: boolean, timeoutMs: number) {
     this.request = request;
@@ -135,7 +121,13 @@ export class Exchange {
     }
     this.abortUpstream = abort;
     this.lastActivity = performance.now();
-    if (this.timer === null && this.timeoutMs > 0) this.timer = setTimeout(onExchangeTimer, this.timeoutMs, this);
+    if (this.timeoutMs > 0 && !this.ended) track(this);
+  }
+
+  /** idle for longer than the timeout (deadlines.ts): the upstream is too slow */
+  onDeadline(): void {
+    if (this.ended) return;
+    this.abortUpstream?.(this.headersDone ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
   }
 
   onBodySent(): void {
@@ -155,10 +147,7 @@ export class Exchange {
 
   private end(): void {
     this.ended = true;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    untrack(this);
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { TICK_MS, watched } from '../../src/proxy/deadlines.ts';
 
 type Raw = Record<string, any>;
 
@@ -136,9 +137,23 @@ describe('proxy timeouts (timeouts.responseMs)', () => {
     assert.ok(performance.now() - started > RESPONSE_MS * 2, 'the upload took longer than the timeout');
   });
 
-  test('afterwards the gateway serves normally', async () => {
+  test('afterwards the gateway serves normally, and no ended exchange is still watched', async () => {
     const res = await gw.request(HOSTS.staff, '/upload', { cookie, method: 'POST', body: 'abc' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await res.body.json(), { bytes: 3 });
+    assert.equal(watched(), 0, 'every exchange left the deadline list when it ended');
+  });
+
+  test('many concurrent exchanges, some timing out: each ends on time and leaves the list', async () => {
+    const started = performance.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await gw.request(HOSTS.staff, i % 2 === 0 ? '/stall-body' : '/drip', { cookie });
+        return res.body.text().then(() => 'whole', () => 'cut');
+      }),
+    );
+    assert.deepEqual(outcomes.filter((o, i) => (i % 2 === 0 ? o !== 'cut' : o !== 'whole')), [], 'stalls cut, drips whole');
+    assert.ok(performance.now() - started < RESPONSE_MS * 3 + TICK_MS + 2_000);
+    assert.equal(watched(), 0);
   });
 });
