@@ -54,14 +54,16 @@ function textInput(id: string, label: string, hint: string, value: string, error
 ${fieldError(id, error)}`;
 }
 
+/** the Azure steps: open until SSO is on, then folded away (one click shows them again) */
 function setupSteps(v: SsoView): SafeHtml {
-  return html`<h2>Set up the app in Azure AD</h2>
+  const done = v.settings.enabled;
+  return html`<details class="setup"${done ? '' : html` open`}><summary><h2>Set up the app in Azure AD</h2>${done ? html` <span class="hint">done — show the steps and the redirect URI</span>` : ''}</summary>
 <ol class="steps">
 <li><strong>Register the Regentra app in Azure AD.</strong> In the Azure portal, go to Azure Active Directory → App registrations → New registration. Set the redirect URI (platform “Web”) to the value below.
 ${v.redirectUris.map((uri, i) => copyField(`redirect-uri-${i}`, v.redirectUris.length > 1 ? `Redirect URI ${i + 1}` : 'Redirect URI', uri))}</li>
 <li><strong>Configure API permissions.</strong> Grant the app the following delegated permissions (Microsoft Graph): ${PERMISSIONS.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}.</li>
 <li><strong>Create a client secret.</strong> Under Certificates &amp; secrets, generate a new client secret. <strong>Copy the secret value immediately — it is only shown once.</strong> Copy its Value, not its Secret ID.</li>
-</ol>`;
+</ol></details>`;
 }
 
 function secretHint(s: StaffSsoSettings): string {

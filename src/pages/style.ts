@@ -55,7 +55,7 @@ th,td{text-align:left;padding:8px;border-bottom:1px solid var(--line)}
 .badge{display:inline-block;border-radius:999px;padding:2px 8px;font-size:12px;font-weight:600;background:#eef1fb;color:var(--brand)}
 .badge.ok{background:var(--ok-bg);color:var(--ok)}.badge.off{background:#f2f4f7;color:var(--muted)}.badge.error{background:var(--danger-bg);color:var(--danger)}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;font-size:14px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;word-break:break-all}
-ol.steps{padding-left:20px;line-height:1.6}
+details.setup>summary{cursor:pointer}details.setup>summary h2{display:inline}details.setup>summary{margin:26px 0 8px}ol.steps{padding-left:20px;line-height:1.6}
 ol.steps>li+li{margin-top:8px}
 .foot{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}

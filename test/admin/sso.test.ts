@@ -64,6 +64,7 @@ describe('staff SSO settings page', () => {
     const page = await admin.get(PATH.sso);
     assert.equal(page.status, 200);
     const body = unescapeHtml(page.body);
+    assert.match(body, /<details class="setup" open><summary><h2>Set up the app in Azure AD<\/h2><\/summary>/, 'open while SSO is off');
     assert.match(body, /<input id="redirect-uri-0" type="text" readonly value="http:\/\/staff\.example\.test\/\.auth\/callback"/);
     assert.match(body, /data-copy="redirect-uri-0">Copy</);
     for (const p of ['openid', 'profile', 'email', 'User.Read']) assert.ok(body.includes(`<code>${p}</code>`), p);
@@ -152,6 +153,10 @@ describe('staff SSO settings page', () => {
     assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: true, mfaRequired: true });
     const login = await new Browser(gw, HOSTS.staff).get('/.auth/login');
     assert.match(login.body, /Sign in with Microsoft/);
+    // once SSO is on, the Azure setup steps are folded away (still one click away)
+    const after = await admin.get(PATH.sso);
+    assert.match(after.body, /<details class="setup"><summary><h2>Set up the app in Azure AD<\/h2> <span class="hint">done/);
+    assert.match(after.body, /<input id="redirect-uri-0" type="text" readonly/);
   });
 
   test('Test Connection on unsaved values, then “Save tested values”; Enable allowed', async () => {

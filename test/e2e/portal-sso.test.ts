@@ -160,7 +160,9 @@ test("a user of another tenant (Contoso) is refused on Acme's portal: no session
   assert.match(text, /Your account belongs to another organisation's directory, not the one this site signs in with/);
   assert.match(text, /Reference: [0-9a-f-]{36}/, 'a reference for support');
   assert.ok(!text.includes(mallory.email!), "the page does not echo the other tenant's account");
-  assert.ok(await page.getByRole('link', { name: 'Back to sign-in' }).isVisible(), 'a way back');
+  const back = page.getByRole('link', { name: 'Back to sign-in' });
+  assert.ok(await back.isVisible(), 'a way back');
+  assert.equal(await back.getAttribute('href'), `${PATHS.login}?rd=${encodeURIComponent(DEEP_LINK)}`, 'the way back keeps the deep link');
   await shots.take(page, 'contoso-user-refused');
 
   // no session, no account, nothing upstream

@@ -9,6 +9,7 @@ import { ClientError, ResponseBodyError } from 'openid-client';
 import { replyError, wantsHtml } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import { PATHS } from '../../routing/reserved.ts';
+import { safeRedirectTarget } from '../../routing/redirect.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { StoreError } from '../../store/types.ts';
 import { aadstsNumber, aadstsUserMessage, describeAadsts, type EntraErrorInfo } from './aadsts.ts';
@@ -151,8 +152,11 @@ export function logFields(err: EntraError): Record<string, unknown> {
   };
 }
 
-/** Send the page (people) or JSON (API clients) for a refused sign-in. */
-export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
+/**
+ * Send the page (people) or JSON (API clients) for a refused sign-in. `returnTo`: where
+ * the person was going (the flow's validated target), kept by the page's way back.
+ */
+export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError, returnTo: string | null = null): FastifyReply {
   const spec: Spec = SPECS[err.code];
   reply.header('cache-control', 'no-store');
   if (!wantsHtml(request)) {
@@ -169,6 +173,8 @@ export function replyEntraError(request: FastifyRequest, reply: FastifyReply, er
 <p><strong>${err.info.code}</strong>: ${err.info.message}</p>
 ${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}</div>`
     : '';
-  const extra = html`${admin}<p class="links"><a href="${PATHS.login}">Back to sign-in</a></p>`;
+  const target = returnTo === null ? '/' : safeRedirectTarget(returnTo);
+  const back = target === '/' ? PATHS.login : `${PATHS.login}?rd=${encodeURIComponent(target)}`;
+  const extra = html`${admin}<p class="links"><a href="${back}">Back to sign-in</a></p>`;
   return replyError(request, reply, spec.base, { title: spec.title, message: err.userMessage, extra, html: true });
 }

@@ -112,5 +112,12 @@ export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest
     type: 'signin.failure', outcome: 'failure', realm, userId: null, actor: null, ip: request.ip,
     details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}) },
   });
-  return replyEntraError(request, reply, e);
+  // the way back keeps the deep link the person started from (the flow outlives a refusal)
+  let returnTo: string | null = null;
+  try {
+    returnTo = request.site.kind === 'central' ? null : (app.sessions.flow(request)?.rd ?? null);
+  } catch {
+    // the refusal page does not depend on the flow cookie
+  }
+  return replyEntraError(request, reply, e, returnTo);
 }
