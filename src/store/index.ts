@@ -1,7 +1,9 @@
 /**
  * Open the configured store and bring its schema up to date.
+ *
+ * The PostgreSQL driver (pg and its dependencies) is loaded only when the
+ * configuration asks for it: a SQLite deployment starts without it.
  */
-import { DEFAULT_POSTGRES_POOL, openPostgresStore } from './postgres.ts';
 import type { PostgresPoolOptions } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './types.ts';
@@ -11,7 +13,6 @@ export { createSecretBox, parseKey, SecretBoxError } from './secretbox.ts';
 export type { SecretBox, SecretBoxErrorCode, SecretBoxKey } from './secretbox.ts';
 export { openSqliteStore } from './sqlite.ts';
 export type { SqliteStoreOptions } from './sqlite.ts';
-export { DEFAULT_POSTGRES_POOL, openPostgresStore } from './postgres.ts';
 export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres.ts';
 
 export type OpenStoreOptions =
@@ -25,19 +26,20 @@ export type OpenStoreOptions =
   };
 
 /** the defaults, with the options the caller did set */
-function poolOptions(overrides: Partial<PostgresPoolOptions> = {}): PostgresPoolOptions {
+function poolOptions(defaults: PostgresPoolOptions, overrides: Partial<PostgresPoolOptions> = {}): PostgresPoolOptions {
   const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
-  return { ...DEFAULT_POSTGRES_POOL, ...Object.fromEntries(defined) };
+  return { ...defaults, ...Object.fromEntries(defined) };
 }
 
-function openUnmigrated(options: OpenStoreOptions): Promise<Store> {
+async function openUnmigrated(options: OpenStoreOptions): Promise<Store> {
   if (options.driver === 'sqlite') {
     return openSqliteStore({ path: options.path, now: options.now });
   }
+  const { DEFAULT_POSTGRES_POOL, openPostgresStore } = await import('./postgres.ts');
   return openPostgresStore({
     url: options.url,
     schema: options.schema,
-    pool: poolOptions(options.pool),
+    pool: poolOptions(DEFAULT_POSTGRES_POOL, options.pool),
     now: options.now,
   });
 }

@@ -8,7 +8,6 @@
  * inlined as a data: URI (the pages' CSP allows `img-src data:`).
  */
 import { generate, generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 
 export const TOTP = Object.freeze({ algorithm: 'sha1', digits: 6, period: 30, window: 1 } as const);
 
@@ -67,6 +66,8 @@ export function totpUri(secret: string, issuer: string, account: string): string
 
 /** The URI as an SVG QR code in a data: URI, for an <img src>. */
 export async function qrDataUri(uri: string): Promise<string> {
+  // loaded on first use: only enrolment pages draw QR codes
+  const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
 }
