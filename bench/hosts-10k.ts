@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -232,12 +232,23 @@ export async function httpRows(clients = 10_000, opts: { durationS?: number; rou
       const mid = Math.floor(n / 2);
       const raw = hostsRaw(n, keys, { driver: 'sqlite', path: join(dir, `regentra-${n}.db`) }, upstream.url);
       const account = await seedAccount(raw, `portal:${clientId(mid)}`, `bench-${randomBytes(3).toString('hex')}@example.com`);
+      // process start-up: the median of START_SPAWNS spawns on every CPU (as deployed: the bench
+      // itself runs pinned to the load generator's CPU, which children would inherit), and one
+      // pinned to a single CPU (Node's compiler and GC threads then share it with the main thread)
+      const startups: number[] = [];
+      for (let i = 0; i < START_SPAWNS; i++) {
+        const once = await startGatewayChild(`gateway, ${n} clients (start-up only)`, raw, ALL_CPUS);
+        startups.push(once.startMs);
+        await once.stop();
+      }
+      const one = await startGatewayChild(`gateway, ${n} clients (start-up on one CPU)`, raw, '0');
+      await one.stop();
       const gw = await startGatewayChild(`gateway, ${n} clients`, raw);
       gateways.push(gw);
       const host = exactHost(mid);
       const cookie = await signIn(gw.url, host, account);
       await load(gw.url, host, cookie, { connections, durationS: 2 }); // warm-up
-      runs.push({ n, gw, host, cookie, results: [] as LoadResult[] });
+      runs.push({ n, gw, host, cookie, startMs: median(startups), startups, oneCpuMs: one.startMs, results: [] as LoadResult[] });
     }
     for (let round = 0; round < rounds; round++) {
       for (const r of round % 2 === 0 ? runs : [...runs].reverse()) r.results.push(await load(r.gw.url, r.host, r.cookie, { connections, durationS }));
@@ -250,7 +261,7 @@ export async function httpRows(clients = 10_000, opts: { durationS?: number; rou
         reqPerSec: median(r.results.map((x) => x.reqPerSec)),
         p50Ms: median(r.results.map((x) => x.p50Ms)),
         p99Ms: median(r.results.map((x) => x.p99Ms)),
-        extra: { rounds: r.results.map((x) => Math.round(x.reqPerSec)).join('/'), 'process start-up ms': Math.round(r.gw.startMs), 'rss MiB': Math.round(r.gw.rssMiB()) },
+        extra: { rounds: r.results.map((x) => Math.round(x.reqPerSec)).join('/'), 'process start-up ms (median)': Math.round(r.startMs), spawns: r.startups.map((x) => Math.round(x)).join('/'), 'on one CPU ms': Math.round(r.oneCpuMs), 'rss MiB': Math.round(r.gw.rssMiB()) },
       };
     });
     const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
@@ -260,8 +271,8 @@ export async function httpRows(clients = 10_000, opts: { durationS?: number; rou
     // one gateway process on one event loop: at saturation, a request's share of it
     const perRequestUs = 1e6 / median(large.results.map((x) => x.reqPerSec));
     // what an operator waits for: `regentra-gateway serve` spawned → listening (Node loading the sources, the YAML file, the store)
-    const startMs = large.gw.startMs;
-    const startGate: Gate = { name: `process start-up, ${clients.toLocaleString('en-US')} clients (spawn → listening)`, value: `${startMs.toFixed(0)} ms`, target: '< 2000 ms', pass: startMs < 2000 };
+    const startMs = large.startMs;
+    const startGate: Gate = { name: `process start-up, ${clients.toLocaleString('en-US')} clients (spawn → listening, median of ${START_SPAWNS})`, value: `${startMs.toFixed(0)} ms`, target: '< 2000 ms', pass: startMs < 2000 };
     return { rows, ratio, gate, startGate, perRequestUs };
   } finally {
     for (const gw of gateways) await gw.stop();
@@ -269,6 +280,10 @@ export async function httpRows(clients = 10_000, opts: { durationS?: number; rou
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** spawns per client count for the process start-up figure */
+const START_SPAWNS = 3;
+const ALL_CPUS = `0-${cpus().length - 1}`;
 
 // ------------------------------------------------------------------ targets
 

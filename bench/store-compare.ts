@@ -37,6 +37,7 @@ import { createSecretBox } from '../src/store/secretbox.ts';
 import { createLocalUser, enrolTotpForDemo } from '../src/auth/password/users.ts';
 import { currentTotpCode } from '../src/auth/totp/totp.ts';
 import { NODE_FLAGS } from '../src/ops/runtime.ts';
+import { pinned } from './processes.ts';
 
 // ------------------------------------------------------------------ rows, tables, gates
 
@@ -139,11 +140,13 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function startChild(name: string, args: readonly string[], ready: RegExp, cleanup: () => void = () => {}): Promise<ChildServer> {
+function startChild(name: string, args: readonly string[], ready: RegExp, cleanup: () => void = () => {}, cpus?: string): Promise<ChildServer> {
   const started = performance.now();
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // taskset execs node in place: the pid is the server's
+  const [cmd, argv] = cpus ? pinned(process.execPath, args, cpus) : [process.execPath, [...args]];
+  const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const exited = new Promise<void>((resolve) =>
@@ -213,11 +216,12 @@ export function startUpstreamChild(): Promise<ChildServer> {
 }
 
 /** `regentra-gateway serve` on `raw` (written to a temp YAML file) in its own process. */
-export function startGatewayChild(name: string, raw: Record<string, unknown>): Promise<ChildServer> {
+/** `cpus`: a taskset CPU list for the process (otherwise it inherits this process's CPUs) */
+export function startGatewayChild(name: string, raw: Record<string, unknown>, cpus?: string): Promise<ChildServer> {
   const dir = mkdtempSync(join(tmpdir(), 'regentra-bench-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, stringify(raw));
-  return startChild(name, [...NODE_FLAGS, BIN, 'serve', '--config', file], /regentra-gateway listening on (\S+) \(ops on (\S+)\)/, () => rmSync(dir, { recursive: true, force: true }));
+  return startChild(name, [...NODE_FLAGS, BIN, 'serve', '--config', file], /regentra-gateway listening on (\S+) \(ops on (\S+)\)/, () => rmSync(dir, { recursive: true, force: true }), cpus);
 }
 
 // ------------------------------------------------------------------ accounts and sign-in
