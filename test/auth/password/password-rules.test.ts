@@ -40,6 +40,10 @@ test('policy: minimum length, common passwords (with trailing digits), repeats, 
   assert.match(passwordProblem('ADA@example.com', { minLength: 8, email: 'ada@example.com' }) ?? '', /email/);
   assert.match(passwordProblem('x'.repeat(1025) + 'y', rules) ?? '', /at most 1024/);
   assert.equal(isCommonPassword('iloveyou'), true);
+  // from the breached-password list (zxcvbn-ts), long enough to pass the length rule
+  for (const p of ['1qaz2wsx3edc', 'qazwsxedcrfv', 'leavemealone', '123qweasdzxc']) assert.match(passwordProblem(p, rules) ?? '', /too common/, p);
+  // and this product's own name, which such lists miss
+  assert.match(passwordProblem('Regentra2026!', rules) ?? '', /too common/);
   assert.equal(isCommonPassword('iloveyou but in a sentence'), false);
   // length counts characters, not UTF-16 units
   assert.match(passwordProblem('🔑🗝🔑🗝🔑🗝🔑🗝🔑🗝🔑', rules) ?? '', /at least 12/);
