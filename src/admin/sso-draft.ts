@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StaffSsoSettings } from '../auth/policy.ts';
 import type { TestSignInResult, EntraAppCredentials } from '../auth/entra/index.ts';
-import { readStaffSecret, settingsFingerprint } from '../auth/entra/index.ts';
+import { fingerprintMatches, readStaffSecret, settingsFingerprint } from '../auth/entra/index.ts';
 
 export interface TestDraft {
   readonly tenantId: string;
@@ -70,6 +70,6 @@ export function savedFingerprint(app: FastifyInstance, s: StaffSsoSettings): str
 
 /** The saved values passed Test Connection (the rule for Enable SSO). */
 export function isVerified(app: FastifyInstance, s: StaffSsoSettings): boolean {
-  const fp = savedFingerprint(app, s);
-  return fp !== null && s.testedFingerprint !== null && fp === s.testedFingerprint;
+  const creds = savedCredentials(app, s);
+  return creds !== null && s.testedFingerprint !== null && fingerprintMatches(app.gateway.config, creds, s.testedFingerprint);
 }

@@ -6,7 +6,7 @@
 export type { EntraErrorInfo } from './aadsts.ts';
 export { describeAadsts } from './aadsts.ts';
 export type { EntraAppCredentials } from './secrets.ts';
-export { settingsFingerprint, readStaffSecret, sealStaffSecret } from './secrets.ts';
+export { fingerprintMatches, settingsFingerprint, readStaffSecret, sealStaffSecret } from './secrets.ts';
 export type { ConnectionCheck, TestSignInResult } from './test-signin.ts';
 export { checkConnection, beginTestSignIn, takeTestResult } from './test-signin.ts';
 export { redirectUriFor, adminConsentUrl } from './urls.ts';

@@ -1,10 +1,13 @@
 /**
  * The staff app's client secret at rest (sealed with the encryption key, aad
- * `sso.staff`) and the fingerprint of tested settings (HMAC with a key derived from
- * the first encryption key: no secret can be recovered from it, and a fingerprint
- * cannot be computed without the key).
+ * `sso.staff`) and the fingerprint of tested settings: an HMAC with a key derived from
+ * one encryption key, named in the fingerprint (`v2.<key id>.<mac>`). No secret can be
+ * recovered from it and none can be computed without the key; new fingerprints use
+ * the first key, and a saved one keeps matching while its key is still configured, so
+ * rotating the encryption keys (a new first key, the old one kept for decryption) does
+ * not make tested settings look untested.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../../config/keys.ts';
 import type { Config } from '../../config/schema.ts';
@@ -16,28 +19,48 @@ export interface EntraAppCredentials {
   clientSecret: string;
 }
 
-const fingerprintKeys = new WeakMap<Config, Buffer>();
+/** per config: encryption key id → fingerprint key */
+const fingerprintKeys = new WeakMap<Config, Map<string, Buffer>>();
 
-function fingerprintKey(config: Config): Buffer {
-  let key = fingerprintKeys.get(config);
-  if (!key) {
-    const first = config.keys.encryption[0];
-    if (!first) throw new Error('no encryption key configured');
-    key = Buffer.from(hkdfSync('sha256', mustDecodeKey32(first.key), Buffer.alloc(0), 'regentra sso settings fingerprint v1', 32));
-    fingerprintKeys.set(config, key);
+function fingerprintKey(config: Config, kid: string): Buffer | null {
+  let keys = fingerprintKeys.get(config);
+  if (!keys) {
+    keys = new Map(config.keys.encryption.map((k) => [k.id, Buffer.from(hkdfSync('sha256', mustDecodeKey32(k.key), Buffer.alloc(0), 'regentra sso settings fingerprint v1', 32))]));
+    fingerprintKeys.set(config, keys);
   }
-  return key;
+  return keys.get(kid) ?? null;
 }
 
-/** HMAC-SHA256 over tenant, client id and secret: equal exactly when the three values are. */
+function mac(key: Buffer, creds: EntraAppCredentials): string {
+  const input = JSON.stringify([creds.tenantId.trim().toLowerCase(), creds.clientId.trim(), creds.clientSecret]);
+  return createHmac('sha256', key).update(input).digest('base64url');
+}
+
+/** HMAC-SHA256 over tenant, client id and secret, with the first encryption key: equal exactly when the three values are. */
 export function settingsFingerprint(app: FastifyInstance, creds: EntraAppCredentials): string {
   return settingsFingerprintFor(app.gateway.config, creds);
 }
 
 /** The same, from the config alone (seeding tools that have no running app). */
 export function settingsFingerprintFor(config: Config, creds: EntraAppCredentials): string {
-  const input = JSON.stringify([creds.tenantId.trim().toLowerCase(), creds.clientId.trim(), creds.clientSecret]);
-  return `v1.${createHmac('sha256', fingerprintKey(config)).update(input).digest('base64url')}`;
+  const first = config.keys.encryption[0];
+  if (!first) throw new Error('no encryption key configured');
+  return `v2.${first.id}.${mac(fingerprintKey(config, first.id) as Buffer, creds)}`;
+}
+
+/**
+ * Is `stored` the fingerprint of `creds`? Computed with the key the fingerprint names
+ * (any configured encryption key); a fingerprint of a key no longer configured, or of
+ * another format, matches nothing (the settings then need a new test).
+ */
+export function fingerprintMatches(config: Config, creds: EntraAppCredentials, stored: string): boolean {
+  const m = /^v2\.([^.]+)\.([A-Za-z0-9_-]{43})$/.exec(stored);
+  if (!m) return false;
+  const key = fingerprintKey(config, m[1] as string);
+  if (!key) return false;
+  const expected = Buffer.from(mac(key, creds));
+  const given = Buffer.from(m[2] as string);
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 export function sealStaffSecret(app: FastifyInstance, secret: string): string {
