@@ -61,7 +61,7 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post(PATHS.login, async (request, reply) => {
-    if (local.throttled(request, reply)) return reply;
+    if (await local.throttled(request, reply)) return reply;
     const flow = local.formFlow(request, reply);
     if (flow === null) return reply;
     const p = await policy.forSite(request.site);

@@ -18,7 +18,6 @@ import { replyError } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import { retryText, signInPage, type FlowView, type Notice } from '../../pages/login.ts';
 import { PATHS } from '../../routing/reserved.ts';
-import { createThrottle, type Throttle } from '../throttle.ts';
 
 export const PENDING_PASSWORD_MS = 5 * 60_000;
 
@@ -48,8 +47,8 @@ export interface LocalSignIn {
   formFlow(request: FastifyRequest, reply: FastifyReply): FlowState | null;
   /** the pending password step of this flow, if still fresh */
   pending(flow: FlowState): PendingPassword | null;
-  /** when this client IP is throttled: answers 429 and returns true */
-  throttled(request: FastifyRequest, reply: FastifyReply): boolean;
+  /** when this client IP is throttled (counted in the store: every replica sees it): answers 429 and returns true */
+  throttled(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
   /** epoch ms until which the subject is locked, or null */
   lockedUntil(request: FastifyRequest, subject: Subject): Promise<number | null>;
   /** count a failure (IP, account or unknown email), audit it; returns the lock's end if now locked */
@@ -85,11 +84,13 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
     windowMs: config.auth.lockout.windowSeconds * 1000,
     lockMs: config.auth.lockout.lockSeconds * 1000,
   };
-  const ipThrottle: Throttle = createThrottle({
+  // failures per client IP are counted in the store, like accounts: N replicas do not allow N times the guesses
+  const ipPolicy = {
     maxFailures: config.auth.ipThrottle.maxFailures,
     windowMs: config.auth.ipThrottle.windowSeconds * 1000,
-    blockMs: config.auth.ipThrottle.windowSeconds * 1000,
-  });
+    lockMs: config.auth.ipThrottle.windowSeconds * 1000,
+  };
+  const ipKey = (request: FastifyRequest) => `ip:${request.ip}`;
   // emails without an account are counted in the store like accounts are, so that lockout looks
   // the same for every email on every replica (no account enumeration across replicas)
   const emailKey = (request: FastifyRequest, email: string) => `signin:${request.site.realm}:${normalizeEmail(email)}`;
@@ -112,9 +113,9 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       return age >= 0 && age < PENDING_PASSWORD_MS ? { uid: p.uid, at: p.at } : null;
     },
 
-    throttled(request, reply) {
+    async throttled(request, reply) {
       const t = now();
-      const until = ipThrottle.blockedUntil(request.ip, t);
+      const until = await store.keyedLockedUntil(ipKey(request), t);
       if (until === null) return false;
       metrics.signIns.inc({ realm: realmKind(request.site.realm), method: 'password', outcome: 'throttled' });
       replyError(request, reply, 'RATE_LIMITED', {
@@ -134,7 +135,7 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
     async fail(request, subject, step, reason) {
       const t = now();
       const realm = request.site.realm;
-      ipThrottle.fail(request.ip, t);
+      await store.recordKeyedFailure(ipKey(request), t, ipPolicy);
       const user = 'user' in subject ? subject.user : null;
       const until = 'user' in subject
         ? (await store.recordFailure(realm, subject.user.id, t, lockout)).lockedUntil

@@ -66,7 +66,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
 
   /** POST: throttle, CSRF, then the pending user. */
   async function postUser(request: FastifyRequest, reply: FastifyReply, step: Step): Promise<{ flow: FlowState; user: User } | null> {
-    if (local.throttled(request, reply)) return null;
+    if (await local.throttled(request, reply)) return null;
     const flow = local.formFlow(request, reply);
     if (flow === null) return null;
     const user = await stepUser(request, reply, flow, step);
