@@ -4,7 +4,9 @@
  * `admin_consent=True&tenant=…&state=…` or `error=…&error_description=…&state=…`.
  *
  * The state must verify (MAC, expiry) and name a configured client whose saved tenant
- * is the state's; a grant must come from that tenant. Otherwise nothing is recorded.
+ * is the state's; a grant must come from that tenant, and Microsoft must confirm it
+ * (an app-only token from that tenant: ../auth/entra/consent-check.ts), since the answer
+ * itself travels through the browser. Otherwise nothing is recorded as granted.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -16,7 +18,7 @@ import { html, type SafeHtml } from '../pages/html.ts';
 import type { PortalClientConfig } from '../config/schema.ts';
 import { loadSetting, saveSetting } from './settings.ts';
 import { verifyConsentState } from './consent-state.ts';
-import { describeAadsts } from '../auth/entra/index.ts';
+import { confirmAdminConsent, describeAadsts } from '../auth/entra/index.ts';
 import { findClient } from './portal.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -70,6 +72,24 @@ ${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
       await audit(request, client.id, 'failure', { tenantId, reason: 'wrong tenant', from: from && GUID.test(from) ? from : null });
       return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
 <p>Sign in with an administrator account of ${client.name}’s own Azure AD tenant and open the admin consent link again.</p>`);
+    }
+    const portalApp = app.gateway.config.sites.portal?.entra;
+    if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
+    const confirmation = await confirmAdminConsent(app.gateway, tenantId, portalApp);
+    if (!confirmation.confirmed) {
+      const { info } = confirmation;
+      if (confirmation.unavailable) {
+        await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed: Microsoft unavailable' });
+        return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm the consent for ${client.name}, so nothing was recorded yet.</p>
+<p>Open the admin consent link again in a few minutes (approving again is harmless).</p>`);
+      }
+      const error = `${info.code}: ${info.message}`;
+      const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
+      await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed by Microsoft', error: info.code, recorded: saved });
+      return page(reply, 200, 'Consent was not confirmed', html`<p class="lead">Microsoft did not confirm a consent for the Regentra portal app in ${client.name}’s directory, so it was not recorded.</p>
+<div class="alert error" role="alert">${error}</div>
+${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
+<p>Open the admin consent link again and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
     }
     const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null });
     await audit(request, client.id, saved ? 'success' : 'failure', { tenantId, recorded: saved });

@@ -161,6 +161,39 @@ describe('admin consent', () => {
     assert.match(settingsPage, /How to fix it:/);
   });
 
+  test('a grant Microsoft does not confirm (no consent in that tenant) is not recorded as granted', async () => {
+    // the link's state is genuine, but the admin never approved: the answer is made up in the browser
+    entra.revokeConsent(TENANTS.acme, PORTAL_APP.clientId);
+    const link = await consentLink();
+    const forged = new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(link.searchParams.get('state')!)}`);
+    const page = await callback(forged);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /Consent was not confirmed/);
+    assert.match(page.body, /AADSTS\d+/, "Microsoft's answer is shown for the administrator");
+    const s = await acme();
+    assert.equal(s.consent.status, 'failed');
+    const [event] = await gw.store.listAudit({ type: 'portal.consent', limit: 1 });
+    assert.equal(event?.outcome, 'failure');
+    // a real approval afterwards is confirmed and recorded
+    const back = await entra.follow(await consentLink());
+    assert.equal((await callback(back)).status, 200);
+    assert.equal((await acme()).consent.status, 'granted');
+  });
+
+  test('Microsoft unreachable while confirming: a 503 page, nothing recorded', async () => {
+    const before = (await acme()).consent;
+    const back = await entra.follow(await consentLink());
+    entra.setDown(true);
+    try {
+      const page = await callback(back);
+      assert.equal(page.status, 503);
+      assert.match(page.body, /Consent could not be confirmed yet/);
+    } finally {
+      entra.setDown(false);
+    }
+    assert.deepEqual((await acme()).consent, before, 'nothing recorded');
+  });
+
   test('a forged, foreign or expired state is refused and nothing is recorded', async () => {
     const link = await consentLink();
     const state = link.searchParams.get('state')!;

@@ -10,3 +10,5 @@ export { fingerprintMatches, settingsFingerprint, readStaffSecret, sealStaffSecr
 export type { ConnectionCheck, TestSignInResult } from './test-signin.ts';
 export { checkConnection, beginTestSignIn, takeTestResult } from './test-signin.ts';
 export { redirectUriFor, adminConsentUrl } from './urls.ts';
+export type { ConsentConfirmation } from './consent-check.ts';
+export { confirmAdminConsent } from './consent-check.ts';

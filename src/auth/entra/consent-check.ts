@@ -1,0 +1,26 @@
+/**
+ * Confirm an admin consent with Microsoft before recording it: the `admin_consent=True`
+ * answer comes back through the admin's browser, so the gateway asks the client's
+ * tenant itself for an app-only token (client credentials, Microsoft Graph's .default
+ * scope). The tenant issues one only when Regentra's portal app has a service principal
+ * there, i.e. when the consent really happened (otherwise AADSTS7000229 / 700016 /
+ * 65001). A tenant that cannot be reached confirms nothing.
+ */
+import type { GatewayContext } from '../../context.ts';
+import type { EntraErrorInfo } from './aadsts.ts';
+import { entraClient } from './client.ts';
+import { asEntraError } from './errors.ts';
+
+export type ConsentConfirmation =
+  | { readonly confirmed: true }
+  | { readonly confirmed: false; readonly unavailable: boolean; readonly info: EntraErrorInfo };
+
+export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, app: { readonly clientId: string; readonly clientSecret: string }): Promise<ConsentConfirmation> {
+  try {
+    await entraClient(gw).clientCredentials({ tenantId, clientId: app.clientId, clientSecret: app.clientSecret });
+    return { confirmed: true };
+  } catch (err) {
+    const e = asEntraError(err);
+    return { confirmed: false, unavailable: e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE', info: e.toInfo() };
+  }
+}
