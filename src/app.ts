@@ -118,7 +118,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   const revocation = storeRevocation(deps.store, {
     ttlMs: config.session.revocationCheckSeconds * 1000,
     sessionLifetimeMs: config.session.absoluteLifetimeSeconds * 1000,
-    onError: (err) => app.log.warn({ err }, 'revocation check: store unavailable, using last known state'),
+    now,
+    onError: (err) => app.log.warn({ err }, 'revocation: store unavailable (checks use the last known state; sign-outs are retried)'),
   });
   const context: GatewayContext = {
     config,
@@ -219,6 +220,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   await app.register(proxyRoutes, { signer: context.signer, connectTimeoutMs, metrics });
 
   app.addHook('onClose', async () => {
+    await revocation.close();
     if (!deps.metrics) metrics.close();
   });
   return app;

@@ -10,7 +10,9 @@
  * this replica takes effect here at once. When the store is unreachable the last known
  * answer is used; a session this replica has never checked keeps working while its
  * sealed cookie is valid (documented: "signed-in users keep working while the database
- * is down").
+ * is down"). A sign-out the store could not record is kept and retried every
+ * `retryMs` until the store takes it (or the session would have expired anyway), so a
+ * copied cookie dies on every replica once the database is back.
  */
 import { boundedCache } from '../util/bounded-cache.ts';
 import type { Store } from '../store/types.ts';
@@ -22,6 +24,10 @@ export interface RevocationCheck {
   revokeSession(session: SessionData, now: number): Promise<void>;
   /** forget cached state for a user (after a local change) */
   forget(realm: string, uid: string): void;
+  /** sign-outs not yet recorded in the store (retried in the background) */
+  pendingRevocations(): number;
+  /** one last attempt to record pending sign-outs, then stop retrying */
+  close(): Promise<void>;
 }
 
 interface UserState {
@@ -36,15 +42,58 @@ interface SessionState {
 }
 
 export function noRevocation(): RevocationCheck {
-  return { isRevoked: async () => false, revokeSession: async () => {}, forget: () => {} };
+  return { isRevoked: async () => false, revokeSession: async () => {}, forget: () => {}, pendingRevocations: () => 0, close: async () => {} };
 }
 
 const sessionKey = (sid: string) => `session-revoked:${sid}`;
 
-export function storeRevocation(store: Store, opts: { ttlMs: number; sessionLifetimeMs: number; onError?: (err: unknown) => void }): RevocationCheck {
+/** sign-outs kept for a retry at most (beyond this, the oldest are dropped: the cookie was cleared anyway) */
+const MAX_PENDING = 10_000;
+
+export interface StoreRevocationOptions {
+  readonly ttlMs: number;
+  readonly sessionLifetimeMs: number;
+  readonly now: () => number;
+  /** how often unrecorded sign-outs are retried (default 5 s) */
+  readonly retryMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export function storeRevocation(store: Store, opts: StoreRevocationOptions): RevocationCheck {
   const users = boundedCache<string, UserState>(100_000);
   const sessions = boundedCache<string, SessionState>(200_000);
   const inflight = new Map<string, Promise<unknown>>();
+  /** once-key of a sign-out the store did not take → until when it must be kept */
+  const pending = new Map<string, number>();
+  let retry: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  async function flush(): Promise<void> {
+    for (const [key, until] of pending) {
+      if (until <= opts.now()) {
+        pending.delete(key);
+        continue;
+      }
+      try {
+        await store.consumeOnce(key, until);
+        pending.delete(key);
+      } catch (err) {
+        opts.onError?.(err);
+        return; // still unavailable: the rest waits for the next attempt
+      }
+    }
+  }
+
+  function scheduleRetry(): void {
+    if (retry !== null || closed) return;
+    retry = setTimeout(() => {
+      retry = null;
+      void flush().finally(() => {
+        if (pending.size > 0) scheduleRetry();
+      });
+    }, opts.retryMs ?? 5_000);
+    retry.unref();
+  }
 
   /** one store round trip per key at a time; null when the store failed */
   function once<T>(key: string, load: () => Promise<T>): Promise<T | null> {
@@ -95,10 +144,26 @@ export function storeRevocation(store: Store, opts: { ttlMs: number; sessionLife
     },
     async revokeSession(session, now) {
       sessions.set(session.sid, { revoked: true, fetchedAt: now });
-      await store.consumeOnce(sessionKey(session.sid), session.iat + opts.sessionLifetimeMs + 60_000);
+      const key = sessionKey(session.sid);
+      const until = session.iat + opts.sessionLifetimeMs + 60_000;
+      try {
+        await store.consumeOnce(key, until);
+      } catch (err) {
+        if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
+        pending.set(key, until);
+        scheduleRetry();
+        throw err;
+      }
     },
     forget(realm, uid) {
       users.delete(`${realm}\u0000${uid}`);
+    },
+    pendingRevocations: () => pending.size,
+    async close() {
+      closed = true;
+      if (retry !== null) clearTimeout(retry);
+      retry = null;
+      if (pending.size > 0) await flush();
     },
   };
 }
