@@ -67,7 +67,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     if (!session) return reply.code(303).header('cache-control', 'no-store').redirect(after);
     // end this session server-side too, so that a copied cookie dies with the sign-out
     await app.gateway.revocation.revokeSession(session, app.gateway.now()).catch((err: unknown) => {
-      request.log.warn({ err }, 'sign-out: the session could not be revoked in the store; the cookie is cleared');
+      request.log.warn({ err }, 'sign-out: the store did not record the revocation; the cookie is cleared, the session refused here, and the revocation retried');
     });
     metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
     await auditor.record({ type: 'signout', outcome: 'success', realm: session.realm, userId: session.uid, actor: session.uid, ip: request.ip, details: { sid: session.sid, amr: session.amr } });

@@ -62,7 +62,7 @@ export function untrack(t: Timed): void {
   size--;
 }
 
-/** how many exchanges are being watched (tests, metrics) */
+/** how many exchanges are being watched (tests) */
 export function watched(): number {
   return size;
 }

@@ -188,7 +188,10 @@ export class Exchange implements Timed {
 
   onData(chunk: Buffer): boolean {
     this.lastActivity = performance.now();
-    if (this.body !== null) return (this.paused = !this.body.push(chunk)) === false;
+    if (this.body !== null) {
+      this.paused = !this.body.push(chunk);
+      return !this.paused;
+    }
     const res = this.reply.raw;
     // the upstream is paused only when the client is really behind: pausing and resuming
     // undici's parser for every write that does not go out at once costs more than it saves

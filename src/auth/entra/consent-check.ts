@@ -21,6 +21,6 @@ export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, 
     return { confirmed: true };
   } catch (err) {
     const e = asEntraError(err);
-    return { confirmed: false, unavailable: e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE', info: e.toInfo() };
+    return { confirmed: false, unavailable: e.code === 'IDP_UNAVAILABLE', info: e.toInfo() };
   }
 }

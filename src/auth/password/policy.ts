@@ -5,8 +5,8 @@
  * "password"), not one character repeated, and not the account's own email.
  *
  * The common passwords: zxcvbn-ts's list (49,000 passwords seen most in breaches,
- * @zxcvbn-ts/language-common) and common-passwords.txt (words of this product and
- * its trade that such lists miss: "regentra", "helpdesk"…). Loaded on first use
+ * @zxcvbn-ts/language-common) and common-passwords.txt (a hand-picked list, with
+ * this product's name, which such lists miss). Loaded on first use
  * (about 70 ms, once): only setting or resetting a password needs them.
  */
 import { readFileSync } from 'node:fs';
