@@ -44,11 +44,22 @@ export interface DemoUser {
   readonly password: string;
   /** pre-enrolled TOTP secret (base32), or null: enrols at first sign-in */
   readonly totpSecret: string | null;
+  /** the stand-in identity an admin linked to the account (`users link`), or null */
+  readonly microsoft: { readonly tid: string; readonly oid: string } | null;
 }
 
 export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
-  { realm: 'staff', email: 'admin@regentra.demo', name: 'Ada Admin', role: 'admin', password: 'correct-horse-admin', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' },
-  { realm: 'staff', email: 'sam@regentra.demo', name: 'Sam Member', role: 'member', password: 'correct-horse-member', totpSecret: null },
-  { realm: 'portal:acme', email: 'wile@acme.example', name: 'Wile E. Coyote', role: 'member', password: 'correct-horse-acme', totpSecret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' },
-  { realm: 'portal:globex', email: 'hank@globex.example', name: 'Hank Scorpio', role: 'member', password: 'correct-horse-globex', totpSecret: 'MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK' },
+  {
+    realm: 'staff', email: 'admin@regentra.demo', name: 'Ada Admin', role: 'admin', password: 'correct-horse-admin', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+    microsoft: { tid: DEMO.staffTenant, oid: 'a1a1a1a1-0000-4000-8000-000000000001' },
+  },
+  {
+    realm: 'staff', email: 'sam@regentra.demo', name: 'Sam Member', role: 'member', password: 'correct-horse-member', totpSecret: null,
+    microsoft: { tid: DEMO.staffTenant, oid: 'a1a1a1a1-0000-4000-8000-000000000002' },
+  },
+  {
+    realm: 'portal:acme', email: 'wile@acme.example', name: 'Wile E. Coyote', role: 'member', password: 'correct-horse-acme', totpSecret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU',
+    microsoft: { tid: DEMO.acmeTenant, oid: 'b2b2b2b2-0000-4000-8000-000000000001' },
+  },
+  { realm: 'portal:globex', email: 'hank@globex.example', name: 'Hank Scorpio', role: 'member', password: 'correct-horse-globex', totpSecret: 'MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK', microsoft: null },
 ]);

@@ -1,7 +1,7 @@
 /** Settings → Portal → Authentication for one client: the page body (pure template). */
 import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
-import type { PortalAuthSettings } from '../auth/policy.ts';
+import type { PortalAuthSettings, PortalProvisioning } from '../auth/policy.ts';
 import { GUID_EXAMPLE } from './forms.ts';
 import { describeAadsts } from '../auth/entra/index.ts';
 
@@ -13,7 +13,10 @@ export interface PortalView {
   /** Regentra's multi-tenant app is configured (sites.portal.entra) */
   readonly portalApp: boolean;
   /** the values to show in the form (saved, or as posted after an error) */
-  readonly form: { readonly tenantId: string; readonly ssoEnabled: boolean; readonly passwordAllowed: boolean; readonly mfa: MfaChoice };
+  readonly form: {
+    readonly tenantId: string; readonly ssoEnabled: boolean; readonly passwordAllowed: boolean; readonly mfa: MfaChoice;
+    readonly provisioning: PortalProvisioning; readonly autoLink: boolean;
+  };
   readonly tenantError: string | null;
   readonly notice: Notice | null;
   /** the admin consent link, when a tenant is saved and the app is configured */
@@ -33,6 +36,12 @@ function option(value: MfaChoice, label: string, current: MfaChoice): SafeHtml {
 function checkboxRow(name: string, label: string, hint: string, checked: boolean): SafeHtml {
   return html`<div class="toggle"><input type="checkbox" id="${name}" name="${name}" value="on"${checked ? html` checked` : ''}>
 <label for="${name}">${label} <span class="hint">${hint}</span></label></div>`;
+}
+
+function provisioningChoice(value: PortalProvisioning, label: string, hint: string, current: PortalProvisioning): SafeHtml {
+  const id = `provisioning-${value}`;
+  return html`<div class="toggle"><input type="radio" id="${id}" name="provisioning" value="${value}"${value === current ? html` checked` : ''}>
+<label for="${id}">${label} <span class="hint">${hint}</span></label></div>`;
 }
 
 function consentStatus(s: PortalAuthSettings): SafeHtml {
@@ -90,6 +99,11 @@ ${option('required', 'Required', f.mfa)}
 ${option('optional', 'Not required', f.mfa)}
 </select>
 <p class="hint">Users who sign in with Microsoft complete MFA in Azure AD (conditional access), not in Regentra.</p>
+<fieldset><legend>Who can sign in with Microsoft</legend>
+${provisioningChoice('tenant', 'Anyone in the client’s tenant', '— an account is created at their first sign-in', f.provisioning)}
+${provisioningChoice('invited', 'Only people added or invited by an admin', '— anyone else is told to ask for access', f.provisioning)}
+</fieldset>
+${checkboxRow('autoLink', 'Link accounts by verified email', '— at first Microsoft sign-in, link the portal account with the same email address when Microsoft confirms the email’s domain is verified (xms_edov), and only for accounts without a password or authenticator; every other account is linked by an admin', f.autoLink)}
 <div class="actions"><button type="submit" name="action" value="save" class="btn inline">Save</button></div>
 </form>
 ${consentSection(v)}

@@ -7,7 +7,7 @@
  * multi-tenant app (sites.portal.entra). A new tenant resets the consent status.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings } from '../auth/policy.ts';
+import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings, type PortalProvisioning } from '../auth/policy.ts';
 import { portalRealm } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
@@ -51,7 +51,10 @@ export function portalRoutes(app: FastifyInstance): void {
       client: { id: client.id, name: client.name, hosts: client.hosts, mfaDefault: client.mfaRequired },
       settings,
       portalApp: portalApp !== undefined,
-      form: x.form ?? { tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed, mfa: mfaChoice(settings.mfaRequired) },
+      form: x.form ?? {
+        tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed, mfa: mfaChoice(settings.mfaRequired),
+        provisioning: settings.provisioning, autoLink: settings.autoLink,
+      },
       tenantError: x.tenantError ?? null,
       notice: x.notice ?? null,
       consent: consentLink(client, settings),
@@ -61,12 +64,19 @@ export function portalRoutes(app: FastifyInstance): void {
     });
   }
 
-  function parseForm(body: Record<string, unknown>): { form: PortalForm; mfa: MfaChoice | null } {
+  function parseForm(body: Record<string, unknown>, current: PortalProvisioning): { form: PortalForm; mfa: MfaChoice | null; provisioning: PortalProvisioning | null } {
     const mfaRaw = textField(body, 'mfa', 20);
     const mfa = mfaRaw !== null && Object.hasOwn(MFA, mfaRaw) ? (mfaRaw as MfaChoice) : null;
+    const provRaw = textField(body, 'provisioning', 20);
+    // absent (a form from before the choice existed): unchanged; anything else but the two: refused
+    const provisioning = provRaw === '' ? current : provRaw === 'tenant' || provRaw === 'invited' ? provRaw : null;
     return {
-      form: { tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'), mfa: mfa ?? 'default' },
+      form: {
+        tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'), mfa: mfa ?? 'default',
+        provisioning: provisioning ?? 'tenant', autoLink: checkbox(body, 'autoLink'),
+      },
       mfa,
+      provisioning,
     };
   }
 
@@ -84,8 +94,8 @@ export function portalRoutes(app: FastifyInstance): void {
     const key = portalAuthKey(client.id);
     const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
     const version = formVersion(body);
-    const { form, mfa } = parseForm(body);
-    if (version === null || mfa === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
+    const { form, mfa, provisioning } = parseForm(body, current.value.provisioning);
+    if (version === null || mfa === null || provisioning === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     if (version !== current.version) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     const tenant = parseGuid(textField(body, 'tenantId'), 'tenant ID', true);
     if (!tenant.ok) return render(request, reply, client, 400, { form, tenantError: tenant.error, notice: { kind: 'error', text: 'Check the tenant ID.' } });
@@ -100,10 +110,10 @@ export function portalRoutes(app: FastifyInstance): void {
     // consent was given in the old tenant: a new tenant starts again
     const newTenant = tenantId !== s.tenantId;
     const next: PortalAuthSettings = {
-      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, mfaRequired: MFA[mfa],
+      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, mfaRequired: MFA[mfa], provisioning, autoLink: normalised.autoLink,
       consent: newTenant ? DEFAULT_PORTAL_AUTH.consent : s.consent,
     };
-    const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'mfaRequired']);
+    const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'mfaRequired', 'provisioning', 'autoLink']);
     if (Object.keys(diff).length === 0) return reply.code(303).redirect(`${ADMIN_PATHS.portal(client.id)}?done=unchanged`);
     if (newTenant && s.consent.status !== 'none') diff.consent = 'reset (new tenant)';
     const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: app.gateway.now() };

@@ -149,7 +149,12 @@ ${settingRow({
 ${settingRow({
   title: 'Auto-provision', state: s.autoProvision ? badge('ok', 'On') : badge('off', 'Off'), csrf: v.csrf, version: v.version, formAction: ADMIN_PATHS.sso,
   action: s.autoProvision ? 'auto-provision-off' : 'auto-provision-on', button: s.autoProvision ? 'Turn off' : 'Turn on',
-  description: html`<p>Create members of your Azure AD tenant as Staff <strong>members</strong> the first time they sign in with Microsoft. When off, an admin must add each person first.</p>`,
+  description: html`<p>Create members of your Azure AD tenant as Staff <strong>members</strong> the first time they sign in with Microsoft. When off, an admin must add each person and link their Microsoft account first. A new Microsoft account never takes over an existing Regentra account that has the same email address.</p>`,
+})}
+${settingRow({
+  title: 'Link accounts by verified email', state: s.autoLink ? badge('ok', 'On') : badge('off', 'Off'), csrf: v.csrf, version: v.version, formAction: ADMIN_PATHS.sso,
+  action: s.autoLink ? 'auto-link-off' : 'auto-link-on', button: s.autoLink ? 'Turn off' : 'Turn on',
+  description: html`<p>Link a Microsoft account to the Regentra account with the same email address at its first sign-in, but only when Microsoft confirms that the email’s domain is verified (the <code>xms_edov</code> optional claim, added to the ID token in the app registration’s Token configuration) and only for accounts that are not admins and have no password or authenticator of their own. Every other account is linked by an admin (<code>regentra-gateway users link</code>).</p>`,
 })}
 <div class="panel">
 <h3>SSO and MFA</h3>

@@ -110,7 +110,7 @@ export function ssoRoutes(app: FastifyInstance): void {
   }
 
   function auditChange(c: Pick<Ctx, 'request' | 'actor'>, action: string, before: StaffSsoSettings, after: StaffSsoSettings): Promise<void> {
-    const diff: Record<string, unknown> = changes(before, after, ['tenantId', 'clientId', 'enabled', 'ssoOnly', 'autoProvision', 'testedAt']);
+    const diff: Record<string, unknown> = changes(before, after, ['tenantId', 'clientId', 'enabled', 'ssoOnly', 'autoProvision', 'autoLink', 'testedAt']);
     // the secret itself never: only that it was replaced
     if (before.clientSecretEnc !== after.clientSecretEnc) diff.clientSecret = before.clientSecretEnc ? 'replaced' : 'set';
     return auditAdmin(app, c.request, c.actor, { type: 'settings.change', outcome: 'success', realm: STAFF_REALM, details: { setting: STAFF_SSO_KEY, action, changes: diff } });
@@ -216,6 +216,8 @@ export function ssoRoutes(app: FastifyInstance): void {
     'sso-only-off': (c) => commit(c, { ...c.current.value, ssoOnly: false }, 'sso-only-off'),
     'auto-provision-on': (c) => commit(c, { ...c.current.value, autoProvision: true }, 'auto-provision-on'),
     'auto-provision-off': (c) => commit(c, { ...c.current.value, autoProvision: false }, 'auto-provision-off'),
+    'auto-link-on': (c) => commit(c, { ...c.current.value, autoLink: true }, 'auto-link-on'),
+    'auto-link-off': (c) => commit(c, { ...c.current.value, autoLink: false }, 'auto-link-off'),
   };
   const actions: Record<string, (c: Ctx) => Promise<FastifyReply>> = { ...toggles, save, test, 'save-tested': saveTested };
 

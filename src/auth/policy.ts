@@ -30,13 +30,18 @@ export interface StaffSsoSettings {
   readonly ssoOnly: boolean;
   /** create unknown members of the tenant as staff `member`s on first SSO sign-in */
   readonly autoProvision: boolean;
+  /**
+   * link an unlinked account with no password, authenticator or admin role to the
+   * Microsoft identity whose token vouches for its email (`xms_edov`); see entra/users.ts
+   */
+  readonly autoLink: boolean;
   readonly updatedBy: string | null;
   readonly updatedAt: number | null;
 }
 
 export const DEFAULT_STAFF_SSO: StaffSsoSettings = Object.freeze({
   tenantId: null, clientId: null, clientSecretEnc: null, secretSetAt: null, testedFingerprint: null, testedAt: null,
-  enabled: false, ssoOnly: false, autoProvision: false, updatedBy: null, updatedAt: null,
+  enabled: false, ssoOnly: false, autoProvision: false, autoLink: false, updatedBy: null, updatedAt: null,
 });
 
 export interface ConsentStatus {
@@ -55,14 +60,21 @@ export interface PortalAuthSettings {
   /** null: the client's config default */
   readonly mfaRequired: boolean | null;
   readonly consent: ConsentStatus;
+  /** who gets an account at first Microsoft sign-in: anyone in the client's tenant, or only people an admin added */
+  readonly provisioning: PortalProvisioning;
+  /** as StaffSsoSettings.autoLink */
+  readonly autoLink: boolean;
   readonly updatedBy: string | null;
   readonly updatedAt: number | null;
 }
 
 export const DEFAULT_PORTAL_AUTH: PortalAuthSettings = Object.freeze({
   tenantId: null, ssoEnabled: false, passwordAllowed: true, mfaRequired: null,
-  consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), updatedBy: null, updatedAt: null,
+  consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), provisioning: 'tenant', autoLink: false,
+  updatedBy: null, updatedAt: null,
 });
+
+export type PortalProvisioning = 'tenant' | 'invited';
 
 export interface SignInPolicy {
   /** show and accept "Sign in with Microsoft" */

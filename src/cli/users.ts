@@ -10,14 +10,15 @@ import type { Io } from '../main.ts';
 import type { User } from '../store/types.ts';
 import { StoreError } from '../store/types.ts';
 import {
-  AccountError, createLocalUser, findLocalUser, parseRealm, resetMfa, setPassword, setRole, setStatus, signOutEverywhere, unlockUser,
+  AccountError, createLocalUser, findLocalUser, linkIdentity, parseRealm, resetMfa, setPassword, setRole, setStatus, signOutEverywhere, unlinkIdentity, unlockUser,
 } from '../auth/password/users.ts';
 import { hasTotp } from '../auth/totp/enrolment.ts';
 
 export const USERS_USAGE = `usage: regentra-gateway users <command> [--config FILE]
 
-  add <realm> <email> --name NAME [--role admin|member]
-                                       create a local account (password from stdin, or asked for)
+  add <realm> <email> --name NAME [--role admin|member] [--no-password]
+                                       create a local account (password from stdin, or asked for;
+                                       --no-password: Microsoft sign-in only, once linked)
   list [<realm>] [--json]              list accounts
   set-role <realm> <email> <admin|member>
   disable <realm> <email>              refuse sign-in; current sessions end within seconds
@@ -27,6 +28,10 @@ export const USERS_USAGE = `usage: regentra-gateway users <command> [--config FI
                                        next sign-in); ends the user's sessions
   unlock <realm> <email>               clear failed attempts and any lockout
   sign-out-everywhere <realm> <email>  end every session of the user
+  link <realm> <email> --tid TENANT_ID --oid OBJECT_ID
+                                       let this Microsoft identity sign in as the account (the only
+                                       way for admins and accounts with a password; ends sessions)
+  unlink <realm> <email>               remove the account's Microsoft identity; ends its sessions
 
   <realm> is "staff" or "portal:<clientId>".
 `;
@@ -87,12 +92,13 @@ function describe(u: User, now: number) {
   return {
     realm: u.realm, email: u.email, name: u.displayName, role: u.realm === 'staff' ? u.role : null, status: u.status,
     password: u.passwordHash !== null, mfa: mfaState(u), locked: u.lockedUntil !== null && u.lockedUntil > now, id: u.id,
+    microsoft: u.externalOid === null ? null : { tid: u.externalTid, oid: u.externalOid },
   };
 }
 
 function table(rows: ReturnType<typeof describe>[]): string {
-  const head = ['REALM', 'EMAIL', 'NAME', 'ROLE', 'STATUS', 'MFA', 'LOCKED'];
-  const cells = rows.map((r) => [r.realm, r.email, r.name, r.role ?? '-', r.status, r.mfa, r.locked ? 'yes' : 'no']);
+  const head = ['REALM', 'EMAIL', 'NAME', 'ROLE', 'STATUS', 'MFA', 'LOCKED', 'MICROSOFT'];
+  const cells = rows.map((r) => [r.realm, r.email, r.name, r.role ?? '-', r.status, r.mfa, r.locked ? 'yes' : 'no', r.microsoft ? 'linked' : '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   return [head, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -115,7 +121,10 @@ export async function runUsersCommand(args: readonly string[], ctx: CliContext):
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: { name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'no-password': { type: 'boolean' }, tid: { type: 'string' }, oid: { type: 'string' },
+      },
     });
     const { values, positionals: pos } = parsed;
     if (command === undefined || command === 'help' || values.help) {
@@ -136,7 +145,7 @@ export async function runUsersCommand(args: readonly string[], ctx: CliContext):
         const [realmText, email] = positionals(pos, 2, '<realm> <email> --name NAME');
         if (values.name === undefined) throw new UsageError('--name NAME is required');
         const realm = parseRealm(config, realmText as string);
-        const password = await readPassword(io);
+        const password = values['no-password'] ? null : await readPassword(io);
         const user = await createLocalUser(store, { realm, email: email as string, name: values.name, role: values.role, password, minLength, ...opts });
         return done('created', user);
       }
@@ -171,6 +180,14 @@ export async function runUsersCommand(args: readonly string[], ctx: CliContext):
       case 'sign-out-everywhere':
         positionals(pos, 2, '<realm> <email>');
         return done('signed out everywhere', await signOutEverywhere(store, await target(), opts));
+      case 'link': {
+        positionals(pos, 2, '<realm> <email> --tid TENANT_ID --oid OBJECT_ID');
+        if (values.tid === undefined || values.oid === undefined) throw new UsageError('--tid TENANT_ID and --oid OBJECT_ID are required');
+        return done('linked to the Microsoft identity, sessions ended', await linkIdentity(store, await target(), { tid: values.tid, oid: values.oid }, opts));
+      }
+      case 'unlink':
+        positionals(pos, 2, '<realm> <email>');
+        return done('Microsoft identity unlinked, sessions ended', await unlinkIdentity(store, await target(), opts));
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -72,7 +72,7 @@ test('users: add, list, set-role, disable/enable, reset-password, reset-mfa, unl
     ['staff', 'ada@example.com', 'admin', 'active', 'none', true],
   ]);
   const table = await users(['list', 'staff']);
-  assert.match(table.stdout, /^REALM\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+MFA\s+LOCKED\nstaff\s+ada@example.com\s+Ada Lovelace\s+admin\s+active\s+none\s+no\n$/);
+  assert.match(table.stdout, /^REALM\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+MFA\s+LOCKED\s+MICROSOFT\nstaff\s+ada@example.com\s+Ada Lovelace\s+admin\s+active\s+none\s+no\s+-\n$/);
 
   assert.equal((await users(['set-role', 'staff', 'ada@example.com', 'member'])).code, 0);
   assert.equal((await users(['disable', 'staff', 'ADA@example.com'])).code, 0);

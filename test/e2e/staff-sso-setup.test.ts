@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
+import { linkIdentity } from '../../src/auth/password/users.ts';
 import { ADMIN_PATHS } from '../../src/pages/admin.ts';
 import { createAccount, DEMO, HOSTS, identityRow, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, whoAmI, type LocalAccount, type Stack } from './support.ts';
 
@@ -131,6 +132,9 @@ test('a staff admin sets up, tests and enables staff SSO, then signs in with Mic
   await page.getByRole('heading', { name: /Audit log/ }).first().waitFor();
   await assertNoSecret('the audit log');
   await shots.take(page, 'audit-log');
+
+  // the operator links Ada's Microsoft identity to her account (an email never links an admin)
+  await linkIdentity(stack.store, admin.user, { tid: DEMO.staffTenant, oid: ada.oid }, { actor: 'e2e', now: () => Date.now() - 60_000 });
 
   // 7. sign out → the sign-in page now offers Microsoft
   await page.getByRole('link', { name: 'Sign out' }).click();

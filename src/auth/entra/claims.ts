@@ -1,9 +1,14 @@
 /**
  * What the gateway takes from a verified Entra ID token, and the checks openid-client
  * leaves to us: `tid` is a GUID and the configured tenant, `oid` is a GUID, `iat` is
- * not in the future. (openid-client has already checked the signature against the
- * tenant's JWKS, `alg` RS256, `iss`, `aud`, `azp`, `exp`/`nbf` and `nonce`.)
+ * not in the future, and `azp`, when present, is our client (OIDC Core 3.1.3.7 (4)–(5):
+ * openid-client checks the signature against the tenant's JWKS, `alg`, `iss`, `aud`,
+ * `exp`/`nbf` and `nonce`, but not `azp`).
  * The stable user key is `tid` + `oid`: `email` and `preferred_username` are never keys.
+ * `email` is not verified by Microsoft (a tenant's user administrator can set any
+ * user's mail): it is only ever trusted to link an account when the token also says
+ * `xms_edov: true` (the email domain's owner is verified), and even then only under the
+ * rules in users.ts.
  */
 import type { IDToken } from 'openid-client';
 import { EntraError } from './errors.ts';
@@ -20,8 +25,10 @@ export interface EntraIdentity {
   /** object id (lower case): with tid, the user's stable key */
   readonly oid: string;
   readonly name: string;
-  /** the ID token's `email`, or null (then Graph is asked) */
+  /** the ID token's `email`, or null (then Graph is asked); never a key */
   readonly email: string | null;
+  /** the token says the email's domain owner is verified (`xms_edov: true`) */
+  readonly emailVerified: boolean;
   /** Entra's authentication methods, when it sent any */
   readonly amr: readonly string[];
 }
@@ -58,14 +65,20 @@ export function identityFromClaims(claims: Readonly<IDToken>, expected: Expected
   // belt and braces: openid-client compared these already
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
   if (c.iss !== expected.issuer || !aud.includes(expected.clientId)) throw new EntraError('SSO_TOKEN_INVALID');
+  // the token was issued to us: an `azp` naming another client, or several audiences
+  // without an `azp`, is a token for someone else
+  if (c.azp !== undefined && c.azp !== expected.clientId) throw new EntraError('SSO_TOKEN_INVALID');
+  if (aud.length > 1 && c.azp === undefined) throw new EntraError('SSO_TOKEN_INVALID');
   if (typeof c.iat !== 'number' || c.iat > expected.now / 1000 + ID_TOKEN_SKEW_S) throw new EntraError('SSO_TOKEN_INVALID');
   if (!isGuid(c.oid)) throw new EntraError('SSO_TOKEN_INVALID');
+  const email = plausibleEmail(c.email);
   const amr = Array.isArray(c.amr) ? c.amr.filter((v): v is string => typeof v === 'string' && AMR_VALUE.test(v)).slice(0, 8) : [];
   return Object.freeze({
     tid: c.tid.toLowerCase(),
     oid: c.oid.toLowerCase(),
     name: text(c.name, MAX_NAME) || text(c.preferred_username, MAX_NAME),
-    email: plausibleEmail(c.email),
+    email,
+    emailVerified: email !== null && c.xms_edov === true,
     amr: Object.freeze(amr),
   });
 }

@@ -30,7 +30,9 @@ const SPECS = Object.freeze({
   SSO_BAD_CALLBACK: { status: 400, base: 'BAD_REQUEST', title: 'Sign-in could not be completed', message: 'The answer from Microsoft was incomplete. Start again from the sign-in page.' },
   SSO_TOKEN_INVALID: { status: 403, base: 'FORBIDDEN', title: 'Sign-in could not be verified', message: "Microsoft's answer could not be verified, so you were not signed in. Start again; if it keeps happening, contact support with the reference below." },
   SSO_WRONG_TENANT: { status: 403, base: 'FORBIDDEN', title: 'Wrong organisation', message: "Your account belongs to another organisation's directory, not the one this site signs in with. Sign out of Microsoft and sign in with your account from this organisation." },
-  SSO_NOT_PROVISIONED: { status: 403, base: 'FORBIDDEN', title: 'No access yet', message: 'You signed in with Microsoft, but you do not have access to this site yet. Ask your admin for access.' },
+  // the same words whether or not an account holds the email the token names: the page is no oracle
+  SSO_NOT_PROVISIONED: { status: 403, base: 'FORBIDDEN', title: 'Microsoft account not linked', message: 'Your Microsoft account is not linked to a Regentra account yet. Ask your admin for access: they can link your Microsoft account or add you.' },
+  SSO_NOT_LINKED: { status: 403, base: 'FORBIDDEN', title: 'Microsoft account not linked', message: 'Your Microsoft account is not linked to a Regentra account yet. Ask your admin for access: they can link your Microsoft account or add you.' },
   SSO_USER_DISABLED: { status: 403, base: 'FORBIDDEN', title: 'Account disabled', message: 'Your account has been disabled. Contact your administrator.' },
   SSO_ACCOUNT_CONFLICT: { status: 403, base: 'FORBIDDEN', title: 'Account already linked', message: 'An account with your email address is already linked to a different Microsoft account. Ask your admin for help.' },
   SSO_NO_EMAIL: { status: 403, base: 'FORBIDDEN', title: 'No email address', message: 'Microsoft did not tell us your email address, so an account cannot be set up. Ask your admin for help.' },
@@ -50,14 +52,17 @@ export class EntraError extends Error {
   readonly info: EntraErrorInfo | null;
   /** the message for people (the code's, or a more specific one) */
   readonly userMessage: string;
+  /** what the audit event of the refusal records besides the code (never a token or secret) */
+  readonly audit: Readonly<Record<string, unknown>> | null;
 
-  constructor(code: EntraErrorCode, options: { info?: EntraErrorInfo | null; userMessage?: string; cause?: unknown } = {}) {
+  constructor(code: EntraErrorCode, options: { info?: EntraErrorInfo | null; userMessage?: string; cause?: unknown; audit?: Record<string, unknown> } = {}) {
     super(`${code}${options.info ? ` (${options.info.code})` : ''}`, { cause: options.cause });
     this.name = 'EntraError';
     this.code = code;
     this.status = SPECS[code].status;
     this.info = options.info ?? null;
     this.userMessage = options.userMessage ?? SPECS[code].message;
+    this.audit = options.audit ? Object.freeze({ ...options.audit }) : null;
   }
 
   /** what the admin pages are given */

@@ -54,6 +54,6 @@ export async function redeemAndResolve(
   const { identity, lookupEmail } = await redeemIdentity(app, target.app, {
     redirectUri: attempt.redirectUri, code: p.code, state: p.state, expectedState: attempt.state ?? p.state, verifier: attempt.verifier, nonce: attempt.nonce,
   });
-  const resolved = await resolveUser(app.gateway.store, identity, { realm: target.realm, autoProvision: target.autoProvision, lookupEmail });
+  const resolved = await resolveUser(app.gateway.store, identity, { realm: target.realm, autoProvision: target.autoProvision, autoLink: target.autoLink, lookupEmail });
   return { identity, resolved };
 }

@@ -110,7 +110,7 @@ export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest
   app.gateway.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
   await app.gateway.auditor.record({
     type: 'signin.failure', outcome: 'failure', realm, userId: null, actor: null, ip: request.ip,
-    details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}) },
+    details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}), ...(e.audit ?? {}) },
   });
   // the way back keeps the deep link the person started from (the flow outlives a refusal)
   let returnTo: string | null = null;

@@ -22,6 +22,8 @@ export interface SsoTarget {
   readonly app: EntraAppCredentials;
   /** create unknown users on first sign-in */
   readonly autoProvision: boolean;
+  /** link an account by an email the token vouches for (entra/users.ts) */
+  readonly autoLink: boolean;
   /** portal flows go through this host when configured */
   readonly centralHost: string | null;
 }
@@ -33,7 +35,7 @@ export async function staffTarget(app: FastifyInstance, site: Site): Promise<Sso
   const secret = readStaffSecret(app, s);
   if (!isGuid(s.tenantId) || !s.clientId || secret === null) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
-    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, centralHost: null,
+    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, autoLink: s.autoLink, centralHost: null,
     app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: secret }),
   });
 }
@@ -43,10 +45,11 @@ export async function portalTarget(app: FastifyInstance, clientId: string): Prom
   const site = sites.bySiteRealm(portalRealm(clientId));
   const portalApp = config.sites.portal?.entra;
   if (!site || !portalApp || !(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
-  const tenantId = (await policy.portalAuth(clientId)).tenantId;
+  const p = await policy.portalAuth(clientId);
+  const tenantId = p.tenantId;
   if (!isGuid(tenantId)) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
-    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: true, centralHost: config.sites.portal?.centralCallbackHost ?? null,
+    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: p.provisioning !== 'invited', autoLink: p.autoLink, centralHost: config.sites.portal?.centralCallbackHost ?? null,
     app: Object.freeze({ tenantId: tenantId.toLowerCase(), clientId: portalApp.clientId, clientSecret: portalApp.clientSecret }),
   });
 }

@@ -17,7 +17,9 @@ import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
 
-export type AccountErrorCode = 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER';
+export type AccountErrorCode =
+  | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
+  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED';
 
 /** A refused account change; `message` is meant for the operator or user. */
 export class AccountError extends Error {
@@ -93,7 +95,8 @@ export interface NewLocalUser extends ChangeOptions {
   readonly name: string;
   /** 'admin' or 'member' (checked; admin for staff only); default 'member' */
   readonly role?: string;
-  readonly password: string;
+  /** null: no password (the person signs in with Microsoft once an admin links the account, or by a verified email) */
+  readonly password: string | null;
   /** `config.auth.password.minLength` */
   readonly minLength: number;
 }
@@ -103,13 +106,13 @@ export async function createLocalUser(store: Store, input: NewLocalUser): Promis
   const email = checkEmail(input.email);
   const name = checkName(input.name);
   const role = checkRole(input.realm, input.role ?? 'member');
-  checkPassword(input.password, input.minLength, email);
+  if (input.password !== null) checkPassword(input.password, input.minLength, email);
   const duplicate = () => new AccountError('DUPLICATE_EMAIL', `${normalizeEmail(email)} already has an account in realm ${input.realm}`);
   if ((await store.getUserByEmail(input.realm, email)) !== null) throw duplicate();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = input.password === null ? null : await hashPassword(input.password);
   try {
     const user = await store.createUser({ realm: input.realm, email, displayName: name, role, passwordHash });
-    await audit(store, 'user.create', user, input, { role });
+    await audit(store, 'user.create', user, input, { role, password: passwordHash !== null });
     return user;
   } catch (err) {
     throw err instanceof StoreError && err.code === 'DUPLICATE' ? duplicate() : err;
@@ -149,6 +152,32 @@ export async function signOutEverywhere(store: Store, user: User, opts: ChangeOp
 export async function resetMfa(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
   await clearTotp(store, user);
   return change(store, user, { sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.mfa.reset', opts);
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Link the account to a Microsoft identity (tenant id + object id), the one way an
+ * account with a password, an authenticator or the admin role gets Microsoft sign-in
+ * (a token's email never links those: src/auth/entra/users.ts). The account's sessions
+ * end, as on every change of how it signs in.
+ */
+export async function linkIdentity(store: Store, user: User, identity: { readonly tid: string; readonly oid: string }, opts: ChangeOptions = {}): Promise<User> {
+  if (!GUID.test(identity.tid) || !GUID.test(identity.oid)) {
+    throw new AccountError('INVALID_IDENTITY', 'the tenant id and object id are GUIDs (Entra admin center → Users → the person → Object ID; Overview → Tenant ID)');
+  }
+  const tid = identity.tid.toLowerCase();
+  const oid = identity.oid.toLowerCase();
+  const holder = await store.getUserByExternalId(user.realm, tid, oid);
+  if (holder !== null && holder.id !== user.id) throw new AccountError('IDENTITY_IN_USE', `that Microsoft identity is linked to ${holder.email} in realm ${user.realm}: unlink it there first`);
+  const from = user.externalOid === null ? null : { tid: user.externalTid, oid: user.externalOid };
+  return change(store, user, { externalTid: tid, externalOid: oid, sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.link', opts, { tid, oid, from });
+}
+
+/** Remove the account's Microsoft identity; its sessions end. */
+export async function unlinkIdentity(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
+  if (user.externalOid === null && user.externalTid === null) throw new AccountError('NOT_LINKED', `${user.email} is not linked to a Microsoft account`);
+  return change(store, user, { externalTid: null, externalOid: null, sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.unlink', opts, { tid: user.externalTid, oid: user.externalOid });
 }
 
 /** Clear failed attempts and any lockout. */

@@ -59,11 +59,13 @@ describe('email from Microsoft Graph', () => {
     assert.equal(env.gw.portalUpstream.received.at(-1)?.headers['x-regentra-email'], 'una@acme.onmicrosoft.test');
   });
 
-  test('an existing account is bound through the Graph address', async () => {
+  test('an existing account is never linked through the Graph address (unverified): the person is told to ask an admin', async () => {
     const existing = await env.gw.store.createUser({ realm: 'portal:acme', email: 'alice@acme.test', displayName: 'Alice', role: 'member' });
     env.fe.overrideNextIdToken((c) => ({ claims: { ...c, email: undefined } }));
-    assert.equal(last(await env.browser().signIn(HOSTS.acme, USERS.alice.oid)).status, 200);
+    const pages = await env.browser().signIn(HOSTS.acme, USERS.alice.oid);
+    assert.equal(pages[0]?.status, 403);
+    assert.match(pages[0]?.body ?? '', /not linked to a Regentra account yet/);
     const alice = await env.gw.store.getUser('portal:acme', existing.id);
-    assert.equal(alice?.externalOid, USERS.alice.oid);
+    assert.equal(alice?.externalOid, null);
   });
 });

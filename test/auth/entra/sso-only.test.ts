@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { HOSTS, last, startEnv, USERS, type Browser, type Env } from './support.ts';
+import { HOSTS, last, startEnv, TENANTS, USERS, type Browser, type Env } from './support.ts';
 import { hashPassword } from '../../../src/auth/password/hash.ts';
 import { runSsoCommand } from '../../../src/cli/sso.ts';
 import type { Io } from '../../../src/main.ts';
@@ -20,7 +20,7 @@ describe('SSO-only for staff', () => {
   let env: Env;
   before(async () => {
     env = await startEnv({ staff: { ssoOnly: true } });
-    await env.gw.store.createUser({ realm: 'staff', email: 'ada@staff.test', displayName: 'Ada', role: 'admin', passwordHash: await hashPassword(PASSWORD) });
+    await env.gw.store.createUser({ realm: 'staff', email: 'ada@staff.test', displayName: 'Ada', role: 'admin', passwordHash: await hashPassword(PASSWORD), externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
   });
   after(() => env.close());
 

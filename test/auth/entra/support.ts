@@ -50,6 +50,8 @@ export interface EnvOptions {
   readonly beforeListen?: StartOptions['beforeListen'];
   /** the gateway's HTTP client for Entra and Graph (to break or observe calls) */
   readonly fetch?: typeof fetch;
+  /** more people in the staff and Acme tenants */
+  readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
 }
 
 export interface Env {
@@ -64,8 +66,8 @@ export interface Env {
 export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   const fe = await startFakeEntra({
     tenants: [
-      { id: TENANTS.staff, name: 'Regentra Staff', users: [USERS.ada, USERS.grace, USERS.ken] },
-      { id: TENANTS.acme, name: 'Acme Corp', users: [USERS.alice, USERS.upn] },
+      { id: TENANTS.staff, name: 'Regentra Staff', users: [USERS.ada, USERS.grace, USERS.ken, ...(opts.extraUsers?.staff ?? [])] },
+      { id: TENANTS.acme, name: 'Acme Corp', users: [USERS.alice, USERS.upn, ...(opts.extraUsers?.acme ?? [])] },
       { id: TENANTS.globex, name: 'Globex', users: [USERS.glen] },
       { id: REGENTRA_TENANT, name: 'Regentra', users: [] },
     ],

@@ -154,6 +154,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
           name: user.name,
           preferred_username: user.preferredUsername,
           ...(user.email === undefined ? {} : { email: user.email }),
+          ...(user.xmsEdov === undefined ? {} : { xms_edov: user.xmsEdov }),
         };
       },
     };
@@ -231,7 +232,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
     claims: {
       openid: ['sub', 'tid', 'ver'],
       profile: ['name', 'preferred_username', 'oid'],
-      email: ['email'],
+      email: ['email', 'xms_edov'],
     },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     conformIdTokenClaims: false,

@@ -11,6 +11,8 @@ export interface FakeUser {
   preferredUsername: string;
   /** `email` claim of the ID token; omitted from the token when undefined */
   email?: string;
+  /** the `xms_edov` optional claim (email domain owner verified); omitted when undefined */
+  xmsEdov?: boolean;
   /** Graph `mail` (defaults to `email`, else null) */
   mail?: string;
   /** Graph `userPrincipalName` (defaults to `preferredUsername`) */
