@@ -39,6 +39,8 @@ function serializeError(err: unknown): unknown {
     const v = copy[key];
     if (typeof v === 'string') copy[key] = redactCredentials(v);
   }
+  // an error's cause, serialized as an object: its message may embed a URL too
+  if (copy.cause !== null && typeof copy.cause === 'object') copy.cause = serializeError(copy.cause);
   return copy;
 }
 

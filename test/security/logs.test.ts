@@ -136,6 +136,7 @@ describe('the logger options redact credentials wherever a URL is written', () =
     logger.info(`Route GET:${url} not found`);
     logger.warn('Reply was already sent in "%s" (%s)', '/.auth/handoff?ticket=SECRET-TICKET-1', 'GET');
     logger.error({ err: new Error(`failed to fetch ${url}`) }, 'request failed');
+    logger.error({ err: new Error('outer', { cause: new Error('inner /x?ticket=SECRET-CAUSE-1') }) }, 'nested');
     logger.info({ err: { message: `bad request for /x?id_token=SECRET-IDTOKEN-1`, code: 'E' } }, 'bad request');
     logger.warn({ cause: { name: 'TypeError', message: 'at https://login.test/t?client_secret=SECRET-CLIENT-1&client_assertion=SECRET-ASSERTION-1' } }, 'sso');
     logger.info({ url: '/a?session_state=SECRET-SESSION-1&password=SECRET-PASSWORD-1&code_verifier=SECRET-VERIFIER-1', originalUrl: '/b?refresh_token=SECRET-REFRESH-1' }, 'rewrite');
