@@ -77,7 +77,9 @@ function hostHeaderCount(rawHeaders: readonly string[]): number {
 }
 
 const kBadPath = Symbol('regentra.badPath');
-type RawRequest = IncomingMessage & { [kBadPath]?: string };
+/** why the path could read differently upstream (src/routing/path.ts); refused unless the site allows it */
+const kAmbiguousPath = Symbol('regentra.ambiguousPath');
+type RawRequest = IncomingMessage & { [kBadPath]?: string; [kAmbiguousPath]?: string };
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayApp> {
   const now = deps.now ?? Date.now;
@@ -110,6 +112,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
         (req as RawRequest)[kBadPath] = n.reason;
         return '/';
       }
+      if (n.ambiguous !== undefined) (req as RawRequest)[kAmbiguousPath] = n.ambiguous;
       return n.query ? `${n.path}?${n.query}` : n.path;
     },
   });
@@ -159,6 +162,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
       // through an internal address (e.g. http://regentra-gateway:8080/.auth/jwks.json)
       if (request.method === 'GET' && (request.url === PATHS.jwks || request.url.startsWith(`${PATHS.jwks}?`))) return done();
       replyError(request, reply, 'UNKNOWN_HOST');
+      return;
+    }
+    // a path an upstream could decode into another one: refused before any decision uses it
+    const ambiguous = (request.raw as RawRequest)[kAmbiguousPath];
+    if (ambiguous !== undefined && !site.allowAmbiguousPaths) {
+      replyError(request, reply, 'BAD_PATH', { detail: ambiguous });
       return;
     }
     request.site = site;

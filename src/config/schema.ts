@@ -57,8 +57,22 @@ const timeouts = z
   .strict()
   .prefault({});
 
+/**
+ * Paths an upstream could read differently from the gateway (src/routing/path.ts): a
+ * double-encoded escape (`%252e`) or a character that Unicode compatibility normalisation
+ * turns into ".", "/", "\\" or "%" (`%EF%BC%8E`). Refused (400) unless the site allows them.
+ */
+const ambiguousPaths = z
+  .enum(['refuse', 'allow'], {
+    error:
+      'must be "refuse" (the default: paths with a double-encoded escape such as "%252e", or a character that Unicode compatibility normalisation turns into ".", "/", "\\" or "%", are answered 400) ' +
+      'or "allow" (forwarded as received: only for an upstream that decodes a path once and never applies Unicode normalisation)',
+  })
+  .default('refuse');
+
 const siteCommon = {
   upstream: upstreamUrl,
+  ambiguousPaths,
   /** the `aud` of the identity JWT sent to this site's upstream */
   audience: z.string().min(1).optional(),
   publicPaths: z.array(publicPath).default([]),

@@ -1,8 +1,12 @@
 /**
  * pino logger options: JSON lines, request ids, and redaction of every place a
- * secret or a cookie could appear.
+ * secret or a cookie could appear: fields by name (REDACT_PATHS), and credentials in
+ * URLs (`?code=`, `?state=`, `?ticket=`…: redact-url.ts) wherever a URL is written —
+ * the request's `url`, any top-level `url`/`originalUrl`, error messages and stacks,
+ * and the message strings themselves (Fastify's own embed the raw URL).
  */
-import type { LoggerOptions } from 'pino';
+import pino, { type LoggerOptions } from 'pino';
+import { redactCredentials } from './redact-url.ts';
 
 export const REDACT_PATHS: readonly string[] = [
   'req.headers.cookie',
@@ -22,6 +26,33 @@ export const REDACT_PATHS: readonly string[] = [
   '*.refresh_token',
 ];
 
+type Fields = Record<string, unknown>;
+
+/** an error (or an `{ message, code }` object) with credentials out of its message and stack */
+function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  if (out === null || typeof out !== 'object') return out;
+  const copy: Fields = { ...(out as Fields) };
+  // node:http's clientError carries the raw request bytes (the request line with its query, cookies)
+  delete copy.rawPacket;
+  for (const key of ['message', 'stack', 'url'] as const) {
+    const v = copy[key];
+    if (typeof v === 'string') copy[key] = redactCredentials(v);
+  }
+  // an error's cause, serialized as an object: its message may embed a URL too
+  if (copy.cause !== null && typeof copy.cause === 'object') copy.cause = serializeError(copy.cause);
+  return copy;
+}
+
+/** `{ name, code, message }` summaries of an error's cause (src/auth/entra/errors.ts logFields) */
+function serializeCause(cause: unknown): unknown {
+  if (cause === null || typeof cause !== 'object') return cause;
+  const message = (cause as Fields).message;
+  return typeof message === 'string' ? { ...(cause as Fields), message: redactCredentials(message) } : cause;
+}
+
+const urlField = (url: unknown) => (typeof url === 'string' ? redactCredentials(url) : url);
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
@@ -30,7 +61,21 @@ export function loggerOptions(level: string): LoggerOptions {
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     serializers: {
       req(req: { method: string; url: string; headers: Record<string, unknown>; ip?: string; id?: string }) {
-        return { method: req.method, url: req.url, host: req.headers.host, ip: req.ip };
+        return { method: req.method, url: redactCredentials(req.url), host: req.headers.host, ip: req.ip };
+      },
+      err: serializeError,
+      cause: serializeCause,
+      url: urlField,
+      originalUrl: urlField,
+    },
+    hooks: {
+      // message strings (and their %s arguments): Fastify's own embed raw URLs ("Route GET:/x?code=… not found")
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          const a = args[i];
+          if (typeof a === 'string' && a.indexOf('=') !== -1) args[i] = redactCredentials(a);
+        }
+        return method.apply(this, args);
       },
     },
   };

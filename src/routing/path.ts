@@ -15,10 +15,21 @@
  *   the reserved `/.auth` segment with parameters (`/.auth;x/…`): upstreams that strip them
  *   would read another path than the one decided on;
  * - the reserved prefix `/.auth` is matched case-insensitively and rewritten to lower case.
+ *
+ * A path that normalises, but that an upstream decoding differently could read as another
+ * path, is marked `ambiguous` (with the reason): a double-encoded escape (`%25` and two hex
+ * digits: `/assets/%252e%252e/x` is `/x` to an upstream that decodes twice), or an escaped
+ * character whose Unicode compatibility form (NFKC) holds `.`, `/`, `\`, `%` or a slash
+ * look-alike (`%EF%BC%8E` full-width dot, `%E2%80%A5` two-dot leader, `%EF%BC%8F`
+ * full-width slash, `%E2%88%95` division slash…): `/x` to an upstream that applies NFKC.
+ * The caller refuses it unless the site allows such paths (`ambiguousPaths: allow`);
+ * either way the decisions and the upstream see the one path returned here.
  */
 import { RESERVED_PREFIX } from './reserved.ts';
 
-export type NormalizeResult = { readonly ok: true; readonly path: string; readonly query: string } | { readonly ok: false; readonly reason: string };
+export type NormalizeResult =
+  | { readonly ok: true; readonly path: string; readonly query: string; readonly ambiguous?: string }
+  | { readonly ok: false; readonly reason: string };
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
@@ -77,19 +88,47 @@ export function normalizeTarget(target: string): NormalizeResult {
     if (seg === '..') { out.pop(); if (i === segments.length - 1) out.push(''); continue; }
     out.push(seg);
   }
-  const path = `/${out.join('/')}`;
+  const path = reserveCase(`/${out.join('/')}`);
+  // only a path with escapes left can be ambiguous (an ASCII-only path ends here)
+  if (!path.includes('%')) return { ok: true, path, query };
   // the remaining escapes must spell UTF-8: `/%C0%AE` (overlong ".") is refused, never guessed at
-  if (path.includes('%') && !isUtf8Escapes(path)) return { ok: false, reason: 'malformed UTF-8 %-escape in path' };
-  return { ok: true, path: reserveCase(path), query };
+  const text = decodeUtf8(path);
+  if (text === null) return { ok: false, reason: 'malformed UTF-8 %-escape in path' };
+  const ambiguous = ambiguity(path, text);
+  return ambiguous === null ? { ok: true, path, query } : { ok: true, path, query, ambiguous };
 }
 
-function isUtf8Escapes(path: string): boolean {
+function decodeUtf8(path: string): string | null {
   try {
-    decodeURIComponent(path);
-    return true;
+    return decodeURIComponent(path);
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** `%25` and two hex digits: decoded once more, it is another escape */
+const DOUBLE_ESCAPE = /%25[0-9A-Fa-f]{2}/;
+/**
+ * What a character must not become under NFKC: a dot, a separator, an escape, or a slash
+ * look-alike that some upstreams map to "/" (Windows best-fit, confusable folding):
+ * U+2044 fraction slash (NFKC of ½ holds it), U+2215 division slash, U+2571, U+29F5, U+29F8, U+29F9.
+ */
+const SEPARATOR_LIKE = /[./\\%\u2044\u2215\u2571\u29F5\u29F8\u29F9]/;
+
+/**
+ * Why an upstream that decodes twice or applies NFKC could read another path than `path`
+ * (`text` is `path` decoded), or null. Called only for paths with escapes left.
+ */
+function ambiguity(path: string, text: string): string | null {
+  if (DOUBLE_ESCAPE.test(path)) return 'double-encoded %-escape ("%25" and two hex digits) in path';
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 0x80) continue;
+    if (SEPARATOR_LIKE.test(ch.normalize('NFKC'))) {
+      const cp = (ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+      return `U+${cp} in path reads as ".", "/", "\\" or "%" after Unicode compatibility normalisation (NFKC)`;
+    }
+  }
+  return null;
 }
 
 /** `/.AUTH/Login` → `/.auth/Login`: the reserved prefix is case-insensitive. */

@@ -22,6 +22,8 @@ export interface Site {
   /** public path prefixes (ending in '/') and exact paths */
   readonly publicPrefixes: readonly string[];
   readonly publicExact: ReadonlySet<string>;
+  /** forward paths that upstreams may decode differently (`ambiguousPaths: allow`); otherwise they are a 400 */
+  readonly allowAmbiguousPaths: boolean;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
   /** portal password sign-in requires TOTP by default (settings may override) */
@@ -56,6 +58,7 @@ export function buildSiteTable(config: Config): SiteTable {
   add(makeSite({
     realm: STAFF_REALM, kind: 'staff', clientId: null, name: 'Staff', upstream: staff.upstream, audience: staff.audience ?? 'staff',
     publicPaths: publicPaths(staff.publicPaths), timeouts: staff.timeouts, mfaRequiredDefault: true, hosts: staff.hosts,
+    allowAmbiguousPaths: staff.ambiguousPaths === 'allow',
   }));
 
   const portal = config.sites.portal;
@@ -66,12 +69,14 @@ export function buildSiteTable(config: Config): SiteTable {
       add(makeSite({
         realm: portalRealm(client.id), kind: 'portal', clientId: client.id, name: client.name, upstream: client.upstream ?? portal.upstream,
         audience: portal.audience ?? 'portal', publicPaths: shared, timeouts: portal.timeouts, mfaRequiredDefault: client.mfaRequired, hosts: client.hosts,
+        allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
       }));
     }
     if (portal.centralCallbackHost) {
       add(makeSite({
         realm: 'central', kind: 'central', clientId: null, name: 'Support portal sign-in', upstream: portal.upstream, audience: portal.audience ?? 'portal',
         publicPaths: publicPaths([]), timeouts: portal.timeouts, mfaRequiredDefault: true, hosts: [portal.centralCallbackHost],
+        allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
       }));
     }
   }
@@ -128,6 +133,7 @@ const withoutTrailingSlash = (url: string): string => (url.endsWith('/') ? url.s
 function makeSite(input: {
   realm: string; kind: SiteKind; clientId: string | null; name: string; upstream: string; audience: string;
   publicPaths: PublicPaths; timeouts: { connectMs: number; responseMs: number }; mfaRequiredDefault: boolean; hosts: readonly string[];
+  allowAmbiguousPaths: boolean;
 }): Site {
   return Object.freeze({
     realm: input.realm,
@@ -138,6 +144,7 @@ function makeSite(input: {
     audience: input.audience,
     publicPrefixes: input.publicPaths.prefixes,
     publicExact: input.publicPaths.exact,
+    allowAmbiguousPaths: input.allowAmbiguousPaths,
     connectTimeoutMs: input.timeouts.connectMs,
     responseTimeoutMs: input.timeouts.responseMs,
     mfaRequiredDefault: input.mfaRequiredDefault,

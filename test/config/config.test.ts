@@ -24,6 +24,9 @@ type Raw = Record<string, any>;
 const raw = (): Raw => baseRawConfig('http://127.0.0.1:3001', 'http://127.0.0.1:3002') as Raw;
 const HOST_MSG = 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)';
 const URL_MSG = 'must be an http:// or https:// origin such as "http://10.0.0.5:3000" (no path, credentials, query or fragment)';
+const AMBIGUOUS_MSG =
+  'must be "refuse" (the default: paths with a double-encoded escape such as "%252e", or a character that Unicode compatibility normalisation turns into ".", "/", "\\" or "%", are answered 400) ' +
+  'or "allow" (forwarded as received: only for an upstream that decodes a path once and never applies Unicode normalisation)';
 const PUBLIC_MSG = 'must be a normalised absolute path like "/assets/" (prefix) or "/health" (exact), without query, fragment, "..", "//" or %-escapes';
 
 function issuesOf(fn: () => unknown): ConfigIssue[] {
@@ -66,6 +69,10 @@ describe('bad configurations', () => {
     ['idle timeout above the absolute lifetime', (r) => (r.session = { secure: false, idleTimeoutSeconds: 7200, absoluteLifetimeSeconds: 3600 }), [{ path: 'session.idleTimeoutSeconds', message: 'must not exceed session.absoluteLifetimeSeconds (3600)' }]],
     ['a revocation bound above 10 s', (r) => (r.session = { secure: false, revocationCheckSeconds: 60 }), [{ path: 'session.revocationCheckSeconds', message: 'must be at most 10 seconds' }]],
     ['an http authority without allowInsecure', (r) => (r.entra = { authorityHost: 'http://127.0.0.1:9400' }), [{ path: 'entra.authorityHost', message: 'must be https:// (set entra.allowInsecure: true only for a local stand-in)' }]],
+    ['ambiguousPaths that is not "refuse" or "allow"', (r) => ((r.sites.staff.ambiguousPaths = true), (r.sites.portal.ambiguousPaths = 'Allow')), [
+      { path: 'sites.staff.ambiguousPaths', message: AMBIGUOUS_MSG },
+      { path: 'sites.portal.ambiguousPaths', message: AMBIGUOUS_MSG },
+    ]],
     ['public paths that are not normalised or are reserved', (r) => (r.sites.staff.publicPaths = ['/a/../b', '/.AUTH/x', 'assets/', '/a%2f']), [
       { path: 'sites.staff.publicPaths[0]', message: PUBLIC_MSG },
       { path: 'sites.staff.publicPaths[1]', message: 'must not be under /.auth/ (reserved for the gateway)' },

@@ -78,6 +78,35 @@ describe('normalizeTarget', () => {
     });
   }
 
+  // normalised, but marked: an upstream that decodes twice or applies NFKC reads another path (the site refuses it by default)
+  const ambiguous: ReadonlyArray<readonly [string, string, RegExp]> = [
+    ['/assets/%252e%252e/secret', '/assets/%252e%252e/secret', /double-encoded/],
+    ['/assets/..%252f..%252fsecret', '/assets/..%252f..%252fsecret', /double-encoded/],
+    ['/a/%25%32%65', '/a/%252e', /double-encoded/],
+    ['/assets/%ef%bc%8e%ef%bc%8e/secret', '/assets/%EF%BC%8E%EF%BC%8E/secret', /U\+FF0E .*NFKC/],
+    ['/assets/%E2%80%A5/secret', '/assets/%E2%80%A5/secret', /U\+2025/],
+    ['/assets/..%EF%BC%8Fsecret', '/assets/..%EF%BC%8Fsecret', /U\+FF0F/],
+    ['/assets/..%E2%88%95secret', '/assets/..%E2%88%95secret', /U\+2215/],
+    ['/assets/..%E2%81%84secret', '/assets/..%E2%81%84secret', /U\+2044/],
+    ['/assets/..%E2%A7%B8secret', '/assets/..%E2%A7%B8secret', /U\+29F8/],
+    ['/kb/%C2%BD', '/kb/%C2%BD', /U\+00BD/],
+  ];
+  for (const [target, path, reason] of ambiguous) {
+    test(`${target} → ${path}, marked ambiguous`, () => {
+      const n = normalizeTarget(target);
+      assert.ok(n.ok);
+      assert.equal(n.path, path);
+      assert.match(n.ambiguous ?? '', reason);
+    });
+  }
+
+  test('non-ASCII text and a literal "%" are not ambiguous', () => {
+    for (const target of ['/kb/caf%C3%A9', '/kb/%E6%97%A5', '/kb/100%25', '/kb/%25zz', '/kb/%E2%82%AC']) {
+      const n = normalizeTarget(target);
+      assert.ok(n.ok && n.ambiguous === undefined, target);
+    }
+  });
+
   test('a backslash inside the path is a slash', () => {
     assert.deepEqual(normalizeTarget('/assets\\..\\private'), { ok: true, path: '/private', query: '' });
   });

@@ -7,7 +7,8 @@
  *   upstream receives (the gateway's own normalised form);
  * - a request proxied without a session is public however the upstream reads the
  *   path it receives: WHATWG URL parsing, decode-then-resolve, `;`-parameter
- *   stripping before or after decoding (Tomcat, Spring), backslash as slash;
+ *   stripping before or after decoding (Tomcat, Spring), backslash as slash,
+ *   decoding twice, Unicode compatibility normalisation (NFKC) after decoding;
  * - nothing under /.auth (in any spelling or reading) ever reaches an upstream;
  * - nothing is answered with a 5xx.
  */
@@ -24,6 +25,8 @@ const TRICKS = [
   '/..;/', '/..;x=1/', ';/../', ';x/../', '/%2e%2e;/', '/..%3b/', '/..%3B/', '/%2e%2e%3b/', '/.%3b/', '/x%3b/../',
   '/..%2f', '%2f..%2f', '/.auth%2f', '%23/../', '#/../', '/%23/', '?/../', '?x=/../', '%3f/../', '/%252e%252e/',
   '/..%00/', '/..%20/', '/.. /', '/...//', '/.../', '/.auth/../', '/.AUTH/', '/.auth;x/', '/.auth%3bx/', '/%2eauth/',
+  // read differently by upstreams that decode twice or apply Unicode compatibility normalisation (NFKC)
+  '/..%252f', '/%25%32%65%25%32%65/', '/%EF%BC%8E%EF%BC%8E/', '/%E2%80%A5/', '/..%EF%BC%8F', '/..%E2%88%95', '/%EF%BC%8Eauth/',
 ];
 const TAILS = ['private', 'me', '.auth/me', 'assets/x', 'health', ''];
 
@@ -80,6 +83,15 @@ const READINGS: ReadonlyArray<readonly [string, (path: string) => string | null]
   ['decode, strip ;params, resolve (Spring)', (p) => {
     const d = safeDecode(p);
     return d === null ? null : resolve(stripParams(d));
+  }],
+  ['decode twice, resolve', (p) => {
+    const d = safeDecode(p);
+    const dd = d === null ? null : safeDecode(d);
+    return dd === null ? null : resolve(dd.replaceAll('\\', '/'));
+  }],
+  ['decode, NFKC, resolve', (p) => {
+    const d = safeDecode(p);
+    return d === null ? null : resolve(d.normalize('NFKC').replaceAll('\\', '/'));
   }],
 ];
 

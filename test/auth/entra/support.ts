@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
+import type { FastifyBaseLogger } from 'fastify';
 import { startFakeEntra, type FakeEntra, type FakeUser } from '../../support/fake-entra/index.ts';
 import { HOSTS, startGateway, TENANTS, type StartOptions, type TestGateway } from '../../support/gateway.ts';
 import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../../../src/auth/policy.ts';
@@ -52,6 +53,8 @@ export interface EnvOptions {
   readonly fetch?: typeof fetch;
   /** more people in the staff and Acme tenants */
   readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
+  /** the gateway's logger (default: none), e.g. one that captures its lines */
+  readonly logger?: FastifyBaseLogger;
 }
 
 export interface Env {
@@ -78,7 +81,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   const gw = await startGateway({
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.beforeListen ? { beforeListen: opts.beforeListen } : {}),
-    ...(opts.fetch ? { deps: { fetch: opts.fetch } } : {}),
+    deps: { ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.logger ? { logger: opts.logger } : {}) },
     configure(raw) {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
