@@ -51,7 +51,7 @@ describe('credentials in URLs never reach a log line', () => {
     const { logger, lines } = capturingLogger();
     const env = await startEnv({ logger });
     envs.push(env);
-    await env.gw.store.createUser({ realm: 'staff', email: USERS.ada.email, displayName: USERS.ada.name, role: 'admin' });
+    await env.gw.store.createUser({ realm: 'staff', email: USERS.ada.email, displayName: USERS.ada.name, role: 'admin', externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
     const browser = env.browser();
     const authorize = await browser.start(HOSTS.staff);
     const callback = await browser.atMicrosoft(authorize, USERS.ada.oid);
