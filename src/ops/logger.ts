@@ -20,7 +20,14 @@ export const REDACT_PATHS: readonly string[] = [
   '*.client_secret',
   '*.secret',
   '*.totpSecret',
-  '*.code',
+  // an authorization code in a logged query, params or body object (never `*.code`: that
+  // would blank every error code such as ECONNREFUSED or AADSTS classifications)
+  'query.code',
+  '*.query.code',
+  'params.code',
+  '*.params.code',
+  'body.code',
+  '*.body.code',
   '*.access_token',
   '*.id_token',
   '*.refresh_token',
