@@ -10,7 +10,8 @@
  *   timeouts, 5xx and an unusable JWKS are IdpTransportErrors (→ IDP_UNAVAILABLE);
  * - `client_secret_post`, PKCE S256, `state` and `nonce`; RS256 ID tokens whose signature
  *   is verified with the tenant's JWKS (non-repudiation checks on);
- * - Graph `GET /v1.0/me` only to read an email address when the ID token has none.
+ * - Graph scopes of the configured cloud (./cloud.ts); Graph `GET /v1.0/me` only to read
+ *   an email address when the ID token has none.
  */
 import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
@@ -19,9 +20,8 @@ import type { GatewayContext } from '../../context.ts';
 import { classifyIdpError, EntraError, IdpTransportError, oauthBodyError } from './errors.ts';
 import { graphIds } from './diagnostics.ts';
 import type { EntraAppCredentials } from './secrets.ts';
-import { GRAPH_DEFAULT_SCOPE, tenantAuthority } from './urls.ts';
-
-export const SIGN_IN_SCOPES = 'openid profile email User.Read';
+import { tenantAuthority } from './urls.ts';
+import { graphDefaultScope, signInScopes } from './cloud.ts';
 /** tolerance for ID token lifetime claims (exp, nbf, iat), seconds */
 export const ID_TOKEN_SKEW_S = 60;
 const CACHE_TTL_MS = 60 * 60 * 1000;
@@ -217,7 +217,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       const c = configuration(await metadata(app.tenantId), app);
       return oidc.buildAuthorizationUrl(c, {
         redirect_uri: p.redirectUri,
-        scope: SIGN_IN_SCOPES,
+        scope: signInScopes(config),
         response_mode: 'query',
         state: p.state,
         nonce: p.nonce,
@@ -252,7 +252,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     async clientCredentials(app: EntraAppCredentials): Promise<void> {
       const c = configuration(await metadata(app.tenantId), app);
       try {
-        await oidc.clientCredentialsGrant(c, { scope: GRAPH_DEFAULT_SCOPE });
+        await oidc.clientCredentialsGrant(c, { scope: graphDefaultScope(config) });
       } catch (err) {
         throw classifyIdpError(err, 'token');
       }
