@@ -4,9 +4,11 @@
  * `admin_consent=True&tenant=…&state=…` or `error=…&error_description=…&state=…`.
  *
  * The state must verify (MAC, expiry) and name a configured client whose saved tenant
- * is the state's; a grant must come from that tenant, and Microsoft must confirm it
- * (an app-only token from that tenant: ../auth/entra/consent-check.ts), since the answer
- * itself travels through the browser. Otherwise nothing is recorded as granted.
+ * is the state's; a grant must come from that tenant, and Microsoft must confirm that
+ * Regentra's app is present there (an app-only token from that tenant:
+ * ../auth/entra/consent-check.ts), since the answer itself travels through the browser.
+ * Otherwise nothing is recorded as granted. What is recorded says what was checked: the
+ * app's presence (confirmed) and that the callback reported an administrator's consent.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -18,7 +20,7 @@ import { html, type SafeHtml } from '../pages/html.ts';
 import type { PortalClientConfig } from '../config/schema.ts';
 import { loadSetting, saveSetting } from './settings.ts';
 import { verifyConsentState } from './consent-state.ts';
-import { confirmAdminConsent, describeAadsts } from '../auth/entra/index.ts';
+import { confirmAdminConsent, describeAadsts, entraIds, microsoftIdsHtml } from '../auth/entra/index.ts';
 import { findClient } from './portal.ts';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -58,11 +60,13 @@ export function consentRoutes(app: FastifyInstance): void {
     const oauthError = str(q, 'error', 64);
     const info = describeAadsts(str(q, 'error_description'));
     const error = info ? `${info.code}: ${info.message}` : OAUTH_ERROR.test(oauthError ?? '') ? `Microsoft answered “${oauthError}”.` : 'Microsoft reported an error.';
-    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
-    await audit(request, client.id, 'failure', { tenantId, error: info?.code ?? oauthError ?? null, recorded: saved });
+    const microsoft = info?.microsoft ?? entraIds(null, str(q, 'error_description'));
+    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, microsoft });
+    await audit(request, client.id, 'failure', { tenantId, error: info?.code ?? oauthError ?? null, recorded: saved, ...(microsoft ? { microsoft } : {}) });
     return page(reply, 200, 'Consent was not granted', html`<p class="lead">Consent for the Regentra portal app was not granted for ${client.name}.</p>
 <div class="alert error" role="alert">${error}</div>
 ${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
+${microsoftIdsHtml(microsoft)}
 <p>You can open the admin consent link again to retry, or contact your Regentra contact.</p>`);
   }
 
@@ -84,18 +88,21 @@ ${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
 <p>Open the admin consent link again in a few minutes (approving again is harmless).</p>`);
       }
       const error = `${info.code}: ${info.message}`;
-      const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
-      await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed by Microsoft', error: info.code, recorded: saved });
-      return page(reply, 200, 'Consent was not confirmed', html`<p class="lead">Microsoft did not confirm a consent for the Regentra portal app in ${client.name}’s directory, so it was not recorded.</p>
+      const microsoft = info.microsoft ?? null;
+      const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, adminConsent: true, appPresent: false, microsoft });
+      await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed by Microsoft', error: info.code, recorded: saved, ...(microsoft ? { microsoft } : {}) });
+      return page(reply, 200, 'Consent was not confirmed', html`<p class="lead">Microsoft’s answer said an administrator consented, but Microsoft did not confirm that the Regentra portal app is present in ${client.name}’s directory, so nothing was recorded as granted.</p>
 <div class="alert error" role="alert">${error}</div>
 ${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
+${microsoftIdsHtml(microsoft)}
 <p>Open the admin consent link again and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
     }
-    const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null });
-    await audit(request, client.id, saved ? 'success' : 'failure', { tenantId, recorded: saved });
+    // admin_consent=True (the route's condition) and the app-only token succeeded: both facts are kept
+    const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null, adminConsent: true, appPresent: true, microsoft: null });
+    await audit(request, client.id, saved ? 'success' : 'failure', { tenantId, recorded: saved, adminConsent: true, appPresent: true });
     if (!saved) return replyError(request, reply, 'INTERNAL', { html: true });
     return page(reply, 200, 'Consent granted', html`<p class="lead">Thank you — consent granted for ${client.name}.</p>
-<div class="alert ok" role="status">${client.name}’s users can now sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
+<div class="alert ok" role="status">Microsoft confirmed that the Regentra portal app is present in ${client.name}’s directory, and its answer says an administrator consented. ${client.name}’s users can sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
 <p>You can close this window.</p>`);
   }
 

@@ -3,7 +3,7 @@ import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
 import type { PortalAuthSettings, PortalProvisioning } from '../auth/policy.ts';
 import { GUID_EXAMPLE } from './forms.ts';
-import { describeAadsts } from '../auth/entra/index.ts';
+import { describeAadsts, microsoftIdsHtml } from '../auth/entra/index.ts';
 
 export interface PortalView {
   readonly csrf: string;
@@ -44,12 +44,20 @@ function provisioningChoice(value: PortalProvisioning, label: string, hint: stri
 <label for="${id}">${label} <span class="hint">${hint}</span></label></div>`;
 }
 
+/** Says what was checked: the app's presence (an app-only token) and what the callback reported. */
 function consentStatus(s: PortalAuthSettings): SafeHtml {
   const c = s.consent;
-  if (c.status === 'granted') return html`<p>${badge('ok', 'Granted')} Consent granted on ${formatTime(c.at)} for tenant <code>${c.tenantId ?? ''}</code>.</p>`;
+  const tenant = html`tenant <code>${c.tenantId ?? ''}</code>`;
+  if (c.status === 'granted') {
+    if (c.appPresent === true && c.adminConsent === true) {
+      return html`<p>${badge('ok', 'Granted')} Regentra’s app is present in ${tenant} (confirmed with Microsoft); consented by an administrator on ${formatTime(c.at)}.</p>`;
+    }
+    if (c.appPresent === true) return html`<p>${badge('ok', 'Present')} Regentra’s app is present in ${tenant} (confirmed on ${formatTime(c.at)}).</p>`;
+    return html`<p>${badge('info', 'Recorded')} Consent was recorded on ${formatTime(c.at)} for ${tenant}, before Regentra kept what Microsoft confirmed. Open the admin consent link again to confirm it.</p>`;
+  }
   if (c.status === 'failed') {
     const info = describeAadsts(c.error ?? undefined);
-    return html`<div class="alert error" role="status">${badge('error', 'Failed')} Consent failed on ${formatTime(c.at)}: ${c.error ?? 'unknown error'}${info?.hint ? html`<br><strong>How to fix it:</strong> ${info.hint}` : ''}</div>`;
+    return html`<div class="alert error" role="status">${badge('error', 'Failed')} Consent failed on ${formatTime(c.at)}: ${c.error ?? 'unknown error'}${info?.hint ? html`<br><strong>How to fix it:</strong> ${info.hint}` : ''}${microsoftIdsHtml(c.microsoft)}</div>`;
   }
   return html`<p>${badge('off', 'Not yet')} The client’s Azure AD admin has not granted consent yet. Until they do, Microsoft refuses sign-in for their users (AADSTS65001).</p>`;
 }

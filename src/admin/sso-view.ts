@@ -5,7 +5,7 @@
 import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, settingRow, type Notice } from '../pages/admin.ts';
 import type { StaffSsoSettings } from '../auth/policy.ts';
-import type { ConnectionCheck, EntraErrorInfo, TestSignInResult } from '../auth/entra/index.ts';
+import { microsoftIdsHtml, type ConnectionCheck, type EntraErrorInfo, type TestSignInResult } from '../auth/entra/index.ts';
 import { GUID_EXAMPLE } from './forms.ts';
 
 export interface PendingTest {
@@ -41,7 +41,7 @@ const CLI_DISABLE = 'regentra-gateway sso disable-sso-only';
 const DISCOVERY_HINT = 'Check the Tenant ID (Azure Active Directory → Overview → Tenant ID, a GUID) and that this server can reach Microsoft’s sign-in service.';
 
 export function errorInfo(e: EntraErrorInfo): SafeHtml {
-  return html`<p><strong>${e.code}</strong>: ${e.message}</p>${e.hint ? html`<p class="hint-box"><strong>How to fix it:</strong> ${e.hint}</p>` : ''}`;
+  return html`<p><strong>${e.code}</strong>: ${e.message}</p>${e.hint ? html`<p class="hint-box"><strong>How to fix it:</strong> ${e.hint}</p>` : ''}${microsoftIdsHtml(e.microsoft)}`;
 }
 
 function fieldError(id: string, error: string | undefined): SafeHtml | string {

@@ -12,6 +12,7 @@ import { boundedCache } from '../util/bounded-cache.ts';
 import type { Config } from '../config/schema.ts';
 import type { Site } from '../routing/sites.ts';
 import type { Store } from '../store/types.ts';
+import type { MicrosoftIds } from './entra/diagnostics.ts';
 
 export const STAFF_SSO_KEY = 'sso.staff';
 export const portalAuthKey = (clientId: string): string => `portal.auth.${clientId}`;
@@ -44,11 +45,25 @@ export const DEFAULT_STAFF_SSO: StaffSsoSettings = Object.freeze({
   enabled: false, ssoOnly: false, autoProvision: false, autoLink: false, updatedBy: null, updatedAt: null,
 });
 
+/**
+ * What the admin consent callback established for a client's tenant. `granted` is
+ * recorded only when an app-only token from the tenant succeeded (`appPresent`): that
+ * proves Regentra's app has a service principal there, which an administrator's consent
+ * creates — but so does a user's own consent; `adminConsent` records that Microsoft's
+ * answer (through the browser) said an administrator consented.
+ */
 export interface ConsentStatus {
   readonly status: 'none' | 'granted' | 'failed';
+  /** when the status was recorded (for `granted`: when the app's presence was confirmed) */
   readonly at: number | null;
   readonly tenantId: string | null;
   readonly error: string | null;
+  /** the callback said `admin_consent=True`; absent in records written before it was kept */
+  readonly adminConsent?: boolean;
+  /** an app-only token from the tenant succeeded at `at`; absent in records written before it was kept */
+  readonly appPresent?: boolean;
+  /** Microsoft's trace / correlation ids of a failure */
+  readonly microsoft?: MicrosoftIds | null;
 }
 
 /** A client's portal authentication settings (Settings → Portal → Authentication). */

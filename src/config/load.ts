@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { checkSigningKey, decodeKey32 } from './keys.ts';
+import { cloudMismatch } from '../auth/entra/cloud.ts';
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -256,6 +257,11 @@ function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void 
   }
   if (c.entra.allowInsecure === false && c.entra.authorityHost.startsWith('http:')) {
     issues.push({ path: 'entra.authorityHost', message: 'must be https:// (set entra.allowInsecure: true only for a local stand-in)' });
+  } else if (c.entra.allowInsecure === false) {
+    // the authority and Graph must be one Microsoft cloud: a mismatch fails every sign-in (AADSTS500011)
+    const mismatch = cloudMismatch(c.entra.authorityHost, c.entra.graphUrl);
+    if (mismatch) issues.push({ path: `entra.${mismatch.setting}`, message: mismatch.message });
+    if (c.entra.graphResource !== undefined) issues.push({ path: 'entra.graphResource', message: "is derived from entra.graphUrl for Microsoft's clouds; set it only with entra.allowInsecure: true (a local stand-in)" });
   }
 }
 

@@ -208,9 +208,12 @@ export const configSchema = z
     entra: z
       .object({
         authorityHost: z.string().url().default('https://login.microsoftonline.com'),
+        /** Microsoft Graph of the authority's cloud (the pair is checked: src/auth/entra/cloud.ts) */
         graphUrl: z.string().url().default('https://graph.microsoft.com'),
+        /** dev only (with allowInsecure): the Graph resource a local stand-in plays, when not its graphUrl */
+        graphResource: z.string().url().optional(),
         timeoutMs: ms(5_000),
-        /** dev only: allow http:// authority (the local Entra stand-in) */
+        /** dev only: allow an http:// authority and an authority / Graph pair of no Microsoft cloud (the local Entra stand-in) */
         allowInsecure: z.boolean().default(false),
       })
       .strict()

@@ -92,6 +92,8 @@ table.audit td{vertical-align:top}.panel p{font-size:14px}
 .admin-box{border:1px solid #c9cfdb;border-left:4px solid var(--brand);border-radius:8px;background:#f7f8fc;padding:10px 14px;margin:16px 0;font-size:14px}
 .admin-box h2{font-size:14px;margin:0 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .admin-box p{margin:6px 0;word-break:break-word}
+.ms-ids{font-size:13px;color:var(--muted);margin:6px 0;overflow-wrap:anywhere}
+.ms-ids code{font-size:12px}
 /* local sign-in pages (src/pages/login.ts) */
 ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1;word-break:normal;overflow-wrap:anywhere}
 /* recovery codes: never split a code across lines (two columns when they fit, else one) */

@@ -62,7 +62,7 @@ export function startAdminGateway(opts: AdminGatewayOptions = {}): Promise<TestG
         sites.portal.centralCallbackHost = HOSTS.central;
       }
       if (opts.keys) raw.keys = opts.keys;
-      if (opts.entra) raw.entra = { authorityHost: opts.entra.url, graphUrl: opts.entra.graphUrl, allowInsecure: true };
+      if (opts.entra) raw.entra = { authorityHost: opts.entra.url, graphUrl: opts.entra.graphUrl, graphResource: opts.entra.graphResource, allowInsecure: true };
       return raw;
     },
   };

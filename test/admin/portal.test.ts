@@ -140,10 +140,30 @@ describe('admin consent', () => {
     assert.equal(s.consent.status, 'granted');
     assert.equal(s.consent.tenantId, TENANTS.acme);
     assert.equal(s.consent.at, clock);
-    assert.match((await admin.get(PATH.portal('acme'))).body, /Consent granted on/);
+    // both facts are kept: the callback said an administrator consented, and the app-only token proved the app is there
+    assert.equal(s.consent.adminConsent, true);
+    assert.equal(s.consent.appPresent, true);
+    assert.match(unescapeHtml(page.body), /Microsoft confirmed that the Regentra portal app is present in Acme Corp’s directory/);
+    const settingsPage = unescapeHtml((await admin.get(PATH.portal('acme'))).body);
+    assert.match(settingsPage, new RegExp(`Regentra’s app is present in tenant <code>${TENANTS.acme}</code> \\(confirmed with Microsoft\\); consented by an administrator on \\d{4}-`));
     const [event] = await gw.store.listAudit({ type: 'portal.consent', limit: 1 });
     assert.equal(event?.outcome, 'success');
     assert.equal(event?.realm, 'portal:acme');
+    assert.equal(event?.details.appPresent, true);
+  });
+
+  test('the status says only what was checked: presence alone, or an old record, claims no administrator consent', async () => {
+    const put = async (consent: PortalAuthSettings['consent']) => {
+      await gw.store.putSetting(portalAuthKey('acme'), { ...(await acme()), consent });
+      gw.app.gateway.policy.invalidate();
+      return unescapeHtml((await admin.get(PATH.portal('acme'))).body);
+    };
+    const present = await put({ status: 'granted', at: clock, tenantId: TENANTS.acme, error: null, adminConsent: false, appPresent: true });
+    assert.match(present, new RegExp(`Regentra’s app is present in tenant <code>${TENANTS.acme}</code> \\(confirmed on \\d{4}-`));
+    assert.doesNotMatch(present, /consented by an administrator/);
+    const old = await put({ status: 'granted', at: clock, tenantId: TENANTS.acme, error: null });
+    assert.doesNotMatch(old, /consented by an administrator|is present in tenant/);
+    assert.match(old, /Open the admin consent link again to confirm it/);
   });
 
   test('declined (AADSTS65004): recorded as failed with the fix', async () => {
@@ -156,9 +176,15 @@ describe('admin consent', () => {
     const s = await acme();
     assert.equal(s.consent.status, 'failed');
     assert.match(s.consent.error ?? '', /^AADSTS65004: /);
+    // Microsoft's ids from the redirect's error_description, for Microsoft support
+    const correlationId = /Correlation ID: ([0-9a-f-]{36})/.exec(back.searchParams.get('error_description') ?? '')?.[1];
+    assert.ok(correlationId);
+    assert.equal(s.consent.microsoft?.correlationId, correlationId);
+    assert.match(page.body, new RegExp(`Correlation ID <code>${correlationId}</code>`));
     const settingsPage = unescapeHtml((await admin.get(PATH.portal('acme'))).body);
     assert.match(settingsPage, /Consent failed on .*AADSTS65004/);
     assert.match(settingsPage, /How to fix it:/);
+    assert.match(settingsPage, new RegExp(`Correlation ID <code>${correlationId}</code>`));
   });
 
   test('a grant Microsoft does not confirm (no consent in that tenant) is not recorded as granted', async () => {
@@ -169,9 +195,13 @@ describe('admin consent', () => {
     const page = await callback(forged);
     assert.equal(page.status, 200);
     assert.match(page.body, /Consent was not confirmed/);
-    assert.match(page.body, /AADSTS\d+/, "Microsoft's answer is shown for the administrator");
+    assert.match(page.body, /AADSTS7000229/, "Microsoft's answer is shown for the administrator");
+    assert.match(page.body, /Trace ID <code>[0-9a-f-]{36}<\/code>/);
     const s = await acme();
     assert.equal(s.consent.status, 'failed');
+    assert.equal(s.consent.adminConsent, true);
+    assert.equal(s.consent.appPresent, false);
+    assert.match(s.consent.microsoft?.traceId ?? '', /^[0-9a-f-]{36}$/);
     const [event] = await gw.store.listAudit({ type: 'portal.consent', limit: 1 });
     assert.equal(event?.outcome, 'failure');
     // a real approval afterwards is confirmed and recorded

@@ -124,7 +124,7 @@ export async function startStack(): Promise<Stack> {
     keys: { session: [key32()], signing: [{ privateKey: ecPem() }], encryption: [{ id: 'e2e', key: key32() }] },
     session: { secure: false },
     identity: { issuer: ISSUER },
-    entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, allowInsecure: true },
+    entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true },
     sites: {
       staff: { hosts: [HOSTS.staff], upstream: staffApp.url, audience: 'staff', publicPaths: ['/health', '/assets/'] },
       portal: {

@@ -37,7 +37,7 @@ before(async () => {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = { ...PORTAL_APP };
       sites.portal.centralCallbackHost = HOSTS.central;
-      raw.entra = { authorityHost: entra.url, graphUrl: entra.graphUrl, allowInsecure: true };
+      raw.entra = { authorityHost: entra.url, graphUrl: entra.graphUrl, graphResource: entra.graphResource, allowInsecure: true };
       return raw;
     },
   });

@@ -211,7 +211,8 @@ describe('authorization code flow', () => {
     const cancelled = await authorizationRequest(config);
     const denied = await fe.follow(cancelled.url, { cancel: true });
     assert.equal(denied.searchParams.get('error'), 'access_denied');
-    assert.equal(denied.searchParams.get('error_description'), 'AADSTS65004: User declined to consent to access the app.');
+    // Entra's redirect errors end with its trace lines, CRLF-separated
+    assert.match(denied.searchParams.get('error_description') ?? '', /^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
     assert.equal(denied.searchParams.get('state'), cancelled.checks.expectedState);
     await assert.rejects(client.authorizationCodeGrant(config, denied, cancelled.checks), client.AuthorizationResponseError);
   });
@@ -303,8 +304,10 @@ describe('multi-tenant apps and admin consent', () => {
       assert.match(refused.searchParams.get('error_description') ?? '', /^AADSTS65001: The user or administrator has not consented to use the application with ID '22222222-aaaa-4bbb-8ccc-000000000002'/);
       assert.equal(refused.searchParams.get('state'), checks.expectedState);
       await assert.rejects(client.clientCredentialsGrant(config, { scope: 'https://graph.microsoft.com/.default' }), (e: unknown) => {
+        // an app-only token names the missing service principal (401 invalid_client), as Entra does
         assert.ok(e instanceof client.ResponseBodyError);
-        assert.match(e.error_description ?? '', /^AADSTS65001: /);
+        assert.equal(e.status, 401);
+        assert.match(e.error_description ?? '', new RegExp(`^AADSTS7000229: The client application ${PORTAL.clientId} is missing service principal in the tenant ${FABRIKAM}`));
         return true;
       });
 

@@ -5,6 +5,8 @@
  * `error_description` is ever echoed to a page.
  */
 
+import { entraIds, type MicrosoftIds } from './diagnostics.ts';
+
 /** An Entra failure explained: `code` is e.g. 'AADSTS7000215' or 'IDP_UNAVAILABLE'. */
 export interface EntraErrorInfo {
   code: string;
@@ -12,6 +14,8 @@ export interface EntraErrorInfo {
   message: string;
   /** what to change, or null when there is no specific advice */
   hint: string | null;
+  /** Microsoft's trace / correlation ids and time of the failure, when it sent them */
+  microsoft?: MicrosoftIds | null;
 }
 
 interface AadstsEntry {
@@ -68,6 +72,36 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
     admin: "The redirect URI sent by Regentra is not registered on the app.",
     hint: "Add the redirect URI shown in Regentra's SSO settings to the app registration (Authentication → Web → Redirect URIs), exactly as shown.",
   },
+  '7000229': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "Regentra's app has no service principal (enterprise application) in this tenant, so Microsoft issues it no app-only token.",
+    hint: 'An administrator of the tenant must consent to the app, which adds it to the tenant: ' + CONSENT_HINT,
+  },
+  '7000112': {
+    user: 'This application is disabled in your organisation. Contact your administrator.',
+    admin: 'The app is disabled in this tenant.',
+    hint: 'In the Azure portal → Enterprise applications → the app → Properties, set "Enabled for users to sign in?" to Yes.',
+  },
+  '53003': {
+    user: "Your organisation's access policy (Conditional Access) blocked this sign-in. Contact your IT administrator with the reference below.",
+    admin: 'A Conditional Access policy of the tenant blocked the sign-in.',
+    hint: 'In the Microsoft Entra admin center → Sign-in logs, find the sign-in by its correlation ID: it names the policy that blocked it and why (device, location, risk). Change the policy, or sign in from a place or device it allows.',
+  },
+  '50076': {
+    user: 'Your organisation requires multi-factor authentication for this sign-in. Start again and complete the verification Microsoft asks for.',
+    admin: 'Multi-factor authentication is required (by a Conditional Access policy, per-user MFA, or because the person signs in from a new location) and was not completed.',
+    hint: 'Have the person sign in again and complete MFA; if they cannot, check their authentication methods in the Microsoft Entra admin center and look up the sign-in by its correlation ID in Sign-in logs.',
+  },
+  '500011': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: 'The resource Regentra asked for (Microsoft Graph) was not found in the tenant: the gateway and the tenant are in different Microsoft clouds.',
+    hint: 'Set entra.authorityHost and entra.graphUrl to the cloud the tenant lives in: global login.microsoftonline.com + graph.microsoft.com; US Government login.microsoftonline.us + graph.microsoft.us (DoD: dod-graph.microsoft.us); China (21Vianet) login.chinacloudapi.cn + microsoftgraph.chinacloudapi.cn.',
+  },
+  '700054': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: 'The app registration does not allow the response type that was asked for (ID tokens are not enabled for it).',
+    hint: 'Register the redirect URI under the Web platform (not Single-page application) in the app registration → Authentication; Regentra uses the authorization code flow and needs no implicit-grant setting.',
+  },
   '90002': {
     user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
     admin: 'The tenant was not found.',
@@ -83,13 +117,17 @@ export function aadstsNumber(errorDescription: string | undefined | null): strin
   return AADSTS_PATTERN.exec(errorDescription.slice(0, 4096))?.[1] ?? null;
 }
 
-/** Explain an Entra `error_description` for an administrator; null when it carries no AADSTS code. */
-export function describeAadsts(errorDescription: string | undefined): EntraErrorInfo | null {
+/**
+ * Explain an Entra `error_description` for an administrator; null when it carries no
+ * AADSTS code. `body`: the JSON error body it came in, for Microsoft's ids.
+ */
+export function describeAadsts(errorDescription: string | undefined, body?: Readonly<Record<string, unknown>> | null): EntraErrorInfo | null {
   const n = aadstsNumber(errorDescription);
   if (n === null) return null;
+  const microsoft = entraIds(body, errorDescription);
   const entry = AADSTS_CATALOGUE[n];
-  if (!entry) return Object.freeze({ code: `AADSTS${n}`, message: `Microsoft refused the request (AADSTS${n}).`, hint: `Look up AADSTS${n} at https://login.microsoftonline.com/error?code=${n}.` });
-  return Object.freeze({ code: `AADSTS${n}`, message: entry.admin, hint: entry.hint });
+  if (!entry) return Object.freeze({ code: `AADSTS${n}`, message: `Microsoft refused the request (AADSTS${n}).`, hint: `Look up AADSTS${n} at https://login.microsoftonline.com/error?code=${n}.`, microsoft });
+  return Object.freeze({ code: `AADSTS${n}`, message: entry.admin, hint: entry.hint, microsoft });
 }
 
 /** What the person signing in is told for an AADSTS number (generic for unknown numbers). */

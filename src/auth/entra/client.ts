@@ -10,17 +10,18 @@
  *   timeouts, 5xx and an unusable JWKS are IdpTransportErrors (→ IDP_UNAVAILABLE);
  * - `client_secret_post`, PKCE S256, `state` and `nonce`; RS256 ID tokens whose signature
  *   is verified with the tenant's JWKS (non-repudiation checks on);
- * - Graph `GET /v1.0/me` only to read an email address when the ID token has none.
+ * - Graph scopes of the configured cloud (./cloud.ts); Graph `GET /v1.0/me` only to read
+ *   an email address when the ID token has none.
  */
 import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../../util/bounded-cache.ts';
 import type { GatewayContext } from '../../context.ts';
-import { aadstsError, classifyIdpError, EntraError, IdpTransportError } from './errors.ts';
+import { classifyIdpError, EntraError, IdpTransportError, oauthBodyError } from './errors.ts';
+import { graphIds } from './diagnostics.ts';
 import type { EntraAppCredentials } from './secrets.ts';
-import { GRAPH_DEFAULT_SCOPE, tenantAuthority } from './urls.ts';
-
-export const SIGN_IN_SCOPES = 'openid profile email User.Read';
+import { tenantAuthority } from './urls.ts';
+import { graphDefaultScope, signInScopes } from './cloud.ts';
 /** tolerance for ID token lifetime claims (exp, nbf, iat), seconds */
 export const ID_TOKEN_SKEW_S = 60;
 const CACHE_TTL_MS = 60 * 60 * 1000;
@@ -80,11 +81,31 @@ function isJwks(body: unknown): boolean {
   return Array.isArray(keys) && keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k));
 }
 
-/** Entra answers discovery for an unknown tenant with an OAuth error body (AADSTS90002): keep its meaning. */
-async function explainedDiscoveryError(response: Response): Promise<Error> {
-  const body = (await response.json().catch(() => null)) as { error?: unknown; error_description?: unknown } | null;
-  if (body && typeof body.error === 'string' && typeof body.error_description === 'string') return aadstsError(body.error, body.error_description);
-  return new IdpTransportError(`discovery: HTTP ${response.status}`);
+/**
+ * An error answer of the token or discovery endpoint, classified from its body whatever
+ * its status and headers (Entra answers discovery for an unknown tenant with AADSTS90002,
+ * and some invalid_client errors with 401 and a WWW-Authenticate challenge). Null: the
+ * body is no OAuth error (openid-client then judges the response as it is).
+ */
+async function explainedErrorAnswer(response: Response): Promise<EntraError | null> {
+  const body: unknown = await response.clone().json().catch(() => null);
+  return oauthBodyError(body, response.status);
+}
+
+/** Graph's answer to /me when it refuses the token: a permission problem, explained with Graph's ids. */
+async function graphRefusal(response: Response): Promise<EntraError> {
+  const body: unknown = await response.json().catch(() => null);
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  const graphCode = typeof code === 'string' && /^[A-Za-z_]{1,64}$/.test(code) ? code : `HTTP ${response.status}`;
+  return new EntraError('SSO_GRAPH_DENIED', {
+    info: Object.freeze({
+      code: `GRAPH_${response.status}`,
+      message: `Microsoft Graph refused to read the signed-in person's profile (${graphCode}): the app does not have the delegated permission User.Read, or it was not consented to.`,
+      hint: "Add Microsoft Graph → Delegated → User.Read under the app registration's API permissions and grant admin consent; for a client's portal, the client's Azure AD administrator opens the admin consent link again.",
+      microsoft: graphIds(body, response.headers),
+    }),
+    cause: new Error(`graph: HTTP ${response.status} ${graphCode}`),
+  });
 }
 
 /** An openid-client customFetch: gateway fetch + timeout + metrics + transport classification. */
@@ -100,7 +121,11 @@ function idpFetch(gw: GatewayContext, operationOf: (url: string) => Operation): 
         await response.body?.cancel().catch(() => {});
         throw new IdpTransportError(`${operation}: HTTP ${response.status}`);
       }
-      if (operation === 'discovery' && response.status >= 400) throw await explainedDiscoveryError(response);
+      if ((operation === 'discovery' || operation === 'token') && response.status >= 400) {
+        const explained = await explainedErrorAnswer(response);
+        if (explained) throw explained;
+        if (operation === 'discovery') throw new IdpTransportError(`discovery: HTTP ${response.status}`);
+      }
       if (operation === 'jwks' && response.status === 200) {
         const body: unknown = await response.clone().json().catch(() => null);
         if (!isJwks(body)) throw new IdpTransportError('jwks: not a JSON Web Key Set');
@@ -192,7 +217,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       const c = configuration(await metadata(app.tenantId), app);
       return oidc.buildAuthorizationUrl(c, {
         redirect_uri: p.redirectUri,
-        scope: SIGN_IN_SCOPES,
+        scope: signInScopes(config),
         response_mode: 'query',
         state: p.state,
         nonce: p.nonce,
@@ -227,7 +252,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     async clientCredentials(app: EntraAppCredentials): Promise<void> {
       const c = configuration(await metadata(app.tenantId), app);
       try {
-        await oidc.clientCredentialsGrant(c, { scope: GRAPH_DEFAULT_SCOPE });
+        await oidc.clientCredentialsGrant(c, { scope: graphDefaultScope(config) });
       } catch (err) {
         throw classifyIdpError(err, 'token');
       }
@@ -240,6 +265,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       const call = idpFetch(gw, () => 'graph');
       try {
         const response = await call(url.href, { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, body: undefined, redirect: 'manual' });
+        if (response.status === 401 || response.status === 403) throw await graphRefusal(response);
         if (response.status !== 200) {
           await response.body?.cancel();
           throw new IdpTransportError(`graph: HTTP ${response.status}`);

@@ -5,7 +5,7 @@
  * when Microsoft named the problem.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ClientError, ResponseBodyError } from 'openid-client';
+import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { replyError, wantsHtml } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import { PATHS } from '../../routing/reserved.ts';
@@ -13,6 +13,7 @@ import { safeRedirectTarget } from '../../routing/redirect.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { StoreError } from '../../store/types.ts';
 import { aadstsNumber, aadstsUserMessage, describeAadsts, type EntraErrorInfo } from './aadsts.ts';
+import { entraIds, microsoftIdsHtml } from './diagnostics.ts';
 
 interface Spec {
   readonly status: number;
@@ -35,6 +36,7 @@ const SPECS = Object.freeze({
   SSO_NOT_LINKED: { status: 403, base: 'FORBIDDEN', title: 'Microsoft account not linked', message: 'Your Microsoft account is not linked to a Regentra account yet. Ask your admin for access: they can link your Microsoft account or add you.' },
   SSO_USER_DISABLED: { status: 403, base: 'FORBIDDEN', title: 'Account disabled', message: 'Your account has been disabled. Contact your administrator.' },
   SSO_ACCOUNT_CONFLICT: { status: 403, base: 'FORBIDDEN', title: 'Account already linked', message: 'An account with your email address is already linked to a different Microsoft account. Ask your admin for help.' },
+  SSO_GRAPH_DENIED: { status: 403, base: 'FORBIDDEN', title: 'Microsoft sign-in is not set up correctly', message: 'Microsoft did not let Regentra read your profile, so you could not be signed in. Your administrator needs to fix the app’s permissions.' },
   SSO_NO_EMAIL: { status: 403, base: 'FORBIDDEN', title: 'No email address', message: 'Microsoft did not tell us your email address, so an account cannot be set up. Ask your admin for help.' },
   SSO_IDP_ERROR: { status: 400, base: 'BAD_REQUEST', title: 'Microsoft could not sign you in', message: 'Microsoft could not sign you in.' },
   IDP_UNAVAILABLE: { status: 503, base: 'IDP_UNAVAILABLE', title: 'Microsoft sign-in unavailable', message: 'We could not reach Microsoft to sign you in. Try again in a moment. People already signed in are not affected.' },
@@ -111,10 +113,30 @@ function isGarbageResponse(err: ClientError): boolean {
   return err.code === 'OAUTH_PARSE_ERROR' && typeof detail === 'string' && detail.includes('"response" body');
 }
 
-/** Microsoft answered with an AADSTS error (redirect or JSON): explain it. */
-export function aadstsError(errorCode: string | undefined, description: string | undefined, cause?: unknown): EntraError {
-  const info = describeAadsts(description) ?? Object.freeze({ code: 'SSO_IDP_ERROR', message: `Microsoft answered "${safeOauthError(errorCode)}".`, hint: null });
+/**
+ * Microsoft answered with an AADSTS error (redirect or JSON): explain it, with Microsoft's
+ * trace and correlation ids (from the JSON `body` when there is one, else the description).
+ */
+export function aadstsError(errorCode: string | undefined, description: string | undefined, cause?: unknown, body?: Readonly<Record<string, unknown>> | null): EntraError {
+  const info = describeAadsts(description, body) ??
+    Object.freeze({ code: 'SSO_IDP_ERROR', message: `Microsoft answered "${safeOauthError(errorCode)}".`, hint: null, microsoft: entraIds(body, description) });
   return new EntraError('SSO_IDP_ERROR', { info, userMessage: aadstsUserMessage(aadstsNumber(description)), cause });
+}
+
+/**
+ * An OAuth error body from a token or discovery endpoint, whatever the HTTP status and
+ * headers it came with (Entra answers some invalid_client errors with 401 and a
+ * WWW-Authenticate challenge, which openid-client would otherwise report without the
+ * body): explained, or IDP_UNAVAILABLE for Microsoft's transient errors; null when the
+ * body is not one.
+ */
+export function oauthBodyError(body: unknown, status: number): EntraError | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const b = body as Record<string, unknown>;
+  if (typeof b.error !== 'string') return null;
+  const cause = new Error(`HTTP ${status} ${safeOauthError(b.error)}`);
+  if (UNAVAILABLE_ERRORS.has(b.error)) return new EntraError('IDP_UNAVAILABLE', { cause });
+  return aadstsError(b.error, typeof b.error_description === 'string' ? b.error_description : undefined, cause, b);
 }
 
 /** an OAuth `error` value, limited to its registered alphabet for display */
@@ -133,7 +155,12 @@ export function classifyIdpError(err: unknown, phase: 'discovery' | 'token' | 'g
   if (isTransport(err)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
   if (err instanceof ResponseBodyError) {
     if (err.status >= 500 || UNAVAILABLE_ERRORS.has(err.error)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
-    return aadstsError(err.error, err.error_description, err);
+    return aadstsError(err.error, err.error_description, err, err.cause);
+  }
+  if (err instanceof WWWAuthenticateChallengeError) {
+    // a challenge whose body was not an OAuth error: its own error parameters, if any
+    const params = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters;
+    if (params?.error) return aadstsError(params.error, params.error_description, err);
   }
   if (phase !== 'token') return new EntraError('IDP_UNAVAILABLE', { cause: err });
   if (err instanceof ClientError && isGarbageResponse(err)) return new EntraError('IDP_UNAVAILABLE', { cause: err });
@@ -147,12 +174,13 @@ export function asEntraError(err: unknown): EntraError {
   return new EntraError('SSO_TOKEN_INVALID', { cause: err });
 }
 
-/** The log line for a refused sign-in: codes only, never tokens, codes or secrets. */
+/** The log line for a refused sign-in: codes and Microsoft's ids only, never tokens, codes or secrets. */
 export function logFields(err: EntraError): Record<string, unknown> {
   const cause = err.cause as { name?: unknown; code?: unknown; message?: unknown } | undefined;
   return {
     code: err.code,
     aadsts: err.info?.code ?? null,
+    ...(err.info?.microsoft ? { microsoft: err.info.microsoft } : {}),
     cause: cause ? { name: String(cause.name ?? ''), code: typeof cause.code === 'string' ? cause.code : undefined, message: typeof cause.message === 'string' ? cause.message.slice(0, 200) : undefined } : undefined,
   };
 }
@@ -176,7 +204,8 @@ export function replyEntraError(request: FastifyRequest, reply: FastifyReply, er
   const admin = err.info
     ? html`<div class="admin-box"><h2>For your administrator</h2>
 <p><strong>${err.info.code}</strong>: ${err.info.message}</p>
-${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}</div>`
+${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}
+${microsoftIdsHtml(err.info.microsoft)}</div>`
     : '';
   const target = returnTo === null ? '/' : safeRedirectTarget(returnTo);
   const back = target === '/' ? PATHS.login : `${PATHS.login}?rd=${encodeURIComponent(target)}`;

@@ -5,6 +5,8 @@
  */
 export type { EntraErrorInfo } from './aadsts.ts';
 export { describeAadsts } from './aadsts.ts';
+export type { MicrosoftIds } from './diagnostics.ts';
+export { entraIds, microsoftIdsHtml } from './diagnostics.ts';
 export type { EntraAppCredentials } from './secrets.ts';
 export { fingerprintMatches, settingsFingerprint, readStaffSecret, sealStaffSecret } from './secrets.ts';
 export type { ConnectionCheck, TestSignInResult } from './test-signin.ts';

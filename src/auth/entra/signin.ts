@@ -105,7 +105,7 @@ export async function establishSession(
 export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: unknown, realm: string | null): Promise<FastifyReply> {
   const e = asEntraError(err);
   const fields = logFields(e);
-  if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED') request.log.warn(fields, 'sso sign-in failed');
+  if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED' || e.code === 'SSO_GRAPH_DENIED') request.log.warn(fields, 'sso sign-in failed');
   else request.log.info(fields, 'sso sign-in refused');
   app.gateway.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
   await app.gateway.auditor.record({

@@ -5,8 +5,7 @@
  */
 import type { Config } from '../../config/schema.ts';
 import { PATHS } from '../../routing/reserved.ts';
-
-export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
+import { graphDefaultScope } from './cloud.ts';
 
 /** `{publicScheme}://{host}[:{publicPort}]` (the port only when not the scheme's default). */
 export function publicOrigin(config: Config, host: string): string {
@@ -34,13 +33,14 @@ export function primaryStaffHost(config: Config): string {
 
 /**
  * The admin consent link a client's Azure AD administrator opens:
- * `{authorityHost}/{tenantId}/v2.0/adminconsent?client_id=…&scope=https://graph.microsoft.com/.default&redirect_uri=…&state=…`
+ * `{authorityHost}/{tenantId}/v2.0/adminconsent?client_id=…&scope={graph}/.default&redirect_uri=…&state=…`
+ * (the configured cloud's Graph: ./cloud.ts)
  * with the staff host's `/.auth/consent/callback` as redirect URI.
  */
 export function adminConsentUrl(config: Config, clientId: string, tenantId: string, state: string): string {
   const url = new URL(`${config.entra.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(tenantId.toLowerCase())}/v2.0/adminconsent`);
   url.searchParams.set('client_id', clientId);
-  url.searchParams.set('scope', GRAPH_DEFAULT_SCOPE);
+  url.searchParams.set('scope', graphDefaultScope(config));
   url.searchParams.set('redirect_uri', `${publicOrigin(config, primaryStaffHost(config))}${PATHS.consentCallback}`);
   url.searchParams.set('state', state);
   return url.href;

@@ -86,7 +86,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
-      return { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      return { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
     },
   });
   const store = gw.store;

@@ -27,6 +27,8 @@ export const AAD = {
     aad(400, 'invalid_request', 50194, `Application '${clientId}' is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.`),
   badSecret: (clientId: string) =>
     aad(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`),
+  expiredSecret: (clientId: string) =>
+    aad(401, 'invalid_client', 7000222, `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`),
   noSecret: () =>
     aad(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
   missingParameter: (name: string) =>
@@ -51,6 +53,18 @@ export const AAD = {
     aad(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`),
   invalidResource: (detail: string) =>
     aad(400, 'invalid_resource', 500011, `The resource principal was not found in the tenant (${detail}).`),
+  resourceNotFound: (resource: string, tenantName: string) =>
+    aad(400, 'invalid_resource', 500011, `The resource principal named ${resource} was not found in the tenant named ${tenantName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`),
+  missingServicePrincipal: (clientId: string, tenantId: string) =>
+    aad(401, 'invalid_client', 7000229, `The client application ${clientId} is missing service principal in the tenant ${tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`),
+  appDisabled: (clientId: string) =>
+    aad(400, 'unauthorized_client', 7000112, `Application '${clientId}'(${clientId}) is disabled.`),
+  blockedByConditionalAccess: (error: string) =>
+    aad(400, error, 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'),
+  mfaRequired: () =>
+    aad(400, 'interaction_required', 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'."),
+  idTokenNotEnabled: (clientId: string) =>
+    aad(400, 'unsupported_response_type', 700054, `response_type 'id_token' is not enabled for the application. (app: ${clientId})`),
   loginRequired: () =>
     aad(400, 'login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'),
   interactionRequired: (detail: string) => aad(400, 'interaction_required', 50076, detail),
@@ -80,7 +94,7 @@ export function diagnostics(correlationId?: string): Diagnostics {
 export function tokenErrorBody(e: AadError, d: Diagnostics = diagnostics()): Record<string, unknown> {
   return {
     error: e.error,
-    error_description: `AADSTS${e.code}: ${e.message} Trace ID: ${d.traceId} Correlation ID: ${d.correlationId} Timestamp: ${d.timestamp}`,
+    error_description: `AADSTS${e.code}: ${e.message}${diagnosticsText(d)}`,
     error_codes: [e.code],
     timestamp: d.timestamp,
     trace_id: d.traceId,
@@ -90,9 +104,32 @@ export function tokenErrorBody(e: AadError, d: Diagnostics = diagnostics()): Rec
   };
 }
 
-/** `error_description` as sent to a redirect URI: `AADSTS<code>: <message>` */
-export function redirectDescription(e: AadError): string {
-  return `AADSTS${e.code}: ${e.message}`;
+/** The lines Entra ends every error_description with (CRLF-separated, as Entra sends them). */
+function diagnosticsText(d: Diagnostics): string {
+  return `\r\nTrace ID: ${d.traceId}\r\nCorrelation ID: ${d.correlationId}\r\nTimestamp: ${d.timestamp}`;
+}
+
+/** `error_description` as sent to a redirect URI: `AADSTS<code>: <message>` and Entra's trace lines */
+export function redirectDescription(e: AadError, d: Diagnostics = diagnostics()): string {
+  return `AADSTS${e.code}: ${e.message}${diagnosticsText(d)}`;
+}
+
+/** Refusals a test can ask the stand-in for (fe.refuseNext): Entra's answer at each endpoint. */
+export type Refusal = 'secretExpired' | 'appDisabled' | 'conditionalAccess' | 'mfaRequired' | 'idTokenNotEnabled';
+
+export function refusalError(kind: Refusal, endpoint: 'authorize' | 'token', clientId: string): AadError {
+  switch (kind) {
+    case 'secretExpired':
+      return AAD.expiredSecret(clientId);
+    case 'appDisabled':
+      return AAD.appDisabled(clientId);
+    case 'conditionalAccess':
+      return AAD.blockedByConditionalAccess(endpoint === 'authorize' ? 'access_denied' : 'invalid_grant');
+    case 'mfaRequired':
+      return AAD.mfaRequired();
+    case 'idTokenNotEnabled':
+      return AAD.idTokenNotEnabled(clientId);
+  }
 }
 
 /** What oidc-provider threw on its token endpoint (its `grant.error` event). */
@@ -109,6 +146,7 @@ export function mapTokenError(
   err: ProviderError,
   clientId: string | undefined,
   hasSecret: boolean,
+  grantType?: string,
 ): AadError {
   const detail = `${err.error_detail ?? ''} ${err.error_description ?? ''}`;
   switch (err.error) {
@@ -116,7 +154,8 @@ export function mapTokenError(
       if (!clientId) return AAD.missingParameter('client_id');
       const status = appStatus(rt, tenant, clientId);
       if (status.kind === 'unknown') return AAD.appNotFound(clientId, tenant.name);
-      if (status.kind === 'no-consent') return AAD.notConsented(clientId);
+      // no service principal in this tenant: an app-only token names that; a user's code, consent
+      if (status.kind === 'no-consent') return grantType === 'client_credentials' ? AAD.missingServicePrincipal(clientId, tenant.id) : AAD.notConsented(clientId);
       return hasSecret ? AAD.badSecret(clientId) : AAD.noSecret();
     }
     case 'invalid_grant':

@@ -118,6 +118,12 @@ export async function handleGraph(rt: Runtime, path: string, req: IncomingMessag
   }
   const auth = await authenticate(rt, req);
   if (!('tenant' in auth)) return fail(auth);
+  // fe.refuseGraph: what Graph answers when the app lacks User.Read (or consent to it), or
+  // when it does not accept the token at all
+  if (rt.graphRefusal === 'forbidden') {
+    return fail({ status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' }, auth);
+  }
+  if (rt.graphRefusal === 'invalid-token') return fail(invalidToken('Access token validation failure. Invalid audience.'), auth);
   if (auth.claims.idtyp === 'app') {
     return fail({ status: 400, code: 'BadRequest', message: `/me request is only valid with delegated authentication flow.` }, auth);
   }

@@ -23,7 +23,7 @@
 import type { AddressInfo } from 'node:net';
 import { follow } from './browser.ts';
 import { createTenantKeys } from './keys.ts';
-import { createTenantProvider } from './provider.ts';
+import { createTenantProvider, GRAPH_RESOURCE } from './provider.ts';
 import { createEntraServer } from './server.ts';
 import { consentKey, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
 
@@ -39,6 +39,7 @@ export type {
   IdTokenOverrideResult,
   RecordedRequest,
   RecordedTokenRequest,
+  Refusal,
   StartFakeEntraOptions,
 } from './types.ts';
 
@@ -64,6 +65,10 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
   const rt: Runtime = {
     url: '',
     graphUrl: '',
+    graphResource: GRAPH_RESOURCE,
+    challengeInvalidClient: false,
+    refusals: { authorize: null, token: null },
+    graphRefusal: null,
     tenants: new Map(),
     apps: new Map(opts.apps.map((a) => [a.clientId.toLowerCase(), a])),
     consents: new Set(),
@@ -91,6 +96,7 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
   const { port } = server.address() as AddressInfo;
   rt.url = `http://127.0.0.1:${port}`;
   rt.graphUrl = `${rt.url}/graph`;
+  if (opts.cloud === 'national') rt.graphResource = rt.graphUrl;
 
   opts.tenants.forEach((t, i) => {
     const base: TenantBase = {
@@ -114,6 +120,16 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
   return {
     url: rt.url,
     graphUrl: rt.graphUrl,
+    graphResource: rt.graphResource,
+    challengeInvalidClient(on) {
+      rt.challengeInvalidClient = on;
+    },
+    refuseNext(endpoint, kind) {
+      rt.refusals[endpoint] = kind;
+    },
+    refuseGraph(kind) {
+      rt.graphRefusal = kind;
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -21,14 +21,15 @@ const KNOWN_GRAPH_SCOPES = [
 ];
 
 /** `User.Read`, `https://graph.microsoft.com/User.Read`, `00000003-…/User.Read`, `…/.default` */
-export function isGraphScope(scope: string): boolean {
+export function isGraphScope(scope: string, resource = GRAPH_RESOURCE): boolean {
   if (OIDC_SCOPES.has(scope)) return false;
-  const short = shortGraphScope(scope);
+  const short = shortGraphScope(scope, resource);
   return short !== scope ? short.length > 0 : /^[A-Za-z]+(\.[A-Za-z]+)+$/.test(scope);
 }
 
-export function shortGraphScope(scope: string): string {
-  for (const prefix of [`${GRAPH_RESOURCE}/`, `${GRAPH_APP_ID}/`]) {
+/** `resource`: Graph's URI in the cloud the stand-in plays (rt.graphResource) */
+export function shortGraphScope(scope: string, resource = GRAPH_RESOURCE): string {
+  for (const prefix of [`${resource}/`, `${GRAPH_APP_ID}/`]) {
     if (scope.startsWith(prefix)) return scope.slice(prefix.length);
   }
   return scope;
@@ -39,13 +40,13 @@ function scopeWords(...values: unknown[]): string[] {
 }
 
 /** The scope list of the Graph "resource server" for this request (oidc-provider keeps only these). */
-function graphScopes(ctx: KoaContextLike | undefined): string {
+function graphScopes(rt: Runtime, ctx: KoaContextLike | undefined): string {
   const requested = scopeWords(
     ctx?.oidc?.params?.scope,
     ctx?.oidc?.entities.AuthorizationCode?.scope,
     ctx?.oidc?.entities.RefreshToken?.scope,
-  ).filter(isGraphScope);
-  const known = KNOWN_GRAPH_SCOPES.flatMap((s) => [s, `${GRAPH_RESOURCE}/${s}`]);
+  ).filter((s) => isGraphScope(s, rt.graphResource));
+  const known = KNOWN_GRAPH_SCOPES.flatMap((s) => [s, `${rt.graphResource}/${s}`]);
   // Entra's Graph tokens carry the OIDC scopes too (`scp: "openid profile email User.Read"`).
   return [...new Set(['openid', 'profile', 'email', ...known, ...requested])].join(' ');
 }
@@ -195,7 +196,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
       appidacr: '1',
       idp: `https://sts.windows.net/${tenant.id}/`,
     };
-    const scp = [...new Set(scopeWords(p.scope).map(shortGraphScope))].join(' ');
+    const scp = [...new Set(scopeWords(p.scope).map((s) => shortGraphScope(s, rt.graphResource)))].join(' ');
     jwt.header = { typ: 'JWT' };
     jwt.payload = user
       ? {
@@ -272,7 +273,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
         getResourceServerInfo: async (ctx: KoaContextLike, indicator: string) => {
           if (indicator !== GRAPH_RESOURCE) throw new errors.InvalidTarget(`resource '${indicator}' is not known here`);
           return {
-            scope: graphScopes(ctx),
+            scope: graphScopes(rt, ctx),
             audience: GRAPH_APP_ID,
             accessTokenFormat: 'jwt',
             accessTokenTTL: 3599,

@@ -2,7 +2,7 @@
 // and give oidc-provider's answers Entra's shape (AADSTS errors, token response fields,
 // Entra-style ID tokens, no RFC 9207 `iss` in authorization responses).
 import type { KoaContextLike, Middleware } from 'oidc-provider';
-import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
+import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, refusalError, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
 import { remintIdToken } from './keys.ts';
 import type { RecordedTokenRequest, Runtime, TenantBase } from './types.ts';
 
@@ -47,6 +47,25 @@ export function recordTokenRequest(
   };
 }
 
+/** A scope that names a resource by URI (`https://host/…/Perm`): its resource, else null. */
+function resourceOf(scope: string): string | null {
+  const m = /^(https?:\/\/.+)\/[^/]+$/.exec(scope);
+  return m?.[1] ?? null;
+}
+
+/**
+ * Entra knows only its own cloud's resources: a scope naming Graph of another cloud (the
+ * global `https://graph.microsoft.com/…` when this stand-in plays a national cloud, or the
+ * other way round) is refused with AADSTS500011, as Entra does.
+ */
+export function foreignResource(rt: Runtime, scopes: string | undefined): string | null {
+  for (const scope of (scopes ?? '').split(' ').filter(Boolean)) {
+    const resource = resourceOf(scope);
+    if (resource !== null && resource !== rt.graphResource) return resource;
+  }
+  return null;
+}
+
 const RESPONSE_ORDER = ['token_type', 'scope', 'expires_in', 'ext_expires_in', 'access_token', 'refresh_token', 'id_token'];
 
 async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaContextLike): Promise<void> {
@@ -58,13 +77,25 @@ async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaConte
   const fail = (e: AadError) => {
     ctx.status = e.status;
     ctx.body = tokenErrorBody(e, correlation);
-    ctx.remove('WWW-Authenticate'); // oidc-provider adds a Basic challenge; Entra sends none
+    // oidc-provider adds a Basic challenge; Entra usually sends none, but answers some
+    // invalid_client errors with one (fe.challengeInvalidClient)
+    ctx.remove('WWW-Authenticate');
+    if (e.status === 401 && e.error === 'invalid_client' && rt.challengeInvalidClient) {
+      ctx.set('WWW-Authenticate', `Basic realm="${new URL(tenant.issuer).host}", error="invalid_client"`);
+    }
   };
 
+  const refusal = rt.refusals.token;
+  if (refusal !== null) {
+    rt.refusals.token = null;
+    return fail(refusalError(refusal, 'token', recorded.clientId ?? ''));
+  }
+  const foreign = foreignResource(rt, recorded.params.scope);
+  if (foreign !== null) return fail(AAD.resourceNotFound(foreign, tenant.name));
   if (ctx.status >= 400) {
     const err = (ctx.state.providerError ?? ctx.body ?? {}) as ProviderError;
     const hasSecret = recorded.clientAuth !== 'none';
-    fail(mapTokenError(rt, tenant, err, recorded.clientId, hasSecret));
+    fail(mapTokenError(rt, tenant, err, recorded.clientId, hasSecret, recorded.params.grant_type));
     return;
   }
   if (ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
@@ -92,8 +123,12 @@ async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaConte
   ctx.body = ordered;
 }
 
-/** Authorization redirects: drop `iss` (Entra does not send it), give errors AADSTS descriptions. */
-function shapeAuthorizationRedirect(ctx: KoaContextLike): void {
+/**
+ * Authorization redirects: drop `iss` (Entra does not send it), give errors AADSTS
+ * descriptions; a sign-in that asked for another cloud's resource, or that a test told to
+ * be refused (fe.refuseNext), comes back with Entra's error instead of a code.
+ */
+function shapeAuthorizationRedirect(rt: Runtime, tenant: TenantBase, ctx: KoaContextLike): void {
   if (ctx.status < 300 || ctx.status >= 400) return;
   const location = ctx.res.getHeader('location');
   if (typeof location !== 'string' || !/^https?:/i.test(location)) return;
@@ -102,6 +137,20 @@ function shapeAuthorizationRedirect(ctx: KoaContextLike): void {
   const params = new URLSearchParams(inFragment ? url.hash.slice(1) : url.search);
   if (!params.has('iss') && !params.has('error')) return;
   params.delete('iss');
+  if (params.has('code')) {
+    const clientId = String(ctx.oidc?.params?.client_id ?? '');
+    const foreign = foreignResource(rt, typeof ctx.oidc?.params?.scope === 'string' ? ctx.oidc.params.scope : undefined);
+    const refusal = rt.refusals.authorize;
+    const refused = foreign !== null ? AAD.resourceNotFound(foreign, tenant.name) : refusal !== null ? refusalError(refusal, 'authorize', clientId) : null;
+    if (refusal !== null && foreign === null) rt.refusals.authorize = null;
+    if (refused) {
+      const state = params.get('state');
+      for (const name of [...params.keys()]) params.delete(name);
+      params.set('error', refused.error);
+      params.set('error_description', redirectDescription(refused));
+      if (state !== null) params.set('state', state);
+    }
+  }
   const error = params.get('error');
   const description = params.get('error_description') ?? '';
   if (error && !description.startsWith('AADSTS')) {
@@ -119,6 +168,6 @@ export function shapeResponses(rt: Runtime, tenant: TenantBase): Middleware {
     await next();
     const route = ctx.oidc?.route;
     if (route === 'token') await shapeTokenResponse(rt, tenant, ctx);
-    else if (route === 'authorization' || route === 'resume') shapeAuthorizationRedirect(ctx);
+    else if (route === 'authorization' || route === 'resume') shapeAuthorizationRedirect(rt, tenant, ctx);
   };
 }

@@ -2,6 +2,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Provider } from 'oidc-provider';
 import type { TenantKeys } from './keys.ts';
+import type { Refusal } from './errors.ts';
+
+export type { Refusal };
 
 export interface FakeUser {
   /** object id (GUID) — `oid` in tokens, `id` in Graph */
@@ -42,6 +45,12 @@ export interface StartFakeEntraOptions {
   port?: number;
   tenants: FakeTenant[];
   apps: FakeApp[];
+  /**
+   * 'global' (default): Microsoft Graph is `https://graph.microsoft.com` (served at `${url}/graph`);
+   * 'national': the stand-in plays a national cloud whose Graph resource is its own
+   * `graphUrl`, and refuses the global Graph's scopes (AADSTS500011) as such a cloud does.
+   */
+  cloud?: 'global' | 'national';
 }
 
 export interface IdTokenOverrideResult {
@@ -90,6 +99,14 @@ export interface FakeEntra {
   readonly url: string;
   /** Graph base URL, `${url}/graph`: GET `${graphUrl}/v1.0/me` with a Bearer access token */
   readonly graphUrl: string;
+  /** the Graph resource (application ID URI) scopes name: `https://graph.microsoft.com`, or `graphUrl` for a national cloud */
+  readonly graphResource: string;
+  /** answer invalid_client token errors (401) with a WWW-Authenticate challenge, as Entra does in some cases */
+  challengeInvalidClient(on: boolean): void;
+  /** refuse the next sign-in (authorize: after the person signs in) or token request with this Entra error */
+  refuseNext(endpoint: 'authorize' | 'token', kind: Refusal): void;
+  /** Graph refuses every call: 403 Authorization_RequestDenied, or 401 InvalidAuthenticationToken; null: normal */
+  refuseGraph(kind: 'forbidden' | 'invalid-token' | null): void;
   close(): Promise<void>;
   /** sign this user in on every following interactive authorize request of the tenant (null: show the page) */
   setAutoLogin(tenantId: string, oid: string | null): void;
@@ -140,6 +157,10 @@ export interface TenantRuntime extends TenantBase {
 export interface Runtime {
   url: string;
   graphUrl: string;
+  graphResource: string;
+  challengeInvalidClient: boolean;
+  readonly refusals: { authorize: Refusal | null; token: Refusal | null };
+  graphRefusal: 'forbidden' | 'invalid-token' | null;
   readonly tenants: Map<string, TenantRuntime>;
   readonly apps: ReadonlyMap<string, FakeApp>;
   readonly consents: Set<string>;
