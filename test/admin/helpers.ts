@@ -38,7 +38,7 @@ export function startEntra(): Promise<FakeEntra> {
       { ...STAFF_APP, homeTenant: TENANTS.staff, multiTenant: false, redirectUris: [`http://${HOSTS.staff}/.auth/callback`, `http://${HOSTS.staff}/.auth/signed-out`] },
       {
         ...PORTAL_APP, homeTenant: TENANTS.staff, multiTenant: true,
-        redirectUris: [`http://${HOSTS.staff}/.auth/consent/callback`, `http://${HOSTS.acme}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`],
+        redirectUris: [`http://${HOSTS.staff}/.auth/consent/callback`, `http://${HOSTS.central}/.auth/callback`, `http://${HOSTS.acme}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`],
       },
     ],
   });

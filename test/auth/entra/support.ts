@@ -57,6 +57,8 @@ export interface EnvOptions {
   readonly beforeListen?: StartOptions['beforeListen'];
   /** the gateway's HTTP client for Entra and Graph (to break or observe calls) */
   readonly fetch?: typeof fetch;
+  /** change the raw config after the stand-in's settings are in (e.g. entra.prompt, a client's domainHint) */
+  readonly configure?: (raw: Record<string, unknown>) => Record<string, unknown>;
   /** more people in the staff and Acme tenants */
   readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
 }
@@ -90,7 +92,8 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
-      return { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      const out = { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      return opts.configure ? opts.configure(out) : out;
     },
   });
   const store = gw.store;
