@@ -22,6 +22,7 @@ import { createLocalUser, enrolTotpForDemo, linkIdentity } from '../src/auth/pas
 import { settingsFingerprintFor } from '../src/auth/entra/secrets.ts';
 import type { Store } from '../src/store/types.ts';
 import type { Config } from '../src/config/schema.ts';
+import { registeredRedirectUris } from '../src/auth/entra/urls.ts';
 import { startFakeEntra, type FakeEntra } from '../test/support/fake-entra/index.ts';
 import { startSampleBackend } from '../examples/backend/server.ts';
 import { DEMO, DEMO_USERS } from './fixtures.ts';
@@ -45,25 +46,14 @@ function ensureKeys(): void {
 
 async function startEntra(config: Config): Promise<FakeEntra> {
   const port = Number(new URL(config.entra.authorityHost).port);
-  const staffHost = config.sites.staff.hosts[0] as string;
-  const portalHosts = (config.sites.portal?.clients ?? []).flatMap((c) => c.hosts);
-  const origin = (host: string) => `http://${host}:${config.server.publicPort ?? config.server.port}`;
+  // registered as an admin would: exactly what `regentra-gateway sso redirect-uris` prints
+  const uris = registeredRedirectUris(config);
   return startFakeEntra({
     port,
     tenants: DEMO.tenants.map((t) => ({ id: t.id, name: t.name, users: t.users.map((u) => ({ ...u })) })),
     apps: [
-      {
-        ...DEMO.staffApp,
-        multiTenant: false,
-        redirectUris: [`${origin(staffHost)}/.auth/callback`],
-        postLogoutRedirectUris: [`${origin(staffHost)}/.auth/signed-out`],
-      },
-      {
-        ...DEMO.portalApp,
-        multiTenant: true,
-        redirectUris: [...portalHosts.map((h) => `${origin(h)}/.auth/callback`), `${origin(staffHost)}/.auth/consent/callback`],
-        postLogoutRedirectUris: portalHosts.map((h) => `${origin(h)}/.auth/signed-out`),
-      },
+      { ...DEMO.staffApp, multiTenant: false, redirectUris: [...uris.staff.uris], optionalClaims: ['xms_edov', 'login_hint'] },
+      { ...DEMO.portalApp, multiTenant: true, redirectUris: [...(uris.portal?.uris ?? [])], optionalClaims: ['xms_edov', 'login_hint'] },
     ],
   });
 }

@@ -5,7 +5,7 @@
  *   regentra-gateway check-config [--config FILE] validate the config and exit
  *   regentra-gateway keys generate                print fresh keys
  *   regentra-gateway users <command> …            manage local accounts
- *   regentra-gateway sso <command> …              break-glass SSO switches
+ *   regentra-gateway sso <command> …              SSO status, redirect URIs, break-glass switches
  */
 import pino from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
@@ -20,7 +20,7 @@ import { createReloader, createSwitchboard, type ReloadResult } from './ops/relo
 import { instrumentStore } from './store/instrumented.ts';
 import { loggerOptions } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
-import { runSsoCommand } from './cli/sso.ts';
+import { printRedirectUris, runSsoCommand } from './cli/sso.ts';
 import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
 import { missingNodeFlags } from './ops/runtime.ts';
 
@@ -101,6 +101,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     case 'sso': {
       const loaded = loadOrExplain(args.configPath, env, io);
       if (!loaded) return 1;
+      // from the configuration alone: no store needed
+      if (args.command === 'sso' && args.rest[0] === 'redirect-uris') return printRedirectUris(args.rest.slice(1), loaded.config, io);
       const store = await openConfiguredStore(loaded.config);
       try {
         return args.command === 'users' ? await runUsersCommand(args.rest, { config: loaded.config, store, io }) : await runSsoCommand(args.rest, { config: loaded.config, store, io });

@@ -1,4 +1,5 @@
 /** Reading and validating the admin forms' fields (urlencoded bodies and query strings). */
+import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../auth/entra/tenants.ts';
 import type { FastifyRequest } from 'fastify';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,6 +32,13 @@ export function parseGuid(raw: string | null, what: string, optional = false): P
   if (raw === '') return optional ? { ok: true, value: '' } : { ok: false, error: `Enter the ${what}.` };
   if (!GUID.test(raw)) return { ok: false, error: `The ${what} must be a GUID such as ${GUID_EXAMPLE}.` };
   return { ok: true, value: raw.toLowerCase() };
+}
+
+/** A tenant ID: a GUID ('' when `optional` and empty), never the personal-accounts tenant. */
+export function parseTenantId(raw: string | null, what: string, optional = false): Parsed<string> {
+  const parsed = parseGuid(raw, what, optional);
+  if (parsed.ok && isConsumerTenant(parsed.value)) return { ok: false, error: `This ${what} ${CONSUMER_TENANT_REFUSAL}.` };
+  return parsed;
 }
 
 /** A client secret as pasted: '' keeps the stored one; no spaces or control characters. */

@@ -3,7 +3,8 @@ import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
 import type { PortalAuthSettings, PortalProvisioning } from '../auth/policy.ts';
 import { GUID_EXAMPLE } from './forms.ts';
-import { describeAadsts, microsoftIdsHtml } from '../auth/entra/index.ts';
+import { describeAadsts, microsoftIdsHtml, type AppRedirectUris } from '../auth/entra/index.ts';
+import { redirectUriFields } from './sso-view.ts';
 
 export interface PortalView {
   readonly csrf: string;
@@ -21,6 +22,8 @@ export interface PortalView {
   readonly notice: Notice | null;
   /** the admin consent link, when a tenant is saved and the app is configured */
   readonly consent: { readonly url: string; readonly expiresAt: number } | null;
+  /** every redirect URI Regentra's portal app registration must list (all clients' hosts) */
+  readonly redirectUris: AppRedirectUris | null;
 }
 
 export type MfaChoice = 'default' | 'required' | 'optional';
@@ -76,6 +79,15 @@ ${consentStatus(v.settings)}
 ${link}`;
 }
 
+/** Regentra's own multi-tenant app: the redirect URIs its registration must list (folded away: the operator's job). */
+function appRegistrationSection(v: PortalView): SafeHtml | string {
+  if (!v.portalApp || !v.redirectUris) return '';
+  return html`<details class="setup"><summary><h2>Regentra’s portal app registration</h2> <span class="hint">the redirect URIs it must list</span></summary>
+<p>Regentra’s multi-tenant app registration (in Regentra’s own tenant, not the client’s) must list <strong>every</strong> URI below under Authentication → Web → Redirect URIs: every portal’s sign-in callback and signed-out page, and the admin-consent callback on the staff host. Microsoft refuses any other address with AADSTS50011 on its own page — the client’s admin could never finish granting consent. Under Token configuration, add the optional ID token claims <code>login_hint</code> and <code>xms_edov</code>.</p>
+${redirectUriFields('portal-redirect-uri', v.redirectUris)}
+</details>`;
+}
+
 /** SSO is the only way in, and nothing shows that Microsoft will let the client's users use it. */
 function lockoutWarning(s: PortalAuthSettings): SafeHtml | string {
   if (!s.ssoEnabled || s.passwordAllowed || s.consent.status === 'granted') return '';
@@ -115,5 +127,6 @@ ${checkboxRow('autoLink', 'Link accounts by verified email', '— at first Micro
 <div class="actions"><button type="submit" name="action" value="save" class="btn inline">Save</button></div>
 </form>
 ${consentSection(v)}
+${appRegistrationSection(v)}
 ${s.updatedAt ? html`<p class="meta-line">Last changed ${formatTime(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}.</p>` : ''}`;
 }

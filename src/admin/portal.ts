@@ -14,8 +14,8 @@ import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import type { PortalClientConfig } from '../config/schema.ts';
 import { actorOf, csrfToken, csrfValid, replyCsrf } from './access.ts';
 import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting } from './settings.ts';
-import { checkbox, formBody, parseGuid, textField } from './forms.ts';
-import { adminConsentUrl } from '../auth/entra/index.ts';
+import { checkbox, formBody, parseTenantId, textField } from './forms.ts';
+import { adminConsentUrl, registeredRedirectUris } from '../auth/entra/index.ts';
 import { signConsentState } from './consent-state.ts';
 import { mfaChoice, portalBody, type MfaChoice, type PortalView } from './portal-view.ts';
 import { sendAdmin } from './shell.ts';
@@ -58,6 +58,7 @@ export function portalRoutes(app: FastifyInstance): void {
       tenantError: x.tenantError ?? null,
       notice: x.notice ?? null,
       consent: consentLink(client, settings),
+      redirectUris: registeredRedirectUris(config).portal,
     };
     return sendAdmin(app, request, reply, status, {
       title: `Authentication — ${client.name}`, crumbs: ['Portal', client.name, 'Authentication'], section: 'portal', clientId: client.id, body: portalBody(view),
@@ -97,7 +98,7 @@ export function portalRoutes(app: FastifyInstance): void {
     const { form, mfa, provisioning } = parseForm(body, current.value.provisioning);
     if (version === null || mfa === null || provisioning === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     if (version !== current.version) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
-    const tenant = parseGuid(textField(body, 'tenantId'), 'tenant ID', true);
+    const tenant = parseTenantId(textField(body, 'tenantId'), 'tenant ID', true);
     if (!tenant.ok) return render(request, reply, client, 400, { form, tenantError: tenant.error, notice: { kind: 'error', text: 'Check the tenant ID.' } });
     const normalised: PortalForm = { ...form, tenantId: tenant.value };
     const why = refusal(normalised);

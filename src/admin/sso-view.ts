@@ -5,7 +5,7 @@
 import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, copyField, formatTime, hiddenFields, noticeBox, settingRow, type Notice } from '../pages/admin.ts';
 import type { StaffSsoSettings } from '../auth/policy.ts';
-import { microsoftIdsHtml, type ConnectionCheck, type EntraErrorInfo, type TestSignInResult } from '../auth/entra/index.ts';
+import { microsoftIdsHtml, type AppRedirectUris, type ConnectionCheck, type EntraErrorInfo, type TestSignInResult } from '../auth/entra/index.ts';
 import { GUID_EXAMPLE } from './forms.ts';
 
 export interface PendingTest {
@@ -22,7 +22,8 @@ export interface SsoView {
   readonly settings: StaffSsoSettings;
   /** the saved values passed Test Connection */
   readonly verified: boolean;
-  readonly redirectUris: readonly string[];
+  /** every URI to add to the app registration's redirect URIs (callback and signed-out page per staff host) */
+  readonly redirectUris: AppRedirectUris;
   readonly form: { readonly tenantId: string; readonly clientId: string };
   readonly fieldErrors: Readonly<Partial<Record<'tenantId' | 'clientId' | 'clientSecret', string>>>;
   readonly notice: Notice | null;
@@ -57,13 +58,23 @@ ${fieldError(id, error)}`;
 /** the Azure steps: open until SSO is on, then folded away (one click shows them again) */
 function setupSteps(v: SsoView): SafeHtml {
   const done = v.settings.enabled;
-  return html`<details class="setup"${done ? '' : html` open`}><summary><h2>Set up the app in Azure AD</h2>${done ? html` <span class="hint">done — show the steps and the redirect URI</span>` : ''}</summary>
+  return html`<details class="setup"${done ? '' : html` open`}><summary><h2>Set up the app in Azure AD</h2>${done ? html` <span class="hint">done — show the steps and the redirect URIs</span>` : ''}</summary>
 <ol class="steps">
-<li><strong>Register the Regentra app in Azure AD.</strong> In the Azure portal, go to Azure Active Directory → App registrations → New registration. Set the redirect URI (platform “Web”) to the value below.
-${v.redirectUris.map((uri, i) => copyField(`redirect-uri-${i}`, v.redirectUris.length > 1 ? `Redirect URI ${i + 1}` : 'Redirect URI', uri))}</li>
+<li><strong>Register the Regentra app in Azure AD.</strong> In the Azure portal, go to Azure Active Directory → App registrations → New registration (accounts in this organizational directory only). Under Authentication, add <strong>every</strong> redirect URI below (platform “Web”): Microsoft refuses any address that is not in the list (AADSTS50011) — the sign-in callback and the page people return to after signing out.
+${redirectUriFields('redirect-uri', v.redirectUris)}</li>
+<li><strong>Add optional claims.</strong> Under Token configuration → Add optional claim → ID, add <code>login_hint</code> (so signing out of Regentra signs out of Microsoft without asking which account) and <code>xms_edov</code> (so an email address can be trusted to link accounts).</li>
 <li><strong>Configure API permissions.</strong> Grant the app the following delegated permissions (Microsoft Graph): ${PERMISSIONS.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}.</li>
 <li><strong>Create a client secret.</strong> Under Certificates &amp; secrets, generate a new client secret. <strong>Copy the secret value immediately — it is only shown once.</strong> Copy its Value, not its Secret ID.</li>
 </ol></details>`;
+}
+
+/** One copy field per redirect URI, and a note for wildcard hosts (Entra registers no wildcards). */
+export function redirectUriFields(idPrefix: string, r: AppRedirectUris): SafeHtml {
+  return html`${r.uris.map((uri, i) => copyField(`${idPrefix}-${i}`, `Redirect URI ${i + 1} of ${r.uris.length}`, uri))}${
+    r.wildcardHosts.length
+      ? html`<p class="hint">Wildcard hosts (${r.wildcardHosts.join(', ')}) cannot be registered: add the callback and signed-out URIs of each real host under them.</p>`
+      : ''
+  }`;
 }
 
 function secretHint(s: StaffSsoSettings): string {

@@ -17,8 +17,8 @@ import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import { actorOf, csrfToken, csrfValid, replyCsrf, type AdminActor } from './access.ts';
 import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
-import { formBody, parseGuid, parseSecret, textField } from './forms.ts';
-import { beginTestSignIn, checkConnection, readStaffSecret, redirectUriFor, sealStaffSecret, settingsFingerprint, takeTestResult, type ConnectionCheck, type EntraAppCredentials, type TestSignInResult } from '../auth/entra/index.ts';
+import { formBody, parseGuid, parseSecret, parseTenantId, textField } from './forms.ts';
+import { beginTestSignIn, checkConnection, readStaffSecret, registeredRedirectUris, sealStaffSecret, settingsFingerprint, takeTestResult, type ConnectionCheck, type EntraAppCredentials, type TestSignInResult } from '../auth/entra/index.ts';
 import { draftCredentials, isVerified, loadDraft, putDraft, savedFingerprint, sealDraftSecret, type TestDraft } from './sso-draft.ts';
 import { ssoBody, type SsoView } from './sso-view.ts';
 import { sendAdmin } from './shell.ts';
@@ -64,7 +64,7 @@ function authorityOrigin(app: FastifyInstance): string {
 
 /** The credential fields of the form, validated; the secret is '' when the field was left empty. */
 function parseCredentials(body: Record<string, unknown>): { creds: { tenantId: string; clientId: string; secret: string } | null; form: { tenantId: string; clientId: string }; errors: FieldErrors } {
-  const tenant = parseGuid(textField(body, 'tenantId'), 'Tenant ID');
+  const tenant = parseTenantId(textField(body, 'tenantId'), 'Tenant ID');
   const client = parseGuid(textField(body, 'clientId'), 'Client ID');
   const secret = parseSecret(body, 'clientSecret');
   const form = { tenantId: textField(body, 'tenantId') ?? '', clientId: textField(body, 'clientId') ?? '' };
@@ -84,13 +84,12 @@ export function ssoRoutes(app: FastifyInstance): void {
     const actor = actorOf(request);
     const { value: settings, version } = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     const draft = await loadDraft(app, actor.user.id);
-    const staffHosts = app.gateway.config.sites.staff.hosts.filter((h) => !h.startsWith('*.'));
     const view: SsoView = {
       csrf: csrfToken(app, request),
       version,
       settings,
       verified: isVerified(app, settings),
-      redirectUris: staffHosts.map((h) => redirectUriFor(app.gateway.config, h)),
+      redirectUris: registeredRedirectUris(app.gateway.config).staff,
       // after a test, the form shows the values that were tested (not yet saved) rather than emptying
       form: x.form ?? (draft ? { tenantId: draft.tenantId, clientId: draft.clientId } : { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' }),
       fieldErrors: x.fieldErrors ?? {},

@@ -3,6 +3,7 @@
  * with access to the configuration and the store (no web sign-in needed).
  *
  *   sso status               staff SSO and each client's portal SSO (never a secret)
+ *   sso redirect-uris        every redirect URI to register in Entra, per app (config only)
  *   sso disable-sso-only     allow email + password sign-in again (always allowed)
  *   sso disable              turn staff SSO off (and SSO-only with it)
  *
@@ -12,13 +13,35 @@
 import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../auth/policy.ts';
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
+import type { Config } from '../config/schema.ts';
+import type { Io } from '../main.ts';
+import { registeredRedirectUris, type AppRedirectUris } from '../auth/entra/urls.ts';
 
-const USAGE = 'usage: regentra-gateway sso status | disable-sso-only | disable\n';
+const USAGE = 'usage: regentra-gateway sso status | redirect-uris | disable-sso-only | disable\n';
 const MAX_ATTEMPTS = 3;
 
 async function readStaff(store: Store): Promise<{ value: StaffSsoSettings; version: number }> {
   const s = await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
   return { value: { ...DEFAULT_STAFF_SSO, ...(s?.value ?? {}) }, version: s?.version ?? 0 };
+}
+
+/** `sso redirect-uris`: what each app registration must list (the same list as the admin pages). */
+export function printRedirectUris(args: readonly string[], config: Config, io: Io): number {
+  if (args.length > 0) {
+    io.stderr.write(`sso redirect-uris takes no arguments\n${USAGE}`);
+    return 2;
+  }
+  const list = registeredRedirectUris(config);
+  const section = (title: string, r: AppRedirectUris) => {
+    io.stdout.write(`${title}\n`);
+    for (const uri of r.uris) io.stdout.write(`  ${uri}\n`);
+    if (r.wildcardHosts.length) io.stdout.write(`  (wildcard hosts cannot be registered; add each real host under: ${r.wildcardHosts.join(', ')})\n`);
+  };
+  io.stdout.write('Add every URI to the app registration: Authentication → Web → Redirect URIs (Microsoft refuses any other with AADSTS50011).\n');
+  io.stdout.write('Under Token configuration, add the optional ID token claims login_hint and xms_edov.\n\n');
+  section('Staff app (Settings → Security → Single Sign-On):', list.staff);
+  if (list.portal) section(`\nPortal app (sites.portal.entra${config.sites.portal?.entra ? ` ${config.sites.portal.entra.clientId}` : ', not configured'}):`, list.portal);
+  return 0;
 }
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
@@ -79,6 +102,8 @@ export async function runSsoCommand(args: readonly string[], ctx: CliContext): P
     switch (command) {
       case 'status':
         return await status(ctx);
+      case 'redirect-uris':
+        return printRedirectUris([], ctx.config, ctx.io);
       case 'disable-sso-only': {
         const changed = await changeStaff(ctx, (s) => s.ssoOnly, { ssoOnly: false }, 'sso-only off (break glass)');
         ctx.io.stdout.write(changed ? 'SSO-only is now off: email + password sign-in is allowed again (within a few seconds on every replica).\n' : 'SSO-only was already off; nothing changed.\n');

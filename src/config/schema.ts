@@ -97,6 +97,12 @@ export const portalClientSchema = z
     upstream: upstreamUrl.optional(),
     /** whether portal password sign-in requires TOTP (the settings page can change it) */
     mfaRequired: z.boolean().default(true),
+    /** the client's verified domain, sent as `domain_hint` so Microsoft goes straight to their sign-in */
+    domainHint: z
+      .string()
+      .overwrite((d) => d.trim().toLowerCase())
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name such as "acme.com" (the client’s verified domain in Entra)')
+      .optional(),
   })
   .strict();
 
@@ -215,6 +221,12 @@ export const configSchema = z
         timeoutMs: ms(5_000),
         /** dev only: allow an http:// authority and an authority / Graph pair of no Microsoft cloud (the local Entra stand-in) */
         allowInsecure: z.boolean().default(false),
+        /**
+         * `prompt` on sign-in: `select_account` (default: Microsoft shows the account picker, so a
+         * browser signed in to another organisation is not silently used), `login` (always ask
+         * for the password), `none` (send no prompt: Microsoft reuses its session silently)
+         */
+        prompt: z.enum(['select_account', 'login', 'none'], { error: 'must be select_account, login or none' }).default('select_account'),
       })
       .strict()
       .prefault({}),

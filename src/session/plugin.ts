@@ -52,6 +52,13 @@ export interface SessionManager {
   /** update the current flow (keeps its csrf/realm/host/started) */
   updateFlow(request: FastifyRequest, patch: Record<string, unknown>): FlowState | null;
   endFlow(request: FastifyRequest): void;
+  /**
+   * Who to suggest to Microsoft when this browser signs in again (`login_hint`): the
+   * `login_hint` claim (else the email) of this site's SSO session — current, or one that
+   * just timed out (kept, sealed, in the session cookie until a sign-in or sign-out).
+   * Null for password sessions, after sign-out or revocation, and on another realm or host.
+   */
+  signInHint(request: FastifyRequest): Promise<string | null>;
   /** seal a session cookie value (encoded as in Set-Cookie) directly (tests and tools only; never exposed over HTTP) */
   seal(data: SessionData): string;
 }
@@ -74,6 +81,8 @@ declare module '@fastify/secure-session' {
   interface SessionData {
     s: import('./types.ts').SessionData;
     f: FlowState;
+    /** what is left of a timed-out SSO session: the sign-in hint, bound to realm + host */
+    h: { readonly realm: string; readonly host: string; readonly hint: string };
   }
 }
 
@@ -118,7 +127,14 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     if (raw.realm !== site.realm || raw.host !== request.siteHost) return null;
     const t = now();
     if (t - raw.iat >= absoluteMs || t - raw.seen >= idleMs || raw.iat > t + 60_000) {
-      request.session.delete();
+      const hint = hintOf(raw);
+      if (hint === null) {
+        request.session.delete();
+        return null;
+      }
+      // the session is gone; who it was stays as a hint for signing in again (signInHint)
+      request.session.regenerate();
+      request.session.set('h', { realm: raw.realm, host: raw.host, hint });
       return null;
     }
     if (await revocation.isRevoked(raw, t)) {
@@ -174,6 +190,13 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     endFlow(request) {
       request.flowSession.delete();
     },
+    async signInHint(request) {
+      const s = await manager.current(request);
+      if (s) return hintOf(s);
+      if (sentTwice(request.headers.cookie, names.session)) return null;
+      const h = request.session.get('h');
+      return h && h.realm === request.site.realm && h.host === request.siteHost && typeof h.hint === 'string' ? h.hint : null;
+    },
     seal(data) {
       const s = app.createSecureSession({ s: data });
       // as @fastify/cookie would serialise it in Set-Cookie
@@ -181,6 +204,12 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     },
   };
   app.decorate('sessions', manager);
+}
+
+/** The login hint of an SSO session: its `login_hint` claim, else its email. */
+function hintOf(s: SessionData): string | null {
+  if (!s.idp) return null;
+  return s.idp.loginHint ?? s.email;
 }
 
 /**

@@ -24,8 +24,11 @@ export interface SessionData {
   readonly iat: number;
   /** last activity (epoch ms), refreshed at most once a minute */
   readonly seen: number;
-  /** set for SSO sessions: the Entra tenant and object id (for end-session) */
-  readonly idp: { readonly tid: string; readonly oid: string } | null;
+  /**
+   * set for SSO sessions: the Entra tenant and object id, and the ID token's `login_hint`
+   * claim when the app registration sends it (end-session's `logout_hint`, re-sign-in's `login_hint`)
+   */
+  readonly idp: { readonly tid: string; readonly oid: string; readonly loginHint?: string } | null;
 }
 
 /** The identity sent to upstreams (derived from a valid session). */

@@ -35,8 +35,11 @@ export function startEntra(): Promise<FakeEntra> {
       { id: TENANTS.globex, name: 'Globex', users: [] },
     ],
     apps: [
-      { ...STAFF_APP, homeTenant: TENANTS.staff, multiTenant: false, redirectUris: [`http://${HOSTS.staff}/.auth/callback`] },
-      { ...PORTAL_APP, homeTenant: TENANTS.staff, multiTenant: true, redirectUris: [`http://${HOSTS.staff}/.auth/consent/callback`, `http://${HOSTS.acme}/.auth/callback`] },
+      { ...STAFF_APP, homeTenant: TENANTS.staff, multiTenant: false, redirectUris: [`http://${HOSTS.staff}/.auth/callback`, `http://${HOSTS.staff}/.auth/signed-out`] },
+      {
+        ...PORTAL_APP, homeTenant: TENANTS.staff, multiTenant: true,
+        redirectUris: [`http://${HOSTS.staff}/.auth/consent/callback`, `http://${HOSTS.central}/.auth/callback`, `http://${HOSTS.acme}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`],
+      },
     ],
   });
 }

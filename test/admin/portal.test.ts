@@ -73,6 +73,27 @@ describe('portal authentication settings', () => {
     assert.equal((await acme()).tenantId, null);
   });
 
+  test('the personal-accounts tenant is not a client’s directory', async () => {
+    const res = await save(admin, 'acme', { tenantId: '9188040D-6C67-4C5B-B112-36A304B66DAD', ssoEnabled: 'on', passwordAllowed: 'on' });
+    assert.equal(res.status, 400);
+    assert.match(unescapeHtml(res.body), /is the tenant of personal Microsoft accounts/);
+    assert.equal((await acme()).tenantId, null);
+  });
+
+  test('lists every redirect URI of Regentra’s portal app, each with a copy button', async () => {
+    const body = unescapeHtml((await admin.get(PATH.portal('acme'))).body);
+    const uris = [...body.matchAll(/<input id="portal-redirect-uri-(\d+)" type="text" readonly value="([^"]+)"/g)].map((m) => m[2]);
+    // this gateway has a central callback host: the one callback for every portal
+    const central = gw.config.sites.portal?.centralCallbackHost;
+    assert.ok(central);
+    for (const uri of [`http://${central}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`, `http://${HOSTS.globex}/.auth/signed-out`, `http://${HOSTS.staff}/.auth/consent/callback`]) {
+      assert.ok(uris.includes(uri), `${uri} in ${uris.join(', ')}`);
+    }
+    assert.ok(!uris.includes(`http://${HOSTS.acme}/.auth/callback`));
+    assert.match(body, /data-copy="portal-redirect-uri-0">Copy</);
+    assert.match(body, /Wildcard hosts \(\*\./);
+  });
+
   test('enabling Entra SSO is refused without a tenant ID', async () => {
     const res = await save(admin, 'acme', { tenantId: '', ssoEnabled: 'on', passwordAllowed: 'on' });
     assert.equal(res.status, 409);

@@ -67,6 +67,11 @@ describe('staff SSO settings page', () => {
     assert.match(body, /<details class="setup" open><summary><h2>Set up the app in Azure AD<\/h2><\/summary>/, 'open while SSO is off');
     assert.match(body, /<input id="redirect-uri-0" type="text" readonly value="http:\/\/staff\.example\.test\/\.auth\/callback"/);
     assert.match(body, /data-copy="redirect-uri-0">Copy</);
+    // the signed-out page too: Entra refuses a post_logout_redirect_uri not in the app's one list
+    assert.match(body, /<input id="redirect-uri-1" type="text" readonly value="http:\/\/staff\.example\.test\/\.auth\/signed-out"/);
+    assert.match(body, /data-copy="redirect-uri-1">Copy</);
+    assert.match(body, /AADSTS50011/);
+    assert.match(body, /Token configuration → Add optional claim → ID, add <code>login_hint<\/code>/);
     for (const p of ['openid', 'profile', 'email', 'User.Read']) assert.ok(body.includes(`<code>${p}</code>`), p);
     assert.match(body, /Copy the secret value immediately — it is only shown once/);
     assert.match(body, /Enabling SSO does not disable email\/password login/);
@@ -83,6 +88,9 @@ describe('staff SSO settings page', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body, /The Tenant ID must be a GUID/);
     assert.match(bad.body, /The Client ID must be a GUID/);
+    const consumer = await act(admin, 'save', { tenantId: '9188040d-6c67-4c5b-b112-36a304b66dad', clientId: CREDS.clientId, clientSecret: CREDS.clientSecret });
+    assert.equal(consumer.status, 400);
+    assert.match(unescapeHtml(consumer.body), /This Tenant ID is the tenant of personal Microsoft accounts \(Outlook\.com, Hotmail, Xbox\), not an organisation/);
     assert.equal((await settings()).tenantId, null);
 
     const missing = await act(admin, 'save', { tenantId: CREDS.tenantId, clientId: CREDS.clientId, clientSecret: '' });

@@ -150,3 +150,25 @@ test('an account added with the CLI signs in through the gateway', async (t) => 
   assert.equal((await users(['disable', 'portal:acme', 'carol@acme.example'])).code, 0);
   assert.equal((await submitPassword(new Client(gw, HOSTS.acme), 'carol@acme.example', PASSWORD)).status, 403);
 });
+
+test('users link refuses the personal-accounts tenant; sso redirect-uris needs only the config', async (t) => {
+  const { dir, file, users } = setup();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.equal((await users(['add', 'staff', 'ada@example.com', '--name', 'Ada', '--no-password'])).code, 0);
+  const refused = await users(['link', 'staff', 'ada@example.com', '--tid', '9188040D-6C67-4C5B-B112-36A304B66DAD', '--oid', 'a1a1a1a1-0000-4000-8000-00000000000a']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /personal Microsoft accounts/);
+
+  const uris = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'sso', 'redirect-uris', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(uris.code, 0, uris.stderr);
+  assert.match(uris.stdout, /\/\.auth\/callback\n/);
+  assert.match(uris.stdout, /\/\.auth\/signed-out\n/);
+});

@@ -70,8 +70,9 @@ test('a staff admin sets up, tests and enables staff SSO, then signs in with Mic
   await page.getByRole('heading', { name: /Single Sign-On/ }).first().waitFor();
   const initial = await whoAmI(page);
   assert.deepEqual(initial.body?.amr, ['pwd', 'otp']);
-  const redirectUri = await page.getByLabel('Redirect URI').inputValue();
+  const redirectUri = await page.getByLabel('Redirect URI 1 of 2').inputValue();
   assert.equal(redirectUri, `${staff}${PATHS.callback}`, 'the redirect URI to register carries the public scheme, host and port');
+  assert.equal(await page.getByLabel('Redirect URI 2 of 2').inputValue(), `${staff}${PATHS.signedOut}`, 'and the signed-out page');
   await shots.take(page, 'sso-settings');
 
   // 3. the stand-in's app: Tenant ID, Client ID, Client Secret → Test Connection

@@ -103,12 +103,15 @@ export async function startStack(): Promise<Stack> {
     apps: [
       {
         ...DEMO.staffApp, multiTenant: false,
-        redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`], postLogoutRedirectUris: [`${origin(HOSTS.staff)}${PATHS.signedOut}`],
+        redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`, `${origin(HOSTS.staff)}${PATHS.signedOut}`],
+        optionalClaims: ['xms_edov', 'login_hint'],
       },
       {
         ...DEMO.portalApp, multiTenant: true,
-        redirectUris: [...portalHosts.map((h) => `${origin(h)}${PATHS.callback}`), `${origin(HOSTS.staff)}${PATHS.consentCallback}`],
-        postLogoutRedirectUris: portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
+        redirectUris: [
+          ...portalHosts.map((h) => `${origin(h)}${PATHS.callback}`), ...portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`), `${origin(HOSTS.staff)}${PATHS.consentCallback}`,
+        ],
+        optionalClaims: ['xms_edov', 'login_hint'],
       },
     ],
   });

@@ -2,11 +2,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { FakeEntraPageError, startFakeEntra, type FakeEntra } from './fake-entra/index.ts';
 
 const CONTOSO = '6f1f3c2e-0b7a-4c55-9d3e-1a2b3c4d5e6f';
 const FABRIKAM = '0c9d8e7f-6a5b-4c3d-8e2f-1f0e9d8c7b6a';
+/** a tenant whose users may consent to apps for themselves */
+const NORTHWIND = '7e7e7e7e-1b1b-4c4c-8d8d-2f2f2f2f2f2f';
 const UNKNOWN_TENANT = 'deadbeef-0000-4000-8000-000000000000';
 
 const ADA = { oid: 'a1a1a1a1-0000-4000-8000-00000000000a', name: 'Ada Lovelace', preferredUsername: 'ada@contoso.test', email: 'ada@contoso.test' };
@@ -18,10 +20,16 @@ const GRACE = {
   userPrincipalName: 'grace@contoso.onmicrosoft.test',
 };
 const LINUS = { oid: 'c3c3c3c3-0000-4000-8000-00000000000c', name: 'Linus Torvalds', preferredUsername: 'linus@fabrikam.test', email: 'linus@fabrikam.test' };
+/** an email address in a domain the tenant has not verified */
+const MALLORY = { oid: 'd4d4d4d4-0000-4000-8000-00000000000d', name: 'Mallory', preferredUsername: 'mallory@contoso.test', email: 'ceo@fabrikam.test', emailVerified: false };
+const NORA = { oid: 'e5e5e5e5-0000-4000-8000-00000000000e', name: 'Nora North', preferredUsername: 'nora@northwind.test', email: 'nora@northwind.test' };
+const NED = { oid: 'f6f6f6f6-0000-4000-8000-00000000000f', name: 'Ned North', preferredUsername: 'ned@northwind.test', email: 'ned@northwind.test' };
 
 const REDIRECT = 'http://127.0.0.1:9/auth/callback';
 const LOGGED_OUT = 'http://127.0.0.1:9/signed-out';
-const STAFF = { clientId: '11111111-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff-secret~value', homeTenant: CONTOSO, multiTenant: false, redirectUris: [REDIRECT], postLogoutRedirectUris: [LOGGED_OUT] };
+const STAFF = { clientId: '11111111-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff-secret~value', homeTenant: CONTOSO, multiTenant: false, redirectUris: [REDIRECT, LOGGED_OUT] };
+/** the staff app's twin that asks for the optional claims */
+const CLAIMS_APP = { ...STAFF, clientId: '33333333-aaaa-4bbb-8ccc-000000000003', optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'> };
 const PORTAL = { clientId: '22222222-aaaa-4bbb-8ccc-000000000002', clientSecret: 'portal-secret~value', homeTenant: CONTOSO, multiTenant: true, redirectUris: [REDIRECT] };
 const SCOPE = 'openid profile email offline_access User.Read';
 
@@ -30,10 +38,11 @@ let fe: FakeEntra;
 before(async () => {
   fe = await startFakeEntra({
     tenants: [
-      { id: CONTOSO, name: 'Contoso', users: [ADA, GRACE] },
+      { id: CONTOSO, name: 'Contoso', users: [ADA, GRACE, MALLORY] },
       { id: FABRIKAM, name: 'Fabrikam', users: [LINUS] },
+      { id: NORTHWIND, name: 'Northwind', users: [NORA, NED], allowUserConsent: true },
     ],
-    apps: [STAFF, PORTAL],
+    apps: [STAFF, PORTAL, CLAIMS_APP],
   });
 });
 after(() => fe.close());
@@ -61,9 +70,9 @@ async function authorizationRequest(config: client.Configuration, extra: Record<
 }
 
 /** Sign `oid` in (auto-login) and redeem the code. */
-async function signIn(tenant: string, app: typeof STAFF | typeof PORTAL, oid: string) {
+async function signIn(tenant: string, app: typeof STAFF | typeof PORTAL, oid: string, extra: Record<string, string> = {}) {
   const config = await discover(tenant, app);
-  const { url, checks } = await authorizationRequest(config);
+  const { url, checks } = await authorizationRequest(config, extra);
   fe.setAutoLogin(tenant, oid);
   try {
     const callback = await fe.follow(url);
@@ -411,8 +420,132 @@ describe('sign-out', () => {
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), `${LOGGED_OUT}?state=bye`);
 
-    const unregistered = await fetch(`${fe.url}/${CONTOSO}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent('https://evil.test/')}`, { redirect: 'manual' });
-    assert.equal(unregistered.status, 200);
-    assert.match(await unregistered.text(), /You signed out of your account/);
+    const bare = await fetch(`${fe.url}/${CONTOSO}/oauth2/v2.0/logout`, { redirect: 'manual' });
+    assert.equal(bare.status, 200);
+    assert.match(await bare.text(), /You signed out of your account/);
+  });
+
+});
+
+describe('strict: as Microsoft documents it', () => {
+  test('one redirect-URI list per app: a post_logout_redirect_uri not in it is AADSTS50011, on Microsoft\'s page', async () => {
+    const config = await discover(CONTOSO, STAFF);
+    const unregistered = client.buildEndSessionUrl(config, { post_logout_redirect_uri: 'https://evil.test/' });
+    const res = await fetch(unregistered, { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /AADSTS50011: The redirect URI &#39;https:\/\/evil.test\/&#39; specified in the request does not match/);
+    // the portal app does not list LOGGED_OUT: what one app registered does not count for another
+    const other = client.buildEndSessionUrl(await discover(CONTOSO, PORTAL), { post_logout_redirect_uri: LOGGED_OUT });
+    assert.equal((await fetch(other, { redirect: 'manual' })).status, 400);
+    // and a signed-out URI in the list is a redirect_uri like any other (one list)
+    const { url } = await authorizationRequest(config, { redirect_uri: LOGGED_OUT });
+    fe.setAutoLogin(CONTOSO, ADA.oid);
+    try {
+      assert.equal((await fe.follow(url)).origin + (await fe.follow(url)).pathname, LOGGED_OUT);
+    } finally {
+      fe.setAutoLogin(CONTOSO, null);
+    }
+  });
+
+  test('an unverified email is left out of the ID token unless the app asks for xms_edov; optional claims only when asked', async () => {
+    const plain = (await signIn(CONTOSO, STAFF, MALLORY.oid)).tokens.claims();
+    assert.equal(plain?.email, undefined, 'unverified email omitted');
+    assert.equal(plain?.xms_edov, undefined);
+    assert.equal(plain?.login_hint, undefined);
+    const asked = (await signIn(CONTOSO, CLAIMS_APP, MALLORY.oid)).tokens.claims();
+    assert.equal(asked?.email, 'ceo@fabrikam.test');
+    assert.equal(asked?.xms_edov, false);
+    assert.equal(typeof asked?.login_hint, 'string');
+    const verified = (await signIn(CONTOSO, STAFF, ADA.oid)).tokens.claims();
+    assert.equal(verified?.email, ADA.email);
+    assert.equal(verified?.xms_edov, undefined, 'xms_edov only when requested');
+    assert.equal((await signIn(CONTOSO, CLAIMS_APP, ADA.oid)).tokens.claims()?.xms_edov, true);
+  });
+
+  test('Graph answers /me only for a token with a permission to read the user', async () => {
+    const { tokens } = await signIn(CONTOSO, STAFF, ADA.oid, { scope: 'openid profile email' });
+    assert.equal(decodeJwt(tokens.access_token).aud, '00000003-0000-0000-c000-000000000000');
+    const denied = await graphMe(tokens.access_token);
+    assert.equal(denied.status, 403);
+    assert.equal((denied.body.error as { code?: string }).code, 'Authorization_RequestDenied');
+    const ok = await graphMe((await signIn(CONTOSO, STAFF, ADA.oid)).tokens.access_token);
+    assert.equal(ok.status, 200);
+  });
+
+  test('the browser\'s Microsoft session signs in silently — even another tenant\'s account — unless prompt asks for the picker', async () => {
+    const browser = fe.browser();
+    const staff = await discover(CONTOSO, STAFF);
+    const first = await authorizationRequest(staff);
+    await client.authorizationCodeGrant(staff, await fe.follow(first.url, { as: ADA.oid, browser }), first.checks);
+    // no prompt: Ada again, without a page
+    const again = await authorizationRequest(staff);
+    const silent = await client.authorizationCodeGrant(staff, await fe.follow(again.url, { browser }), again.checks);
+    assert.equal(silent.claims()?.oid, ADA.oid);
+    // prompt=select_account: the account picker
+    const picked = await authorizationRequest(staff, { prompt: 'select_account' });
+    await assert.rejects(fe.follow(picked.url, { browser }), /the sign-in page was shown/);
+    const grace = await client.authorizationCodeGrant(staff, await fe.follow(picked.url, { browser, as: GRACE.oid }), picked.checks);
+    assert.equal(grace.claims()?.oid, GRACE.oid);
+
+    // another tenant, no prompt: Grace's session is used there, and Fabrikam refuses her (AADSTS50020)
+    fe.grantConsent(FABRIKAM, PORTAL.clientId);
+    try {
+      const portal = await discover(FABRIKAM, PORTAL);
+      const foreign = await authorizationRequest(portal);
+      fe.setAutoLogin(FABRIKAM, LINUS.oid); // the stand-in's auto-login does not beat a session either
+      await assert.rejects(fe.follow(foreign.url, { browser }), /AADSTS50020: User account 'grace@contoso.onmicrosoft.test'.*does not exist in tenant 'Fabrikam'/);
+      const chosen = await authorizationRequest(portal, { prompt: 'select_account' });
+      const linus = await client.authorizationCodeGrant(portal, await fe.follow(chosen.url, { browser }), chosen.checks);
+      assert.equal(linus.claims()?.tid, FABRIKAM);
+    } finally {
+      fe.setAutoLogin(FABRIKAM, null);
+      fe.revokeConsent(FABRIKAM, PORTAL.clientId);
+    }
+  });
+
+  test('sign-out asks which account unless logout_hint names it (the login_hint claim)', async () => {
+    const browser = fe.browser();
+    const config = await discover(CONTOSO, CLAIMS_APP);
+    const req = await authorizationRequest(config);
+    const tokens = await client.authorizationCodeGrant(config, await fe.follow(req.url, { as: ADA.oid, browser }), req.checks);
+    const hint = String(tokens.claims()?.login_hint);
+    await assert.rejects(fe.follow(client.buildEndSessionUrl(config, { post_logout_redirect_uri: LOGGED_OUT }), { browser }), /stopped at .*\/logout: HTTP 200/);
+    const out = await fe.follow(client.buildEndSessionUrl(config, { post_logout_redirect_uri: LOGGED_OUT, logout_hint: hint }), { browser });
+    assert.equal(out.href, LOGGED_OUT);
+    // signed out at Microsoft: the next sign-in shows the picker again
+    const next = await authorizationRequest(config);
+    await assert.rejects(fe.follow(next.url, { browser }), /the sign-in page was shown/);
+  });
+
+  test('user consent, where the tenant allows it: "Permissions requested", then the app is present in the tenant (kind user)', async () => {
+    const config = await discover(NORTHWIND, PORTAL);
+    assert.equal(fe.consentKind(NORTHWIND, PORTAL.clientId), null);
+    await assert.rejects(client.clientCredentialsGrant(config, { scope: 'https://graph.microsoft.com/.default' }), (e: unknown) => {
+      assert.ok(e instanceof client.ResponseBodyError);
+      assert.match(e.error_description ?? '', /^AADSTS700016: /, 'no service principal yet');
+      return true;
+    });
+    // Nora signs in and sees the permissions page: Cancel is AADSTS65004, and nothing changes
+    const first = await authorizationRequest(config);
+    const declined = await fe.follow(first.url, { as: NORA.oid, cancel: true });
+    assert.equal(declined.searchParams.get('error'), 'access_denied');
+    assert.match(declined.searchParams.get('error_description') ?? '', /^AADSTS65004: /);
+    assert.equal(fe.consentKind(NORTHWIND, PORTAL.clientId), null);
+    // Accept: a code for Nora, and the app's service principal exists in Northwind
+    const second = await authorizationRequest(config);
+    const tokens = await client.authorizationCodeGrant(config, await fe.follow(second.url, { as: NORA.oid }), second.checks);
+    assert.equal(tokens.claims()?.tid, NORTHWIND);
+    assert.equal(fe.consentKind(NORTHWIND, PORTAL.clientId), 'user');
+    assert.ok((await client.clientCredentialsGrant(config, { scope: 'https://graph.microsoft.com/.default' })).access_token, 'app-only tokens now work');
+    // Nora's consent is hers: Ned is asked too
+    const ned = await authorizationRequest(config);
+    const nedDeclined = await fe.follow(ned.url, { as: NED.oid, cancel: true });
+    assert.equal(nedDeclined.searchParams.get('error'), 'access_denied');
+    // an admin's consent covers everyone
+    fe.grantConsent(NORTHWIND, PORTAL.clientId);
+    assert.equal(fe.consentKind(NORTHWIND, PORTAL.clientId), 'admin');
+    const byAdmin = await authorizationRequest(config);
+    const cb = await fe.follow(byAdmin.url, { as: NED.oid, cancel: true });
+    assert.ok(cb.searchParams.has('code'), 'no permissions page after admin consent');
   });
 });

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { noStore } from '../../session/plugin.ts';
-import { isGuid } from './claims.ts';
+import { isGuid, LOGIN_HINT } from './claims.ts';
 import { aadstsError, EntraError } from './errors.ts';
 import { callbackParams, consumeState, currentAttempt, openCentralState, sameString } from './attempt.ts';
 import { portalTarget } from './target.ts';
@@ -44,6 +44,8 @@ interface Ticket {
   readonly authTime: number;
   /** epoch ms */
   readonly exp: number;
+  /** the ID token's login_hint claim, or null */
+  readonly lh: string | null;
 }
 
 function sealTicket(app: FastifyInstance, t: Ticket): string {
@@ -59,7 +61,7 @@ function openTicket(app: FastifyInstance, sealed: string, host: string): Ticket 
   }
   const ok = typeof t === 'object' && t !== null && typeof t.id === 'string' && typeof t.realm === 'string' && t.host === host && typeof t.attempt === 'string'
     && typeof t.uid === 'string' && isGuid(t.tid) && isGuid(t.oid) && Array.isArray(t.amr) && t.amr.every((v) => typeof v === 'string')
-    && typeof t.authTime === 'number' && typeof t.exp === 'number';
+    && typeof t.authTime === 'number' && typeof t.exp === 'number' && (t.lh === null || (typeof t.lh === 'string' && LOGIN_HINT.test(t.lh)));
   return ok ? t : null;
 }
 
@@ -81,7 +83,7 @@ export async function centralCallback(app: FastifyInstance, request: FastifyRequ
   const now = app.gateway.now();
   const ticket = sealTicket(app, {
     id: randomBytes(18).toString('base64url'), realm: target.realm, host: cs.host, attempt: cs.id, uid: resolved.user.id,
-    tid: identity.tid, oid: identity.oid, amr: identity.amr, authTime: Math.floor(now / 1000), exp: now + TICKET_LIFETIME_MS,
+    tid: identity.tid, oid: identity.oid, amr: identity.amr, authTime: Math.floor(now / 1000), exp: now + TICKET_LIFETIME_MS, lh: identity.loginHint,
   });
   await app.gateway.auditor.record({
     type: 'signin.handoff', outcome: 'info', realm: target.realm, userId: resolved.user.id, actor: resolved.user.id, ip: request.ip,
@@ -109,5 +111,5 @@ export async function redeemHandoff(app: FastifyInstance, request: FastifyReques
   if (!user || user.externalTid?.toLowerCase() !== t.tid || user.externalOid?.toLowerCase() !== t.oid) throw new EntraError('SSO_TICKET_INVALID');
   if (user.status !== 'active') throw new EntraError('SSO_USER_DISABLED');
   const rd = app.sessions.flow(request)?.rd ?? '/';
-  return establishSession(app, request, reply, { user, identity: { tid: t.tid, oid: t.oid, amr: t.amr }, rd, outcome: 'handoff', authTime: t.authTime });
+  return establishSession(app, request, reply, { user, identity: { tid: t.tid, oid: t.oid, amr: t.amr, loginHint: t.lh }, rd, outcome: 'handoff', authTime: t.authTime });
 }

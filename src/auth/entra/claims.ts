@@ -13,11 +13,14 @@
 import type { IDToken } from 'openid-client';
 import { EntraError } from './errors.ts';
 import { ID_TOKEN_SKEW_S } from './client.ts';
+import { isConsumerTenant } from './tenants.ts';
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AMR_VALUE = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_NAME = 256;
 const MAX_EMAIL = 320;
+/** the login_hint claim kept in the session cookie: printable, bounded */
+export const LOGIN_HINT = /^[\x21-\x7e]{1,512}$/;
 
 export interface EntraIdentity {
   /** tenant id (lower case) */
@@ -31,6 +34,11 @@ export interface EntraIdentity {
   readonly emailVerified: boolean;
   /** Entra's authentication methods, when it sent any */
   readonly amr: readonly string[];
+  /**
+   * the `login_hint` optional claim (opaque; Token configuration → Add optional claim):
+   * sent back as `login_hint` when re-authenticating and as `logout_hint` on sign-out
+   */
+  readonly loginHint: string | null;
 }
 
 export interface ExpectedToken {
@@ -61,6 +69,8 @@ function text(value: unknown, max: number): string {
 export function identityFromClaims(claims: Readonly<IDToken>, expected: ExpectedToken): EntraIdentity {
   const c = claims as Readonly<Record<string, unknown>>;
   if (!isGuid(c.tid)) throw new EntraError('SSO_TOKEN_INVALID');
+  // a personal Microsoft account is never a member of an organisation (belt and braces: no such tenant is configurable)
+  if (isConsumerTenant(c.tid)) throw new EntraError('SSO_PERSONAL_ACCOUNT');
   if (c.tid.toLowerCase() !== expected.tenantId.toLowerCase()) throw new EntraError('SSO_WRONG_TENANT');
   // belt and braces: openid-client compared these already
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
@@ -80,6 +90,7 @@ export function identityFromClaims(claims: Readonly<IDToken>, expected: Expected
     email,
     emailVerified: email !== null && c.xms_edov === true,
     amr: Object.freeze(amr),
+    loginHint: typeof c.login_hint === 'string' && LOGIN_HINT.test(c.login_hint) ? c.login_hint : null,
   });
 }
 
@@ -93,7 +104,7 @@ export function explainRefusedToken(err: EntraError, tenantId: string): EntraErr
   const opError = (err.cause as { cause?: unknown } | undefined)?.cause as { code?: unknown; cause?: unknown } | undefined;
   const detail = opError?.cause as { claim?: unknown; claims?: { tid?: unknown } } | undefined;
   if (opError?.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && detail?.claim === 'iss' && isGuid(detail.claims?.tid) && detail.claims.tid.toLowerCase() !== tenantId.toLowerCase()) {
-    return new EntraError('SSO_WRONG_TENANT', { cause: err.cause });
+    return new EntraError(isConsumerTenant(detail.claims.tid) ? 'SSO_PERSONAL_ACCOUNT' : 'SSO_WRONG_TENANT', { cause: err.cause });
   }
   return err;
 }

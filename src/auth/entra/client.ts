@@ -47,6 +47,16 @@ export interface Redeemed {
   readonly accessToken: string;
 }
 
+/** What a sign-in asks Microsoft for besides the protocol parameters (see signin.ts). */
+export interface AuthorizationHints {
+  /** `prompt` (select_account, login), or none */
+  readonly prompt?: string;
+  /** `login_hint`: the account to sign in again */
+  readonly loginHint?: string;
+  /** `domain_hint`: the organisation's verified domain (skips home realm discovery) */
+  readonly domainHint?: string;
+}
+
 export interface GraphProfile {
   readonly mail: string | null;
   readonly userPrincipalName: string | null;
@@ -55,12 +65,13 @@ export interface GraphProfile {
 export interface EntraClient {
   /** the tenant's metadata (cached; `fresh` bypasses the cache and refreshes it) */
   metadata(tenantId: string, options?: { fresh?: boolean }): Promise<oidc.ServerMetadata>;
-  authorizationUrl(app: EntraAppCredentials, params: { redirectUri: string; state: string; nonce: string; verifier: string }): Promise<URL>;
+  authorizationUrl(app: EntraAppCredentials, params: { redirectUri: string; state: string; nonce: string; verifier: string; hints?: AuthorizationHints }): Promise<URL>;
   redeem(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed>;
   /** a client-credentials token for Graph `.default`: proves the app, the tenant and the secret */
   clientCredentials(app: EntraAppCredentials): Promise<void>;
   graphProfile(accessToken: string): Promise<GraphProfile>;
-  endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string): Promise<string | null>;
+  /** `logoutHint`: the ID token's login_hint claim, so Microsoft signs that account out without asking which */
+  endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string, logoutHint?: string): Promise<string | null>;
 }
 
 const clients = new WeakMap<GatewayContext, EntraClient>();
@@ -213,9 +224,13 @@ function createEntraClient(gw: GatewayContext): EntraClient {
   return Object.freeze({
     metadata,
 
-    async authorizationUrl(app: EntraAppCredentials, p: { redirectUri: string; state: string; nonce: string; verifier: string }) {
+    async authorizationUrl(app: EntraAppCredentials, p: { redirectUri: string; state: string; nonce: string; verifier: string; hints?: AuthorizationHints }) {
       const c = configuration(await metadata(app.tenantId), app);
+      const h = p.hints ?? {};
       return oidc.buildAuthorizationUrl(c, {
+        ...(h.prompt ? { prompt: h.prompt } : {}),
+        ...(h.loginHint ? { login_hint: h.loginHint } : {}),
+        ...(h.domainHint ? { domain_hint: h.domainHint } : {}),
         redirect_uri: p.redirectUri,
         scope: signInScopes(config),
         response_mode: 'query',
@@ -280,12 +295,12 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       }
     },
 
-    async endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string): Promise<string | null> {
+    async endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string, logoutHint?: string): Promise<string | null> {
       const server = await metadata(tenantId);
       if (typeof server.end_session_endpoint !== 'string') return null;
       const c = new oidc.Configuration(server, clientId);
       if (insecure) oidc.allowInsecureRequests(c);
-      return oidc.buildEndSessionUrl(c, { post_logout_redirect_uri: postLogoutRedirectUri }).href;
+      return oidc.buildEndSessionUrl(c, { post_logout_redirect_uri: postLogoutRedirectUri, ...(logoutHint ? { logout_hint: logoutHint } : {}) }).href;
     },
   });
 }

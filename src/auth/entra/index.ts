@@ -11,6 +11,7 @@ export type { EntraAppCredentials } from './secrets.ts';
 export { fingerprintMatches, settingsFingerprint, readStaffSecret, sealStaffSecret } from './secrets.ts';
 export type { ConnectionCheck, TestSignInResult } from './test-signin.ts';
 export { checkConnection, beginTestSignIn, takeTestResult } from './test-signin.ts';
-export { redirectUriFor, adminConsentUrl } from './urls.ts';
+export { redirectUriFor, adminConsentUrl, registeredRedirectUris, type AppRedirectUris, type RedirectUriList } from './urls.ts';
+export { CONSUMER_TENANT_ID, CONSUMER_TENANT_REFUSAL, isConsumerTenant } from './tenants.ts';
 export type { ConsentConfirmation } from './consent-check.ts';
 export { confirmAdminConsent } from './consent-check.ts';

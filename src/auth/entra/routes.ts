@@ -5,7 +5,8 @@
  *   GET /.auth/callback      Entra's redirect URI (staff, portal and central hosts)
  *   GET /.auth/handoff       a portal host redeems a central-callback ticket
  *
- * and the end-session hook: signing out of an SSO session also signs out of Entra.
+ * and the end-session hook: signing out of an SSO session also signs out of Entra (with
+ * `logout_hint` = the ID token's login_hint claim, so Microsoft does not ask which account).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
@@ -35,7 +36,7 @@ async function endSessionUrl(app: FastifyInstance, request: FastifyRequest, sess
   const { config, policy } = app.gateway;
   const clientId = session.client === null ? (await policy.staffSso()).clientId : (config.sites.portal?.entra?.clientId ?? null);
   if (!clientId) return null;
-  return entraClient(app.gateway).endSessionUrl(session.idp.tid, clientId, postLogoutRedirectUri(config, request.siteHost));
+  return entraClient(app.gateway).endSessionUrl(session.idp.tid, clientId, postLogoutRedirectUri(config, request.siteHost), session.idp.loginHint);
 }
 
 export async function entraRoutes(app: FastifyInstance): Promise<void> {

@@ -14,7 +14,7 @@ import { safeRedirectTarget } from '../../routing/redirect.ts';
 import { noStore } from '../../session/plugin.ts';
 import { realmKind } from '../../ops/metrics.ts';
 import type { User } from '../../store/types.ts';
-import { entraClient } from './client.ts';
+import { entraClient, type AuthorizationHints } from './client.ts';
 import type { EntraIdentity } from './claims.ts';
 import { aadstsError, asEntraError, EntraError, logFields, replyEntraError } from './errors.ts';
 import {
@@ -44,12 +44,29 @@ function prepareAttempt(app: FastifyInstance, request: FastifyRequest, target: S
   return { attempt, state: s.state, nonce: s.nonce, verifier: s.verifier };
 }
 
+/**
+ * What the sign-in asks Microsoft for, as its documentation says a web app should:
+ * - `login_hint` when this browser's SSO session of this site is known (current, or just
+ *   timed out): Microsoft signs that account in again; nothing from the query string;
+ * - otherwise `prompt` (config `entra.prompt`, default select_account): the account picker,
+ *   so a browser signed in to another organisation's account is not silently used (and refused);
+ *   `login` is kept even with a hint;
+ * - `domain_hint` for a portal client whose verified domain is configured.
+ */
+export async function signInHints(app: FastifyInstance, request: FastifyRequest, target: SsoTarget): Promise<AuthorizationHints> {
+  const configured = app.gateway.config.entra.prompt;
+  const loginHint = await app.sessions.signInHint(request);
+  const prompt = configured === 'none' || (configured === 'select_account' && loginHint !== null) ? null : configured;
+  return { ...(prompt ? { prompt } : {}), ...(loginHint ? { loginHint } : {}), ...(target.domainHint ? { domainHint: target.domainHint } : {}) };
+}
+
 /** GET /.auth/sso: start an attempt and send the browser to Entra. */
 export async function startSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const rd = safeRedirectTarget((request.query as { rd?: unknown } | undefined)?.rd);
   const target = await targetForSite(app, request.site);
+  const hints = await signInHints(app, request, target);
   const { attempt, state, nonce, verifier } = prepareAttempt(app, request, target);
-  const url = await entraClient(app.gateway).authorizationUrl(target.app, { redirectUri: attempt.redirectUri, state, nonce, verifier });
+  const url = await entraClient(app.gateway).authorizationUrl(target.app, { redirectUri: attempt.redirectUri, state, nonce, verifier, hints });
   keepAttempt(app, request, rd, attempt);
   return noStore(reply).redirect(url.href, 303);
 }
@@ -78,7 +95,7 @@ export async function establishSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr'>; rd: string; outcome: string; authTime?: number },
+  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr' | 'loginHint'>; rd: string; outcome: string; authTime?: number },
 ): Promise<FastifyReply> {
   const { metrics, auditor, now } = app.gateway;
   const site = request.site;
@@ -90,7 +107,7 @@ export async function establishSession(
     client: site.clientId,
     amr: Object.freeze([...new Set(['sso', ...s.identity.amr])]),
     authTime: s.authTime ?? Math.floor(now() / 1000),
-    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid }),
+    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid, ...(s.identity.loginHint ? { loginHint: s.identity.loginHint } : {}) }),
   });
   app.sessions.endFlow(request);
   metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });

@@ -12,6 +12,7 @@ import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
 import { EntraError } from './errors.ts';
 import { isGuid } from './claims.ts';
 import { readStaffSecret, type EntraAppCredentials } from './secrets.ts';
+import { isConsumerTenant } from './tenants.ts';
 
 export interface SsoTarget {
   readonly kind: 'staff' | 'portal';
@@ -26,6 +27,8 @@ export interface SsoTarget {
   readonly autoLink: boolean;
   /** portal flows go through this host when configured */
   readonly centralHost: string | null;
+  /** the organisation's verified domain, sent as `domain_hint` (portal clients' `domainHint`) */
+  readonly domainHint: string | null;
 }
 
 export async function staffTarget(app: FastifyInstance, site: Site): Promise<SsoTarget> {
@@ -33,9 +36,9 @@ export async function staffTarget(app: FastifyInstance, site: Site): Promise<Sso
   if (!(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const s = await policy.staffSso();
   const secret = readStaffSecret(app, s);
-  if (!isGuid(s.tenantId) || !s.clientId || secret === null) throw new EntraError('SSO_MISCONFIGURED');
+  if (!isGuid(s.tenantId) || isConsumerTenant(s.tenantId) || !s.clientId || secret === null) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
-    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, autoLink: s.autoLink, centralHost: null,
+    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, autoLink: s.autoLink, centralHost: null, domainHint: null,
     app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: secret }),
   });
 }
@@ -47,9 +50,10 @@ export async function portalTarget(app: FastifyInstance, clientId: string): Prom
   if (!site || !portalApp || !(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const p = await policy.portalAuth(clientId);
   const tenantId = p.tenantId;
-  if (!isGuid(tenantId)) throw new EntraError('SSO_MISCONFIGURED');
+  if (!isGuid(tenantId) || isConsumerTenant(tenantId)) throw new EntraError('SSO_MISCONFIGURED');
+  const domainHint = config.sites.portal?.clients.find((c) => c.id === clientId)?.domainHint ?? null;
   return Object.freeze({
-    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: p.provisioning !== 'invited', autoLink: p.autoLink, centralHost: config.sites.portal?.centralCallbackHost ?? null,
+    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: p.provisioning !== 'invited', autoLink: p.autoLink, centralHost: config.sites.portal?.centralCallbackHost ?? null, domainHint,
     app: Object.freeze({ tenantId: tenantId.toLowerCase(), clientId: portalApp.clientId, clientSecret: portalApp.clientSecret }),
   });
 }

@@ -50,3 +50,50 @@ export function adminConsentUrl(config: Config, clientId: string, tenantId: stri
 export function postLogoutRedirectUri(config: Config, host: string): string {
   return `${publicOrigin(config, host)}${PATHS.signedOut}`;
 }
+
+/** Every redirect URI one Entra app registration must list. */
+export interface AppRedirectUris {
+  /** to add under Authentication → Web → Redirect URIs, in this order */
+  readonly uris: readonly string[];
+  /** wildcard hosts: Entra registers no wildcard redirect URI, so each real host needs its own */
+  readonly wildcardHosts: readonly string[];
+}
+
+export interface RedirectUriList {
+  readonly staff: AppRedirectUris;
+  /** null: no portal site */
+  readonly portal: AppRedirectUris | null;
+}
+
+const exact = (hosts: readonly string[]) => hosts.filter((h) => !h.startsWith('*.'));
+const wild = (hosts: readonly string[]) => hosts.filter((h) => h.startsWith('*.'));
+
+/**
+ * Every URI the gateway sends Microsoft, per app: Entra keeps one redirect-URI list per app
+ * registration and refuses any other redirect_uri (authorize, admin consent) or
+ * post_logout_redirect_uri with AADSTS50011 on its own page. The one source for the admin
+ * pages, `regentra-gateway sso redirect-uris` and the docs' instructions.
+ *
+ * - staff app: the callback and the signed-out page on every staff host;
+ * - portal app: the callback on every portal host (or only the central callback host),
+ *   the signed-out page on every portal host, and the admin-consent callback on the staff host.
+ */
+export function registeredRedirectUris(config: Config): RedirectUriList {
+  const staffHosts = exact(config.sites.staff.hosts);
+  const staff: AppRedirectUris = {
+    uris: [...staffHosts.map((h) => redirectUriFor(config, h)), ...staffHosts.map((h) => postLogoutRedirectUri(config, h))],
+    wildcardHosts: wild(config.sites.staff.hosts),
+  };
+  const portal = config.sites.portal;
+  if (!portal) return { staff, portal: null };
+  const allHosts = portal.clients.flatMap((c) => c.hosts);
+  const portalHosts = [...new Set(exact(allHosts))];
+  const callbacks = portal.centralCallbackHost !== undefined ? [redirectUriFor(config, portal.centralCallbackHost)] : portalHosts.map((h) => redirectUriFor(config, h));
+  return {
+    staff,
+    portal: {
+      uris: [...callbacks, ...portalHosts.map((h) => postLogoutRedirectUri(config, h)), `${publicOrigin(config, primaryStaffHost(config))}${PATHS.consentCallback}`],
+      wildcardHosts: [...new Set(wild(allHosts))],
+    },
+  };
+}

@@ -16,6 +16,7 @@ import { clearTotp, setActiveTotpSecret } from '../totp/enrolment.ts';
 import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
+import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
 
 export type AccountErrorCode =
   | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
@@ -166,6 +167,7 @@ export async function linkIdentity(store: Store, user: User, identity: { readonl
   if (!GUID.test(identity.tid) || !GUID.test(identity.oid)) {
     throw new AccountError('INVALID_IDENTITY', 'the tenant id and object id are GUIDs (Entra admin center → Users → the person → Object ID; Overview → Tenant ID)');
   }
+  if (isConsumerTenant(identity.tid)) throw new AccountError('INVALID_IDENTITY', `tenant ${identity.tid} ${CONSUMER_TENANT_REFUSAL}`);
   const tid = identity.tid.toLowerCase();
   const oid = identity.oid.toLowerCase();
   const holder = await store.getUserByExternalId(user.realm, tid, oid);

@@ -17,10 +17,10 @@ const guid = (n: number) => `0000${n.toString().padStart(4, '0')}-1111-4111-8111
 
 /** people of the staff tenant whose email claims name accounts that are not theirs */
 const MALLORY = {
-  plain: { oid: guid(1), name: 'Mallory', preferredUsername: 'mallory@staff.test', email: 'it-admin@staff.test' },
-  edov: { oid: guid(2), name: 'Mallory', preferredUsername: 'mallory2@staff.test', email: 'it-admin@staff.test', xmsEdov: true },
-  edovFalse: { oid: guid(3), name: 'Mallory', preferredUsername: 'mallory3@staff.test', email: 'member@staff.test', xmsEdov: false },
-  member: { oid: guid(4), name: 'Mallory', preferredUsername: 'mallory4@staff.test', email: 'member@staff.test', xmsEdov: true },
+  plain: { oid: guid(1), name: 'Mallory', preferredUsername: 'mallory@staff.test', email: 'it-admin@staff.test', emailVerified: false },
+  edov: { oid: guid(2), name: 'Mallory', preferredUsername: 'mallory2@staff.test', email: 'it-admin@staff.test', emailVerified: true },
+  edovFalse: { oid: guid(3), name: 'Mallory', preferredUsername: 'mallory3@staff.test', email: 'member@staff.test', emailVerified: false },
+  member: { oid: guid(4), name: 'Mallory', preferredUsername: 'mallory4@staff.test', email: 'member@staff.test', emailVerified: true },
   graphOnly: { oid: guid(5), name: 'Mallory', preferredUsername: 'mallory5@staff.test', mail: 'invited@staff.test' },
   guest: {
     oid: guid(6), name: 'Guest', preferredUsername: 'invited_staff.test#EXT#@staff.onmicrosoft.test',
@@ -31,16 +31,16 @@ const MALLORY = {
 
 /** people of the staff tenant whose verified email may link */
 const HONEST = {
-  invited: { oid: guid(10), name: 'Ivy Invited', preferredUsername: 'invited@staff.test', email: 'invited@staff.test', xmsEdov: true },
-  admin: { oid: guid(11), name: 'IT Admin', preferredUsername: 'it-admin@staff.test', email: 'it-admin@staff.test', xmsEdov: true },
+  invited: { oid: guid(10), name: 'Ivy Invited', preferredUsername: 'invited@staff.test', email: 'invited@staff.test', emailVerified: true },
+  admin: { oid: guid(11), name: 'IT Admin', preferredUsername: 'it-admin@staff.test', email: 'it-admin@staff.test', emailVerified: true },
 } satisfies Record<string, FakeUser>;
 
 /** people of Acme's tenant */
 const ACME = {
-  mallory: { oid: guid(20), name: 'Mallory', preferredUsername: 'mallory@acme.test', email: 'bob@acme.test' },
-  malloryEdov: { oid: guid(21), name: 'Mallory', preferredUsername: 'mallory2@acme.test', email: 'bob@acme.test', xmsEdov: true },
+  mallory: { oid: guid(20), name: 'Mallory', preferredUsername: 'mallory@acme.test', email: 'bob@acme.test', emailVerified: false },
+  malloryEdov: { oid: guid(21), name: 'Mallory', preferredUsername: 'mallory2@acme.test', email: 'bob@acme.test', emailVerified: true },
   graphOnly: { oid: guid(22), name: 'Mallory', preferredUsername: 'mallory3@acme.test', mail: 'carol@acme.test' },
-  carol: { oid: guid(23), name: 'Carol', preferredUsername: 'carol@acme.test', email: 'carol@acme.test', xmsEdov: true },
+  carol: { oid: guid(23), name: 'Carol', preferredUsername: 'carol@acme.test', email: 'carol@acme.test', emailVerified: true },
 } satisfies Record<string, FakeUser>;
 
 describe('no account takeover by email', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { startEnv, STAFF_APP, TENANTS, type Env } from './support.ts';
 import { runSsoCommand } from '../../../src/cli/sso.ts';
+import { registeredRedirectUris } from '../../../src/auth/entra/index.ts';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../../../src/auth/policy.ts';
 import type { Io } from '../../../src/main.ts';
 
@@ -63,6 +64,18 @@ describe('sso CLI', () => {
     assert.equal(s?.ssoOnly, false);
     assert.equal(s?.tenantId, TENANTS.staff, 'the rest of the settings are kept');
     assert.match((await run('disable')).out, /already off/);
+  });
+
+  test('redirect-uris prints every URI of each app registration, as the admin pages list them', async () => {
+    const r = await run('redirect-uris');
+    assert.equal(r.code, 0, r.err);
+    const list = registeredRedirectUris(env.gw.config);
+    for (const uri of [...list.staff.uris, ...list.portal!.uris]) assert.ok(r.out.includes(`  ${uri}\n`), uri);
+    assert.match(r.out, /Staff app[^\n]*\n  http:\/\/staff\.example\.test\/\.auth\/callback\n  http:\/\/staff\.example\.test\/\.auth\/signed-out\n/);
+    assert.match(r.out, /\/\.auth\/consent\/callback/);
+    assert.match(r.out, /login_hint and xms_edov/);
+    assert.match(r.out, /wildcard hosts cannot be registered/);
+    assert.equal((await run('redirect-uris', 'extra')).code, 2);
   });
 
   test('unknown commands and extra arguments print the usage', async () => {

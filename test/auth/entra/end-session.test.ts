@@ -24,9 +24,12 @@ describe('sign-out and Entra end-session', () => {
     assert.equal(`${target.origin}${target.pathname}`, `${env.fe.url}/${TENANTS.staff}/oauth2/v2.0/logout`);
     assert.equal(target.searchParams.get('post_logout_redirect_uri'), `http://${HOSTS.staff}/.auth/signed-out`);
     assert.equal(target.searchParams.get('client_id'), STAFF_APP.clientId);
+    // logout_hint: the ID token's login_hint claim, so Microsoft does not ask which account to sign out
+    assert.match(target.searchParams.get('logout_hint') ?? '', /^O\./);
     assert.equal((await browser.open(`http://${HOSTS.staff}/.auth/me`, { headers: { accept: 'application/json' } })).status, 401, 'session ended');
 
-    const back = await env.fe.follow(target);
+    // the same browser, still signed in at Microsoft: straight back, no account picker
+    const back = await env.fe.follow(target, { browser: browser.microsoft });
     assert.equal(back.href, `http://${HOSTS.staff}/.auth/signed-out`);
     const signedOut = await browser.open(back);
     assert.equal(signedOut.status, 200);
@@ -40,6 +43,16 @@ describe('sign-out and Entra end-session', () => {
     assert.equal(target.pathname, `/${TENANTS.acme}/oauth2/v2.0/logout`);
     assert.equal(target.searchParams.get('client_id'), PORTAL_APP.clientId);
     assert.equal(target.searchParams.get('post_logout_redirect_uri'), `http://${HOSTS.acme}/.auth/signed-out`);
+    assert.match(target.searchParams.get('logout_hint') ?? '', /^O\./);
+    assert.equal((await env.fe.follow(target, { browser: browser.microsoft })).href, `http://${HOSTS.acme}/.auth/signed-out`);
+  });
+
+  test('without the login_hint claim (not added in Token configuration), Microsoft asks which account: the docs say to add it', async () => {
+    const browser = env.browser();
+    await browser.signIn(HOSTS.staff, USERS.ada.oid);
+    const target = new URL((await logout(browser, HOSTS.staff)).location ?? '');
+    target.searchParams.delete('logout_hint');
+    await assert.rejects(env.fe.follow(target, { browser: browser.microsoft }), /stopped at .*\/logout: HTTP 200/);
   });
 
   test('a password session signs out locally', async () => {

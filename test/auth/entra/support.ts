@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
-import { startFakeEntra, type FakeEntra, type FakeUser } from '../../support/fake-entra/index.ts';
+import { startFakeEntra, type FakeBrowser, type FakeEntra, type FakeUser } from '../../support/fake-entra/index.ts';
 import { HOSTS, startGateway, TENANTS, type StartOptions, type TestGateway } from '../../support/gateway.ts';
 import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../../../src/auth/policy.ts';
 import { sealStaffSecret } from '../../../src/auth/entra/index.ts';
@@ -29,14 +29,21 @@ export const USERS = Object.freeze({
 const origin = (host: string) => `http://${host}`;
 const allHosts = [HOSTS.staff, HOSTS.acme, HOSTS.acmeCustom, HOSTS.globex, HOSTS.central];
 
+/** as an admin registers them: every URI `sso redirect-uris` prints (one list per app), and the optional claims */
 export const STAFF_APP = Object.freeze({
   clientId: '5a5a5a5a-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff~secret.value', homeTenant: TENANTS.staff, multiTenant: false,
-  redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`], postLogoutRedirectUris: [`${origin(HOSTS.staff)}${PATHS.signedOut}`],
+  redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`, `${origin(HOSTS.staff)}${PATHS.signedOut}`],
+  optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'>,
 });
+const portalHosts = allHosts.filter((h) => h !== HOSTS.staff && h !== HOSTS.central);
 export const PORTAL_APP = Object.freeze({
   clientId: '6b6b6b6b-aaaa-4bbb-8ccc-000000000002', clientSecret: 'portal~secret.value', homeTenant: REGENTRA_TENANT, multiTenant: true,
-  redirectUris: allHosts.filter((h) => h !== HOSTS.staff).map((h) => `${origin(h)}${PATHS.callback}`),
-  postLogoutRedirectUris: allHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
+  redirectUris: [
+    ...[...portalHosts, HOSTS.central].map((h) => `${origin(h)}${PATHS.callback}`),
+    ...portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
+    `${origin(HOSTS.staff)}${PATHS.consentCallback}`,
+  ],
+  optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'>,
 });
 
 export interface EnvOptions {
@@ -51,6 +58,8 @@ export interface EnvOptions {
   readonly beforeListen?: StartOptions['beforeListen'];
   /** the gateway's HTTP client for Entra and Graph (to break or observe calls) */
   readonly fetch?: typeof fetch;
+  /** change the raw config after the stand-in's settings are in (e.g. entra.prompt, a client's domainHint) */
+  readonly configure?: (raw: Record<string, unknown>) => Record<string, unknown>;
   /** more people in the staff and Acme tenants */
   readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
   /** the gateway's logger (default: none), e.g. one that captures its lines */
@@ -86,7 +95,8 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
-      return { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      const out = { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      return opts.configure ? opts.configure(out) : out;
     },
   });
   const store = gw.store;
@@ -129,10 +139,13 @@ export class Browser {
   readonly jar = new Map<string, Map<string, string>>();
   readonly gw: TestGateway;
   readonly fe: FakeEntra;
+  /** this browser's cookies at "Microsoft" (its Microsoft session lives on between sign-ins) */
+  readonly microsoft: FakeBrowser;
 
   constructor(gw: TestGateway, fe: FakeEntra) {
     this.gw = gw;
     this.fe = fe;
+    this.microsoft = fe.browser();
   }
 
   cookies(host: string): Map<string, string> {
@@ -188,7 +201,7 @@ export class Browser {
 
   /** Complete the stand-in's pages as `oid` and return the callback URL (not yet opened). */
   async atMicrosoft(authorizeUrl: URL, oid: string): Promise<URL> {
-    return this.fe.follow(authorizeUrl, { as: oid });
+    return this.fe.follow(authorizeUrl, { as: oid, browser: this.microsoft });
   }
 
   /** Follow gateway redirects (same or other gateway hosts) until a non-redirect or a non-gateway URL. */

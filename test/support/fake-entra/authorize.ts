@@ -4,10 +4,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { AAD, redirectDescription, tokenErrorBody, type AadError } from './errors.ts';
-import { dropCookie, expireCookie, queryOf, readForm, redirect, sendHtml, sendJson, withQuery } from './http.ts';
-import { errorPage, loginPage } from './pages.ts';
+import { cookieValue, dropCookie, expireCookie, queryOf, readForm, redirect, sendHtml, sendJson, withQuery } from './http.ts';
+import { errorPage, loginPage, permissionsPage } from './pages.ts';
+import { parseLoginHintClaim } from './keys.ts';
 import { GRAPH_RESOURCE, OIDC_SCOPES } from './provider.ts';
-import { appStatus, findTenant, type Runtime, type TenantRuntime } from './types.ts';
+import { appStatus, findTenant, recordConsent, userConsented, type Runtime, type TenantRuntime } from './types.ts';
 
 /** Entra shows these as a page ("Sorry, but we're having trouble signing you in") — no redirect. */
 export function sendErrorPage(res: ServerResponse, e: AadError, correlationId = randomUUID()): void {
@@ -26,8 +27,46 @@ export async function forwardToProvider(tenant: TenantRuntime, segment: string, 
   await tenant.handle(req, res);
 }
 
-// Entra prompt values oidc-provider does not know; the account picker is always shown anyway.
+// Entra prompt values oidc-provider does not know (select_account: handled here).
 const ENTRA_ONLY_PROMPTS = new Set(['select_account', 'create']);
+
+/** The stand-in-wide cookie of the browser's Microsoft session (like login.microsoftonline.com's ESTSAUTH). */
+export const BROWSER_SESSION_COOKIE = 'ESTSAUTH';
+
+/** The account the browser is signed in to at "Microsoft", any tenant (strict mode). */
+export function browserAccount(rt: Runtime, req: IncomingMessage): { id: string; tenant: string; oid: string } | undefined {
+  const id = cookieValue(req, BROWSER_SESSION_COOKIE);
+  const account = id === undefined ? undefined : rt.browserSessions.get(id);
+  return id !== undefined && account ? { id, ...account } : undefined;
+}
+
+/** Remember that this browser is signed in as `oid` of `tenant` (queued Set-Cookie). */
+export function startBrowserSession(rt: Runtime, res: ServerResponse, tenant: string, oid: string): void {
+  if (rt.browserSessions.size > 10_000) rt.browserSessions.clear();
+  const id = randomUUID();
+  rt.browserSessions.set(id, { tenant: tenant.toLowerCase(), oid: oid.toLowerCase() });
+  const previous = res.getHeader('set-cookie');
+  const queued = Array.isArray(previous) ? previous : typeof previous === 'string' ? [previous] : [];
+  res.setHeader('set-cookie', [...queued, `${BROWSER_SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax`]);
+}
+
+/** Does a login_hint name this account (the login_hint claim, UPN, email or oid)? */
+export function hintNames(rt: Runtime, hint: string, tenant: string, oid: string): boolean {
+  const claim = parseLoginHintClaim(hint);
+  if (claim) return claim.tenant === tenant.toLowerCase() && claim.oid === oid.toLowerCase();
+  const user = rt.tenants.get(tenant.toLowerCase())?.users.get(oid.toLowerCase());
+  const h = hint.toLowerCase();
+  return user !== undefined && [user.preferredUsername, user.email, user.userPrincipalName, user.oid].some((v) => v?.toLowerCase() === h);
+}
+
+/** AADSTS50020: the browser's account is not a user of the tenant the app asked for. */
+function foreignAccount(rt: Runtime, account: { tenant: string; oid: string }, tenant: TenantRuntime): AadError {
+  const user = rt.tenants.get(account.tenant)?.users.get(account.oid);
+  return {
+    status: 400, error: 'invalid_request', code: 50020,
+    message: `User account '${user?.preferredUsername ?? account.oid}' from identity provider '${rt.url}/${account.tenant}/v2.0' does not exist in tenant '${tenant.name}' and cannot access the application in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.`,
+  };
+}
 
 export async function handleAuthorize(rt: Runtime, segment: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const params = queryOf(req);
@@ -43,7 +82,8 @@ export async function handleAuthorize(rt: Runtime, segment: string, req: Incomin
   if (redirectUri !== undefined && !status.app.redirectUris.includes(redirectUri)) {
     return sendErrorPage(res, AAD.redirectMismatch(redirectUri, clientId));
   }
-  if (status.kind === 'no-consent') {
+  // users who may consent for themselves are asked after signing in (handleLogin); else only an admin can
+  if (status.kind === 'no-consent' && !(rt.strict && tenant.allowUserConsent)) {
     const target = redirectUri ?? (status.app.redirectUris.length === 1 ? status.app.redirectUris[0] : undefined);
     if (!target) return sendErrorPage(res, AAD.missingParameter('redirect_uri'));
     const e = AAD.notConsented(clientId);
@@ -52,7 +92,8 @@ export async function handleAuthorize(rt: Runtime, segment: string, req: Incomin
 
   // What oidc-provider gets differs from what was sent (recorded above) in two ways:
   const forwarded = new URLSearchParams(params);
-  const prompts = (params.prompt ?? '').split(' ').filter((p) => p && !ENTRA_ONLY_PROMPTS.has(p));
+  const asked = (params.prompt ?? '').split(' ').filter(Boolean);
+  const prompts = asked.filter((p) => !ENTRA_ONLY_PROMPTS.has(p));
   if (prompts.length) forwarded.set('prompt', prompts.join(' '));
   else forwarded.delete('prompt');
   req.url = `/${segment}/oauth2/v2.0/authorize?${forwarded}`;
@@ -61,13 +102,22 @@ export async function handleAuthorize(rt: Runtime, segment: string, req: Incomin
     if (rt.offlineChallenges.size > 10_000) rt.offlineChallenges.clear();
     rt.offlineChallenges.add(params.code_challenge);
   }
-  // 2. Every interactive request starts from a fresh session, so the account picker is shown
-  //    (or the auto-login user is used) each time; prompt=none keeps the SSO session. The browser
-  //    forgets the old session too (a new one is set when the sign-in completes).
+  // 2. The browser's Microsoft session. Strict: it signs in silently unless prompt asks for the
+  //    picker (select_account, login) or login_hint names someone else — even an account of
+  //    another tenant, which this tenant refuses (AADSTS50020, on Microsoft's page). Friendly
+  //    mode: every interactive request starts from a fresh session (picker or auto-login user).
+  //    prompt=none always keeps the SSO session.
   if (!prompts.includes('none')) {
-    const cookie = tenant.provider.cookieName('session');
-    dropCookie(req, cookie);
-    expireCookie(res, cookie);
+    const account = rt.strict ? browserAccount(rt, req) : undefined;
+    const picker = asked.includes('select_account') || asked.includes('login');
+    const hint = params.login_hint;
+    const reuse = account !== undefined && !picker && (hint === undefined || hintNames(rt, hint, account.tenant, account.oid));
+    if (reuse && account.tenant !== tenant.id.toLowerCase()) return sendErrorPage(res, foreignAccount(rt, account, tenant));
+    if (!reuse) {
+      const cookie = tenant.provider.cookieName('session');
+      dropCookie(req, cookie);
+      expireCookie(res, cookie);
+    }
   }
 
   await forwardToProvider(tenant, segment, req, res);
@@ -102,10 +152,26 @@ export async function handleLogin(
     }
 
     if (details.prompt.name === 'consent') {
-      // Only reached with prompt=consent: consent is implied for the home tenant / given by an admin.
+      // prompt=consent, or a user of a tenant that lets users consent and who has not yet
       const accountId = details.session?.accountId;
       if (!accountId) return sendErrorPage(res, AAD.sessionExpired());
+      const app = rt.apps.get(clientId.toLowerCase());
+      if (!app) return sendErrorPage(res, AAD.appNotFound(clientId, tenant.name));
       const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      if (!userConsented(rt, tenant, app, accountId)) {
+        const decision = req.method === 'POST' ? form.decision : rt.autoLogin.has(tenant.id.toLowerCase()) ? 'accept' : undefined;
+        if (decision === undefined) {
+          const path = `/${tenant.id}/login/${encodeURIComponent(uid)}`;
+          return sendHtml(res, 200, permissionsPage({ tenantName: tenant.name, clientId, scopes, action: path }));
+        }
+        if (decision !== 'accept') {
+          const e = AAD.userDeclined();
+          await provider.interactionFinished(req, res, { error: e.error, error_description: redirectDescription(e) }, { mergeWithLastSubmission: false });
+          return;
+        }
+        // the app's service principal now exists in this tenant, with a grant for this user
+        recordConsent(rt, tenant, app, 'user', accountId);
+      }
       const grant = new provider.Grant({ accountId, clientId });
       grant.addOIDCScope(scopes.filter((s) => OIDC_SCOPES.has(s)).join(' '));
       grant.addResourceScope(GRAPH_RESOURCE, scopes.join(' '));
@@ -118,6 +184,7 @@ export async function handleLogin(
     if (chosen) {
       const user = tenant.users.get(chosen.toLowerCase());
       if (!user) return sendErrorPage(res, AAD.unknownUser(chosen));
+      if (rt.strict) startBrowserSession(rt, res, tenant.id, user.oid);
       await provider.interactionFinished(req, res, { login: { accountId: user.oid, remember: false } }, { mergeWithLastSubmission: false });
       return;
     }
@@ -135,7 +202,7 @@ export async function handleLogin(
       clientId,
       redirectHost: redirectUri ? new URL(redirectUri).host : undefined,
       users: [...tenant.users.values()],
-      loginHint: typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined,
+      hinted: (u) => typeof details.params.login_hint === 'string' && hintNames(rt, details.params.login_hint, tenant.id, u.oid),
       action: path,
       cancelAction: `${path}/cancel`,
     }),

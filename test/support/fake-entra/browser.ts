@@ -1,6 +1,6 @@
 // A tiny scripted "browser" for tests that drive the stand-in over HTTP without Chromium:
 // follows redirects with a cookie jar, answers the sign-in / admin-consent pages.
-import type { FollowOptions, Runtime } from './types.ts';
+import type { FakeBrowser, FollowOptions, Runtime } from './types.ts';
 
 export class FakeEntraPageError extends Error {
   readonly status: number;
@@ -16,7 +16,7 @@ export class FakeEntraPageError extends Error {
   }
 }
 
-class CookieJar {
+export class CookieJar implements FakeBrowser {
   readonly #cookies = new Map<string, string>();
 
   store(setCookies: string[]): void {
@@ -49,7 +49,7 @@ function describe(status: number, body: string): string {
 
 export async function follow(rt: Runtime, start: string | URL, options: FollowOptions = {}): Promise<URL> {
   const origin = new URL(rt.url).origin;
-  const jar = new CookieJar();
+  const jar = options.browser ?? new CookieJar();
   let url = new URL(start);
   let form: URLSearchParams | undefined;
 
@@ -69,8 +69,14 @@ export async function follow(rt: Runtime, start: string | URL, options: FollowOp
       continue;
     }
     const body = await res.text();
+    if (res.status === 200 && /^\/[^/]+\/login\/[^/]+$/.test(url.pathname) && body.includes('data-page="permissions"')) {
+      // "Permissions requested" (user consent): Accept, or Cancel
+      form = new URLSearchParams({ decision: options.cancel ? 'cancel' : 'accept' });
+      continue;
+    }
     if (res.status === 200 && /^\/[^/]+\/login\/[^/]+$/.test(url.pathname)) {
-      if (options.cancel) {
+      // with `as`, the account is picked and cancel answers the next page (permissions)
+      if (options.cancel && !options.as) {
         url = new URL(`${url.pathname}/cancel`, url);
         form = new URLSearchParams();
         continue;

@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { AAD, redirectDescription } from './errors.ts';
 import { cookieValue, expireCookie, queryOf, readForm, redirect, sendHtml, withQuery } from './http.ts';
-import { adminConsentPage, signedOutPage } from './pages.ts';
+import { adminConsentPage, signedOutPage, signOutPickerPage } from './pages.ts';
 import { GRAPH_RESOURCE } from './provider.ts';
-import { sendErrorPage } from './authorize.ts';
-import { appStatus, consentKey, type FakeApp, type Runtime, type TenantRuntime } from './types.ts';
+import { BROWSER_SESSION_COOKIE, browserAccount, hintNames, sendErrorPage } from './authorize.ts';
+import { appStatus, recordConsent, type Runtime, type TenantRuntime } from './types.ts';
 
 /**
  * GET shows "Grant consent for <tenant>" (or accepts at once when an auto-login user is set
@@ -31,7 +31,7 @@ export async function handleAdminConsent(rt: Runtime, tenant: TenantRuntime, req
 
   const decision = req.method === 'POST' ? params.decision : rt.autoLogin.has(tenant.id.toLowerCase()) ? 'accept' : undefined;
   if (decision === 'accept') {
-    rt.consents.add(consentKey(tenant.id, app.clientId));
+    recordConsent(rt, tenant, app, 'admin');
     record('accepted');
     return redirect(res, withQuery(redirectUri, { admin_consent: 'True', tenant: tenant.id, scope, state }));
   }
@@ -64,17 +64,37 @@ function audienceOf(idTokenHint: string | undefined): string | undefined {
   }
 }
 
-function logoutUriRegistered(app: FakeApp, uri: string): boolean {
-  return (app.postLogoutRedirectUris ?? []).includes(uri) || app.redirectUris.includes(uri);
-}
-
 /**
  * Ends the stand-in's SSO session and shows "You signed out of your account" — or, if
- * post_logout_redirect_uri is registered for the app (named by client_id or id_token_hint,
- * else any app usable in the tenant), redirects there (with `state`).
+ * post_logout_redirect_uri is in the redirect-URI list of the app (named by client_id or
+ * id_token_hint, else any app usable in the tenant), redirects there (with `state`).
+ * Strict, as Entra: an unregistered post_logout_redirect_uri is AADSTS50011, and while the
+ * browser is signed in, a sign-out without a `logout_hint` naming that account shows
+ * "Pick an account" first (POST back with the account to go on).
  */
 export async function handleLogout(rt: Runtime, tenant: TenantRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const params = { ...queryOf(req), ...(req.method === 'POST' ? await readForm(req) : {}) };
+  const target = params.post_logout_redirect_uri;
+  const clientId = params.client_id ?? audienceOf(params.id_token_hint);
+  const candidates = clientId
+    ? [rt.apps.get(clientId.toLowerCase())]
+    : [...rt.apps.values()].filter((app) => appStatus(rt, tenant, app.clientId).kind === 'ok');
+  const registered = target !== undefined && candidates.some((app) => app !== undefined && app.redirectUris.includes(target));
+  if (rt.strict && target !== undefined && !registered) {
+    return sendErrorPage(res, AAD.redirectMismatch(target, clientId ?? '(none)'));
+  }
+
+  const account = rt.strict ? browserAccount(rt, req) : undefined;
+  if (account) {
+    const hint = params.logout_hint;
+    const named = (hint !== undefined && hintNames(rt, hint, account.tenant, account.oid)) || (req.method === 'POST' && params.account === account.oid);
+    if (!named) {
+      const user = rt.tenants.get(account.tenant)?.users.get(account.oid);
+      const fields = Object.fromEntries(Object.entries(params).filter(([name]) => name !== 'account'));
+      return sendHtml(res, 200, signOutPickerPage({ account: { oid: account.oid, name: user?.name ?? account.oid, username: user?.preferredUsername ?? '' }, action: `/${tenant.id}/oauth2/v2.0/logout`, fields }));
+    }
+    rt.browserSessions.delete(account.id);
+  }
   const cookieName = tenant.provider.cookieName('session');
   const sessionId = cookieValue(req, cookieName);
   if (sessionId) {
@@ -82,13 +102,8 @@ export async function handleLogout(rt: Runtime, tenant: TenantRuntime, req: Inco
     await session?.destroy();
   }
   expireCookie(res, cookieName);
+  expireCookie(res, BROWSER_SESSION_COOKIE);
 
-  const target = params.post_logout_redirect_uri;
-  const clientId = params.client_id ?? audienceOf(params.id_token_hint);
-  const candidates = clientId
-    ? [rt.apps.get(clientId.toLowerCase())]
-    : [...rt.apps.values()].filter((app) => appStatus(rt, tenant, app.clientId).kind === 'ok');
-  const registered = target !== undefined && candidates.some((app) => app !== undefined && logoutUriRegistered(app, target));
   if (target && registered) return redirect(res, withQuery(target, { state: params.state }));
   sendHtml(res, 200, signedOutPage());
 }

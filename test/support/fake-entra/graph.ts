@@ -42,6 +42,9 @@ function sendGraphError(req: IncomingMessage, res: ServerResponse, f: GraphFailu
   );
 }
 
+/** delegated permissions that let /me (and userinfo's profile) be read */
+const USER_READ_SCOPES = new Set(['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All']);
+
 type Authenticated = { tenant: TenantRuntime; claims: JWTPayload };
 
 async function authenticate(rt: Runtime, req: IncomingMessage): Promise<Authenticated | GraphFailure> {
@@ -126,6 +129,10 @@ export async function handleGraph(rt: Runtime, path: string, req: IncomingMessag
   if (rt.graphRefusal === 'invalid-token') return fail(invalidToken('Access token validation failure. Invalid audience.'), auth);
   if (auth.claims.idtyp === 'app') {
     return fail({ status: 400, code: 'BadRequest', message: `/me request is only valid with delegated authentication flow.` }, auth);
+  }
+  // strict: a delegated token reads the signed-in user only with a permission that allows it
+  if (rt.strict && !String(auth.claims.scp ?? '').split(' ').some((s) => USER_READ_SCOPES.has(s))) {
+    return fail({ status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' }, auth);
   }
   const oid = String(auth.claims.oid ?? '');
   const user = auth.tenant.users.get(oid.toLowerCase());

@@ -11,8 +11,12 @@
  *   GET  /T/oauth2/v2.0/logout                      end session
  *   GET  /T/v2.0/adminconsent                       admin consent for multi-tenant apps
  *   GET  /graph/v1.0/me, /graph/oidc/userinfo       Graph, with the access tokens issued here
- * Errors carry Entra's AADSTS codes. Interactive sign-ins always show the account picker
- * (or use the auto-login user); prompt=none reuses the SSO session.
+ * Errors carry Entra's AADSTS codes. Strict (the default) as Microsoft documents it: the
+ * browser's Microsoft session (one per browser, across tenants) signs in silently unless
+ * `prompt=select_account` / `login` asks for the account picker (or the auto-login user);
+ * a session of another tenant's account is AADSTS50020; one redirect-URI list per app;
+ * unverified emails left out of ID tokens; optional claims only when the app asks; user
+ * consent where the tenant allows it; Graph checks the token's scopes.
  *
  *   const fe = await startFakeEntra({ tenants: [{ id, name: 'Contoso', users }], apps: [app] });
  *   fe.setAutoLogin(id, users[0].oid);
@@ -21,16 +25,18 @@
  *   await fe.close();
  */
 import type { AddressInfo } from 'node:net';
-import { follow } from './browser.ts';
+import { CookieJar, follow } from './browser.ts';
 import { createTenantKeys } from './keys.ts';
 import { createTenantProvider, GRAPH_RESOURCE } from './provider.ts';
 import { createEntraServer } from './server.ts';
-import { consentKey, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
+import { consentKey, recordConsent, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
 
 export { FakeEntraPageError } from './browser.ts';
 export type {
   ConsentCallback,
+  ConsentKind,
   FakeApp,
+  FakeBrowser,
   FakeEntra,
   FakeTenant,
   FakeUser,
@@ -71,7 +77,9 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
     graphRefusal: null,
     tenants: new Map(),
     apps: new Map(opts.apps.map((a) => [a.clientId.toLowerCase(), a])),
-    consents: new Set(),
+    strict: opts.strict ?? true,
+    consents: new Map(),
+    browserSessions: new Map(),
     autoLogin: new Map(),
     offlineChallenges: new Set(),
     overrideNext: null,
@@ -105,6 +113,7 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
       issuer: `${rt.url}/${t.id}/v2.0`,
       users: new Map(t.users.map((u) => [u.oid.toLowerCase(), u])),
       keys: keys[i]!,
+      allowUserConsent: t.allowUserConsent ?? false,
     };
     const provider = createTenantProvider(rt, base);
     rt.tenants.set(t.id.toLowerCase(), { ...base, provider, handle: provider.callback() });
@@ -147,8 +156,14 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
       rt.autoLogin.set(tenant.id.toLowerCase(), oid);
     },
     grantConsent(tenantId, clientId) {
-      rt.consents.add(consentKey(tenantOf(tenantId).id, clientId));
+      const app = rt.apps.get(clientId.toLowerCase());
+      if (!app) throw new TypeError(`fake-entra: unknown app '${clientId}'`);
+      recordConsent(rt, tenantOf(tenantId), app, 'admin');
     },
+    consentKind(tenantId, clientId) {
+      return rt.consents.get(consentKey(tenantOf(tenantId).id, clientId))?.kind ?? null;
+    },
+    browser: () => new CookieJar(),
     revokeConsent(tenantId, clientId) {
       rt.consents.delete(consentKey(tenantOf(tenantId).id, clientId));
     },

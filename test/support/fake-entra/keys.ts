@@ -2,7 +2,7 @@
 // (Entra-shaped claims, test overrides).
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
-import type { IdTokenOverride, TenantBase } from './types.ts';
+import type { FakeUser, IdTokenOverride, TenantBase } from './types.ts';
 
 interface SigningKey {
   readonly kid: string;
@@ -56,6 +56,25 @@ export function pairwiseSub(tenantId: string, clientId: string, oid: string): st
   return createHash('sha256').update(`${tenantId.toLowerCase()}|${clientId.toLowerCase()}|${oid.toLowerCase()}`).digest('base64url');
 }
 
+/**
+ * The `login_hint` optional claim: opaque to apps (Microsoft's is an encoded account
+ * reference); the stand-in's decodes to the tenant and user, for login_hint / logout_hint.
+ */
+export function loginHintClaim(tenantId: string, user: FakeUser): string {
+  return `O.${Buffer.from(JSON.stringify({ t: tenantId.toLowerCase(), o: user.oid.toLowerCase() })).toString('base64url')}`;
+}
+
+/** The account a `login_hint` / `logout_hint` names: a login_hint claim, or a UPN / email / oid matched by the caller. */
+export function parseLoginHintClaim(value: string): { tenant: string; oid: string } | null {
+  if (!value.startsWith('O.')) return null;
+  try {
+    const v = JSON.parse(Buffer.from(value.slice(2), 'base64url').toString('utf8')) as { t?: unknown; o?: unknown };
+    return typeof v.t === 'string' && typeof v.o === 'string' ? { tenant: v.t, oid: v.o } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Entra-style opaque identifiers (`uti`, `aio`, `rh`). */
 export function opaqueId(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
@@ -63,8 +82,8 @@ export function opaqueId(bytes: number): string {
 
 // Order of claims in a real Entra v2.0 ID token (cosmetic, but handy when reading tokens).
 const CLAIM_ORDER = [
-  'aud', 'iss', 'iat', 'nbf', 'exp', 'aio', 'email', 'name', 'nonce', 'oid',
-  'preferred_username', 'rh', 'sid', 'sub', 'tid', 'uti', 'ver',
+  'aud', 'iss', 'iat', 'nbf', 'exp', 'aio', 'email', 'login_hint', 'name', 'nonce', 'oid',
+  'preferred_username', 'rh', 'sid', 'sub', 'tid', 'uti', 'ver', 'xms_edov',
 ];
 
 /** Turn oidc-provider's ID token claims into Entra's shape (nbf, uti, rh, aio, claim order). */
@@ -100,8 +119,9 @@ export async function remintIdToken(
   tenant: TenantBase,
   providerIdToken: string,
   override: IdTokenOverride | null,
+  adjust: (claims: Record<string, unknown>) => Record<string, unknown> = (c) => c,
 ): Promise<string> {
-  const claims = entraIdTokenClaims(decodeJwt(providerIdToken) as Record<string, unknown>);
+  const claims = entraIdTokenClaims(adjust(decodeJwt(providerIdToken) as Record<string, unknown>));
   if (!override) return sign(claims, 'RS256', tenant.keys.rsa);
 
   const result = override(structuredClone(claims));

@@ -77,14 +77,14 @@ export interface LoginPageInput {
   clientId: string;
   redirectHost: string | undefined;
   users: readonly FakeUser[];
-  loginHint: string | undefined;
+  /** the request's login_hint names this user */
+  hinted: (user: FakeUser) => boolean;
   action: string;
   cancelAction: string;
 }
 
 export function loginPage(input: LoginPageInput): string {
-  const hint = input.loginHint?.toLowerCase();
-  const hinted = (u: FakeUser) => hint !== undefined && [u.preferredUsername, u.email, u.oid].some((v) => v?.toLowerCase() === hint);
+  const hinted = input.hinted;
   const users = [...input.users].sort((a, b) => Number(hinted(b)) - Number(hinted(a)));
   const accounts = users
     .map((u) => {
@@ -135,6 +135,55 @@ export function adminConsentPage(input: AdminConsentPageInput): string {
 ${hidden}
 <button class="btn" type="submit" name="decision" value="cancel">Cancel</button>
 <button class="btn primary" type="submit" name="decision" value="accept">Accept</button>
+</form>`,
+  );
+}
+
+export interface PermissionsPageInput {
+  tenantName: string;
+  clientId: string;
+  scopes: readonly string[];
+  action: string;
+}
+
+/** User consent ("Permissions requested"): accepting grants the app for this user only. */
+export function permissionsPage(input: PermissionsPageInput): string {
+  const perms = input.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('');
+  return layout(
+    `Permissions requested — Entra stand-in (${input.tenantName})`,
+    `<h1 data-page="permissions">Permissions requested</h1>
+<p class="sub">The application <span class="mono">${escapeHtml(input.clientId)}</span> (unverified publisher) would like to:</p>
+<ul class="perms">${perms}</ul>
+<p class="sub">Accepting lets this app use the permissions above for you only. Your organization (${escapeHtml(input.tenantName)}) allows users to consent.</p>
+<form method="post" action="${escapeHtml(input.action)}" class="row">
+<button class="btn" type="submit" name="decision" value="cancel">Cancel</button>
+<button class="btn primary" type="submit" name="decision" value="accept">Accept</button>
+</form>`,
+  );
+}
+
+export interface SignOutPickerInput {
+  account: { oid: string; name: string; username: string };
+  action: string;
+  fields: Record<string, string>;
+}
+
+/** "Pick an account" before signing out (Entra shows it when no logout_hint names the account). */
+export function signOutPickerPage(input: SignOutPickerInput): string {
+  const hidden = Object.entries(input.fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  const a = input.account;
+  return layout(
+    'Sign out — Entra stand-in',
+    `<h1 data-page="signout-picker">Pick an account</h1>
+<p class="sub">Which account do you want to sign out of?</p>
+<form method="post" action="${escapeHtml(input.action)}">
+${hidden}
+<ul><li><button class="account" type="submit" name="account" value="${escapeHtml(a.oid)}" aria-label="${escapeHtml(`Sign out ${a.name}`)}">
+<span class="avatar" aria-hidden="true">${escapeHtml(initials(a.name))}</span>
+<span class="who"><strong>${escapeHtml(a.name)}</strong><span>${escapeHtml(a.username)}</span></span>
+</button></li></ul>
 </form>`,
   );
 }

@@ -5,8 +5,8 @@
 // the Entra paths below that prefix, and every URL it builds starts with `/${tid}`.
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import Provider, { errors, type GrantLike, type KoaContextLike, type TokenLike } from 'oidc-provider';
-import { appStatus, type Runtime, type TenantBase } from './types.ts';
-import { opaqueId, pairwiseSub } from './keys.ts';
+import { appStatus, userConsented, type Runtime, type TenantBase } from './types.ts';
+import { loginHintClaim, opaqueId, pairwiseSub } from './keys.ts';
 import { errorPage } from './pages.ts';
 import { shapeResponses } from './shaping.ts';
 
@@ -121,7 +121,9 @@ function adapterFactory(rt: Runtime, tenant: TenantBase) {
 /** The app registration as oidc-provider client metadata — only if usable in this tenant. */
 function clientMetadata(rt: Runtime, tenant: TenantBase, clientId: string): Record<string, unknown> | undefined {
   const status = appStatus(rt, tenant, clientId);
-  if (status.kind !== 'ok') return undefined;
+  // a tenant whose users may consent knows every multi-tenant app (its sign-in asks for consent)
+  const userConsentable = status.kind === 'no-consent' && rt.strict && tenant.allowUserConsent;
+  if (status.kind !== 'ok' && !userConsentable) return undefined;
   return {
     client_id: clientId,
     client_secret: status.app.clientSecret,
@@ -154,19 +156,23 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
           ver: '2.0',
           name: user.name,
           preferred_username: user.preferredUsername,
-          ...(user.email === undefined ? {} : { email: user.email }),
-          ...(user.xmsEdov === undefined ? {} : { xms_edov: user.xmsEdov }),
+          // email, xms_edov and login_hint are filtered per app (optional claims, verified domain) in shaping.ts
+          ...(user.email === undefined ? {} : { email: user.email, xms_edov: user.emailVerified ?? true }),
+          login_hint: loginHintClaim(tenant.id, user),
         };
       },
     };
   };
 
-  // Consent is implicit (home tenant) or was given by an admin (foreign tenant, checked
-  // before the request reaches the provider): every authorization gets a fresh grant
-  // covering exactly what was requested, so oidc-provider never prompts for consent.
+  // Consent is implicit (home tenant), given by an admin (foreign tenant, checked before the
+  // request reaches the provider) or by this user for themselves: every authorization then
+  // gets a fresh grant covering exactly what was requested. Without one, oidc-provider asks
+  // for consent (the "Permissions requested" page, authorize.ts).
   const loadExistingGrant = async (ctx: KoaContextLike): Promise<GrantLike | undefined> => {
     const oidc = ctx.oidc;
     if (!oidc?.account || !oidc.client) return undefined;
+    const app = rt.apps.get(oidc.client.clientId.toLowerCase());
+    if (!app || !userConsented(rt, tenant, app, oidc.account.accountId)) return undefined;
     const grant = new oidc.provider.Grant({ accountId: oidc.account.accountId, clientId: oidc.client.clientId });
     const requested = [...oidc.requestParamScopes];
     grant.addOIDCScope(requested.filter((s) => OIDC_SCOPES.has(s)).join(' '));
@@ -231,7 +237,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
     findAccount,
     loadExistingGrant,
     claims: {
-      openid: ['sub', 'tid', 'ver'],
+      openid: ['sub', 'tid', 'ver', 'login_hint'],
       profile: ['name', 'preferred_username', 'oid'],
       email: ['email', 'xms_edov'],
     },

@@ -4,7 +4,7 @@
 import type { KoaContextLike, Middleware } from 'oidc-provider';
 import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, refusalError, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
 import { remintIdToken } from './keys.ts';
-import type { RecordedTokenRequest, Runtime, TenantBase } from './types.ts';
+import { appStatus, type RecordedTokenRequest, type Runtime, type TenantBase } from './types.ts';
 
 const REDACTED = '[redacted]';
 const SECRET_PARAMS = new Set(['client_secret', 'client_assertion']);
@@ -66,6 +66,24 @@ export function foreignResource(rt: Runtime, scopes: string | undefined): string
   return null;
 }
 
+/**
+ * The ID token's app-dependent claims, as Entra issues them: `xms_edov` and `login_hint`
+ * only when the app lists them as optional claims; in strict mode an email whose domain
+ * owner is not verified is left out, unless the app asked for `xms_edov` (which then says false).
+ */
+export function appClaims(rt: Runtime, clientId: string | undefined): (claims: Record<string, unknown>) => Record<string, unknown> {
+  const optional = new Set(clientId ? (rt.apps.get(clientId.toLowerCase())?.optionalClaims ?? []) : []);
+  return (claims) => {
+    const out = { ...claims };
+    if (!optional.has('xms_edov')) {
+      if (rt.strict && out.xms_edov === false) delete out.email;
+      delete out.xms_edov;
+    }
+    if (!optional.has('login_hint')) delete out.login_hint;
+    return out;
+  };
+}
+
 const RESPONSE_ORDER = ['token_type', 'scope', 'expires_in', 'ext_expires_in', 'access_token', 'refresh_token', 'id_token'];
 
 async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaContextLike): Promise<void> {
@@ -106,6 +124,8 @@ async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaConte
     if (!scope) return fail(AAD.scopeMissing());
     const notDefault = scope.split(/\s+/).find((s) => !s.endsWith('/.default'));
     if (notDefault) return fail(AAD.notDefaultScope(notDefault));
+    // app-only tokens need the app's service principal in the tenant (a user's consent creates one too)
+    if (recorded.clientId && appStatus(rt, tenant, recorded.clientId).kind !== 'ok') return fail(AAD.appNotFound(recorded.clientId, tenant.name));
     delete out.scope; // Entra answers client credentials without `scope`
   }
   out.ext_expires_in = out.expires_in;
@@ -115,7 +135,7 @@ async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaConte
   if (typeof out.id_token === 'string') {
     const override = rt.overrideNext;
     rt.overrideNext = null;
-    out.id_token = await remintIdToken(tenant, out.id_token, override);
+    out.id_token = await remintIdToken(tenant, out.id_token, override, appClaims(rt, recorded.clientId));
   }
   const ordered: Record<string, unknown> = {};
   for (const name of RESPONSE_ORDER) if (name in out) ordered[name] = out[name];

@@ -14,8 +14,13 @@ export interface FakeUser {
   preferredUsername: string;
   /** `email` claim of the ID token; omitted from the token when undefined */
   email?: string;
-  /** the `xms_edov` optional claim (email domain owner verified); omitted when undefined */
-  xmsEdov?: boolean;
+  /**
+   * Is the email's domain one the tenant verified (Entra's "email domain owner verified")?
+   * Default true. Strict mode, as Entra does: an unverified email is left out of the ID
+   * token unless the app requests the `xms_edov` optional claim (then the token carries
+   * the email with `xms_edov: false`). `xms_edov` itself is only sent when requested.
+   */
+  emailVerified?: boolean;
   /** Graph `mail` (defaults to `email`, else null) */
   mail?: string;
   /** Graph `userPrincipalName` (defaults to `preferredUsername`) */
@@ -28,6 +33,14 @@ export interface FakeTenant {
   /** display name, used on pages and in AADSTS messages */
   name: string;
   users: FakeUser[];
+  /**
+   * Users may consent to apps for themselves (Enterprise applications → Consent and
+   * permissions). Strict mode: a user of this tenant signing in to a multi-tenant app that
+   * has no consent here sees "Permissions requested"; accepting creates the app's service
+   * principal in the tenant (the app is then "present": client credentials work) and a
+   * grant for that user only. Default false: only an admin can consent (AADSTS65001).
+   */
+  allowUserConsent?: boolean;
 }
 
 export interface FakeApp {
@@ -36,8 +49,14 @@ export interface FakeApp {
   /** tenant id of the tenant the app is registered in */
   homeTenant: string;
   multiTenant: boolean;
+  /**
+   * The app registration's one list of redirect URIs (Authentication → Web → Redirect URIs).
+   * As in Entra, every URI the app sends — authorize, admin consent and sign-out's
+   * post_logout_redirect_uri — must be in it, exactly; anything else is AADSTS50011.
+   */
   redirectUris: string[];
-  postLogoutRedirectUris?: string[];
+  /** optional claims of the ID token (Token configuration); `xms_edov` and `login_hint` are only sent when listed */
+  optionalClaims?: Array<'xms_edov' | 'login_hint'>;
 }
 
 export interface StartFakeEntraOptions {
@@ -51,6 +70,14 @@ export interface StartFakeEntraOptions {
    * `graphUrl`, and refuses the global Graph's scopes (AADSTS500011) as such a cloud does.
    */
   cloud?: 'global' | 'national';
+  /**
+   * Behave as Microsoft documents (default true; false only for tests of the stand-in's
+   * own friendly mode): the browser's Microsoft session is reused unless `prompt` says
+   * otherwise (even an account of another tenant), unverified emails are left out of ID
+   * tokens, user consent is modelled, Graph checks the token's scopes, and an unregistered
+   * post_logout_redirect_uri is an error page.
+   */
+  strict?: boolean;
 }
 
 export interface IdTokenOverrideResult {
@@ -90,9 +117,20 @@ export interface ConsentCallback {
 export interface FollowOptions {
   /** on the sign-in page, sign in as this user (oid); default: the auto-login user, else fail */
   as?: string;
-  /** press Cancel on the sign-in / admin-consent page */
+  /** press Cancel on the sign-in (unless `as` picks an account) / admin-consent / permissions page */
   cancel?: boolean;
+  /** the browser (cookie jar) to use: keeps the Microsoft session between calls; default a fresh one */
+  browser?: FakeBrowser;
 }
+
+/** A cookie jar for follow(): the same browser across several sign-ins. */
+export interface FakeBrowser {
+  /** the stand-in's cookies this browser holds, `name=value; …` (undefined: none) */
+  header(): string | undefined;
+  store(setCookies: string[]): void;
+}
+
+export type ConsentKind = 'admin' | 'user';
 
 export interface FakeEntra {
   /** authorityHost, e.g. http://127.0.0.1:PORT; the issuer of tenant T is `${url}/${T}/v2.0` */
@@ -112,6 +150,10 @@ export interface FakeEntra {
   setAutoLogin(tenantId: string, oid: string | null): void;
   /** record admin consent for a multi-tenant app in a foreign tenant */
   grantConsent(tenantId: string, clientId: string): void;
+  /** how the app came to be present in a tenant: 'admin', 'user' (a user consented for themselves), or null */
+  consentKind(tenantId: string, clientId: string): ConsentKind | null;
+  /** a new browser (empty cookie jar) to pass to follow() */
+  browser(): FakeBrowser;
   revokeConsent(tenantId: string, clientId: string): void;
   /** true: every endpoint answers 503; 'reset': every connection is destroyed; false: back to normal */
   setDown(down: boolean | 'reset'): void;
@@ -145,6 +187,7 @@ export interface TenantBase {
   /** by lower-cased oid */
   readonly users: ReadonlyMap<string, FakeUser>;
   readonly keys: TenantKeys;
+  readonly allowUserConsent: boolean;
 }
 
 export interface TenantRuntime extends TenantBase {
@@ -163,7 +206,11 @@ export interface Runtime {
   graphRefusal: 'forbidden' | 'invalid-token' | null;
   readonly tenants: Map<string, TenantRuntime>;
   readonly apps: ReadonlyMap<string, FakeApp>;
-  readonly consents: Set<string>;
+  readonly strict: boolean;
+  /** the app's service principal in a foreign tenant: by consentKey; `users` who consented for themselves */
+  readonly consents: Map<string, { kind: ConsentKind; users: Set<string> }>;
+  /** the browser's Microsoft session (stand-in-wide cookie, like login.microsoftonline.com's): id → account */
+  readonly browserSessions: Map<string, { tenant: string; oid: string }>;
   readonly autoLogin: Map<string, string>;
   /** code_challenge values of authorize requests that asked for offline_access */
   readonly offlineChallenges: Set<string>;
@@ -196,4 +243,20 @@ export function appStatus(
   if (app.homeTenant.toLowerCase() === tenant.id.toLowerCase()) return { kind: 'ok', app };
   if (!app.multiTenant) return { kind: 'unknown' };
   return rt.consents.has(consentKey(tenant.id, app.clientId)) ? { kind: 'ok', app } : { kind: 'no-consent', app };
+}
+
+/** Has this user (or an admin for everyone) consented to the app in the tenant? Home apps need no consent. */
+export function userConsented(rt: Runtime, tenant: { readonly id: string }, app: FakeApp, oid: string): boolean {
+  if (app.homeTenant.toLowerCase() === tenant.id.toLowerCase()) return true;
+  const c = rt.consents.get(consentKey(tenant.id, app.clientId));
+  return c !== undefined && (c.kind === 'admin' || c.users.has(oid.toLowerCase()));
+}
+
+/** Record a consent: an admin's covers everyone; a user's adds that user (the service principal exists either way). */
+export function recordConsent(rt: Runtime, tenant: { readonly id: string }, app: FakeApp, kind: ConsentKind, oid?: string): void {
+  const key = consentKey(tenant.id, app.clientId);
+  const c = rt.consents.get(key) ?? { kind, users: new Set<string>() };
+  if (kind === 'admin') c.kind = 'admin';
+  if (oid) c.users.add(oid.toLowerCase());
+  rt.consents.set(key, c);
 }
