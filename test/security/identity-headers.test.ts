@@ -82,8 +82,11 @@ describe('identity header injection', () => {
     staffTap.clear();
     portalTap.clear();
     // close after the answer (so the exchange ends at once), unless the request names its own Connection
-    const head = /\r\nConnection:/i.test(requestHead) ? requestHead : `${requestHead}Connection: close\r\n`;
-    const r = await rawExchange(gw.port, `${head}\r\n${body}`, { waitMs: 300 });
+    const ownConnection = /\r\nConnection:/i.test(requestHead);
+    const head = ownConnection ? requestHead : `${requestHead}Connection: close\r\n`;
+    // with Connection: close the exchange ends with the answer and the wait is only a cap
+    // (a loaded machine can take longer than 300 ms); a kept-open connection waits it out
+    const r = await rawExchange(gw.port, `${head}\r\n${body}`, { waitMs: ownConnection ? 1_000 : 5_000 });
     return { status: r.statuses, wire: taps(), closed: r.closed };
   }
 
