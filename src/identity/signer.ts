@@ -61,7 +61,8 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
   return {
     async assertion(identity, audience) {
       const nowMs = opts.now();
-      const key = `${identity.sid}\u0000${audience}`;
+      // the role is part of the key: a session re-issued with a new role gets a new assertion at once
+      const key = `${identity.sid}\u0000${audience}\u0000${identity.role ?? ''}`;
       const hit = cache.get(key);
       if (hit && nowMs < hit.renewAt) return hit.jwt;
       const jwt = await mint(identity, audience, nowMs);
