@@ -46,6 +46,8 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
     };
     if (identity.client) claims.client = identity.client;
     if (identity.role) claims.role = identity.role;
+    // Microsoft's own methods, apart from the gateway's `amr` (SSO sessions only)
+    if (identity.idpAmr !== null) claims.idp_amr = identity.idpAmr;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: opts.key.alg, kid: opts.key.kid, typ: 'JWT' })
       .setIssuer(opts.issuer)
