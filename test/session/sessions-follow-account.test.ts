@@ -14,6 +14,8 @@ import { Browser as AdminBrowser, PATH, staffAdmin } from '../admin/helpers.ts';
 import { Client, createEnrolledUser, manualClock, signIn } from '../auth/password/flow.ts';
 import { linkIdentity, resetMfa, setPassword, setRole, setStatus, unlinkIdentity } from '../../src/auth/password/users.ts';
 import { runSsoCommand } from '../../src/cli/sso.ts';
+import { putSignInSettings, STAFF_SSO_KEY, type StaffSsoSettings } from '../../src/auth/policy.ts';
+import { sealStaffSecret } from '../../src/auth/entra/index.ts';
 import type { Io } from '../../src/main.ts';
 import type { User } from '../../src/store/types.ts';
 
@@ -215,4 +217,23 @@ test('SSO turned off (staff) or the tenant changed (portal): SSO sessions end on
   assert.equal((await admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on' })).status, 303);
   r.pastBound();
   assert.deepEqual(await statusOnBoth(r, HOSTS.acme, acmeSso), [302, 302]);
+});
+
+test('a new staff SSO application (client id) ends SSO sessions on both replicas; a new client secret does not', async (t) => {
+  const r = await replicas(t);
+  const sso = await ssoSession(r, HOSTS.staff, USERS.ada.oid);
+  const { cookie: pwd } = await passwordSession(r, HOSTS.staff);
+  // what the settings page writes once new values passed Test Connection (src/admin/sso.ts → saveSetting)
+  const write = async (patch: Partial<StaffSsoSettings>) => {
+    const s = await r.a.store.getSetting<StaffSsoSettings>(STAFF_SSO_KEY);
+    await putSignInSettings(r.a.store, r.a.config, STAFF_SSO_KEY, { ...(s?.value as StaffSsoSettings), ...patch }, s?.version ?? 0, r.clock.t);
+  };
+  r.clock.advance(1_000);
+  await write({ clientSecretEnc: sealStaffSecret(r.a.app, 'a rotated secret value'), secretSetAt: r.clock.t });
+  r.pastBound();
+  assert.deepEqual(await statusOnBoth(r, HOSTS.staff, sso), [200, 200], 'a rotated secret keeps sessions');
+  await write({ clientId: '7c7c7c7c-aaaa-4bbb-8ccc-000000000003' });
+  r.pastBound();
+  assert.deepEqual(await statusOnBoth(r, HOSTS.staff, sso), [302, 302], 'another application: SSO sessions end');
+  assert.deepEqual(await statusOnBoth(r, HOSTS.staff, pwd), [200, 200]);
 });
