@@ -20,7 +20,7 @@ import { buildJwks, loadSigningKeys } from './identity/keys.ts';
 import { createSigner } from './identity/signer.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
 import { coreRoutes } from './auth/core-routes.ts';
-import { createPolicyService } from './auth/policy.ts';
+import { createPolicyService, realmSessionRules } from './auth/policy.ts';
 import { passwordRoutes } from './auth/password/routes.ts';
 import { entraRoutes } from './auth/entra/routes.ts';
 import { adminRoutes } from './admin/routes.ts';
@@ -123,6 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     sessionLifetimeMs: config.session.absoluteLifetimeSeconds * 1000,
     now,
     onError: (err) => app.log.warn({ err }, 'revocation: store unavailable (checks use the last known state; sign-outs are retried)'),
+    realmRules: (realm) => realmSessionRules(config, deps.store, realm),
   });
   const context: GatewayContext = {
     config,

@@ -4,7 +4,7 @@
  * Format: `v1.<b64url JSON [clientId, tenantId, expSeconds, nonce]>.<b64url mac>`.
  * The first encryption key signs; every configured key verifies (rotation).
  */
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Config } from '../config/schema.ts';
@@ -19,6 +19,8 @@ export interface ConsentState {
   readonly tenantId: string;
   /** epoch ms */
   readonly expiresAt: number;
+  /** what identifies this one link (a hash of its signed content, whichever key signed it), for using it once */
+  readonly id: string;
 }
 
 export type StateCheck = { ok: true; state: ConsentState } | { ok: false; reason: 'invalid' | 'expired' };
@@ -45,7 +47,7 @@ export function signConsentState(app: FastifyInstance, clientId: string, tenantI
   return { state: `v1.${payload}.${mac(key, payload).toString('base64url')}`, expiresAt: Math.floor(expiresAt / 1000) * 1000 };
 }
 
-function parsePayload(payload: string): ConsentState | null {
+function parsePayload(payload: string): Omit<ConsentState, 'id'> | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     if (!Array.isArray(v) || v.length !== 4) return null;
@@ -71,5 +73,5 @@ export function verifyConsentState(app: FastifyInstance, raw: unknown): StateChe
   const state = parsePayload(payload);
   if (!state) return { ok: false, reason: 'invalid' };
   if (app.gateway.now() >= state.expiresAt) return { ok: false, reason: 'expired' };
-  return { ok: true, state };
+  return { ok: true, state: { ...state, id: createHash('sha256').update(payload).digest('base64url') } };
 }

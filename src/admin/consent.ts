@@ -4,11 +4,15 @@
  * `admin_consent=True&tenant=…&state=…` or `error=…&error_description=…&state=…`.
  *
  * The state must verify (MAC, expiry) and name a configured client whose saved tenant
- * is the state's; a grant must come from that tenant, and Microsoft must confirm that
- * Regentra's app is present there (an app-only token from that tenant:
- * ../auth/entra/consent-check.ts), since the answer itself travels through the browser.
- * Otherwise nothing is recorded as granted. What is recorded says what was checked: the
- * app's presence (confirmed) and that the callback reported an administrator's consent.
+ * is the state's; it is then used up (consumeOnce in the store: once across replicas),
+ * so a link's answer cannot be replayed. A grant must come from that tenant, and
+ * Microsoft must confirm that Regentra's app is present there (an app-only token from
+ * that tenant: ../auth/entra/consent-check.ts), since the answer itself travels through
+ * the browser. Otherwise nothing is recorded as granted. What is recorded says what was
+ * checked: the app's presence (confirmed) and that the callback reported an
+ * administrator's consent. For the same reason an error answer never downgrades a
+ * confirmed grant (declining the consent page does not remove a consent given before):
+ * the grant stays, the declined attempt is audited.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -38,12 +42,16 @@ function page(reply: FastifyReply, status: number, title: string, body: SafeHtml
 }
 
 export function consentRoutes(app: FastifyInstance): void {
-  /** Record the consent outcome at the version read (retried when another replica wrote in between). */
-  async function record(client: PortalClientConfig, expectTenant: string, consent: ConsentStatus): Promise<boolean> {
+  /**
+   * Record the consent outcome at the version read (retried when another replica wrote in
+   * between). With `keepGrant`, a grant confirmed for this tenant is left as it is: 'kept'.
+   */
+  async function record(client: PortalClientConfig, expectTenant: string, consent: ConsentStatus, keepGrant = false): Promise<boolean | 'kept'> {
     const key = portalAuthKey(client.id);
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
       if (current.value.tenantId !== expectTenant) return false;
+      if (keepGrant && current.value.consent.status === 'granted' && current.value.consent.tenantId === expectTenant) return 'kept';
       const next: PortalAuthSettings = { ...current.value, consent };
       if (await saveSetting(app, key, next, current.version)) return true;
     }
@@ -61,13 +69,18 @@ export function consentRoutes(app: FastifyInstance): void {
     const info = describeAadsts(str(q, 'error_description'));
     const error = info ? `${info.code}: ${info.message}` : OAUTH_ERROR.test(oauthError ?? '') ? `Microsoft answered “${oauthError}”.` : 'Microsoft reported an error.';
     const microsoft = info?.microsoft ?? entraIds(null, str(q, 'error_description'));
-    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, microsoft });
-    await audit(request, client.id, 'failure', { tenantId, error: info?.code ?? oauthError ?? null, recorded: saved, ...(microsoft ? { microsoft } : {}) });
+    // the answer came through the browser: it never takes back a grant Microsoft confirmed
+    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, microsoft }, true);
+    await audit(request, client.id, 'failure', {
+      tenantId, error: info?.code ?? oauthError ?? null, recorded: saved === true, ...(saved === 'kept' ? { reason: 'declined after a confirmed grant: the grant stands' } : {}),
+      ...(microsoft ? { microsoft } : {}),
+    });
     return page(reply, 200, 'Consent was not granted', html`<p class="lead">Consent for the Regentra portal app was not granted for ${client.name}.</p>
 <div class="alert error" role="alert">${error}</div>
 ${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
 ${microsoftIdsHtml(microsoft)}
-<p>You can open the admin consent link again to retry, or contact your Regentra contact.</p>`);
+${saved === 'kept' ? html`<p>A consent given before stays in place: declining this page does not remove it.</p>` : ''}
+<p>To try again, ask your Regentra contact for a new admin consent link (each link can be used once).</p>`);
   }
 
   async function granted(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, tenantId: string, q: Query): Promise<FastifyReply> {
@@ -75,7 +88,7 @@ ${microsoftIdsHtml(microsoft)}
     if (!from || !GUID.test(from) || from !== tenantId) {
       await audit(request, client.id, 'failure', { tenantId, reason: 'wrong tenant', from: from && GUID.test(from) ? from : null });
       return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
-<p>Sign in with an administrator account of ${client.name}’s own Azure AD tenant and open the admin consent link again.</p>`);
+<p>Ask your Regentra contact for a new admin consent link and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
     }
     const portalApp = app.gateway.config.sites.portal?.entra;
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
@@ -85,7 +98,7 @@ ${microsoftIdsHtml(microsoft)}
       if (confirmation.unavailable) {
         await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed: Microsoft unavailable' });
         return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm the consent for ${client.name}, so nothing was recorded yet.</p>
-<p>Open the admin consent link again in a few minutes (approving again is harmless).</p>`);
+<p>In a few minutes, ask your Regentra contact for a new admin consent link and open it (approving again is harmless; each link can be used once).</p>`);
       }
       const error = `${info.code}: ${info.message}`;
       const microsoft = info.microsoft ?? null;
@@ -95,7 +108,7 @@ ${microsoftIdsHtml(microsoft)}
 <div class="alert error" role="alert">${error}</div>
 ${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
 ${microsoftIdsHtml(microsoft)}
-<p>Open the admin consent link again and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
+<p>Ask your Regentra contact for a new admin consent link and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
     }
     // admin_consent=True (the route's condition) and the app-only token succeeded: both facts are kept
     const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null, adminConsent: true, appPresent: true, microsoft: null });
@@ -123,9 +136,14 @@ ${microsoftIdsHtml(microsoft)}
       await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
       return page(reply, 400, 'This consent link is out of date', html`<p class="lead">The portal settings changed since this link was created, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
     }
+    // each link answers once, on any replica: a replayed answer (the link's state is shared and lasts days) records nothing
+    if (!(await app.gateway.store.consumeOnce(`consent-state:${check.state.id}`, check.state.expiresAt))) {
+      await audit(request, client.id, 'failure', { reason: 'link already used' });
+      return page(reply, 400, 'This consent link was already used', html`<p class="lead">Each admin consent link can be used once, so nothing was recorded. If you need to answer again, ask your Regentra contact for a new link.</p>`);
+    }
     if (str(q, 'error') !== undefined) return failed(request, reply, client, settings.tenantId, q);
     if (str(q, 'admin_consent', 8)?.toLowerCase() === 'true') return granted(request, reply, client, settings.tenantId, q);
     await audit(request, client.id, 'failure', { reason: 'incomplete answer' });
-    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded. Open the admin consent link again.</p>`);
+    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
   });
 }

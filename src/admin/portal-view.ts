@@ -71,7 +71,7 @@ function consentSection(v: PortalView): SafeHtml {
   else if (!v.consent) link = html`<p class="hint">Enter and save the client’s tenant ID to get the admin consent link.</p>`;
   else {
     link = html`${copyField('consent-link', 'Admin consent link', v.consent.url)}
-<p class="hint">Share this link with the client’s Azure AD administrator. It is for tenant <code>${v.settings.tenantId ?? ''}</code> and expires on ${formatTime(v.consent.expiresAt)}; reload this page for a fresh one.</p>`;
+<p class="hint">Share this link with the client’s Azure AD administrator. It is for tenant <code>${v.settings.tenantId ?? ''}</code>, can be answered once, and expires on ${formatTime(v.consent.expiresAt)}; reload this page for a fresh one.</p>`;
   }
   return html`<h2>Admin consent</h2>
 <p>The client’s Azure AD admin must grant consent for the Regentra portal app in their tenant. Share the admin consent link with them: they sign in, review the permissions and accept, and Microsoft sends them back to Regentra, which records the result here.</p>

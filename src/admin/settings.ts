@@ -3,10 +3,12 @@
  * concurrency: a form carries the version it was rendered from, and a write
  * succeeds only at that version (another admin's change in between is never
  * overwritten). After a write the local policy cache is dropped; other replicas
- * re-read within SETTINGS_CACHE_MS.
+ * re-read within SETTINGS_CACHE_MS (and end the sessions a change ends within
+ * session.revocationCheckSeconds).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StoreError } from '../store/types.ts';
+import { putSignInSettings } from '../auth/policy.ts';
 import type { AdminActor } from './access.ts';
 
 export interface Versioned<T> {
@@ -23,14 +25,17 @@ export async function loadSetting<T extends object>(app: FastifyInstance, key: s
 }
 
 /** Write at `expectedVersion`; false when someone else wrote first. */
-export async function saveSetting<T>(app: FastifyInstance, key: string, value: T, expectedVersion: number): Promise<boolean> {
+export async function saveSetting<T extends object>(app: FastifyInstance, key: string, value: T, expectedVersion: number): Promise<boolean> {
+  const { store, config, now, policy, revocation } = app.gateway;
   try {
-    await app.gateway.store.putSetting(key, value, expectedVersion);
+    // sign-in settings also stamp which sessions they end (src/auth/policy.ts)
+    await putSignInSettings(store, config, key, value, expectedVersion, now());
   } catch (err) {
     if (err instanceof StoreError && err.code === 'CONFLICT') return false;
     throw err;
   }
-  app.gateway.policy.invalidate();
+  policy.invalidate();
+  revocation.forgetRealms();
   return true;
 }
 

@@ -10,7 +10,7 @@ import { sendPage } from '../pages/layout.ts';
 import { html } from '../pages/html.ts';
 import { replyError } from '../pages/errors.ts';
 import { realmKind } from '../ops/metrics.ts';
-import type { SessionData } from '../session/types.ts';
+import { authMethods, type SessionData } from '../session/types.ts';
 
 /** A request made by this site's own pages (not a cross-site form or image). */
 export function isSameOrigin(request: FastifyRequest): boolean {
@@ -45,8 +45,9 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     const s = await app.sessions.current(request);
     reply.header('cache-control', 'no-store');
     if (!s) return replyError(request, reply, 'UNAUTHENTICATED', { html: false });
+    const { amr, idpAmr } = authMethods(s);
     return {
-      sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr: s.amr,
+      sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idp_amr: idpAmr,
       authTime: s.authTime, sid: s.sid, idp: s.idp ? { tid: s.idp.tid, oid: s.idp.oid } : null,
     };
   });

@@ -7,11 +7,19 @@
  * - portal client: SSO when the client's tenant is set and SSO is enabled (and the
  *   portal's multi-tenant app is configured); password sign-in unless the client
  *   turned it off while SSO is on; TOTP per the client's MFA policy.
+ *
+ * The same rules decide whether existing sessions may go on (realmSessionRules, read by
+ * src/session/revocation.ts): a password session ends when password sign-in is no longer
+ * allowed, an SSO session when SSO is off or its tenant is not the configured one. And
+ * every write of these settings goes through putSignInSettings, which stamps the moment a
+ * way of signing in was taken away (`passwordSessionsValidAfter`, `ssoSessionsValidAfter`):
+ * sessions started before it stay ended even when the setting is turned back.
  */
 import { boundedCache } from '../util/bounded-cache.ts';
 import type { Config } from '../config/schema.ts';
-import type { Site } from '../routing/sites.ts';
-import type { Store } from '../store/types.ts';
+import { portalRealm, STAFF_REALM, type Site } from '../routing/sites.ts';
+import { StoreError, type Setting, type Store } from '../store/types.ts';
+import type { RealmSessionRules } from '../session/revocation.ts';
 import type { MicrosoftIds } from './entra/diagnostics.ts';
 
 export const STAFF_SSO_KEY = 'sso.staff';
@@ -40,9 +48,19 @@ export interface StaffSsoSettings {
   readonly updatedAt: number | null;
 }
 
-export const DEFAULT_STAFF_SSO: StaffSsoSettings = Object.freeze({
+/**
+ * When the realm last took a way of signing in away (epoch ms; 0: never): sessions of
+ * that kind started before it are over. Written by putSignInSettings only.
+ */
+export interface SessionEpochs {
+  readonly passwordSessionsValidAfter: number;
+  readonly ssoSessionsValidAfter: number;
+}
+
+export const DEFAULT_STAFF_SSO: StaffSsoSettings & SessionEpochs = Object.freeze({
   tenantId: null, clientId: null, clientSecretEnc: null, secretSetAt: null, testedFingerprint: null, testedAt: null,
   enabled: false, ssoOnly: false, autoProvision: false, autoLink: false, updatedBy: null, updatedAt: null,
+  passwordSessionsValidAfter: 0, ssoSessionsValidAfter: 0,
 });
 
 /**
@@ -83,10 +101,10 @@ export interface PortalAuthSettings {
   readonly updatedAt: number | null;
 }
 
-export const DEFAULT_PORTAL_AUTH: PortalAuthSettings = Object.freeze({
+export const DEFAULT_PORTAL_AUTH: PortalAuthSettings & SessionEpochs = Object.freeze({
   tenantId: null, ssoEnabled: false, passwordAllowed: true, mfaRequired: null,
   consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), provisioning: 'tenant', autoLink: false,
-  updatedBy: null, updatedAt: null,
+  updatedBy: null, updatedAt: null, passwordSessionsValidAfter: 0, ssoSessionsValidAfter: 0,
 });
 
 export type PortalProvisioning = 'tenant' | 'invited';
@@ -111,6 +129,75 @@ export interface PolicyService {
 /** How long settings are cached: the bound for a change to reach every replica. */
 export const SETTINGS_CACHE_MS = 2_000;
 
+/** What a realm's settings allow: the ways of signing in, and which SSO application signs in. */
+interface RealmAccess {
+  readonly sso: boolean;
+  readonly password: boolean;
+  /** the tenant SSO sessions come from (lower case), or null without SSO */
+  readonly tenant: string | null;
+  /** what identifies the SSO application and tenant: a change ends SSO sessions */
+  readonly ssoIdentity: string | null;
+}
+
+function staffAccess(s: StaffSsoSettings): RealmAccess {
+  const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
+  return { sso, password: !(sso && s.ssoOnly), tenant: sso ? (s.tenantId as string).toLowerCase() : null, ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null };
+}
+
+function portalAccess(p: PortalAuthSettings, portalApp: boolean): RealmAccess {
+  const sso = portalApp && p.ssoEnabled && p.tenantId !== null;
+  return { sso, password: !sso || p.passwordAllowed, tenant: sso ? (p.tenantId as string).toLowerCase() : null, ssoIdentity: sso ? (p.tenantId as string).toLowerCase() : null };
+}
+
+const PORTAL_PREFIX = 'portal.auth.';
+
+/** The realm whose sign-in settings live under `key`, or null for any other setting. */
+function accessOf(config: Config, key: string, value: unknown): RealmAccess | null {
+  if (key === STAFF_SSO_KEY) return staffAccess({ ...DEFAULT_STAFF_SSO, ...(value as Partial<StaffSsoSettings>) });
+  if (key.startsWith(PORTAL_PREFIX)) return portalAccess({ ...DEFAULT_PORTAL_AUTH, ...(value as Partial<PortalAuthSettings>) }, config.sites.portal?.entra !== undefined);
+  return null;
+}
+
+/**
+ * Write a setting at `expectedVersion` (as Store.putSetting). For a realm's sign-in
+ * settings (staff SSO, a client's portal authentication), the write also stamps when a
+ * way of signing in was taken away, in the same row (so every replica sees both at
+ * once): password sign-in no longer allowed → `passwordSessionsValidAfter = now`; SSO
+ * turned off, or its tenant or application changed → `ssoSessionsValidAfter = now`.
+ * The stamps are kept from the stored value: a caller cannot reset them. The one way
+ * these settings are written (admin pages, CLI).
+ */
+export async function putSignInSettings<T extends object>(store: Store, config: Config, key: string, next: T, expectedVersion: number, now: number): Promise<Setting<T>> {
+  const stored = await store.getSetting<Partial<T> & Partial<SessionEpochs>>(key);
+  const before = accessOf(config, key, stored?.value ?? {});
+  if (before === null) return store.putSetting(key, next, expectedVersion);
+  if ((stored?.version ?? 0) !== expectedVersion) throw new StoreError('CONFLICT', `setting ${key} changed since version ${expectedVersion}`);
+  const after = accessOf(config, key, next) as RealmAccess;
+  const epochs: SessionEpochs = {
+    passwordSessionsValidAfter: before.password && !after.password ? now : (stored?.value.passwordSessionsValidAfter ?? 0),
+    ssoSessionsValidAfter: before.sso && after.ssoIdentity !== before.ssoIdentity ? now : (stored?.value.ssoSessionsValidAfter ?? 0),
+  };
+  return store.putSetting(key, { ...next, ...epochs }, expectedVersion);
+}
+
+/**
+ * What the realm's settings allow of existing sessions, read from the store (the caller
+ * caches it: src/session/revocation.ts). An unknown realm allows nothing.
+ */
+export async function realmSessionRules(config: Config, store: Store, realm: string): Promise<RealmSessionRules> {
+  let key: string | null = null;
+  if (realm === STAFF_REALM) key = STAFF_SSO_KEY;
+  const client = config.sites.portal?.clients.find((c) => portalRealm(c.id) === realm);
+  if (client) key = portalAuthKey(client.id);
+  if (key === null) return { password: false, sso: false, ssoTenant: null, passwordValidAfter: Number.MAX_SAFE_INTEGER, ssoValidAfter: Number.MAX_SAFE_INTEGER };
+  const s = await store.getSetting<Partial<SessionEpochs>>(key);
+  const access = accessOf(config, key, s?.value ?? {}) as RealmAccess;
+  return {
+    password: access.password, sso: access.sso, ssoTenant: access.tenant,
+    passwordValidAfter: s?.value.passwordSessionsValidAfter ?? 0, ssoValidAfter: s?.value.ssoSessionsValidAfter ?? 0,
+  };
+}
+
 export function createPolicyService(config: Config, store: Store): PolicyService {
   const cache = boundedCache<string, { value: unknown }>(20_000, { ttl: SETTINGS_CACHE_MS });
   const portalApp = config.sites.portal?.entra !== undefined;
@@ -133,14 +220,13 @@ export function createPolicyService(config: Config, store: Store): PolicyService
     invalidate: () => cache.clear(),
     async forSite(site) {
       if (site.kind === 'staff') {
-        const s = await service.staffSso();
-        const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
-        return { sso, password: !(sso && s.ssoOnly), mfaRequired: true };
+        const { sso, password } = staffAccess(await service.staffSso());
+        return { sso, password, mfaRequired: true };
       }
       if (site.kind === 'portal' && site.clientId) {
         const p = await service.portalAuth(site.clientId);
-        const sso = portalApp && p.ssoEnabled && p.tenantId !== null;
-        return { sso, password: !sso || p.passwordAllowed, mfaRequired: p.mfaRequired ?? site.mfaRequiredDefault };
+        const { sso, password } = portalAccess(p, portalApp);
+        return { sso, password, mfaRequired: p.mfaRequired ?? site.mfaRequiredDefault };
       }
       return { sso: false, password: false, mfaRequired: true };
     },

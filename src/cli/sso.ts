@@ -10,7 +10,7 @@
  * Changes are written with the setting's version (no lost update against an admin
  * saving at the same moment) and audited with actor 'cli'.
  */
-import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../auth/policy.ts';
+import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, putSignInSettings, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../auth/policy.ts';
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import type { Config } from '../config/schema.ts';
@@ -78,7 +78,7 @@ async function changeStaff(ctx: CliContext, needed: (s: StaffSsoSettings) => boo
     if (!needed(value)) return false;
     const now = Date.now();
     try {
-      await ctx.store.putSetting(STAFF_SSO_KEY, { ...value, ...patch, updatedBy: 'cli', updatedAt: now }, version);
+      await putSignInSettings(ctx.store, ctx.config, STAFF_SSO_KEY, { ...value, ...patch, updatedBy: 'cli', updatedAt: now }, version, now);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'CONFLICT') continue;
       throw err;

@@ -21,8 +21,9 @@ export const USERS_USAGE = `usage: regentra-gateway users <command> [--config FI
                                        --no-password: Microsoft sign-in only, once linked)
   list [<realm>] [--json]              list accounts
   set-role <realm> <email> <admin|member>
+                                       current sessions carry the new role within seconds
   disable <realm> <email>              refuse sign-in; current sessions end within seconds
-  enable <realm> <email>
+  enable <realm> <email>               allow sign-in again (sessions from before the disable stay ended)
   reset-password <realm> <email>       new password from stdin (or asked for); ends the user's sessions
   reset-mfa <realm> <email>            forget the authenticator and recovery codes (set up again at
                                        next sign-in); ends the user's sessions
@@ -157,7 +158,7 @@ export async function runUsersCommand(args: readonly string[], ctx: CliContext):
       }
       case 'set-role': {
         const role = positionals(pos, 3, '<realm> <email> <admin|member>')[2] as string;
-        return done(`role set to ${role}`, await setRole(store, await target(), role, opts));
+        return done(`role set to ${role} (current sessions carry it within seconds)`, await setRole(store, await target(), role, opts));
       }
       case 'disable':
       case 'enable':

@@ -46,6 +46,8 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
     };
     if (identity.client) claims.client = identity.client;
     if (identity.role) claims.role = identity.role;
+    // Microsoft's own methods, apart from the gateway's `amr` (SSO sessions only)
+    if (identity.idpAmr !== null) claims.idp_amr = identity.idpAmr;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: opts.key.alg, kid: opts.key.kid, typ: 'JWT' })
       .setIssuer(opts.issuer)
@@ -61,7 +63,8 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
   return {
     async assertion(identity, audience) {
       const nowMs = opts.now();
-      const key = `${identity.sid}\u0000${audience}`;
+      // the role is part of the key: a session re-issued with a new role gets a new assertion at once
+      const key = `${identity.sid}\u0000${audience}\u0000${identity.role ?? ''}`;
       const hit = cache.get(key);
       if (hit && nowMs < hit.renewAt) return hit.jwt;
       const jwt = await mint(identity, audience, nowMs);

@@ -17,7 +17,10 @@ export interface VerifiedIdentity {
   readonly realm: string;
   readonly client: string | null;
   readonly role: string | null;
+  /** what the gateway checked: ["pwd","otp"], ["pwd","otp","rcv"], ["pwd"] or ["sso"] */
   readonly amr: readonly string[];
+  /** SSO sign-ins: what Microsoft says it checked (its ID token's `amr`, claim `idp_amr`); null otherwise */
+  readonly idpAmr: readonly string[] | null;
   readonly authTime: number;
   readonly sid: string;
   readonly claims: Readonly<Record<string, unknown>>;
@@ -96,6 +99,7 @@ export async function verifyIdentity(headers: HeaderBag, opts: VerifyOptions): P
     client: typeof payload.client === 'string' ? payload.client : null,
     role: typeof payload.role === 'string' ? payload.role : null,
     amr: Array.isArray(payload.amr) ? payload.amr.filter((a): a is string => typeof a === 'string') : [],
+    idpAmr: Array.isArray(payload.idp_amr) ? payload.idp_amr.filter((a): a is string => typeof a === 'string') : null,
     authTime: typeof payload.auth_time === 'number' ? payload.auth_time : 0,
     sid: str(payload.sid),
     claims: Object.freeze({ ...payload }),

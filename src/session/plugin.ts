@@ -9,7 +9,8 @@
  *   OIDC state/nonce/PKCE verifier, the pending password step). Deleted on success.
  *
  * Idle timeout and absolute lifetime are enforced here with an injectable clock;
- * revocation ("sign out everywhere", disabled users) through a RevocationCheck.
+ * revocation (account changes, realm sign-in settings, sign-outs) and a changed role
+ * through a RevocationCheck (./revocation.ts).
  */
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
@@ -137,14 +138,17 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.set('h', { realm: raw.realm, host: raw.host, hint });
       return null;
     }
-    if (await revocation.isRevoked(raw, t)) {
+    // the account and the realm's settings decide too (cached per revocationCheckSeconds)
+    const reviewed = await revocation.review(raw, t);
+    if (reviewed === null) {
       request.session.delete();
       return null;
     }
-    if (t - raw.seen >= TOUCH_INTERVAL_MS) {
-      const touched: SessionData = { ...raw, seen: t };
-      request.session.set('s', touched);
-      return touched;
+    // re-sealed when the review changed it (a new role) or once a minute of activity
+    if (reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS) {
+      const next: SessionData = { ...reviewed, seen: t };
+      request.session.set('s', next);
+      return next;
     }
     return raw;
   }

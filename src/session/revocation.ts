@@ -1,13 +1,21 @@
 /**
- * Server-side revocation of cookie sessions. A session ends on its next request when
- * - its user was disabled, deleted, or signed out everywhere (the session was created
- *   before the user's sessionsValidAfter), or
+ * Server-side revocation of cookie sessions: every session follows its account and its
+ * realm's sign-in settings. A session ends on its next request when
+ * - its user was disabled, deleted, or had a change to how they sign in (password, MFA,
+ *   linked Microsoft identity, status: src/auth/password/users.ts) or was signed out
+ *   everywhere — the session was created before the user's sessionsValidAfter (so a
+ *   disabled-then-enabled account's old cookies stay dead);
+ * - its way of signing in is no longer allowed in its realm (password sign-in off, SSO
+ *   off, another tenant), or was taken away after the session started (the realm's
+ *   `passwordSessionsValidAfter` / `ssoSessionsValidAfter`: src/auth/policy.ts);
  * - that one session was signed out (a revocation record for its sid, kept until the
  *   session's absolute lifetime is over), so a copied cookie dies with the sign-out.
+ * A staff session whose user's role changed is re-issued with the new role (review()
+ * returns the changed session; the plugin re-seals the cookie).
  *
- * Both checks are cached for `revocationCheckSeconds` (≤ 10 s), the documented bound for
- * a revocation to reach every replica, so they cost nothing per request; a sign-out on
- * this replica takes effect here at once. When the store is unreachable the last known
+ * Every check is cached for `revocationCheckSeconds` (≤ 10 s), the documented bound for
+ * a change to reach every replica, so they cost no store round trip per request; a
+ * sign-out on this replica takes effect here at once. When the store is unreachable the last known
  * answer is used; a session this replica has never checked keeps working while its
  * sealed cookie is valid (documented: "signed-in users keep working while the database
  * is down"). A sign-out the store could not record is kept and retried every
@@ -15,15 +23,45 @@
  * copied cookie dies on every replica once the database is back.
  */
 import { boundedCache } from '../util/bounded-cache.ts';
-import type { Store } from '../store/types.ts';
+import type { Store, UserRole } from '../store/types.ts';
 import type { SessionData } from './types.ts';
 
+/** What a realm's sign-in settings allow of its existing sessions (built by src/auth/policy.ts). */
+export interface RealmSessionRules {
+  /** password sessions may go on */
+  readonly password: boolean;
+  /** SSO sessions may go on */
+  readonly sso: boolean;
+  /** SSO sessions must come from this tenant (lower case); null: no SSO */
+  readonly ssoTenant: string | null;
+  /** password sessions started at or before this (epoch ms) are over */
+  readonly passwordValidAfter: number;
+  /** SSO sessions started at or before this (epoch ms) are over */
+  readonly ssoValidAfter: number;
+}
+
+/** Does the realm still allow this session? */
+export function allowedByRealm(session: SessionData, rules: RealmSessionRules): boolean {
+  // a session must have started after the moment its way of signing in was taken away
+  if (session.idp !== null || session.amr.includes('sso')) {
+    if (!rules.sso || session.iat <= rules.ssoValidAfter) return false;
+    return session.idp === null || session.idp.tid.toLowerCase() === rules.ssoTenant;
+  }
+  return rules.password && session.iat > rules.passwordValidAfter;
+}
+
 export interface RevocationCheck {
-  isRevoked(session: SessionData, now: number): Promise<boolean>;
+  /**
+   * The session as it may go on: null when it is over; the same object when nothing
+   * changed; a copy with the user's current role when that changed (staff sessions).
+   */
+  review(session: SessionData, now: number): Promise<SessionData | null>;
   /** record that this one session is over (sign-out); effective on every replica within the bound */
   revokeSession(session: SessionData, now: number): Promise<void>;
   /** forget cached state for a user (after a local change) */
   forget(realm: string, uid: string): void;
+  /** forget the cached realm rules (after a local settings change) */
+  forgetRealms(): void;
   /** sign-outs not yet recorded in the store (retried in the background) */
   pendingRevocations(): number;
   /** one last attempt to record pending sign-outs, then stop retrying */
@@ -33,6 +71,12 @@ export interface RevocationCheck {
 interface UserState {
   readonly active: boolean;
   readonly validAfter: number;
+  readonly role: UserRole | null;
+  readonly fetchedAt: number;
+}
+
+interface RealmState {
+  readonly rules: RealmSessionRules;
   readonly fetchedAt: number;
 }
 
@@ -42,7 +86,7 @@ interface SessionState {
 }
 
 export function noRevocation(): RevocationCheck {
-  return { isRevoked: async () => false, revokeSession: async () => {}, forget: () => {}, pendingRevocations: () => 0, close: async () => {} };
+  return { review: async (s) => s, revokeSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
 }
 
 const sessionKey = (sid: string) => `session-revoked:${sid}`;
@@ -57,11 +101,14 @@ export interface StoreRevocationOptions {
   /** how often unrecorded sign-outs are retried (default 5 s) */
   readonly retryMs?: number;
   readonly onError?: (err: unknown) => void;
+  /** the realm's rules from the store (src/auth/policy.ts realmSessionRules); absent: realms end no session */
+  readonly realmRules?: (realm: string) => Promise<RealmSessionRules>;
 }
 
 export function storeRevocation(store: Store, opts: StoreRevocationOptions): RevocationCheck {
   const users = boundedCache<string, UserState>(100_000);
   const sessions = boundedCache<string, SessionState>(200_000);
+  const realms = boundedCache<string, RealmState>(20_000);
   const inflight = new Map<string, Promise<unknown>>();
   /** once-key of a sign-out the store did not take → until when it must be kept */
   const pending = new Map<string, number>();
@@ -116,7 +163,9 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     if (cached && now - cached.fetchedAt < opts.ttlMs) return cached;
     const fresh = await once(`u:${key}`, async () => {
       const u = await store.getUser(session.realm, session.uid);
-      const st: UserState = u ? { active: u.status === 'active', validAfter: u.sessionsValidAfter, fetchedAt: now } : { active: false, validAfter: 0, fetchedAt: now };
+      const st: UserState = u
+        ? { active: u.status === 'active', validAfter: u.sessionsValidAfter, role: u.role, fetchedAt: now }
+        : { active: false, validAfter: 0, role: null, fetchedAt: now };
       users.set(key, st);
       return st;
     });
@@ -134,13 +183,29 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     return fresh ?? cached;
   }
 
+  async function realmState(realm: string, now: number): Promise<RealmState | undefined> {
+    const load = opts.realmRules;
+    if (load === undefined) return undefined;
+    const cached = realms.get(realm);
+    if (cached && now - cached.fetchedAt < opts.ttlMs) return cached;
+    const fresh = await once(`r:${realm}`, async () => {
+      const st: RealmState = { rules: await load(realm), fetchedAt: now };
+      realms.set(realm, st);
+      return st;
+    });
+    return fresh ?? cached;
+  }
+
   return {
-    async isRevoked(session, now) {
-      const [u, s] = await Promise.all([userState(session, now), sessionState(session, now)]);
-      if (s?.revoked) return true;
-      if (!u) return false; // store down and user unknown here: the sealed session stands (documented)
-      if (!u.active) return true;
-      return session.iat < u.validAfter;
+    async review(session, now) {
+      const [u, s, r] = await Promise.all([userState(session, now), sessionState(session, now), realmState(session.realm, now)]);
+      if (s?.revoked) return null;
+      if (r && !allowedByRealm(session, r.rules)) return null;
+      if (!u) return session; // store down and user unknown here: the sealed session stands (documented)
+      if (!u.active || session.iat < u.validAfter) return null;
+      // staff sessions carry the role: the account's current one, re-sealed by the caller
+      if (session.role !== null && u.role !== null && u.role !== session.role) return { ...session, role: u.role };
+      return session;
     },
     async revokeSession(session, now) {
       sessions.set(session.sid, { revoked: true, fetchedAt: now });
@@ -157,6 +222,9 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     },
     forget(realm, uid) {
       users.delete(`${realm}\u0000${uid}`);
+    },
+    forgetRealms() {
+      realms.clear();
     },
     pendingRevocations: () => pending.size,
     async close() {

@@ -16,8 +16,13 @@ export interface SessionData {
   readonly role: 'admin' | 'member' | null;
   /** portal client id, or null for staff */
   readonly client: string | null;
-  /** authentication methods, e.g. ["pwd","otp"] or ["sso","mfa"] */
+  /**
+   * what the gateway itself checked: ["pwd","otp"], ["pwd","otp","rcv"], ["pwd"] or ["sso"]
+   * (never a value Microsoft sent: those are idpAmr)
+   */
   readonly amr: readonly string[];
+  /** SSO sessions: the `amr` values of Microsoft's ID token, as Microsoft sent them (absent in cookies from before this field) */
+  readonly idpAmr?: readonly string[];
   /** when the user authenticated (epoch seconds); the `auth_time` claim */
   readonly authTime: number;
   /** when the session was created (epoch ms) */
@@ -39,11 +44,28 @@ export interface Identity {
   readonly realm: string;
   readonly client: string | null;
   readonly role: 'admin' | 'member' | null;
+  /** what the gateway checked (the `amr` claim) */
   readonly amr: readonly string[];
+  /** SSO: what Microsoft says it checked (the `idp_amr` claim); null for local sign-ins */
+  readonly idpAmr: readonly string[] | null;
   readonly authTime: number;
   readonly sid: string;
 }
 
+const SSO_AMR: readonly string[] = Object.freeze(['sso']);
+
+/**
+ * The gateway's `amr` and Microsoft's, kept apart: a backend reading `otp` in `amr` may
+ * take it for the gateway's TOTP, so an SSO session's `amr` is only ["sso"] and Microsoft's
+ * values travel as `idp_amr`. Cookies sealed before the two were separated (Microsoft's
+ * values merged after "sso") are read the same way.
+ */
+export function authMethods(s: Pick<SessionData, 'amr' | 'idpAmr' | 'idp'>): { amr: readonly string[]; idpAmr: readonly string[] | null } {
+  if (s.idp === null && !s.amr.includes('sso')) return { amr: s.amr, idpAmr: null };
+  return { amr: SSO_AMR, idpAmr: s.idpAmr ?? Object.freeze(s.amr.filter((a) => a !== 'sso')) };
+}
+
 export function identityOf(s: SessionData): Identity {
-  return { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr: s.amr, authTime: s.authTime, sid: s.sid };
+  const { amr, idpAmr } = authMethods(s);
+  return { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idpAmr, authTime: s.authTime, sid: s.sid };
 }

@@ -283,6 +283,52 @@ describe('admin consent', () => {
     assert.equal((await acme()).consent.status, 'none');
   });
 
+  test('a link answers once: its state replayed, on this replica or another one, is refused and changes nothing', async () => {
+    const link = await consentLink();
+    const state = encodeURIComponent(link.searchParams.get('state')!);
+    const back = await entra.follow(link);
+    assert.equal((await callback(back)).status, 200);
+    assert.equal((await acme()).consent.status, 'granted');
+    const grantedAt = (await acme()).consent.at;
+    // the shared link's state, replayed with a made-up error (no Microsoft involved), here and on a second replica
+    const replica = await startAdminGateway({ entra, store: gw.store, now: () => clock, keys: gw.config.keys as unknown as Record<string, unknown> });
+    try {
+      for (const target of [gw, replica]) {
+        for (const query of [`error=access_denied&error_description=AADSTS65004&state=${state}`, back.search.slice(1)]) {
+          const page = await new Browser(target, HOSTS.staff).get(`${PATH.consent}?${query}`);
+          assert.equal(page.status, 400, query);
+          assert.match(page.body, /This consent link was already used/);
+        }
+      }
+    } finally {
+      await replica.close();
+    }
+    assert.deepEqual([(await acme()).consent.status, (await acme()).consent.at], ['granted', grantedAt], 'the confirmed grant stands');
+    const used = (await gw.store.listAudit({ type: 'portal.consent', limit: 50 })).filter((e) => e.details.reason === 'link already used');
+    assert.equal(used.length, 4, 'each replayed answer is audited');
+  });
+
+  test('an error answer never downgrades a confirmed grant: it stays granted and the declined attempt is audited', async () => {
+    assert.equal((await callback(await entra.follow(await consentLink()))).status, 200);
+    const before = (await acme()).consent;
+    assert.equal(before.status, 'granted');
+    clock += 60_000;
+    // a fresh link, declined at Microsoft (or an error made up in the browser with an unused state)
+    const declined = await entra.follow(await consentLink(), { cancel: true });
+    const page = await callback(declined);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /Consent was not granted/);
+    assert.match(page.body, /A consent given before stays in place/);
+    assert.deepEqual((await acme()).consent, before, 'still granted, as confirmed by Microsoft');
+    const kept = (await gw.store.listAudit({ type: 'portal.consent', limit: 50 })).filter((e) => /declined after a confirmed grant/.test(String(e.details.reason)));
+    assert.equal(kept.length, 1, 'the declined attempt is audited');
+    assert.equal(kept[0]?.outcome, 'failure');
+    assert.equal(kept[0]?.details.error, 'AADSTS65004');
+    const made = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?error=access_denied&state=${encodeURIComponent((await consentLink()).searchParams.get('state')!)}`));
+    assert.equal(made.status, 200);
+    assert.equal((await acme()).consent.status, 'granted');
+  });
+
   test('consent from another tenant, or for a tenant no longer configured, is refused', async () => {
     const link = await consentLink();
     const state = encodeURIComponent(link.searchParams.get('state')!);

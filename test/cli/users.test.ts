@@ -148,7 +148,8 @@ test('an account added with the CLI signs in through the gateway', async (t) => 
   const browser = new Client(gw, HOSTS.acme);
   assert.equal((await submitPassword(browser, 'carol@acme.example', PASSWORD)).location, '/.auth/login/enroll');
   assert.equal((await users(['disable', 'portal:acme', 'carol@acme.example'])).code, 0);
-  assert.equal((await submitPassword(new Client(gw, HOSTS.acme), 'carol@acme.example', PASSWORD)).status, 403);
+  // refused, and answered as a wrong password (a disabled account does not confirm its password)
+  assert.equal((await submitPassword(new Client(gw, HOSTS.acme), 'carol@acme.example', PASSWORD)).status, 401);
 });
 
 test('users link refuses the personal-accounts tenant; sso redirect-uris needs only the config', async (t) => {

@@ -62,6 +62,9 @@ describe('user enumeration', () => {
       const res = await submitPassword(new Client(gw, HOSTS.staff), email, 'definitely not the password');
       answers.push({ email, status: res.status, alert: alertOf(res.body), page: neutral(res.body, email.trim()), headers: [res.headers['cache-control'], res.headers['retry-after'], res.headers['content-type']] });
     }
+    // the right password on a disabled account confirms nothing either
+    const right = await submitPassword(new Client(gw, HOSTS.staff), 'disabled@example.com', PASSWORD);
+    answers.push({ email: 'disabled@example.com (right password)', status: right.status, alert: alertOf(right.body), page: neutral(right.body, 'disabled@example.com'), headers: [right.headers['cache-control'], right.headers['retry-after'], right.headers['content-type']] });
     for (const a of answers.slice(1)) {
       assert.equal(a.status, answers[0]!.status, a.email);
       assert.equal(a.alert, 'Email or password is incorrect.', a.email);

@@ -5,9 +5,11 @@
  *   GET /.auth/callback     → state compared with the attempt, consumed once, THEN the
  *                             code is redeemed (PKCE verifier, nonce, expected state);
  *                             the ID token checked; the user matched or provisioned;
- *                             a fresh session (amr ["sso", …]); 303 to rd
+ *                             a fresh session (amr ["sso"]; Microsoft's amr as idpAmr); 303 to rd
  *
- * SSO sessions skip the gateway's TOTP: MFA is Entra's (conditional access).
+ * SSO sessions skip the gateway's TOTP: MFA is Entra's (conditional access). What
+ * Microsoft says it checked (`pwd`, `mfa`, `otp`…) is kept apart from what the gateway
+ * checked, so that no backend reads Microsoft's `otp` as the gateway's TOTP.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectTarget } from '../../routing/redirect.ts';
@@ -105,7 +107,8 @@ export async function establishSession(
     name: s.user.displayName,
     role: site.kind === 'staff' ? s.user.role : null,
     client: site.clientId,
-    amr: Object.freeze([...new Set(['sso', ...s.identity.amr])]),
+    amr: Object.freeze(['sso']),
+    idpAmr: Object.freeze([...s.identity.amr]),
     authTime: s.authTime ?? Math.floor(now() / 1000),
     idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid, ...(s.identity.loginHint ? { loginHint: s.identity.loginHint } : {}) }),
   });

@@ -9,7 +9,8 @@
  *                            policy is off (amr ["pwd"])
  *
  * The second steps (TOTP, enrolment, recovery code) are in ../totp/routes.ts.
- * Unknown email and wrong password get the same page, after the same scrypt work.
+ * Unknown email, wrong password and a disabled account (right password or not) get the
+ * same page, after the same scrypt work, and count towards the same lockout.
  * Registered by app.ts inside the /.auth context, where forms are parsed.
  */
 import type { FastifyInstance } from 'fastify';
@@ -20,7 +21,6 @@ import { StoreError } from '../../store/types.ts';
 import { replyError } from '../../pages/errors.ts';
 import { sendPage } from '../../pages/layout.ts';
 import { passwordOffPage, signInPage } from '../../pages/login.ts';
-import { realmKind } from '../../ops/metrics.ts';
 import { hasTotp } from '../totp/enrolment.ts';
 import { totpRoutes } from '../totp/routes.ts';
 import { PasswordHashBusyError, verifyPassword } from './hash.ts';
@@ -29,7 +29,7 @@ import { createLocalSignIn, field, MESSAGES, type Subject } from './signin.ts';
 const MAX_EMAIL_LENGTH = 254;
 
 export async function passwordRoutes(app: FastifyInstance): Promise<void> {
-  const { store, now, policy, auditor, metrics } = app.gateway;
+  const { store, now, policy } = app.gateway;
   const local = createLocalSignIn(app);
 
   // sign-in pages are never cached and never served on the central callback host
@@ -77,20 +77,21 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
     const found = await store.getUserByEmail(request.site.realm, email);
     const ok = await verifyPassword(password, found?.passwordHash ?? null);
     // a right password is judged on the account as it is now, not as it was before the hash:
-    // guesses checked meanwhile (here or on another replica) may have locked it
-    const user = ok && found !== null ? await store.getUser(found.realm, found.id) : found;
+    // guesses checked meanwhile (here or on another replica) may have locked it. A disabled
+    // account is not re-read: it takes the wrong password's path below
+    const accepted = ok && found !== null && found.status === 'active';
+    const user = accepted ? await store.getUser(found.realm, found.id) : found;
     const subject: Subject = user ? { user } : { unknownEmail: email };
     const lockedUntil = await local.lockedUntil(request, subject);
     if (lockedUntil !== null) return local.locked(request, reply, flow, lockedUntil, email);
-    if (!ok || user === null) {
-      const until = await local.fail(request, subject, 'password', user ? 'wrong_password' : 'unknown_email');
+    if (!ok || user === null || user.status !== 'active') {
+      // a disabled account answers exactly as a wrong password does (page, status, counting and
+      // lockout), right password or not: the answer must not confirm a password. The audit log
+      // keeps the real reason
+      const reason = user === null ? 'unknown_email' : user.status !== 'active' ? (ok ? 'disabled' : 'disabled_wrong_password') : 'wrong_password';
+      const until = await local.fail(request, subject, 'password', reason);
       if (until !== null) return local.locked(request, reply, flow, until, email);
       return local.signInAgain(request, reply, flow, 401, { kind: 'error', text: MESSAGES.invalid }, email);
-    }
-    if (user.status !== 'active') {
-      metrics.signIns.inc({ realm: realmKind(user.realm), method: 'password', outcome: 'failure' });
-      await auditor.record({ type: 'signin.failure', outcome: 'failure', realm: user.realm, userId: user.id, actor: null, ip: request.ip, details: { method: 'password', step: 'password', reason: 'disabled' } });
-      return local.signInAgain(request, reply, flow, 403, { kind: 'error', text: MESSAGES.disabled }, email);
     }
 
     if (!p.mfaRequired) return reply.code(303).redirect(await local.finish(request, user, ['pwd']));

@@ -27,7 +27,6 @@ export const MESSAGES = Object.freeze({
   badCode: 'That code is not correct or has expired. Enter the current 6-digit code from your authenticator app.',
   badRecovery: 'That recovery code is not correct or has already been used.',
   expired: 'Your sign-in took too long. Enter your email and password again.',
-  disabled: 'This account is disabled. Contact your administrator if you need access.',
   locked: 'Too many failed attempts: this account is locked for now.',
 });
 

@@ -2,11 +2,15 @@
  * Local accounts, programmatically: the one implementation behind the
  * `regentra-gateway users` CLI, the tests and demo seeding.
  *
- * Every change is audited (`actor`: 'cli', an admin's user id, 'seed'…). Changes
- * that should end a user's sessions (disable, password or MFA reset, sign out
- * everywhere) do so through the store (`status`, `sessionsValidAfter`): every
- * replica notices within `session.revocationCheckSeconds`. A caller inside the
- * gateway process also calls `app.gateway.revocation.forget(realm, uid)`.
+ * Every change is audited (`actor`: 'cli', an admin's user id, 'seed'…). Sessions
+ * follow the account, decided in one place (`change` below): a change of how the
+ * account signs in or whether it may (status, password, MFA, linked Microsoft
+ * identity) and "sign out everywhere" set `sessionsValidAfter`, so every session
+ * started before ends — disabling then enabling does not bring old cookies back; a
+ * role change re-issues the sessions with the new role (src/session/revocation.ts
+ * reads the account's role). Every replica notices within
+ * `session.revocationCheckSeconds`; a caller inside the gateway process also calls
+ * `app.gateway.revocation.forget(realm, uid)` to make it immediate there.
  */
 import type { Config } from '../../config/schema.ts';
 import type { SecretBox } from '../../store/secretbox.ts';
@@ -120,8 +124,13 @@ export async function createLocalUser(store: Store, input: NewLocalUser): Promis
   }
 }
 
-async function change(store: Store, user: User, patch: UserPatch, type: string, opts: ChangeOptions, details?: Record<string, unknown>): Promise<User> {
-  const updated = await store.updateUser(user.realm, user.id, patch);
+/** Fields whose change ends the account's sessions (role is not one: sessions are re-issued with it). */
+const ENDS_SESSIONS: ReadonlyArray<keyof UserPatch> = ['status', 'passwordHash', 'totpSecretEnc', 'totpEnrolledAt', 'externalTid', 'externalOid'];
+
+/** The one write of an account change: ends its sessions where the change calls for it, then audits. */
+async function change(store: Store, user: User, patch: UserPatch, type: string, opts: ChangeOptions & { readonly endSessions?: boolean }, details?: Record<string, unknown>): Promise<User> {
+  const ends = opts.endSessions === true || ENDS_SESSIONS.some((f) => patch[f] !== undefined);
+  const updated = await store.updateUser(user.realm, user.id, ends ? { ...patch, sessionsValidAfter: (opts.now ?? Date.now)() } : patch);
   await audit(store, type, updated, opts, details);
   return updated;
 }
@@ -131,7 +140,7 @@ export async function setPassword(store: Store, user: User, password: string, op
   checkPassword(password, opts.minLength, user.email);
   const passwordHash = await hashPassword(password);
   await store.clearFailures(user.realm, user.id);
-  return change(store, user, { passwordHash, sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.password.reset', opts);
+  return change(store, user, { passwordHash }, 'user.password.reset', opts);
 }
 
 export async function setRole(store: Store, user: User, role: string, opts: ChangeOptions = {}): Promise<User> {
@@ -139,20 +148,20 @@ export async function setRole(store: Store, user: User, role: string, opts: Chan
   return change(store, user, { role: checked }, 'user.role', opts, { from: user.role, to: checked });
 }
 
-/** Disable (sessions end on their next request) or enable an account. */
+/** Disable (sessions end on their next request, and stay ended after an enable) or enable an account. */
 export async function setStatus(store: Store, user: User, status: UserStatus, opts: ChangeOptions = {}): Promise<User> {
   return change(store, user, { status }, status === 'disabled' ? 'user.disable' : 'user.enable', opts);
 }
 
 /** End every session of the user (on their next request). */
 export async function signOutEverywhere(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
-  return change(store, user, { sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.signout-everywhere', opts);
+  return change(store, user, {}, 'user.signout-everywhere', { ...opts, endSessions: true });
 }
 
 /** Forget TOTP and recovery codes (the next password sign-in enrols again) and end the user's sessions. */
 export async function resetMfa(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
   await clearTotp(store, user);
-  return change(store, user, { sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.mfa.reset', opts);
+  return change(store, user, {}, 'user.mfa.reset', { ...opts, endSessions: true });
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -173,13 +182,13 @@ export async function linkIdentity(store: Store, user: User, identity: { readonl
   const holder = await store.getUserByExternalId(user.realm, tid, oid);
   if (holder !== null && holder.id !== user.id) throw new AccountError('IDENTITY_IN_USE', `that Microsoft identity is linked to ${holder.email} in realm ${user.realm}: unlink it there first`);
   const from = user.externalOid === null ? null : { tid: user.externalTid, oid: user.externalOid };
-  return change(store, user, { externalTid: tid, externalOid: oid, sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.link', opts, { tid, oid, from });
+  return change(store, user, { externalTid: tid, externalOid: oid }, 'user.link', opts, { tid, oid, from });
 }
 
 /** Remove the account's Microsoft identity; its sessions end. */
 export async function unlinkIdentity(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
   if (user.externalOid === null && user.externalTid === null) throw new AccountError('NOT_LINKED', `${user.email} is not linked to a Microsoft account`);
-  return change(store, user, { externalTid: null, externalOid: null, sessionsValidAfter: (opts.now ?? Date.now)() }, 'user.unlink', opts, { tid: user.externalTid, oid: user.externalOid });
+  return change(store, user, { externalTid: null, externalOid: null }, 'user.unlink', opts, { tid: user.externalTid, oid: user.externalOid });
 }
 
 /** Clear failed attempts and any lockout. */
