@@ -14,7 +14,7 @@ import pino from 'pino';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../../src/auth/policy.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import type { FakeEntra } from '../support/fake-entra/index.ts';
-import { Browser, ENTRA_USER, HOSTS, PATH, PORTAL_APP, STAFF_APP, TENANTS, csrfOf, staffAdmin, startEntra, versionOf } from '../admin/helpers.ts';
+import { Browser, HOSTS, PATH, PORTAL_APP, STAFF_APP, TENANTS, csrfOf, staffAdmin, startEntra, versionOf } from '../admin/helpers.ts';
 import { assertNoSecret } from './support.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -143,7 +143,8 @@ describe('an admin at work: secrets never come back, every change is audited', (
   }
 
   before(async () => {
-    const a = await staffAdmin(gw, { amr: ['sso'], idp: { tid: TENANTS.staff, oid: ENTRA_USER.oid } });
+    // a password + TOTP admin: staff SSO is not configured yet (an SSO session would be no session)
+    const a = await staffAdmin(gw, { amr: ['pwd', 'otp'] });
     adminUid = a.uid;
     admin = new Browser(gw, HOSTS.staff, a.cookie);
   });
