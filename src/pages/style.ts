@@ -1,4 +1,4 @@
-/** The one stylesheet of the gateway's pages (served from /.auth/assets/gateway.css). */
+/** The one stylesheet of the gateway's pages (inlined in every page, allowed by its CSP hash: ./layout.ts). */
 export const STYLESHEET = `
 :root{--bg:#f4f6fb;--card:#fff;--ink:#1b2333;--muted:#5b6577;--line:#dfe3ec;--brand:#3346d3;--brand-ink:#fff;--danger:#b42318;--danger-bg:#fef3f2;--ok:#067647;--ok-bg:#ecfdf3;--warn:#93370d;--warn-bg:#fffaeb;--radius:12px;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
