@@ -7,6 +7,11 @@
  * is the state's; a grant must come from that tenant, and Microsoft must confirm it
  * (an app-only token from that tenant: ../auth/entra/consent-check.ts), since the answer
  * itself travels through the browser. Otherwise nothing is recorded as granted.
+ *
+ * The person reading these pages is the CLIENT's Azure AD administrator, not a Regentra
+ * admin: they know their Azure portal, not Regentra's settings. Every page says what
+ * happened, whether to open the link they were given again, and whom to ask (the support
+ * team that sent them the link).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -31,8 +36,27 @@ function str(q: Query, name: string, max = 2048): string | undefined {
   return typeof v === 'string' && v.length <= max ? v : undefined;
 }
 
-function page(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
-  return sendPage(reply, status, { title, siteName: 'Admin consent', body: html`<h1>${title}</h1>${body}` });
+const CONTACT = 'If you have questions, or this keeps happening, contact the support team that sent you the admin consent link.';
+
+function page(reply: FastifyReply, status: number, title: string, body: SafeHtml, contact = true): FastifyReply {
+  return sendPage(reply, status, { title, siteName: 'Admin consent', body: html`<h1>${title}</h1>${body}${contact ? html`<p class="hint">${CONTACT}</p>` : ''}` });
+}
+
+/** Microsoft's refusal in words for the client's Azure AD administrator (nothing of Regentra's own settings). */
+function forClientAdmin(aadsts: string | null, clientName: string): { what: string; retry: string } {
+  const signInAsAdmin = `open the admin consent link you were given again and sign in with an account that may grant consent for ${clientName}’s directory (a Global Administrator, Privileged Role Administrator or Cloud Application Administrator).`;
+  switch (aadsts) {
+    case 'AADSTS65004':
+      return { what: 'The permission request was declined, so no consent was given.', retry: 'If that was a mistake, open the admin consent link you were given again and select Accept.' };
+    case 'AADSTS90094':
+    case 'AADSTS90008':
+    case 'AADSTS65001':
+      return { what: 'The account used cannot grant consent for the whole organisation.', retry: `To try again, ${signInAsAdmin}` };
+    case 'AADSTS50020':
+      return { what: `The account used belongs to another organisation’s directory, not ${clientName}’s.`, retry: `To try again, ${signInAsAdmin}` };
+    default:
+      return { what: 'Microsoft did not complete the consent.', retry: `To try again, ${signInAsAdmin}` };
+  }
 }
 
 export function consentRoutes(app: FastifyInstance): void {
@@ -60,18 +84,18 @@ export function consentRoutes(app: FastifyInstance): void {
     const error = info ? `${info.code}: ${info.message}` : OAUTH_ERROR.test(oauthError ?? '') ? `Microsoft answered “${oauthError}”.` : 'Microsoft reported an error.';
     const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
     await audit(request, client.id, 'failure', { tenantId, error: info?.code ?? oauthError ?? null, recorded: saved });
-    return page(reply, 200, 'Consent was not granted', html`<p class="lead">Consent for the Regentra portal app was not granted for ${client.name}.</p>
-<div class="alert error" role="alert">${error}</div>
-${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
-<p>You can open the admin consent link again to retry, or contact your Regentra contact.</p>`);
+    const words = forClientAdmin(info?.code ?? null, client.name);
+    return page(reply, 200, 'Consent was not granted', html`<p class="lead">${client.name}’s users cannot sign in to their support portal with their Microsoft accounts yet: consent for the Regentra portal app was not granted in your directory.</p>
+<div class="alert error" role="alert">${words.what}${info ? html` <span class="hint">(Microsoft error ${info.code})</span>` : ''}</div>
+<p>${words.retry} Nothing else needs to change on your side.</p>`);
   }
 
   async function granted(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, tenantId: string, q: Query): Promise<FastifyReply> {
     const from = str(q, 'tenant', 64)?.toLowerCase();
     if (!from || !GUID.test(from) || from !== tenantId) {
       await audit(request, client.id, 'failure', { tenantId, reason: 'wrong tenant', from: from && GUID.test(from) ? from : null });
-      return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
-<p>Sign in with an administrator account of ${client.name}’s own Azure AD tenant and open the admin consent link again.</p>`);
+      return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">You approved the Regentra portal app in a directory (tenant) other than the one set up for ${client.name}, so it was not recorded for ${client.name}.</p>
+<p>Open the admin consent link you were given again and sign in with an administrator account of ${client.name}’s own Azure AD directory.</p>`);
     }
     const portalApp = app.gateway.config.sites.portal?.entra;
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
@@ -80,23 +104,22 @@ ${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
       const { info } = confirmation;
       if (confirmation.unavailable) {
         await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed: Microsoft unavailable' });
-        return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm the consent for ${client.name}, so nothing was recorded yet.</p>
-<p>Open the admin consent link again in a few minutes (approving again is harmless).</p>`);
+        return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm your consent for ${client.name}, so it was not recorded yet.</p>
+<p>Open the admin consent link you were given again in a few minutes (approving again is harmless).</p>`);
       }
       const error = `${info.code}: ${info.message}`;
       const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error });
       await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed by Microsoft', error: info.code, recorded: saved });
       return page(reply, 200, 'Consent was not confirmed', html`<p class="lead">Microsoft did not confirm a consent for the Regentra portal app in ${client.name}’s directory, so it was not recorded.</p>
-<div class="alert error" role="alert">${error}</div>
-${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
-<p>Open the admin consent link again and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
+<div class="alert error" role="alert">${forClientAdmin(info.code, client.name).what} <span class="hint">(Microsoft error ${info.code})</span></div>
+<p>Open the admin consent link you were given again and approve it with an administrator account of ${client.name}’s own Azure AD directory.</p>`);
     }
     const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null });
     await audit(request, client.id, saved ? 'success' : 'failure', { tenantId, recorded: saved });
     if (!saved) return replyError(request, reply, 'INTERNAL', { html: true });
     return page(reply, 200, 'Consent granted', html`<p class="lead">Thank you — consent granted for ${client.name}.</p>
 <div class="alert ok" role="status">${client.name}’s users can now sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
-<p>You can close this window.</p>`);
+<p>You can close this window.</p>`, false);
   }
 
   app.get(PATHS.consentCallback, async (request, reply) => {
@@ -107,18 +130,18 @@ ${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
     if (!check.ok) {
       await audit(request, null, 'failure', { reason: check.reason === 'expired' ? 'expired link' : 'invalid state' });
       return check.reason === 'expired'
-        ? page(reply, 400, 'This consent link has expired', html`<p class="lead">Ask your Regentra contact for a new admin consent link, then open it again.</p>`)
-        : page(reply, 400, 'This consent link is not valid', html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded. Use the exact link you were given, or ask your Regentra contact for a new one.</p>`);
+        ? page(reply, 400, 'This consent link has expired', html`<p class="lead">Admin consent links are valid for a few days, and this one has expired, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one, then open it and approve again.</p>`, false)
+        : page(reply, 400, 'This consent link is not valid', html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded.</p><p>Open the exact link you were given (copy all of it), or ask the support team that sent it for a new one.</p>`, false);
     }
     const client = findClient(app, check.state.clientId);
     const settings = client ? (await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
     if (!client || !settings || settings.tenantId !== check.state.tenantId) {
       await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
-      return page(reply, 400, 'This consent link is out of date', html`<p class="lead">The portal settings changed since this link was created, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
+      return page(reply, 400, 'This consent link is out of date', html`<p class="lead">${client ? `${client.name}’s` : 'The'} support portal settings changed after this link was created, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one.</p>`, false);
     }
     if (str(q, 'error') !== undefined) return failed(request, reply, client, settings.tenantId, q);
     if (str(q, 'admin_consent', 8)?.toLowerCase() === 'true') return granted(request, reply, client, settings.tenantId, q);
     await audit(request, client.id, 'failure', { reason: 'incomplete answer' });
-    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded. Open the admin consent link again.</p>`);
+    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded.</p><p>Open the admin consent link you were given again.</p>`);
   });
 }

@@ -153,6 +153,12 @@ describe('admin consent', () => {
     assert.equal(page.status, 200);
     assert.match(page.body, /Consent was not granted/);
     assert.match(page.body, /AADSTS65004/);
+    // the reader is Acme's Azure AD administrator: what happened, how to retry, whom to ask — not Regentra's settings
+    const words = unescapeHtml(page.body);
+    assert.match(words, /The permission request was declined/);
+    assert.match(words, /open the admin consent link you were given again and select Accept/);
+    assert.match(words, /contact the support team that sent you the admin consent link/);
+    assert.doesNotMatch(words, /Settings →|Portal → Authentication|API permissions|Grant admin consent|Regentra contact/);
     const s = await acme();
     assert.equal(s.consent.status, 'failed');
     assert.match(s.consent.error ?? '', /^AADSTS65004: /);
