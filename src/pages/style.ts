@@ -79,6 +79,7 @@ ol.steps>li+li{margin-top:8px}
 input[aria-invalid=true]{border-color:var(--danger)}
 .hint-box{background:var(--warn-bg);border-radius:6px;padding:8px 10px;font-size:14px}
 .warn-text{color:var(--warn)}
+.draft{border:1px solid #fedf89;border-left:4px solid #f79009;background:var(--warn-bg);border-radius:10px;padding:14px 18px;margin:16px 0}.draft h3{font-size:15px;margin:0 0 6px}.draft p{font-size:14px}.draft .actions{margin-top:10px}
 ul.checks{list-style:none;padding:0;font-size:14px}ul.checks li{margin:4px 0}
 ul.checks li.ok::before{content:"\\2713  ";color:var(--ok);font-weight:700}ul.checks li.fail::before{content:"\\2717  ";color:var(--danger);font-weight:700}
 .admin-main code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;background:#f2f4f7;border-radius:4px;padding:1px 4px}
