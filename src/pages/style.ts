@@ -68,7 +68,7 @@ ol.steps>li+li{margin-top:8px}
 .side-title{font-weight:700;margin:0 0 8px}
 .side-group{text-transform:uppercase;letter-spacing:.6px;font-size:11px;color:var(--muted);margin:16px 0 4px}
 .side-empty{color:var(--muted);font-size:13px}
-.switcher label{font-size:12px;margin:4px 0}.switcher select{margin-bottom:6px}
+.switcher label{font-size:12px;margin:4px 0}.switcher select{margin-bottom:6px}.switcher .hint{font-size:12px;margin:6px 0 8px}
 .crumbs{color:var(--muted);font-size:13px;margin:0 0 6px}
 .panel{border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin:16px 0}
 .panel h3,.setting h3{font-size:15px;margin:0 0 6px}
