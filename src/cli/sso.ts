@@ -13,7 +13,14 @@ import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, t
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 
-const USAGE = 'usage: regentra-gateway sso status | disable-sso-only | disable\n';
+export const SSO_USAGE = `usage: regentra-gateway sso <command> [--config FILE]
+
+  status               staff SSO and each client's portal SSO (never a secret)
+  disable-sso-only     allow email + password sign-in again (the break-glass switch
+                       when Microsoft sign-in is broken and SSO-only is on)
+  disable              turn staff SSO off (and SSO-only with it)
+`;
+const USAGE = SSO_USAGE;
 const MAX_ATTEMPTS = 3;
 
 async function readStaff(store: Store): Promise<{ value: StaffSsoSettings; version: number }> {
