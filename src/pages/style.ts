@@ -89,7 +89,7 @@ ul.checks li.ok::before{content:"\\2713  ";color:var(--ok);font-weight:700}ul.ch
 dl.kv.compact{gap:2px 10px;font-size:12px;margin:0}dl.kv.compact dd{word-break:normal;overflow-wrap:anywhere}
 .shell.wide:has(.admin){max-width:1120px}
 table.audit td{vertical-align:top}.panel p{font-size:14px}
-@media (max-width:720px){.admin{grid-template-columns:1fr}.side{border-right:0;border-bottom:1px solid var(--line);padding:0 0 12px}.setting{flex-direction:column}}
+@media (max-width:720px){.admin{grid-template-columns:minmax(0,1fr)}.side{border-right:0;border-bottom:1px solid var(--line);padding:0 0 12px}.setting{flex-direction:column}}
 .admin-box{border:1px solid #c9cfdb;border-left:4px solid var(--brand);border-radius:8px;background:#f7f8fc;padding:10px 14px;margin:16px 0;font-size:14px}
 .admin-box h2{font-size:14px;margin:0 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .admin-box p{margin:6px 0;word-break:break-word}
