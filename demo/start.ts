@@ -8,7 +8,9 @@
  *     the signed identity header with the gateway's JWKS;
  *  4. seeds demo users and turns on staff SSO and Acme's portal SSO (globex keeps
  *     password + TOTP only);
- *  5. serves config/demo.yaml and prints what to open.
+ *  5. serves config/demo.yaml and prints what to open, the demo accounts and the values
+ *     to try Test Connection with; on a terminal, one short line per request follows
+ *     (./log-lines.ts), otherwise the usual JSON log lines.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -26,6 +28,7 @@ import { registeredRedirectUris } from '../src/auth/entra/urls.ts';
 import { startFakeEntra, type FakeEntra } from '../test/support/fake-entra/index.ts';
 import { startSampleBackend } from '../examples/backend/server.ts';
 import { DEMO, DEMO_USERS } from './fixtures.ts';
+import { terminalLogLines } from './log-lines.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = resolve(root, 'data/demo');
@@ -117,7 +120,7 @@ async function run(): Promise<void> {
   const seedStore = await openConfiguredStore(config);
   const users = await seed(config, seedStore).finally(() => seedStore.close());
 
-  const running = await serve(config);
+  const running = await serve(config, process.stdout.isTTY ? { logDestination: terminalLogLines(process.stdout) } : {});
   const port = config.server.publicPort ?? config.server.port;
   const line = (s = '') => process.stdout.write(`${s}\n`);
   line();
@@ -133,7 +136,15 @@ async function run(): Promise<void> {
   line('  Local accounts (password sign-in):');
   for (const u of users) line(`    ${u.realm.padEnd(14)} ${u.email.padEnd(26)} password: ${u.password}   ${u.totp ? `TOTP secret: ${u.totp}` : 'TOTP: enrols at first sign-in'}`);
   line();
+  line('  Try Test Connection (Settings → Security → Single Sign-On) with the stand-in\'s staff app');
+  line('  registration (public demo data, never a real secret):');
+  line(`    Tenant ID      ${DEMO.staffTenant}`);
+  line(`    Client ID      ${DEMO.staffApp.clientId}`);
+  line(`    Client Secret  ${DEMO.staffApp.clientSecret}`);
+  line('    then sign in at the stand-in as Ada Admin.');
+  line();
   line('  Current TOTP codes: npm run demo:totp      Stop: Ctrl-C');
+  line(process.stdout.isTTY ? '  Requests (one line each):' : '  Log lines follow as JSON.');
   line();
 
   const code = await running.closed;

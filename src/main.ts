@@ -6,6 +6,7 @@
  *   regentra-gateway keys generate                print fresh keys
  *   regentra-gateway users <command> …            manage local accounts
  *   regentra-gateway sso <command> …              SSO status, redirect URIs, break-glass switches
+ *   regentra-gateway help [<command>], --help, <command> --help   usage (src/cli/help.ts)
  */
 import pino from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
@@ -21,6 +22,7 @@ import { instrumentStore } from './store/instrumented.ts';
 import { loggerOptions } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { printRedirectUris, runSsoCommand } from './cli/sso.ts';
+import { helpFor, isHelpFlag, MAIN_USAGE } from './cli/help.ts';
 import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
 import { missingNodeFlags } from './ops/runtime.ts';
 
@@ -77,6 +79,33 @@ function loadOrExplain(configPath: string | undefined, env: Readonly<Record<stri
 /** Run a command; resolves to the process exit code (serve resolves when stopped). */
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
   const args = parseArgs(argv, env);
+  // help needs no configuration: `help [cmd]`, `--help`, `cmd --help`
+  if (args.command === 'help') {
+    const topic = args.rest[0];
+    const text = topic === undefined ? MAIN_USAGE : helpFor(topic);
+    if (text === null) {
+      io.stderr.write(`regentra-gateway: no command "${topic}"
+
+${MAIN_USAGE}`);
+      return 2;
+    }
+    io.stdout.write(text);
+    return 0;
+  }
+  if (args.rest.some(isHelpFlag)) {
+    // a bare `--help` parses as the default command, serve: that is the overview
+    if (!argv.includes(args.command)) {
+      io.stdout.write(MAIN_USAGE);
+      return 0;
+    }
+    const text = helpFor(args.command);
+    if (text === null) {
+      io.stderr.write(`regentra-gateway: unknown command "${args.command}"\n\n${MAIN_USAGE}`);
+      return 2;
+    }
+    io.stdout.write(text);
+    return 0;
+  }
   switch (args.command) {
     case 'check-config': {
       const loaded = loadOrExplain(args.configPath, env, io);
@@ -87,7 +116,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     }
     case 'keys': {
       if (args.rest[0] !== 'generate') {
-        io.stderr.write('usage: regentra-gateway keys generate\n');
+        io.stderr.write(helpFor('keys') ?? '');
         return 2;
       }
       const k = generateKeys();
@@ -122,7 +151,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       return running.closed;
     }
     default:
-      io.stderr.write(`regentra-gateway: unknown command "${args.command}" (try serve, check-config, keys generate, users, sso)\n`);
+      io.stderr.write(`regentra-gateway: unknown command "${args.command}"\n\n${MAIN_USAGE}`);
       return 2;
   }
 }

@@ -30,6 +30,14 @@ export interface SampleBackend {
   close(): Promise<void>;
 }
 
+/** the gateway's settings pages (staff admins only; the gateway checks, this link only helps) */
+const SETTINGS = '/.auth/admin/';
+
+/** the verified identity is a staff admin (the role claim; X-Regentra-Role carries the same) */
+function isStaffAdmin(who: VerifiedIdentity): boolean {
+  return who.realm === 'staff' && who.role === 'admin';
+}
+
 function page(opts: SampleBackendOptions, req: IncomingMessage, who: VerifiedIdentity | null, problem: string | null): string {
   const rows = (pairs: Array<[string, string]>) => pairs.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
   const inbound = Object.entries(req.headers)
@@ -41,7 +49,8 @@ function page(opts: SampleBackendOptions, req: IncomingMessage, who: VerifiedIde
 header a{color:#fff}main{max-width:860px;margin:28px auto;padding:0 20px}.card{background:#fff;border:1px solid #dfe3ec;border-radius:12px;padding:22px;margin-bottom:18px}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:7px;border-bottom:1px solid #eef0f5;vertical-align:top}th{width:190px;color:#5b6577;font-weight:600}
 .ok{color:#067647;font-weight:700}.bad{color:#b42318;font-weight:700}code{word-break:break-all;font-size:12px}</style></head><body>
-<header><strong>${escapeHtml(opts.name)}</strong><span>${who ? `${escapeHtml(who.name)} · <a href="/.auth/logout">Sign out</a>` : ''}</span></header><main>
+<header><strong>${escapeHtml(opts.name)}</strong><span>${who ? `${escapeHtml(who.name)} · ${isStaffAdmin(who) ? `<a href="${SETTINGS}">Settings</a> · ` : ''}<a href="/.auth/logout">Sign out</a>` : ''}</span></header><main>
+${who && isStaffAdmin(who) ? `<div class="card"><h2>Staff settings</h2><p>You are a staff admin: single sign-on, each client's portal sign-in and the audit log are in the gateway's <a href="${SETTINGS}">Settings</a>.</p></div>` : ''}
 <div class="card"><h2>Who is signed in</h2>${
     who
       ? `<p class="ok">✔ Signed identity verified (ES256 signature, issuer, audience "${escapeHtml(opts.audience)}", expiry) with the gateway's JWKS.</p>
@@ -71,7 +80,8 @@ export async function startSampleBackend(opts: SampleBackendOptions): Promise<Sa
         res.writeHead(who ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(who ? { app: opts.name, identity: who } : { app: opts.name, error: problem }));
         return;
       }
-      res.writeHead(who ? 200 : 401, { 'content-type': 'text/html; charset=utf-8' }).end(page(opts, req, who, problem));
+      // a page about the signed-in person: never kept by the browser or a shared cache
+      res.writeHead(who ? 200 : 401, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store, private' }).end(page(opts, req, who, problem));
     })();
   });
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', resolve));

@@ -13,6 +13,11 @@
  * administrator's consent. For the same reason an error answer never downgrades a
  * confirmed grant (declining the consent page does not remove a consent given before):
  * the grant stays, the declined attempt is audited.
+ *
+ * The person reading these pages is the CLIENT's Azure AD administrator, not a Regentra
+ * admin: they know their Azure portal, not Regentra's settings. Every page says what
+ * happened, and — since a link answers once — to ask the support team that sent the
+ * link for a new one when they need to answer again.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -37,8 +42,30 @@ function str(q: Query, name: string, max = 2048): string | undefined {
   return typeof v === 'string' && v.length <= max ? v : undefined;
 }
 
-function page(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
-  return sendPage(reply, status, { title, siteName: 'Admin consent', body: html`<h1>${title}</h1>${body}` });
+const CONTACT = 'If you have questions, or this keeps happening, contact the support team that sent you the admin consent link.';
+
+function page(reply: FastifyReply, status: number, title: string, body: SafeHtml, contact = true): FastifyReply {
+  return sendPage(reply, status, { title, siteName: 'Admin consent', body: html`<h1>${title}</h1>${body}${contact ? html`<p class="hint">${CONTACT}</p>` : ''}` });
+}
+
+/** Microsoft's refusal in words for the client's Azure AD administrator (nothing of Regentra's own settings). */
+/** each link answers once (the state is used up): a second answer needs a new link */
+const NEW_LINK = 'Ask the support team that sent you the admin consent link for a new one (each link can be used once), open it';
+
+function forClientAdmin(aadsts: string | null, clientName: string): { what: string; retry: string } {
+  const signInAsAdmin = `ask the support team that sent you the admin consent link for a new one (each link can be used once), open it and sign in with an account that may grant consent for ${clientName}’s directory (a Global Administrator, Privileged Role Administrator or Cloud Application Administrator).`;
+  switch (aadsts) {
+    case 'AADSTS65004':
+      return { what: 'The permission request was declined, so no consent was given.', retry: 'If that was a mistake, ask the support team that sent you the admin consent link for a new one (each link can be used once), open it and select Accept.' };
+    case 'AADSTS90094':
+    case 'AADSTS90008':
+    case 'AADSTS65001':
+      return { what: 'The account used cannot grant consent for the whole organisation.', retry: `To try again, ${signInAsAdmin}` };
+    case 'AADSTS50020':
+      return { what: `The account used belongs to another organisation’s directory, not ${clientName}’s.`, retry: `To try again, ${signInAsAdmin}` };
+    default:
+      return { what: 'Microsoft did not complete the consent.', retry: `To try again, ${signInAsAdmin}` };
+  }
 }
 
 export function consentRoutes(app: FastifyInstance): void {
@@ -75,20 +102,20 @@ export function consentRoutes(app: FastifyInstance): void {
       tenantId, error: info?.code ?? oauthError ?? null, recorded: saved === true, ...(saved === 'kept' ? { reason: 'declined after a confirmed grant: the grant stands' } : {}),
       ...(microsoft ? { microsoft } : {}),
     });
-    return page(reply, 200, 'Consent was not granted', html`<p class="lead">Consent for the Regentra portal app was not granted for ${client.name}.</p>
-<div class="alert error" role="alert">${error}</div>
-${info?.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
-${microsoftIdsHtml(microsoft)}
+    const words = forClientAdmin(info?.code ?? null, client.name);
+    return page(reply, 200, 'Consent was not granted', html`<p class="lead">${client.name}’s users cannot sign in to their support portal with their Microsoft accounts yet: consent for the Regentra portal app was not granted in your directory.</p>
+<div class="alert error" role="alert">${words.what}${info ? html` <span class="hint">(Microsoft error ${info.code})</span>` : ''}</div>
 ${saved === 'kept' ? html`<p>A consent given before stays in place: declining this page does not remove it.</p>` : ''}
-<p>To try again, ask your Regentra contact for a new admin consent link (each link can be used once).</p>`);
+<p>${words.retry} Nothing else needs to change on your side.</p>
+${microsoftIdsHtml(microsoft)}`);
   }
 
   async function granted(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, tenantId: string, q: Query): Promise<FastifyReply> {
     const from = str(q, 'tenant', 64)?.toLowerCase();
     if (!from || !GUID.test(from) || from !== tenantId) {
       await audit(request, client.id, 'failure', { tenantId, reason: 'wrong tenant', from: from && GUID.test(from) ? from : null });
-      return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
-<p>Ask your Regentra contact for a new admin consent link and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
+      return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">You approved the Regentra portal app in a directory (tenant) other than the one set up for ${client.name}, so it was not recorded for ${client.name}.</p>
+<p>${NEW_LINK} and sign in with an administrator account of ${client.name}’s own Azure AD directory.</p>`);
     }
     const portalApp = app.gateway.config.sites.portal?.entra;
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
@@ -97,18 +124,17 @@ ${saved === 'kept' ? html`<p>A consent given before stays in place: declining th
       const { info } = confirmation;
       if (confirmation.unavailable) {
         await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed: Microsoft unavailable' });
-        return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm the consent for ${client.name}, so nothing was recorded yet.</p>
-<p>In a few minutes, ask your Regentra contact for a new admin consent link and open it (approving again is harmless; each link can be used once).</p>`);
+        return page(reply, 503, 'Consent could not be confirmed yet', html`<p class="lead">Microsoft could not be reached to confirm your consent for ${client.name}, so it was not recorded yet.</p>
+<p>In a few minutes, ${NEW_LINK.charAt(0).toLowerCase()}${NEW_LINK.slice(1)} and approve again (approving again is harmless).</p>`);
       }
       const error = `${info.code}: ${info.message}`;
       const microsoft = info.microsoft ?? null;
       const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, adminConsent: true, appPresent: false, microsoft });
       await audit(request, client.id, 'failure', { tenantId, reason: 'not confirmed by Microsoft', error: info.code, recorded: saved, ...(microsoft ? { microsoft } : {}) });
       return page(reply, 200, 'Consent was not confirmed', html`<p class="lead">Microsoft’s answer said an administrator consented, but Microsoft did not confirm that the Regentra portal app is present in ${client.name}’s directory, so nothing was recorded as granted.</p>
-<div class="alert error" role="alert">${error}</div>
-${info.hint ? html`<p><strong>How to fix it:</strong> ${info.hint}</p>` : ''}
-${microsoftIdsHtml(microsoft)}
-<p>Ask your Regentra contact for a new admin consent link and approve it with an administrator account of ${client.name}’s own Azure AD tenant.</p>`);
+<div class="alert error" role="alert">${forClientAdmin(info.code, client.name).what} <span class="hint">(Microsoft error ${info.code})</span></div>
+<p>${NEW_LINK} and approve it with an administrator account of ${client.name}’s own Azure AD directory.</p>
+${microsoftIdsHtml(microsoft)}`);
     }
     // admin_consent=True (the route's condition) and the app-only token succeeded: both facts are kept
     const saved = await record(client, tenantId, { status: 'granted', at: app.gateway.now(), tenantId, error: null, adminConsent: true, appPresent: true, microsoft: null });
@@ -116,7 +142,7 @@ ${microsoftIdsHtml(microsoft)}
     if (!saved) return replyError(request, reply, 'INTERNAL', { html: true });
     return page(reply, 200, 'Consent granted', html`<p class="lead">Thank you — consent granted for ${client.name}.</p>
 <div class="alert ok" role="status">Microsoft confirmed that the Regentra portal app is present in ${client.name}’s directory, and its answer says an administrator consented. ${client.name}’s users can sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
-<p>You can close this window.</p>`);
+<p>You can close this window.</p>`, false);
   }
 
   app.get(PATHS.consentCallback, async (request, reply) => {
@@ -127,23 +153,23 @@ ${microsoftIdsHtml(microsoft)}
     if (!check.ok) {
       await audit(request, null, 'failure', { reason: check.reason === 'expired' ? 'expired link' : 'invalid state' });
       return check.reason === 'expired'
-        ? page(reply, 400, 'This consent link has expired', html`<p class="lead">Ask your Regentra contact for a new admin consent link, then open it again.</p>`)
-        : page(reply, 400, 'This consent link is not valid', html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded. Use the exact link you were given, or ask your Regentra contact for a new one.</p>`);
+        ? page(reply, 400, 'This consent link has expired', html`<p class="lead">Admin consent links are valid for a few days, and this one has expired, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one, then open it and approve again.</p>`, false)
+        : page(reply, 400, 'This consent link is not valid', html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded.</p><p>Open the exact link you were given (copy all of it), or ask the support team that sent it for a new one.</p>`, false);
     }
     const client = findClient(app, check.state.clientId);
     const settings = client ? (await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
     if (!client || !settings || settings.tenantId !== check.state.tenantId) {
       await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
-      return page(reply, 400, 'This consent link is out of date', html`<p class="lead">The portal settings changed since this link was created, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
+      return page(reply, 400, 'This consent link is out of date', html`<p class="lead">${client ? `${client.name}’s` : 'The'} support portal settings changed after this link was created, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one.</p>`, false);
     }
     // each link answers once, on any replica: a replayed answer (the link's state is shared and lasts days) records nothing
     if (!(await app.gateway.store.consumeOnce(`consent-state:${check.state.id}`, check.state.expiresAt))) {
       await audit(request, client.id, 'failure', { reason: 'link already used' });
-      return page(reply, 400, 'This consent link was already used', html`<p class="lead">Each admin consent link can be used once, so nothing was recorded. If you need to answer again, ask your Regentra contact for a new link.</p>`);
+      return page(reply, 400, 'This consent link was already used', html`<p class="lead">Each admin consent link can be used once, so nothing was recorded. If you need to answer again, ask the support team that sent you the link for a new one.</p>`, false);
     }
     if (str(q, 'error') !== undefined) return failed(request, reply, client, settings.tenantId, q);
     if (str(q, 'admin_consent', 8)?.toLowerCase() === 'true') return granted(request, reply, client, settings.tenantId, q);
     await audit(request, client.id, 'failure', { reason: 'incomplete answer' });
-    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded. Ask your Regentra contact for a new admin consent link.</p>`);
+    return page(reply, 400, 'Consent could not be recorded', html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded.</p><p>${NEW_LINK}.</p>`);
   });
 }

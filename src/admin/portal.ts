@@ -18,7 +18,7 @@ import { checkbox, formBody, parseTenantId, textField } from './forms.ts';
 import { adminConsentUrl, registeredRedirectUris } from '../auth/entra/index.ts';
 import { signConsentState } from './consent-state.ts';
 import { mfaChoice, portalBody, type MfaChoice, type PortalView } from './portal-view.ts';
-import { sendAdmin } from './shell.ts';
+import { rememberClient, rememberedClient, sendAdmin } from './shell.ts';
 
 type PortalForm = PortalView['form'];
 
@@ -131,16 +131,19 @@ export function portalRoutes(app: FastifyInstance): void {
 
   const first = () => config.sites.portal?.clients[0];
 
+  // Portal: the client chosen before in this session, else the first
   app.get(ADMIN_PATHS.portalHome, (request, reply) => {
-    const client = first();
+    const client = findClient(app, rememberedClient(app, request)) ?? first();
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'No portal clients are configured.' });
     return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
   });
 
+  // the sidebar switcher (a GET form: works without script; the page script submits it on change)
   app.get(ADMIN_PATHS.portalSwitch, (request, reply) => {
     const client = findClient(app, (request.query as { client?: unknown }).client);
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
-    return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
+    rememberClient(request, client.id);
+    return reply.code(303).header('cache-control', 'no-store').redirect(ADMIN_PATHS.portal(client.id));
   });
 
   const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;

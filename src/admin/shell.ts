@@ -1,14 +1,27 @@
-/** Sending an admin page for the signed-in admin (sidebar with the configured portal clients). */
+/**
+ * Sending an admin page for the signed-in admin (sidebar with the configured portal
+ * clients), and the client chosen in the sidebar switcher: remembered in the admin's
+ * session cookie (bound to the session id; a new sign-in forgets it), so that every
+ * settings page — staff SSO and the audit log too — shows the same client selected.
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendAdminPage, type AdminSection } from '../pages/admin.ts';
 import type { SafeHtml } from '../pages/html.ts';
 import { actorOf } from './access.ts';
+
+declare module '@fastify/secure-session' {
+  interface SessionData {
+    /** the portal client chosen in the settings' switcher, for session `sid` */
+    ac: { readonly sid: string; readonly client: string };
+  }
+}
 
 export interface AdminPage {
   readonly title: string;
   readonly crumbs: readonly string[];
   readonly section: AdminSection;
   readonly body: SafeHtml;
+  /** the client this page is about (remembered as the switcher's choice) */
   readonly clientId?: string | null;
   readonly formTargets?: readonly string[];
 }
@@ -17,6 +30,22 @@ export function portalClients(app: FastifyInstance): ReadonlyArray<{ readonly id
   return app.gateway.config.sites.portal?.clients ?? [];
 }
 
+/** Remember `clientId` as this admin session's chosen client. */
+export function rememberClient(request: FastifyRequest, clientId: string): void {
+  const sid = actorOf(request).session.sid;
+  const kept = request.session.get('ac');
+  if (kept?.sid !== sid || kept.client !== clientId) request.session.set('ac', { sid, client: clientId });
+}
+
+/** The client chosen in this admin session, if it is still configured. */
+export function rememberedClient(app: FastifyInstance, request: FastifyRequest): string | null {
+  const kept = request.session.get('ac');
+  if (!kept || typeof kept.client !== 'string' || kept.sid !== actorOf(request).session.sid) return null;
+  return portalClients(app).some((c) => c.id === kept.client) ? kept.client : null;
+}
+
 export function sendAdmin(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, status: number, page: AdminPage): FastifyReply {
-  return sendAdminPage(reply, status, { ...page, signedInAs: actorOf(request).user.email, clients: portalClients(app) });
+  if (page.clientId) rememberClient(request, page.clientId);
+  const clientId = page.clientId ?? rememberedClient(app, request);
+  return sendAdminPage(reply, status, { ...page, clientId, signedInAs: actorOf(request).user.email, clients: portalClients(app) });
 }

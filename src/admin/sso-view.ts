@@ -16,6 +16,14 @@ export interface PendingTest {
   readonly claims: TestSignInResult['claims'];
 }
 
+/** the values of a Test Connection that did not pass (abandoned, or failed at Microsoft) */
+export interface UntestedDraft {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly newSecret: boolean;
+  readonly startedAt: number;
+}
+
 export interface SsoView {
   readonly csrf: string;
   readonly version: number;
@@ -33,6 +41,8 @@ export interface SsoView {
   readonly result: TestSignInResult | null;
   /** tested values that passed but are not saved */
   readonly pending: PendingTest | null;
+  /** tested values that did not pass: shown apart from the form, never as the settings */
+  readonly untested: UntestedDraft | null;
   /** the admin signed in with SSO (may turn on SSO-only) */
   readonly ssoSession: boolean;
 }
@@ -130,8 +140,25 @@ function pendingPanel(v: SsoView): SafeHtml | string {
   return html`<div class="panel">
 <h3>Tested values not saved yet ${badge('info', 'Passed')}</h3>
 <dl class="kv"><dt>Tenant ID</dt><dd>${p.tenantId}</dd><dt>Client ID</dt><dd>${p.clientId}</dd><dt>Client Secret</dt><dd>${p.newSecret ? 'the new secret you entered' : 'the saved secret'}</dd><dt>Tested</dt><dd>${formatTime(p.passedAt)}${p.claims ? ` — signed in as ${p.claims.name}` : ''}</dd></dl>
-<form method="post" action="${ADMIN_PATHS.sso}">${hiddenFields(v.csrf, v.version)}<button type="submit" name="action" value="save-tested" class="btn inline">Save tested values</button></form>
+<form method="post" action="${ADMIN_PATHS.sso}" class="actions">${hiddenFields(v.csrf, v.version)}<button type="submit" name="action" value="save-tested" class="btn inline">Save tested values</button>
+<button type="submit" name="action" value="discard-draft" class="btn secondary inline">Discard</button></form>
 </div>`;
+}
+
+/** "Untested changes from 14:05 — Test / Discard": the form above shows the saved values. */
+function untestedBanner(v: SsoView): SafeHtml | string {
+  const u = v.untested;
+  if (!u) return '';
+  const at = formatTime(u.startedAt).slice(11);
+  return html`<section class="draft" aria-labelledby="draft-title">
+<h3 id="draft-title">Untested changes from ${at}</h3>
+<p>You started Test Connection with these values, but the test did not pass. They are not saved: the form below shows the saved settings.</p>
+<dl class="kv"><dt>Tenant ID</dt><dd>${u.tenantId}</dd><dt>Client ID</dt><dd>${u.clientId}</dd><dt>Client Secret</dt><dd>${u.newSecret ? 'a new secret you entered' : 'the saved secret'}</dd></dl>
+<form method="post" action="${ADMIN_PATHS.sso}" class="actions">${hiddenFields(v.csrf, v.version)}
+<button type="submit" name="action" value="test-draft" class="btn inline">Test</button>
+<button type="submit" name="action" value="discard-draft" class="btn secondary inline">Discard</button>
+</form>
+</section>`;
 }
 
 function enableSection(v: SsoView): SafeHtml {
@@ -183,6 +210,7 @@ ${noticeBox(v.notice)}
 ${checkPanel(v.check)}
 ${resultPanel(v.result)}
 ${pendingPanel(v)}
+${untestedBanner(v)}
 ${setupSteps(v)}
 ${detailsForm(v)}
 ${enableSection(v)}

@@ -2,9 +2,14 @@
  * Settings → Security → Single Sign-On (Staff SSO, steps 1–6 of the documentation).
  *
  * GET shows the page (and, back from a test sign-in, what Microsoft returned).
- * POST `action` = save | test | save-tested | enable | disable | sso-only-on |
- * sso-only-off | auto-provision-on | auto-provision-off; every change is written at
- * the version the form was rendered from, audited, and answered with a redirect.
+ * POST `action` = save | test | test-draft | discard-draft | save-tested | enable |
+ * disable | sso-only-on | sso-only-off | auto-provision-on | auto-provision-off; every
+ * change is written at the version the form was rendered from, audited, and answered
+ * with a redirect.
+ *
+ * The form always shows the SAVED values: values of a Test Connection that did not come
+ * back (or failed) are shown apart, as "Untested changes from 14:05 — Test / Discard",
+ * so that an abandoned test is never mistaken for, or saved as, the settings.
  *
  * Rules: Enable SSO only for saved values that passed Test Connection (fingerprint);
  * while SSO is on, new credentials must pass the test before they replace the working
@@ -51,6 +56,7 @@ const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   'sso-only-off': { kind: 'ok', text: 'SSO-only is off: Staff members can sign in with email and password again.' },
   'auto-provision-on': { kind: 'ok', text: 'Auto-provision is on: new members of your tenant get a Staff member account on first sign-in.' },
   'auto-provision-off': { kind: 'ok', text: 'Auto-provision is off.' },
+  discarded: { kind: 'ok', text: 'The tested values were discarded. The form shows the saved settings.' },
 });
 
 function doneNotice(query: unknown): Notice | null {
@@ -90,13 +96,14 @@ export function ssoRoutes(app: FastifyInstance): void {
       settings,
       verified: isVerified(app, settings),
       redirectUris: registeredRedirectUris(app.gateway.config).staff,
-      // after a test, the form shows the values that were tested (not yet saved) rather than emptying
-      form: x.form ?? (draft ? { tenantId: draft.tenantId, clientId: draft.clientId } : { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' }),
+      // the saved values (or, after an error, what was posted): a test's values are shown apart
+      form: x.form ?? { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' },
       fieldErrors: x.fieldErrors ?? {},
       notice: x.notice ?? null,
       check: x.check ?? null,
       result: x.result ?? null,
       pending: draft?.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, passedAt: draft.passedAt, claims: draft.claims } : null,
+      untested: draft && !draft.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, startedAt: draft.startedAt } : null,
       ssoSession: actor.session.amr.includes('sso'),
     };
     return sendAdmin(app, request, reply, status, {
@@ -165,27 +172,50 @@ export function ssoRoutes(app: FastifyInstance): void {
     return commit(c, next, 'saved-tested', () => putDraft(app, c.actor.user.id, null));
   }
 
-  async function test(c: Ctx): Promise<FastifyReply> {
-    const { creds, form, errors } = parseCredentials(c.body);
-    if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
-    const secret = creds.secret || readStaffSecret(app, c.current.value);
-    if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: 'Enter the client secret to test.' } });
-    const tested: EntraAppCredentials = { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret };
+  /**
+   * Test Connection with `tested`: the server-side check, then (when it passes) the round
+   * trip through Microsoft, remembering what is being tested as this admin's draft.
+   * `secretEnc`: the sealed secret typed for this test, or null (the saved one is tested).
+   */
+  async function runTest(c: Ctx, tested: EntraAppCredentials, secretEnc: string | null, form: { tenantId: string; clientId: string }, typedSecret: boolean): Promise<FastifyReply> {
     const check = await checkConnection(app, tested);
     await auditAdmin(app, c.request, c.actor, {
       type: 'sso.test', outcome: check.ok ? 'success' : 'failure', realm: STAFF_REALM,
       details: { step: 'connection', tenantId: tested.tenantId, clientId: tested.clientId, error: check.error?.code ?? null },
     });
     if (!check.ok) {
-      const retype: Notice | null = creds.secret ? { kind: 'warn', text: 'For your security the secret you typed was not kept: enter it again after fixing the problem.' } : null;
+      const retype: Notice | null = typedSecret ? { kind: 'warn', text: 'For your security the secret you typed was not kept: enter it again after fixing the problem.' } : null;
       return render(c.request, c.reply, 200, { form, check, notice: retype });
     }
     const draft: TestDraft = {
-      tenantId: tested.tenantId, clientId: tested.clientId, secretEnc: creds.secret ? sealDraftSecret(app, c.actor.user.id, creds.secret) : null,
+      tenantId: tested.tenantId, clientId: tested.clientId, secretEnc,
       fingerprint: settingsFingerprint(app, tested), startedAt: now(), passedAt: null, claims: null,
     };
     await putDraft(app, c.actor.user.id, draft);
     return beginTestSignIn(app, c.request, c.reply, tested, ADMIN_PATHS.sso);
+  }
+
+  async function test(c: Ctx): Promise<FastifyReply> {
+    const { creds, form, errors } = parseCredentials(c.body);
+    if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
+    const secret = creds.secret || readStaffSecret(app, c.current.value);
+    if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: 'Enter the client secret to test.' } });
+    const secretEnc = creds.secret ? sealDraftSecret(app, c.actor.user.id, creds.secret) : null;
+    return runTest(c, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret }, secretEnc, form, creds.secret !== '');
+  }
+
+  /** "Test" on the untested-changes banner: the draft's values, again. */
+  async function testDraft(c: Ctx): Promise<FastifyReply> {
+    const draft = await loadDraft(app, c.actor.user.id);
+    const creds = draft ? draftCredentials(app, c.actor.user.id, draft, c.current.value) : null;
+    if (!draft || !creds) return refuse(c, 409, 'test-draft', 'There are no untested changes to test any more (they expire after 30 minutes, or the secret cannot be read). Enter the values in the form and click Test Connection.');
+    // the form keeps showing the saved values, whatever the outcome
+    return runTest(c, creds, draft.secretEnc, { tenantId: c.current.value.tenantId ?? '', clientId: c.current.value.clientId ?? '' }, false);
+  }
+
+  async function discardDraft(c: Ctx): Promise<FastifyReply> {
+    await putDraft(app, c.actor.user.id, null);
+    return c.reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?done=discarded`);
   }
 
   function enableRefusal(s: StaffSsoSettings): string | null {
@@ -218,7 +248,7 @@ export function ssoRoutes(app: FastifyInstance): void {
     'auto-link-on': (c) => commit(c, { ...c.current.value, autoLink: true }, 'auto-link-on'),
     'auto-link-off': (c) => commit(c, { ...c.current.value, autoLink: false }, 'auto-link-off'),
   };
-  const actions: Record<string, (c: Ctx) => Promise<FastifyReply>> = { ...toggles, save, test, 'save-tested': saveTested };
+  const actions: Record<string, (c: Ctx) => Promise<FastifyReply>> = { ...toggles, save, test, 'test-draft': testDraft, 'discard-draft': discardDraft, 'save-tested': saveTested };
 
   /** Back from a test sign-in: record what came back (the saved values are marked tested, or the draft passed). */
   async function recordTestResult(request: FastifyRequest, actor: AdminActor, result: TestSignInResult): Promise<Notice> {
@@ -256,7 +286,8 @@ export function ssoRoutes(app: FastifyInstance): void {
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const c: Ctx = { request, reply, actor: actorOf(request), body, current };
-    if (name !== 'test' && version !== current.version) return render(request, reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    // a test or a discard changes no setting: a stale page may still run them
+    if (name !== 'test' && name !== 'test-draft' && name !== 'discard-draft' && version !== current.version) return render(request, reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     return action(c);
   });
 }

@@ -12,6 +12,9 @@ import { replyError } from '../pages/errors.ts';
 import { realmKind } from '../ops/metrics.ts';
 import { authMethods, type SessionData } from '../session/types.ts';
 
+/** What a sign-out asks the browser to forget of this origin (docs/security.md). */
+export const CLEAR_ON_SIGN_OUT = '"cache", "storage"';
+
 /** A request made by this site's own pages (not a cross-site form or image). */
 export function isSameOrigin(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
@@ -54,7 +57,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(`${PATHS.assets}:name`, (request, reply) => {
     const name = (request.params as { name: string }).name;
-    const asset = name === 'gateway.css' ? ASSETS.css : name === 'gateway.js' ? ASSETS.js : null;
+    const asset = name === 'gateway.js' ? ASSETS.js : null;
     if (!asset) return replyError(request, reply, 'NOT_FOUND');
     reply.header('etag', asset.etag).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff');
     if (etagMatches(request.headers['if-none-match'], asset.etag)) return reply.code(304).send();
@@ -62,6 +65,11 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
   });
 
   async function signOut(request: FastifyRequest, reply: FastifyReply, session: SessionData | null) {
+    // the browser drops what it kept of this host's pages (HTTP and back/forward caches) and the
+    // apps' storage, so Back shows no signed-in page. Not "cookies": that clears the whole
+    // registrable domain (every portal and the staff host); the gateway's cookies are host-only
+    // and cleared by Set-Cookie below.
+    reply.header('clear-site-data', CLEAR_ON_SIGN_OUT);
     const after = `${PATHS.signedOut}?rd=${encodeURIComponent(safeRedirectTarget((request.query as { rd?: unknown }).rd))}`;
     app.sessions.end(request);
     app.sessions.endFlow(request);

@@ -17,7 +17,15 @@ import type { Config } from '../config/schema.ts';
 import type { Io } from '../main.ts';
 import { registeredRedirectUris, type AppRedirectUris } from '../auth/entra/urls.ts';
 
-const USAGE = 'usage: regentra-gateway sso status | redirect-uris | disable-sso-only | disable\n';
+export const SSO_USAGE = `usage: regentra-gateway sso <command> [--config FILE]
+
+  status               staff SSO and each client's portal SSO (never a secret)
+  redirect-uris        every redirect URI to register in Azure, per app registration
+  disable-sso-only     allow email + password sign-in again (the break-glass switch
+                       when Microsoft sign-in is broken and SSO-only is on)
+  disable              turn staff SSO off (and SSO-only with it)
+`;
+const USAGE = SSO_USAGE;
 const MAX_ATTEMPTS = 3;
 
 async function readStaff(store: Store): Promise<{ value: StaffSsoSettings; version: number }> {

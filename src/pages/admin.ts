@@ -32,7 +32,7 @@ export interface AdminShell {
   readonly section: AdminSection;
   readonly signedInAs: string;
   readonly clients: ReadonlyArray<{ readonly id: string; readonly name: string }>;
-  /** the client selected in the switcher (portal pages) */
+  /** the client selected in the switcher (the page's client, or the one chosen before) */
   readonly clientId?: string | null;
   readonly body: SafeHtml;
   /** origins the page's forms may be redirected to (CSP form-action) */
@@ -95,8 +95,9 @@ function clientSwitcher(shell: AdminShell): SafeHtml | string {
   const selected = shell.clientId ?? shell.clients[0]?.id;
   return html`<form method="get" action="${ADMIN_PATHS.portalSwitch}" class="switcher">
 <label for="client-switch">Client</label>
-<select id="client-switch" name="client">${shell.clients.map((c) => html`<option value="${c.id}"${c.id === selected ? html` selected` : ''}>${c.name}</option>`)}</select>
+<select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint">${shell.clients.map((c) => html`<option value="${c.id}"${c.id === selected ? html` selected` : ''}>${c.name}</option>`)}</select>
 <button type="submit" class="btn secondary inline">Switch</button>
+<p class="hint" id="client-switch-hint">Choosing a client opens its settings.</p>
 </form>
 ${navLink(ADMIN_PATHS.portal(selected ?? ''), 'Authentication', shell.section === 'portal')}`;
 }

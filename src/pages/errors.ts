@@ -27,6 +27,8 @@ export interface ErrorReplyOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** force the page (forms posted by browsers are not GETs but want HTML) */
   readonly html?: boolean;
+  /** the reference and time of the request that failed, when this page shows it later */
+  readonly reference?: { readonly id: string; readonly at: number };
 }
 
 export function replyError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, opts: ErrorReplyOptions = {}): FastifyReply {
@@ -50,6 +52,6 @@ export function replyError(request: FastifyRequest, reply: FastifyReply, code: E
 <p class="lead">${message}</p>
 ${opts.detail ? html`<div class="alert warn">${opts.detail}</div>` : ''}
 ${opts.extra ?? ''}
-<p class="meta">Reference: ${request.id} · ${new Date().toISOString()}</p>`,
+<p class="meta">Reference: ${opts.reference?.id ?? request.id} · ${new Date(opts.reference?.at ?? Date.now()).toISOString()}</p>`,
   });
 }

@@ -1,11 +1,15 @@
 /**
  * The page shell for every page the gateway renders (sign-in, errors, settings):
- * no external assets, a strict Content-Security-Policy, one stylesheet and one small
- * script served from /.auth/assets/ (hashed, long-cached).
+ * no external assets and a strict Content-Security-Policy.
+ *
+ * The stylesheet is inlined and allowed by its hash: a page must look right on any
+ * host and error path — the 421 page of an unknown host, the 400 of a bad path —
+ * where a request for /.auth/assets/ would itself be refused. The one small script
+ * (progressive enhancement only) is served from /.auth/assets/ (hashed, long-cached).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { html, type SafeHtml } from './html.ts';
+import { html, raw, type SafeHtml } from './html.ts';
 import { STYLESHEET } from './style.ts';
 import { SCRIPT } from './script.ts';
 import { PATHS } from '../routing/reserved.ts';
@@ -16,10 +20,10 @@ function asset(body: string, type: string) {
 }
 
 export const ASSETS = Object.freeze({
-  css: asset(STYLESHEET, 'text/css; charset=utf-8'),
   js: asset(SCRIPT, 'text/javascript; charset=utf-8'),
 });
-export const CSS_URL = `${PATHS.assets}gateway.css?v=${ASSETS.css.hash}`;
+/** the CSP source that allows exactly the inlined stylesheet */
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 export const JS_URL = `${PATHS.assets}gateway.js?v=${ASSETS.js.hash}`;
 
 export interface PageOptions {
@@ -37,7 +41,7 @@ export interface PageOptions {
 export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
   return [
     "default-src 'none'",
-    "style-src 'self'",
+    `style-src ${STYLE_HASH}`,
     "script-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
@@ -54,7 +58,7 @@ export function renderPage(opts: PageOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${opts.title} · Regentra</title>
-<link rel="stylesheet" href="${CSS_URL}">
+<style>${raw(STYLESHEET)}</style>
 <script src="${JS_URL}" defer></script>
 </head>
 <body>

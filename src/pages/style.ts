@@ -1,4 +1,4 @@
-/** The one stylesheet of the gateway's pages (served from /.auth/assets/gateway.css). */
+/** The one stylesheet of the gateway's pages (inlined in every page, allowed by its CSP hash: ./layout.ts). */
 export const STYLESHEET = `
 :root{--bg:#f4f6fb;--card:#fff;--ink:#1b2333;--muted:#5b6577;--line:#dfe3ec;--brand:#3346d3;--brand-ink:#fff;--danger:#b42318;--danger-bg:#fef3f2;--ok:#067647;--ok-bg:#ecfdf3;--warn:#93370d;--warn-bg:#fffaeb;--radius:12px;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
@@ -68,7 +68,7 @@ ol.steps>li+li{margin-top:8px}
 .side-title{font-weight:700;margin:0 0 8px}
 .side-group{text-transform:uppercase;letter-spacing:.6px;font-size:11px;color:var(--muted);margin:16px 0 4px}
 .side-empty{color:var(--muted);font-size:13px}
-.switcher label{font-size:12px;margin:4px 0}.switcher select{margin-bottom:6px}
+.switcher label{font-size:12px;margin:4px 0}.switcher select{margin-bottom:6px}.switcher .hint{font-size:12px;margin:6px 0 8px}
 .crumbs{color:var(--muted);font-size:13px;margin:0 0 6px}
 .panel{border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin:16px 0}
 .panel h3,.setting h3{font-size:15px;margin:0 0 6px}
@@ -79,6 +79,7 @@ ol.steps>li+li{margin-top:8px}
 input[aria-invalid=true]{border-color:var(--danger)}
 .hint-box{background:var(--warn-bg);border-radius:6px;padding:8px 10px;font-size:14px}
 .warn-text{color:var(--warn)}
+.draft{border:1px solid #fedf89;border-left:4px solid #f79009;background:var(--warn-bg);border-radius:10px;padding:14px 18px;margin:16px 0}.draft h3{font-size:15px;margin:0 0 6px}.draft p{font-size:14px}.draft .actions{margin-top:10px}
 ul.checks{list-style:none;padding:0;font-size:14px}ul.checks li{margin:4px 0}
 ul.checks li.ok::before{content:"\\2713  ";color:var(--ok);font-weight:700}ul.checks li.fail::before{content:"\\2717  ";color:var(--danger);font-weight:700}
 .admin-main code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;background:#f2f4f7;border-radius:4px;padding:1px 4px}
@@ -88,7 +89,7 @@ ul.checks li.ok::before{content:"\\2713  ";color:var(--ok);font-weight:700}ul.ch
 dl.kv.compact{gap:2px 10px;font-size:12px;margin:0}dl.kv.compact dd{word-break:normal;overflow-wrap:anywhere}
 .shell.wide:has(.admin){max-width:1120px}
 table.audit td{vertical-align:top}.panel p{font-size:14px}
-@media (max-width:720px){.admin{grid-template-columns:1fr}.side{border-right:0;border-bottom:1px solid var(--line);padding:0 0 12px}.setting{flex-direction:column}}
+@media (max-width:720px){.admin{grid-template-columns:minmax(0,1fr)}.side{border-right:0;border-bottom:1px solid var(--line);padding:0 0 12px}.setting{flex-direction:column}}
 .admin-box{border:1px solid #c9cfdb;border-left:4px solid var(--brand);border-radius:8px;background:#f7f8fc;padding:10px 14px;margin:16px 0;font-size:14px}
 .admin-box h2{font-size:14px;margin:0 0 6px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .admin-box p{margin:6px 0;word-break:break-word}

@@ -11,6 +11,8 @@ export const PATHS = Object.freeze({
   loginRecovery: '/.auth/login/recovery',
   sso: '/.auth/sso',
   callback: '/.auth/callback',
+  /** why a Microsoft sign-in was refused (the callback redirects here: a reload shows the same page) */
+  error: '/.auth/error',
   logout: '/.auth/logout',
   signedOut: '/.auth/signed-out',
   jwks: '/.auth/jwks.json',
@@ -19,7 +21,7 @@ export const PATHS = Object.freeze({
   consentCallback: '/.auth/consent/callback',
   /** the central callback host hands users to a client's host with a one-time ticket */
   handoff: '/.auth/handoff',
-  /** static assets of the gateway's own pages (CSS, icons) */
+  /** static assets of the gateway's own pages (the enhancement script; the CSS is inlined) */
   assets: '/.auth/assets/',
 });
 

@@ -53,7 +53,7 @@ describe('portal authentication settings', () => {
   test('the sidebar switcher lists the clients and navigates without script', async () => {
     const page = await admin.get(PATH.portal('globex'));
     assert.equal(page.status, 200);
-    assert.match(page.body, /<select id="client-switch" name="client"><option value="acme">Acme Corp<\/option><option value="globex" selected>Globex<\/option><option value="initech">Initech<\/option><\/select>/);
+    assert.match(page.body, /<select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint"><option value="acme">Acme Corp<\/option><option value="globex" selected>Globex<\/option><option value="initech">Initech<\/option><\/select>/);
     assert.match(page.body, /<form method="get" action="\/\.auth\/admin\/portal\/switch"/);
     assert.match(page.body, /Settings → Portal → Globex → Authentication/);
     assert.match(unescapeHtml(page.body), /no additional app registration is needed in the client’s tenant/);
@@ -62,6 +62,27 @@ describe('portal authentication settings', () => {
     assert.equal(sw.location, PATH.portal('acme'));
     assert.equal((await admin.get('/.auth/admin/portal/switch?client=umbrella')).status, 404);
     assert.equal((await admin.get('/.auth/admin/portal/')).location, PATH.portal('acme'));
+  });
+
+  test('the chosen client stays selected on every settings page (SSO, audit log), for this session only', async () => {
+    const selected = (body: string) => /<option value="([a-z]+)" selected>/.exec(body)?.[1];
+    // before any choice: the first client
+    assert.equal(selected((await admin.get(PATH.sso)).body), 'acme');
+    const sw = await admin.get('/.auth/admin/portal/switch?client=initech');
+    assert.equal(sw.location, PATH.portal('initech'));
+    for (const path of [PATH.sso, PATH.audit, PATH.portal('initech')]) {
+      const page = await admin.get(path);
+      assert.equal(page.status, 200, path);
+      assert.equal(selected(page.body), 'initech', path);
+      assert.match(page.body, /<a href="\/\.auth\/admin\/portal\/initech\/authentication"/, `${path}: the sidebar's Authentication link is the chosen client's`);
+    }
+    assert.equal((await admin.get('/.auth/admin/portal/')).location, PATH.portal('initech'));
+    // opening another client's page directly chooses it too
+    await admin.get(PATH.portal('globex'));
+    assert.equal(selected((await admin.get(PATH.audit)).body), 'globex');
+    // another session (a new sign-in) starts from the first client again
+    const other = new Browser(gw, HOSTS.staff, (await staffAdmin(gw)).cookie);
+    assert.equal(selected((await other.get(PATH.sso)).body), 'acme');
   });
 
   test('the tenant ID must be a GUID', async () => {
@@ -194,6 +215,12 @@ describe('admin consent', () => {
     assert.equal(page.status, 200);
     assert.match(page.body, /Consent was not granted/);
     assert.match(page.body, /AADSTS65004/);
+    // the reader is Acme's Azure AD administrator: what happened, how to retry, whom to ask — not Regentra's settings
+    const words = unescapeHtml(page.body);
+    assert.match(words, /The permission request was declined/);
+    assert.match(words, /open the admin consent link you were given again and select Accept/);
+    assert.match(words, /contact the support team that sent you the admin consent link/);
+    assert.doesNotMatch(words, /Settings →|Portal → Authentication|API permissions|Grant admin consent|Regentra contact/);
     const s = await acme();
     assert.equal(s.consent.status, 'failed');
     assert.match(s.consent.error ?? '', /^AADSTS65004: /);

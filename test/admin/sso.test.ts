@@ -227,6 +227,47 @@ describe('staff SSO settings page', () => {
     assert.equal((await act(admin, 'enable')).status, 409);
   });
 
+  test('an abandoned Test Connection: the form shows the saved values, the tested ones only in a labelled banner with Test and Discard', async () => {
+    const SAVED_CLIENT = 'aaaaaaaa-0000-4000-8000-00000000abcd';
+    assert.equal((await act(admin, 'save', { ...CREDS, clientId: SAVED_CLIENT })).location, `${PATH.sso}?done=saved`);
+    // Test Connection with other values, then the admin never comes back from Microsoft
+    const start = await act(admin, 'test', CREDS);
+    assert.equal(start.status, 303);
+    const page = await admin.get(PATH.sso);
+    const value = (id: string) => new RegExp(`<input id="${id}" name="${id}" type="text" value="([^"]*)"`).exec(page.body)?.[1];
+    assert.equal(value('clientId'), SAVED_CLIENT, 'the form shows the saved client ID');
+    assert.match(page.body, /<h3 id="draft-title">Untested changes from \d\d:\d\d UTC<\/h3>/);
+    assert.ok(page.body.includes(`<dd>${CREDS.clientId}</dd>`), 'the banner shows the untested client ID');
+    assert.match(page.body, /name="action" value="test-draft" class="btn inline">Test</);
+    assert.match(page.body, /name="action" value="discard-draft" class="btn secondary inline">Discard</);
+
+    // saving the form as shown (SSO off) keeps the saved values: the untested ones are not stored
+    const form = { tenantId: value('tenantId') ?? '', clientId: value('clientId') ?? '', clientSecret: '' };
+    assert.equal((await act(admin, 'save', form)).location, `${PATH.sso}?done=unchanged`);
+    assert.equal((await settings()).clientId, SAVED_CLIENT);
+
+    // Test (from the banner): the untested values go to Microsoft again, with the secret typed before
+    const again = await act(admin, 'test-draft');
+    assert.equal(again.status, 303, again.body);
+    const authorize = new URL(again.location!);
+    assert.equal(authorize.searchParams.get('client_id'), CREDS.clientId);
+    const back = await entra.follow(authorize);
+    assert.equal((await admin.get(`${back.pathname}${back.search}`)).location, PATH.sso);
+    const passed = await admin.get(PATH.sso);
+    assert.match(passed.body, /Tested values not saved yet/);
+    assert.doesNotMatch(passed.body, /Untested changes from/);
+    assert.equal((await settings()).clientId, SAVED_CLIENT, 'a passing test saves nothing by itself');
+
+    // Discard: the tested values are gone, the saved ones stay
+    const discarded = await act(admin, 'discard-draft');
+    assert.equal(discarded.location, `${PATH.sso}?done=discarded`);
+    const after = await admin.get(discarded.location!);
+    assert.doesNotMatch(after.body, /Untested changes from|Tested values not saved yet/);
+    assert.match(after.body, /The tested values were discarded/);
+    assert.equal((await settings()).clientId, SAVED_CLIENT);
+    assert.equal((await act(admin, 'test-draft')).status, 409, 'nothing left to test');
+  });
+
   test('a form rendered before another admin’s change is refused (optimistic concurrency)', async () => {
     const stale = await admin.get(PATH.sso);
     await act(await newAdmin(), 'auto-provision-on');

@@ -42,6 +42,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Paths under which the recorded apps' pages are cacheable (see recordedSampleApp). */
+export const CACHEABLE_PREFIX = '/cacheable/';
+
 /** A sample backend behind a pass-through that records every request reaching it. */
 export interface RecordedApp {
   readonly url: string;
@@ -57,6 +60,9 @@ async function recordedSampleApp(opts: { name: string; audience: string; accent:
   const front: Server = createServer((req, res) => {
     received.push({ host: String(req.headers.host), url: req.url ?? '' });
     const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      // under /cacheable/ the app behaves like one that forgot to mark its pages private
+      // (the sample app sends no-store): the browser may keep them (sign-out must clear them)
+      if (req.url?.startsWith(CACHEABLE_PREFIX)) up.headers['cache-control'] = 'private, max-age=600';
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });

@@ -48,6 +48,10 @@ const SPECS = Object.freeze({
 
 export type EntraErrorCode = keyof typeof SPECS;
 
+export function isEntraErrorCode(v: unknown): v is EntraErrorCode {
+  return typeof v === 'string' && Object.hasOwn(SPECS, v);
+}
+
 export class EntraError extends Error {
   readonly code: EntraErrorCode;
   readonly status: number;
@@ -190,7 +194,7 @@ export function logFields(err: EntraError): Record<string, unknown> {
  * Send the page (people) or JSON (API clients) for a refused sign-in. `returnTo`: where
  * the person was going (the flow's validated target), kept by the page's way back.
  */
-export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError, returnTo: string | null = null): FastifyReply {
+export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError, returnTo: string | null = null, reference?: { id: string; at: number }): FastifyReply {
   const spec: Spec = SPECS[err.code];
   reply.header('cache-control', 'no-store');
   if (!wantsHtml(request)) {
@@ -211,5 +215,5 @@ ${microsoftIdsHtml(err.info.microsoft)}</div>`
   const target = returnTo === null ? '/' : safeRedirectTarget(returnTo);
   const back = target === '/' ? PATHS.login : `${PATHS.login}?rd=${encodeURIComponent(target)}`;
   const extra = html`${admin}<p class="links"><a href="${back}">Back to sign-in</a></p>`;
-  return replyError(request, reply, spec.base, { title: spec.title, message: err.userMessage, extra, html: true });
+  return replyError(request, reply, spec.base, { title: spec.title, message: err.userMessage, extra, html: true, ...(reference ? { reference } : {}) });
 }

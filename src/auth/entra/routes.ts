@@ -4,6 +4,7 @@
  *   GET /.auth/sso?rd=       start (staff host, portal hosts)
  *   GET /.auth/callback      Entra's redirect URI (staff, portal and central hosts)
  *   GET /.auth/handoff       a portal host redeems a central-callback ticket
+ *   GET /.auth/error         why the last sign-in in this browser was refused (after a 303)
  *
  * and the end-session hook: signing out of an SSO session also signs out of Entra (with
  * `logout_hint` = the ID token's login_hint claim, so Microsoft does not ask which account).
@@ -15,17 +16,21 @@ import { entraClient } from './client.ts';
 import { directCallback, refuseSignIn, startSignIn } from './signin.ts';
 import { centralCallback, redeemHandoff } from './central.ts';
 import { postLogoutRedirectUri } from './urls.ts';
+import { showRefusal } from './refusal.ts';
 
 type Handler = (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
-/** Run a sign-in step; any failure is refused with a page (fail closed). */
-function guarded(app: FastifyInstance, handler: Handler) {
+/**
+ * Run a sign-in step; any failure is refused with a page (fail closed). `oneTimeUrl`: the
+ * URL carries a code or ticket, so the page is shown after a redirect to /.auth/error.
+ */
+function guarded(app: FastifyInstance, handler: Handler, oneTimeUrl = false) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       return await handler(app, request, reply);
     } catch (err) {
       const realm = request.site.kind === 'central' ? null : request.site.realm;
-      return refuseSignIn(app, request, reply, err, realm);
+      return refuseSignIn(app, request, reply, err, realm, oneTimeUrl);
     }
   };
 }
@@ -45,6 +50,7 @@ export async function entraRoutes(app: FastifyInstance): Promise<void> {
   // GET only: a HEAD (link preview, scanner) must not consume an attempt or a ticket
   const only = { exposeHeadRoute: false };
   app.get(PATHS.sso, only, guarded(app, startSignIn));
-  app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply))));
-  app.get(PATHS.handoff, only, guarded(app, redeemHandoff));
+  app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply)), true));
+  app.get(PATHS.handoff, only, guarded(app, redeemHandoff, true));
+  app.get(PATHS.error, (request, reply) => showRefusal(app, request, reply));
 }

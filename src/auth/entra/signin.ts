@@ -26,6 +26,8 @@ import { targetForSite, type SsoTarget } from './target.ts';
 import { redirectUriFor } from './urls.ts';
 import { redeemAndResolve } from './redeem.ts';
 import { finishTestSignIn } from './test-signin.ts';
+import { redirectToRefusal } from './refusal.ts';
+import { wantsHtml } from '../../pages/errors.ts';
 
 /**
  * A new attempt for a target: direct (the state is random and the secrets stay in this
@@ -121,8 +123,12 @@ export async function establishSession(
   return noStore(reply).redirect(safeRedirectTarget(s.rd), 303);
 }
 
-/** Record and answer a refused sign-in (never a token, code or secret in logs or audit). */
-export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: unknown, realm: string | null): Promise<FastifyReply> {
+/**
+ * Record and answer a refused sign-in (never a token, code or secret in logs or audit).
+ * `viaErrorPage`: the request's URL carries a one-time code or ticket, so a browser is
+ * redirected to /.auth/error rather than shown the page at this URL (./refusal.ts).
+ */
+export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: unknown, realm: string | null, viaErrorPage = false): Promise<FastifyReply> {
   const e = asEntraError(err);
   const fields = logFields(e);
   if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED' || e.code === 'SSO_GRAPH_DENIED') request.log.warn(fields, 'sso sign-in failed');
@@ -132,6 +138,13 @@ export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest
     type: 'signin.failure', outcome: 'failure', realm, userId: null, actor: null, ip: request.ip,
     details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}), ...(e.audit ?? {}) },
   });
+  if (viaErrorPage && wantsHtml(request)) {
+    try {
+      return redirectToRefusal(app, request, reply, e);
+    } catch {
+      // no flow cookie can be written: the page at this URL, as before
+    }
+  }
   // the way back keeps the deep link the person started from (the flow outlives a refusal)
   let returnTo: string | null = null;
   try {

@@ -73,10 +73,16 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     return user === null ? null : { flow, user };
   }
 
-  /** Count a wrong code; the lockout page if that locked the account, else null (show the step again). */
-  async function wrongCode(request: FastifyRequest, reply: FastifyReply, flow: FlowState, user: User, step: FailedStep, reason: string): Promise<FastifyReply | null> {
+  /**
+   * Count a wrong code. True when that locked the account and the lockout page was sent;
+   * false: the caller shows the step again. (A boolean, not the reply: awaiting a
+   * FastifyReply resolves to undefined, because a reply is thenable.)
+   */
+  async function lockedByWrongCode(request: FastifyRequest, reply: FastifyReply, flow: FlowState, user: User, step: FailedStep, reason: string): Promise<boolean> {
     const until = await local.fail(request, { user }, step, reason);
-    return until === null ? null : local.locked(request, reply, flow, until);
+    if (until === null) return false;
+    await local.locked(request, reply, flow, until);
+    return true;
   }
 
   /**
@@ -124,7 +130,8 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
       const user = await unlockedNow(request, reply, s.flow, s.user);
       return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp']));
     }
-    return (await wrongCode(request, reply, s.flow, s.user, 'totp', result)) ?? sendPage(reply, 401, totpPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badCode })));
+    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'totp', result)) return reply;
+    return sendPage(reply, 401, totpPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badCode })));
   });
 
   app.get(PATHS.loginEnroll, async (request, reply) => {
@@ -148,7 +155,8 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
       const rd = await local.finish(request, s.user, ['pwd', 'otp']);
       return sendPage(reply, 200, recoveryCodesPage({ siteName: request.site.name, rd, codes }));
     }
-    return (await wrongCode(request, reply, s.flow, s.user, 'enroll', result)) ?? sendPage(reply, 401, await enrolView(request, s.flow, s.user, secret, true));
+    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'enroll', result)) return reply;
+    return sendPage(reply, 401, await enrolView(request, s.flow, s.user, secret, true));
   });
 
   app.get(PATHS.loginRecovery, async (request, reply) => {
@@ -164,6 +172,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
       const user = await unlockedNow(request, reply, s.flow, s.user);
       return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp', 'rcv']));
     }
-    return (await wrongCode(request, reply, s.flow, s.user, 'recovery', 'bad_recovery_code')) ?? sendPage(reply, 401, recoveryPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badRecovery })));
+    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'recovery', 'bad_recovery_code')) return reply;
+    return sendPage(reply, 401, recoveryPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badRecovery })));
   });
 }

@@ -132,6 +132,8 @@ export interface Page {
   readonly body: string;
   /** the URL requested */
   readonly url: URL;
+  /** the refused callback (or hand-off) whose 303 to /.auth/error this page followed */
+  readonly redirectedFrom?: Page;
 }
 
 /** A browser for the gateway's hosts: one cookie jar per host, HTML accepted, redirects manual. */
@@ -176,8 +178,23 @@ export class Browser {
     }
   }
 
-  /** GET (or another method) an absolute http://host/path URL on the gateway. */
+  /**
+   * GET (or another method) an absolute http://host/path URL on the gateway. A refused
+   * sign-in answers 303 to /.auth/error: that one redirect is followed, as a browser
+   * would, and the 303 kept in `redirectedFrom`.
+   */
   async open(target: string | URL, init: { method?: Dispatcher.HttpMethod; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
+    const page = await this.openOnce(target, init);
+    if (page.status !== 303 || page.location === null) return page;
+    const to = new URL(page.location);
+    if (to.host !== page.url.host || to.pathname !== PATHS.error) return page;
+    assert.equal(to.search, '', 'the error page URL carries nothing of the callback');
+    const shown = await this.openOnce(to);
+    return { ...shown, redirectedFrom: page };
+  }
+
+  /** One request, no redirect followed. */
+  async openOnce(target: string | URL, init: { method?: Dispatcher.HttpMethod; body?: string; headers?: Record<string, string> } = {}): Promise<Page> {
     const url = new URL(target);
     const cookie = this.cookieHeader(url.host);
     const res = await this.gw.request(url.host, `${url.pathname}${url.search}`, {
@@ -236,7 +253,8 @@ export function assertErrorPage(page: Page, status: number, phrase: RegExp): voi
   assert.equal(page.status, status, `status ${page.status}: ${page.body.slice(0, 400)}`);
   assert.match(String(page.headers['content-type']), /text\/html/);
   assert.match(page.body, phrase);
-  const id = page.headers['x-request-id'];
+  // after a redirect to /.auth/error, the reference is the refused request's
+  const id = (page.redirectedFrom ?? page).headers['x-request-id'];
   assert.ok(typeof id === 'string' && id.length > 0, 'x-request-id header');
   assert.ok(page.body.includes(`Reference: ${id}`), 'correlation id on the page');
   assert.match(page.body, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/, 'time on the page');
