@@ -218,7 +218,7 @@ describe('admin consent', () => {
     // the reader is Acme's Azure AD administrator: what happened, how to retry, whom to ask — not Regentra's settings
     const words = unescapeHtml(page.body);
     assert.match(words, /The permission request was declined/);
-    assert.match(words, /open the admin consent link you were given again and select Accept/);
+    assert.match(words, /ask the support team that sent you the admin consent link for a new one \(each link can be used once\), open it and select Accept/);
     assert.match(words, /contact the support team that sent you the admin consent link/);
     assert.doesNotMatch(words, /Settings →|Portal → Authentication|API permissions|Grant admin consent|Regentra contact/);
     const s = await acme();
