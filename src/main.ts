@@ -18,7 +18,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { buildOpsServer, type OpsState } from './ops/server.ts';
 import { createReloader, createSwitchboard, type ReloadResult } from './ops/reload.ts';
 import { instrumentStore } from './store/instrumented.ts';
-import { createLogger, flushLogger } from './ops/logger.ts';
+import { closeLogger, createLogger } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { runSsoCommand } from './cli/sso.ts';
 import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
@@ -223,7 +223,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       clearTimeout(force);
       logger.info('stopped');
       // the logger writes in batches (ops/logger.ts): every line is out before the process may exit
-      await flushLogger(logger);
+      await closeLogger(logger);
       resolveClosed(clean ? 0 : 1);
     })());
 

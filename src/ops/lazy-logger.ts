@@ -62,10 +62,10 @@ class LazyChild {
     return this.enabled(level);
   }
 
-  /** one line at `level` with this request's bindings, without making the child logger for it */
-  line(level: 'info', obj: Record<string, unknown>, msg: string): void {
-    if (this.#child !== null) this.#child[level](obj, msg);
-    else this.#parent[level]({ ...this.#bindings, ...obj }, msg);
+  /** one line at info with this request's bindings, without making the child logger for it */
+  infoLine(obj: Record<string, unknown>, msg: string): void {
+    if (this.#child !== null) this.#child.info(obj, msg);
+    else this.#parent.info({ ...this.#bindings, ...obj }, msg);
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
@@ -92,6 +92,17 @@ export function lazyChildLogger(this: FastifyInstance, logger: FastifyBaseLogger
 const infoEnabled = (request: FastifyRequest) => (request.log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
 
 export class RequestLogController extends LogController {
+  readonly #access: Pick<FastifyBaseLogger, 'info'> | undefined;
+
+  /**
+   * `access`: where access-log lines go (ops/logger.ts's accessLoggerOf: the same destination
+   * without the redaction pass); by default the request's logger.
+   */
+  constructor(access?: Pick<FastifyBaseLogger, 'info'>) {
+    super();
+    this.#access = access;
+  }
+
   /** nothing: the one access-log line is written when the response is done (it carries the request) */
   override incomingRequest(): void {}
 
@@ -107,8 +118,12 @@ export class RequestLogController extends LogController {
       res: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     };
+    if (this.#access !== undefined) {
+      this.#access.info({ reqId: request.id, ...line }, 'request completed');
+      return;
+    }
     const log = request.log;
-    if (log instanceof LazyChild) log.line('info', line, 'request completed');
+    if (log instanceof LazyChild) log.infoLine(line, 'request completed');
     else log.info(line, 'request completed');
   }
 }

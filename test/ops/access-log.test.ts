@@ -1,5 +1,5 @@
 /**
- * The access log goes through an asynchronous, batched destination (src/ops/logger.ts):
+ * The access log goes through a batched destination (src/ops/log-destination.ts):
  * a graceful stop loses no line, and a crash (an uncaught exception) still writes every
  * line logged before it. The gateway runs in a child process writing to a pipe.
  */
@@ -35,9 +35,10 @@ test('a graceful stop loses no access-log line', async () => {
   assert.equal(lines.at(-1)?.msg, 'stopped', 'the last line is the stop');
 });
 
-test('a crash (uncaught exception) still writes every access-log line logged before it', async () => {
+test('a crash (uncaught exception) still writes every line logged before it, those of its own turn too', async () => {
   const { code, lines, stderr } = await run('crash');
   assert.notEqual(code, 0);
   assert.match(stderr, /deliberate crash/);
   assert.equal(accessLines(lines).length, COUNT);
+  assert.equal(lines.filter((l) => l.msg === 'pending at the crash').length, 20);
 });

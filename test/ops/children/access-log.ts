@@ -2,7 +2,7 @@
  * serve() in a process of its own, logging at info to stdout through the default
  * (asynchronous, batched) destination, for test/ops/access-log.test.ts: it makes
  * argv[3] requests, then either stops gracefully (argv[2] = "stop") or dies of an
- * uncaught exception at once (argv[2] = "crash"), with access-log lines still buffered.
+ * uncaught exception (argv[2] = "crash") in the same turn as 20 more lines.
  */
 import { request } from 'undici';
 import { loadConfigObject } from '../../../src/config/load.ts';
@@ -21,7 +21,10 @@ for (let i = 0; i < count; i++) {
   const res = await request(`${running.url}/assets/line-${i}`, { headers: { host: HOSTS.staff } });
   await res.body.dump();
 }
-await new Promise((r) => setImmediate(r));
-if (mode === 'crash') throw new Error('deliberate crash with access-log lines still buffered');
+if (mode === 'crash') {
+  // lines logged in the same turn as the crash are still pending in the destination
+  for (let i = 0; i < 20; i++) running.app.log.warn({ i }, 'pending at the crash');
+  throw new Error('deliberate crash with log lines still pending');
+}
 await running.stop();
 await upstream.close();
