@@ -42,12 +42,14 @@ describe('a replayed old cookie', () => {
   after(() => gw.close());
 
   /** the response's session cookie pair (`name=value`), or undefined */
-  async function send(path: string, cookie: string): Promise<{ status: number; refreshed: string | undefined; cleared: boolean }> {
+  async function send(path: string, cookie: string): Promise<{ status: number; refreshed: string | undefined; cleared: boolean; attributes: string | undefined }> {
     const res = await gw.request(HOSTS.staff, path, { cookie, headers: { accept: 'application/json' } });
     await res.body.dump();
     const mine = setCookies(res).filter((c) => c.startsWith(`${gw.cookieName}=`));
+    assert.ok(mine.length <= 1, 'at most one Set-Cookie for the session');
     const cleared = mine.some((c) => /Max-Age=0/i.test(c));
-    return { status: res.statusCode, refreshed: cleared ? undefined : mine[0]?.split(';', 1)[0], cleared };
+    const [pair, ...attributes] = mine[0]?.split(';') ?? [];
+    return { status: res.statusCode, refreshed: cleared ? undefined : pair, cleared, attributes: attributes.map((a) => a.trim()).join('; ') || undefined };
   }
 
   test('gets the refreshed cookie on every response, sealed once per interval, and the refreshed cookie works', async () => {
@@ -59,6 +61,7 @@ describe('a replayed old cookie', () => {
     assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
     const first = answers[0]?.refreshed;
     assert.ok(first, 'the proxied response carries the refreshed cookie');
+    assert.equal(answers[0]?.attributes, 'Path=/; HttpOnly; SameSite=Lax', 'the attributes secure-session gives the session cookie');
     assert.ok(answers.every((a) => a.refreshed === first), 'every response, proxied or the gateway\'s own, carries the same refreshed cookie');
     assert.equal(seals, 1, 'the refresh is sealed once');
     // parallel requests with the old cookie: still one seal
