@@ -27,7 +27,7 @@ import { adminRoutes } from './admin/routes.ts';
 import { replyError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
-import { loggerOptions } from './ops/logger.ts';
+import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
 import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
@@ -102,7 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     // a request's child logger is made when it first writes a line (most never do); the
     // access-log lines cost nothing unless info is enabled (src/ops/lazy-logger.ts)
     childLoggerFactory: lazyChildLogger,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(deps.logger ? accessLoggerOf(deps.logger) : undefined),
     bodyLimit: config.server.formBodyLimitBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,

@@ -19,7 +19,7 @@ import { createMetrics } from './ops/metrics.ts';
 import { buildOpsServer, type OpsState } from './ops/server.ts';
 import { createReloader, createSwitchboard, type ReloadResult } from './ops/reload.ts';
 import { instrumentStore } from './store/instrumented.ts';
-import { loggerOptions } from './ops/logger.ts';
+import { closeLogger, createLogger } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { printRedirectUris, runSsoCommand } from './cli/sso.ts';
 import { helpFor, isHelpFlag, MAIN_USAGE } from './cli/help.ts';
@@ -186,7 +186,7 @@ export interface ServeOptions {
  */
 export async function serve(config: Config, options: ServeOptions = {}): Promise<Running> {
   if (config.server.workers > 1 && !isClusterWorker()) return serveWorkers(config, options);
-  const logger = options.logDestination ? pino(loggerOptions(config.log.level), options.logDestination) : pino(loggerOptions(config.log.level));
+  const logger = createLogger(config.log.level, options.logDestination);
   const metrics = createMetrics();
   const store = instrumentStore(await openConfiguredStore(config), metrics);
   const build = (c: Config) => buildApp(c, { store, logger, metrics });
@@ -253,6 +253,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       metrics.close();
       clearTimeout(force);
       logger.info('stopped');
+      // the logger writes in batches (ops/logger.ts): every line is out before the process may exit
+      await closeLogger(logger);
       resolveClosed(clean ? 0 : 1);
     })());
 

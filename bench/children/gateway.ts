@@ -2,8 +2,11 @@
  * The gateway as deployed: serve() (switchboard, ops listener, metrics) with the
  * real config loader and a SQLite file store, `--workers N` processes, and a
  * signed-in user. The load generator asks for a fresh session cookie before each
- * run ("cookie"): a cookie last refreshed over a minute ago would be re-sealed on
- * every response (a browser takes the new one; a load generator does not).
+ * run ("cookie"), or once for a whole scenario for a cookie already older than the
+ * session's touch interval (60 s) that it then replays for minutes ("old-cookie":
+ * last seen 90 s ago; every response carries the refreshed cookie, which a load
+ * generator ignores, as a script or a burst of parallel requests does: issue #17).
+ * "cookies N" seals N distinct sessions (the memory row).
  *
  *   gateway.ts UPSTREAM_URL [--workers N] [--log-level warn]
  */
@@ -50,10 +53,10 @@ sealerMetrics.close();
 const sealer = await buildApp(config, { store, logger: false, metrics: sealerMetrics });
 await sealer.ready();
 const sid = randomUUID();
-function cookie(): string {
-  const t = Date.now();
+function cookie(ageMs = 0, id = sid): string {
+  const t = Date.now() - ageMs;
   const session: SessionData = {
-    v: 1, sid, realm: 'staff', host: BENCH_HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
+    v: 1, sid: id, realm: 'staff', host: BENCH_HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
     client: null, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
   };
   return `${cookieNamesFor(config).session}=${sealer.sessions.seal(session)}`;
@@ -68,5 +71,10 @@ ready(
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   },
-  (question) => (question === 'cookie' ? cookie() : undefined),
+  (question) => {
+    if (question === 'cookie') return cookie();
+    if (question === 'old-cookie') return cookie(90_000);
+    const many = /^cookies (\d+)$/.exec(question);
+    return many ? Array.from({ length: Number(many[1]) }, () => cookie(0, randomUUID())) : undefined;
+  },
 );

@@ -50,6 +50,8 @@ export interface ForwardOptions {
   readonly timeoutMs: number;
   /** send the response through Fastify (a cookie is to be set) */
   readonly viaFastify: boolean;
+  /** a Set-Cookie to add to a direct response (a refreshed session: session/refresh-cache.ts) */
+  readonly setCookie?: string;
 }
 
 type Abort = (err?: Error) => void;
@@ -78,6 +80,8 @@ export class Exchange implements Timed {
   readonly reply: FastifyReply;
   readonly hooks: ExchangeHooks;
   readonly viaFastify: boolean;
+  /** added to a direct response (ForwardOptions.setCookie) */
+  setCookie: string | undefined = undefined;
   readonly started = performance.now();
   abortUpstream: Abort | null = null;
   resume: (() => void) | null = null;
@@ -161,6 +165,7 @@ export class Exchange implements Timed {
     if (!request.raw.complete) list.push('connection', 'close');
     const seconds = (performance.now() - this.started) / 1000;
     if (this.viaFastify) return this.startViaFastify(statusCode, list, seconds);
+    if (this.setCookie !== undefined) list.push('set-cookie', this.setCookie);
 
     const res = this.reply.raw;
     try {
@@ -226,6 +231,7 @@ export class Exchange implements Timed {
 /** Forward `request` to the upstream and relay the response to `reply`. */
 export function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions, hooks: ExchangeHooks): void {
   const exchange = new Exchange(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
+  exchange.setCookie = opts.setCookie;
   opts.pool.dispatch(
     {
       path: opts.path,

@@ -100,7 +100,9 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     const upgrade = (request.raw as UpgradeRequest)[kUpgrade];
     if (upgrade === undefined) {
       const viaFastify = request.session.changed === true || request.flowSession.changed === true;
-      forward(request, reply, { pool, path: request.url, headers, timeoutMs: site.responseTimeoutMs, viaFastify }, hooks);
+      // a refreshed session's cookie (session/refresh-cache.ts): on a direct response, the exchange adds it
+      const setCookie = viaFastify ? undefined : sessions.refreshCookie(request);
+      forward(request, reply, { pool, path: request.url, headers, timeoutMs: site.responseTimeoutMs, viaFastify, setCookie }, hooks);
       return;
     }
     const protocol = request.headers.upgrade;

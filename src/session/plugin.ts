@@ -22,6 +22,7 @@ import type { Site } from '../routing/sites.ts';
 import type { SessionData } from './types.ts';
 import type { RevocationCheck } from './revocation.ts';
 import { cacheOpenedSessions } from './open-cache.ts';
+import { refreshCache } from './refresh-cache.ts';
 
 export interface FlowState {
   /** CSRF token for the gateway's forms (bound to this pre-session) */
@@ -62,6 +63,12 @@ export interface SessionManager {
   signInHint(request: FastifyRequest): Promise<string | null>;
   /** seal a session cookie value (encoded as in Set-Cookie) directly (tests and tools only; never exposed over HTTP) */
   seal(data: SessionData): string;
+  /**
+   * The Set-Cookie header this request's response must carry for a refreshed session
+   * (see ./refresh-cache.ts), or undefined. Responses sent through Fastify get it from
+   * this plugin's onSend hook; the proxy's direct responses add it themselves.
+   */
+  refreshCookie(request: FastifyRequest): string | undefined;
 }
 
 export type NewSession = Omit<SessionData, 'v' | 'sid' | 'iat' | 'seen' | 'realm' | 'host'>;
@@ -90,6 +97,8 @@ declare module '@fastify/secure-session' {
 const TOUCH_INTERVAL_MS = 60_000;
 const FLOW_LIFETIME_S = 15 * 60;
 const kCurrent = Symbol('regentra.session.current');
+const kRefresh = Symbol('regentra.session.refresh');
+type WithRefresh = FastifyRequest & { [kRefresh]?: string };
 
 export interface SessionPluginOptions {
   readonly config: Config;
@@ -117,6 +126,35 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
   ]);
   // opened cookies are remembered by value (./open-cache.ts): every check below still runs per request
   cacheOpenedSessions(app, { session: config.session.absoluteLifetimeSeconds + 86_400, flowSession: FLOW_LIFETIME_S });
+  // a refresh is sealed once per session and touch interval, then handed to that session's requests
+  const refreshed = refreshCache(TOUCH_INTERVAL_MS);
+
+  /** the refresh of `raw` at `t`: the one already sealed in this interval, or a new one */
+  function refresh(request: FastifyRequest, raw: SessionData, t: number): SessionData {
+    // a cookie re-sealed anyway (opened with an older key): secure-session writes it, with the new time
+    if (request.session.changed) {
+      const touched: SessionData = { ...raw, seen: t };
+      request.session.set('s', touched);
+      return touched;
+    }
+    let hit = refreshed.get(raw, t);
+    if (hit === undefined) {
+      const touched: SessionData = { ...raw, seen: t };
+      const value = app.encodeSecureSession(app.createSecureSession({ s: touched }), 'session');
+      hit = { data: touched, setCookie: app.serializeCookie(names.session, value, cookie) };
+      refreshed.set(hit);
+    }
+    (request as WithRefresh)[kRefresh] = hit.setCookie;
+    return hit.data;
+  }
+
+  // responses made by Fastify (pages, redirects, error pages, a proxied response sent through
+  // Fastify) carry the refreshed cookie, unless the session was ended or replaced meanwhile
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    const setCookie = (request as WithRefresh)[kRefresh];
+    if (setCookie !== undefined && !request.session.changed) reply.header('set-cookie', setCookie);
+    done();
+  });
 
   async function validate(request: FastifyRequest): Promise<SessionData | null> {
     // the gateway sets one cookie per name (host-only, Path=/): a second one was planted by someone else
@@ -144,12 +182,9 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.delete();
       return null;
     }
-    // re-sealed when the review changed it (a new role) or once a minute of activity
-    if (reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS) {
-      const next: SessionData = { ...reviewed, seen: t };
-      request.session.set('s', next);
-      return next;
-    }
+    // re-sealed when the review changed it (a new role), or once per touch interval of activity;
+    // an old cookie replayed gets the refresh computed once per session and interval (refresh-cache.ts)
+    if (reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS) return refresh(request, reviewed, t);
     return raw;
   }
 
@@ -162,12 +197,14 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     start(request, data) {
       const t = now();
       const s: SessionData = { ...data, v: 1, sid: randomBytes(18).toString('base64url'), realm: request.site.realm, host: request.siteHost, iat: t, seen: t };
+      (request as WithRefresh)[kRefresh] = undefined;
       request.session.regenerate();
       request.session.set('s', s);
       (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(s);
       return s;
     },
     end(request) {
+      (request as WithRefresh)[kRefresh] = undefined;
       request.session.delete();
       (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(null);
     },
@@ -205,6 +242,9 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       const s = app.createSecureSession({ s: data });
       // as @fastify/cookie would serialise it in Set-Cookie
       return encodeURIComponent(app.encodeSecureSession(s, 'session'));
+    },
+    refreshCookie(request) {
+      return (request as WithRefresh)[kRefresh];
     },
   };
   app.decorate('sessions', manager);

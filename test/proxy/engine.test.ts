@@ -256,7 +256,7 @@ describe('proxy engine', () => {
 });
 
 describe('access log and plain requests', () => {
-  test('at info, a proxied request writes "request completed" with its status', async () => {
+  test('at info, a proxied request writes one access-log line, "request completed", with the request and its status', async () => {
     const staff = await startUpstream('staff-app');
     const portal = await startUpstream('portal-app');
     const served = await startServed(baseRawConfig(staff.url, portal.url));
@@ -266,8 +266,14 @@ describe('access log and plain requests', () => {
       await res.body.dump();
       await new Promise((r) => setTimeout(r, 50));
       const done = served.logs.filter((l) => l.msg === 'request completed');
-      assert.ok(done.some((l) => (l.res as { statusCode?: number } | undefined)?.statusCode === 200 && typeof l.reqId === 'string'), JSON.stringify(done));
-      assert.ok(served.logs.some((l) => l.msg === 'incoming request'));
+      const line = done.find((l) => (l.req as { url?: string } | undefined)?.url === '/assets/app.css');
+      assert.ok(line, JSON.stringify(done));
+      assert.equal((line.res as { statusCode?: number }).statusCode, 200);
+      assert.equal(typeof line.reqId, 'string');
+      assert.equal(typeof line.responseTime, 'number');
+      assert.deepEqual(line.req, { method: 'GET', url: '/assets/app.css', host: HOSTS.staff, ip: '127.0.0.1' });
+      // one line per request: no separate "incoming request"
+      assert.ok(!served.logs.some((l) => l.msg === 'incoming request'));
     } finally {
       await served.close();
       await staff.close();

@@ -1,0 +1,124 @@
+/**
+ * Where the gateway's log lines go: a file descriptor (stdout), written in batches.
+ *
+ * Lines are collected as they are logged and written together once per turn of the
+ * event loop (setImmediate), so a busy gateway makes one write system call for all the
+ * lines of the requests it answered in that turn, after their responses were handed to
+ * the sockets, instead of one per line on the request's path (pino's default).
+ *
+ * Why not pino's asynchronous destination (sonic-boom, sync: false): measured on this
+ * machine, it costs 3 µs per line on top of pino's 2 µs of serialising (it measures the
+ * byte length of its whole growing buffer on every line), which kept the access log at
+ * 15 % of the throughput; this writer adds well under 1 µs. And its writes run on
+ * libuv's thread pool, so a crash can lose the batch in flight; here a batch is written
+ * synchronously, so a line is either in `pending` or written, never in between.
+ *
+ * Nothing is lost on a graceful stop (flush() resolves once everything is written) or on
+ * a crash (an uncaught exception or process.exit): the 'exit' listener writes what is
+ * pending. A reader that does not keep up (a full pipe: EAGAIN) leaves the rest pending
+ * for the next turn instead of blocking the event loop; at exit it is waited for (at most
+ * two seconds). Only SIGKILL or a crash of Node itself loses the last turn's lines.
+ */
+import { writeSync } from 'node:fs';
+
+/** a pipe whose reader stopped: keep at most this much, then drop lines (and count them) */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+export class BatchedLogDestination {
+  readonly #fd: number;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  /** the part of a batch a full pipe did not take yet (written before anything newer) */
+  #rest: Buffer | null = null;
+  #scheduled = false;
+  #waiting: (() => void)[] = [];
+  /** lines dropped because the reader did not keep up (MAX_PENDING_BYTES) */
+  dropped = 0;
+
+  constructor(fd = 1) {
+    this.#fd = fd;
+    process.on('exit', this.#onExit);
+  }
+
+  /** pino's destination interface: one serialised line (with its newline) */
+  write(line: string): boolean {
+    if (this.#pendingBytes + (this.#rest?.length ?? 0) > MAX_PENDING_BYTES) {
+      this.dropped++;
+      return true;
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#turn);
+    }
+    return true;
+  }
+
+  /** resolves once every line written so far is out */
+  flush(callback?: (err?: Error) => void): void {
+    this.#writeOut(false);
+    if (this.#pending.length === 0 && this.#rest === null) callback?.();
+    else if (callback) this.#waiting.push(callback);
+  }
+
+  /** write everything now, waiting for a slow reader (at most `limitMs`) */
+  flushSync(limitMs = 2_000): void {
+    const until = Date.now() + limitMs;
+    while (!this.#writeOut(true) && Date.now() < until) {
+      // a full pipe: its reader needs a moment (Atomics.wait sleeps without spinning)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+
+  /** stop listening for 'exit' (after a last flushSync) */
+  close(): void {
+    this.flushSync();
+    process.off('exit', this.#onExit);
+  }
+
+  readonly #onExit = (): void => {
+    this.flushSync();
+  };
+
+  readonly #turn = (): void => {
+    this.#scheduled = false;
+    if (!this.#writeOut(false) && !this.#scheduled) {
+      // the reader is behind: try again shortly rather than spin
+      this.#scheduled = true;
+      setTimeout(this.#turn, 10).unref();
+    }
+    if (this.#pending.length === 0 && this.#rest === null && this.#waiting.length > 0) {
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const cb of waiting) cb();
+    }
+  };
+
+  /** write what is pending; true when nothing is left */
+  #writeOut(atExit: boolean): boolean {
+    for (;;) {
+      if (this.#rest === null) {
+        if (this.#pending.length === 0) return true;
+        const data = this.#pending.length === 1 ? (this.#pending[0] as string) : this.#pending.join('');
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#rest = Buffer.from(data, 'utf8');
+      }
+      let buf: Buffer = this.#rest;
+      try {
+        while (buf.length > 0) buf = buf.subarray(writeSync(this.#fd, buf));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          // a full pipe: keep the rest, in order, for the next attempt
+          this.#rest = buf;
+          return false;
+        }
+        // the destination is gone (EPIPE, EBADF): nothing more can be written; said once at exit
+        if (atExit) process.stderr.write(`regentra-gateway: log lines lost: ${String(code)}\n`);
+      }
+      this.#rest = null;
+    }
+  }
+}
