@@ -139,7 +139,9 @@ export function portalRoutes(app: FastifyInstance): void {
   app.get(ADMIN_PATHS.portalSwitch, (request, reply) => {
     const client = findClient(app, (request.query as { client?: unknown }).client);
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
-    return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
+    // switching while on a client's People page stays on People
+    const to = (request.query as { to?: unknown }).to;
+    return reply.code(303).redirect(to === 'people' ? ADMIN_PATHS.people(portalRealm(client.id)) : ADMIN_PATHS.portal(client.id));
   });
 
   const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;

@@ -22,6 +22,14 @@ export const REDACT_PATHS: readonly string[] = [
   '*.refresh_token',
 ];
 
+/** query parameters that carry a one-time credential (set-up links, hand-off tickets, OIDC codes): logged as [redacted] */
+const SECRET_QUERY = /([?&](?:token|ticket|code|state)=)[^&#]*/gi;
+
+/** The request target with the values of credential-bearing query parameters redacted. */
+export function redactUrl(url: string): string {
+  return url.includes('?') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
@@ -30,7 +38,7 @@ export function loggerOptions(level: string): LoggerOptions {
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
     serializers: {
       req(req: { method: string; url: string; headers: Record<string, unknown>; ip?: string; id?: string }) {
-        return { method: req.method, url: req.url, host: req.headers.host, ip: req.ip };
+        return { method: req.method, url: redactUrl(req.url), host: req.headers.host, ip: req.ip };
       },
     },
   };

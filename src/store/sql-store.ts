@@ -13,7 +13,7 @@ import {
 import type { SqlRow, SqlValue } from './rows.ts';
 import { StoreError, normalizeEmail } from './types.ts';
 import type {
-  AuditEvent, FailureResult, LockoutPolicy, NewUser, RealmId, Setting, Store,
+  AuditEvent, AuditFilter, FailureResult, LockoutPolicy, NewUser, RealmId, Setting, Store,
   StoredAuditEvent, User, UserPatch,
 } from './types.ts';
 
@@ -187,22 +187,28 @@ function putSettingStatement(key: string, json: string, now: number, expectedVer
   );
 }
 
-function listAuditStatement(filter: { realm?: RealmId; type?: string; limit?: number }): SqlStatement {
+function listAuditStatement(filter: AuditFilter): SqlStatement {
   const values: SqlValue[] = [];
   const where: string[] = [];
-  if (filter.realm !== undefined) {
-    values.push(filter.realm);
-    where.push(`realm = $${values.length}`);
+  const bind = (v: SqlValue) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  if (filter.realm !== undefined) where.push(`realm = ${bind(filter.realm)}`);
+  if (filter.type !== undefined) where.push(`type = ${bind(filter.type)}`);
+  if (filter.person !== undefined) {
+    const p = bind(filter.person);
+    where.push(`(user_id = ${p} OR actor = ${p})`);
   }
-  if (filter.type !== undefined) {
-    values.push(filter.type);
-    where.push(`type = $${values.length}`);
-  }
+  if (filter.since !== undefined && Number.isSafeInteger(filter.since)) where.push(`at >= ${bind(filter.since)}`);
+  if (filter.until !== undefined && Number.isSafeInteger(filter.until)) where.push(`at < ${bind(filter.until)}`);
   const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_AUDIT_LIMIT), 0), MAX_AUDIT_LIMIT);
-  values.push(Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT);
+  const offset = Math.max(Math.trunc(filter.offset ?? 0), 0);
   const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+  const limitParam = bind(Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT);
+  const offsetParam = bind(Number.isSafeInteger(offset) ? offset : 0);
   return {
-    text: `SELECT ${AUDIT_COLUMNS} FROM audit ${clause} ORDER BY at DESC, id DESC LIMIT $${values.length}`,
+    text: `SELECT ${AUDIT_COLUMNS} FROM audit ${clause} ORDER BY at DESC, id DESC LIMIT ${limitParam} OFFSET ${offsetParam}`,
     values,
   };
 }
@@ -344,7 +350,7 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
       event.actor ?? null, event.ip ?? null, toJson(event.details ?? {})));
   }
 
-  async function listAudit(filter: { realm?: RealmId; type?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
+  async function listAudit(filter: AuditFilter = {}): Promise<StoredAuditEvent[]> {
     return (await driver.query(listAuditStatement(filter))).map(rowToAudit);
   }
 

@@ -106,6 +106,17 @@ export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
 
+export interface AuditFilter {
+  readonly realm?: RealmId;
+  readonly type?: string;
+  readonly person?: string;
+  readonly since?: number;
+  readonly until?: number;
+  /** at most 1000 (default 100) */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
 export interface Setting<T = unknown> {
   readonly key: string;
   readonly value: T;
@@ -179,7 +190,8 @@ export interface Store {
   listSettings(prefix: string): Promise<Setting[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;
-  listAudit(filter?: { realm?: RealmId; type?: string; limit?: number }): Promise<StoredAuditEvent[]>;
+  /** newest first; `person` matches the event's user or its actor; `since`/`until` bound `at` (since ≤ at < until) */
+  listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]>;
 
   /** delete expired one-time keys and failure counters; returns how many */
   purgeExpired(now: number): Promise<number>;
