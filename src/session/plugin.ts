@@ -20,6 +20,7 @@ import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Site } from '../routing/sites.ts';
 import type { SessionData } from './types.ts';
 import type { RevocationCheck } from './revocation.ts';
+import type { SessionRegistry } from './registry.ts';
 import { cacheOpenedSessions } from './open-cache.ts';
 
 export interface FlowState {
@@ -85,6 +86,8 @@ export interface SessionPluginOptions {
   readonly config: Config;
   readonly now: () => number;
   readonly revocation: RevocationCheck;
+  /** the record of sessions for the account page (best effort) */
+  readonly registry?: SessionRegistry;
 }
 
 export function cookieNamesFor(config: Config): { session: string; flow: string } {
@@ -93,7 +96,7 @@ export function cookieNamesFor(config: Config): { session: string; flow: string 
 }
 
 async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): Promise<void> {
-  const { config, now, revocation } = opts;
+  const { config, now, revocation, registry } = opts;
   const keys = config.keys.session.map(mustDecodeKey32);
   const names = cookieNamesFor(config);
   const cookie = { path: '/', httpOnly: true, secure: config.session.secure, sameSite: 'lax' as const };
@@ -125,6 +128,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.delete();
       return null;
     }
+    registry?.seen(raw, request, t);
     if (t - raw.seen >= TOUCH_INTERVAL_MS) {
       const touched: SessionData = { ...raw, seen: t };
       request.session.set('s', touched);
@@ -145,6 +149,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.regenerate();
       request.session.set('s', s);
       (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(s);
+      registry?.started(s, request);
       return s;
     },
     end(request) {

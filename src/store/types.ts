@@ -106,6 +106,20 @@ export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
 
+/** One signed-in session as the registry knows it (for the account page's "your sessions"). */
+export interface SessionRecord {
+  readonly sid: string;
+  readonly realm: RealmId;
+  readonly userId: string;
+  readonly createdAt: number;
+  /** updated lazily (every few minutes at most), not on every request */
+  readonly lastSeen: number;
+  /** the session's absolute end; purged after */
+  readonly expiresAt: number;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
 export interface AuditFilter {
   readonly realm?: RealmId;
   readonly type?: string;
@@ -193,7 +207,14 @@ export interface Store {
   /** newest first; `person` matches the event's user or its actor; `since`/`until` bound `at` (since ≤ at < until) */
   listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]>;
 
-  /** delete expired one-time keys and failure counters; returns how many */
+  /** insert a session, or update its last_seen, user agent and address */
+  recordSession(session: SessionRecord): Promise<void>;
+  /** a user's sessions not yet past `expiresAt`, most recently seen first */
+  listSessions(realm: RealmId, userId: string, now: number): Promise<SessionRecord[]>;
+  /** forget a session (signed out); true when there was one */
+  deleteSession(sid: string): Promise<boolean>;
+
+  /** delete expired one-time keys, failure counters and sessions; returns how many */
   purgeExpired(now: number): Promise<number>;
 }
 

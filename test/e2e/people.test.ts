@@ -75,6 +75,17 @@ test('an admin adds a person; the set-up link sets a password and an authenticat
   assert.equal(await identityRow(person, 'Sign-in methods (amr)'), 'pwd, otp');
   await shots.take(person, 'staff-app');
 
+  // her own account page: the authenticator, 10 recovery codes, this session
+  await person.goto(`${stack.origin(HOSTS.staff)}${PATHS.account}`);
+  await person.getByRole('heading', { name: 'Your account' }).waitFor();
+  assert.equal(await person.locator('#recovery-left').textContent(), '10 of 10');
+  assert.equal(await person.getByText('This device').count(), 1);
+  await shots.take(person, 'own-account');
+  await person.setViewportSize({ width: 390, height: 844 });
+  await shots.take(person, 'phone-own-account');
+  const accountOverflow = (await person.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+  assert.ok(accountOverflow <= 1, `the account page does not scroll sideways on a phone (${accountOverflow}px)`);
+
   // the link again: used
   const other = await (await newContext(browser)).newPage();
   await other.goto(link);
@@ -109,10 +120,10 @@ test('an admin adds a person; the set-up link sets a password and an authenticat
   await admin.setViewportSize({ width: 390, height: 844 });
   await admin.goto(`${stack.origin(HOSTS.staff)}/.auth/admin/people/staff`);
   await shots.take(admin, 'phone-people-list');
-  const listOverflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const listOverflow = (await admin.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
   assert.ok(listOverflow <= 1, `the list does not scroll sideways on a phone (${listOverflow}px)`);
   await admin.getByRole('link', { name: 'Nia New' }).click();
   await shots.take(admin, 'phone-account');
-  const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = (await admin.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
   assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
 });

@@ -13,7 +13,7 @@ import type { SecretBox } from '../../store/secretbox.ts';
 import { normalizeEmail, StoreError, type RealmId, type Store, type User, type UserPatch, type UserRole, type UserStatus } from '../../store/types.ts';
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
-import { clearTotp, setActiveTotpSecret } from '../totp/enrolment.ts';
+import { clearTotp, issueRecoveryCodes, setActiveTotpSecret } from '../totp/enrolment.ts';
 import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
@@ -238,4 +238,23 @@ export async function keepAnAdmin(store: Store, before: User, after: User, chang
   if (!reachesSettings(before, methods) || reachesSettings(after, methods)) return;
   const others = (await store.listUsers(STAFF_REALM)).filter((u) => u.id !== before.id && reachesSettings(u, methods));
   if (others.length === 0) throw new AccountError('LAST_ADMIN', `${before.email} ${LAST_ADMIN_TEXT[change]}`);
+}
+
+/**
+ * The account's own new authenticator (self-service, after a code from the current
+ * one): `secret` becomes the active TOTP secret, fresh recovery codes replace the old
+ * ones, and the account's sessions end (the caller re-issues the one in use).
+ */
+export async function replaceAuthenticator(store: Store, box: SecretBox, user: User, secret: string, opts: ChangeOptions = {}): Promise<{ user: User; recoveryCodes: string[] }> {
+  const at = (opts.now ?? Date.now)();
+  const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, at);
+  const updated = await change(store, user, { sessionsValidAfter: at }, 'mfa.replace', opts, { method: 'totp' });
+  return { user: updated, recoveryCodes };
+}
+
+/** New recovery codes for the account (the old ones stop working); returned once, in clear. */
+export async function regenerateRecoveryCodes(store: Store, user: User, opts: ChangeOptions = {}): Promise<string[]> {
+  const codes = await issueRecoveryCodes(store, user.id);
+  await audit(store, 'mfa.recovery-codes', user, opts, { count: codes.length });
+  return codes;
 }
