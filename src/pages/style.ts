@@ -102,5 +102,5 @@ ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1;word-break:normal;ov
 table.people td{vertical-align:top}.pager{display:flex;justify-content:space-between;align-items:center;gap:12px;margin-top:14px;font-size:14px}
 .setting-action.with-fields{display:flex;flex-direction:column;gap:8px;min-width:260px}.id-fields label{margin:0 0 4px;font-size:13px}.id-fields input{margin-bottom:8px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
 /* the person's own account page (src/account/) */
-.sessions td{vertical-align:top}.this-device{font-weight:600;color:var(--ok)}
+.sessions td{vertical-align:top}.this-device{font-weight:600;color:var(--ok)}.panel h2{margin-top:0}
 `;
