@@ -16,6 +16,7 @@ import { normalizeTarget } from './routing/path.ts';
 import { isReservedPath, PATHS } from './routing/reserved.ts';
 import { sessionsPlugin } from './session/plugin.ts';
 import { storeRevocation } from './session/revocation.ts';
+import { storeRegistry } from './session/registry.ts';
 import { buildJwks, loadSigningKeys } from './identity/keys.ts';
 import { createSigner } from './identity/signer.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
@@ -24,6 +25,7 @@ import { createPolicyService, realmSessionRules } from './auth/policy.ts';
 import { passwordRoutes } from './auth/password/routes.ts';
 import { entraRoutes } from './auth/entra/routes.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { accountRoutes } from './account/routes.ts';
 import { replyError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
@@ -136,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     auditor: createAuditor(deps.store, app.log, now),
     policy: createPolicyService(config, deps.store),
     revocation,
+    sessionRegistry: storeRegistry(deps.store, { lifetimeMs: config.session.absoluteLifetimeSeconds * 1000, log: app.log }),
     secretBox: createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) }))),
     fetch: deps.fetch ?? globalThis.fetch,
     hooks: { endSessionUrl: null },
@@ -214,7 +217,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   app.setNotFoundHandler((request, reply) => replyError(request, reply, 'NOT_FOUND'));
 
   // 2. sessions
-  await app.register(sessionsPlugin, { config, now, revocation });
+  await app.register(sessionsPlugin, { config, now, revocation, registry: context.sessionRegistry });
 
   // 3. the gateway's own endpoints (forms are parsed only here)
   await app.register(async (auth) => {
@@ -223,6 +226,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     await auth.register(passwordRoutes);
     await auth.register(entraRoutes);
     await auth.register(adminRoutes);
+    await auth.register(accountRoutes);
   });
 
   // 4. the gate and the proxy

@@ -14,6 +14,7 @@ import type { PolicyService } from './auth/policy.ts';
 import type { RevocationCheck } from './session/revocation.ts';
 import type { SecretBox } from './store/secretbox.ts';
 import type { SessionData } from './session/types.ts';
+import type { SessionRegistry } from './session/registry.ts';
 
 export interface GatewayHooks {
   /** where to send the browser after sign-out (Entra end-session), or null */
@@ -31,6 +32,8 @@ export interface GatewayContext {
   readonly auditor: Auditor;
   readonly policy: PolicyService;
   readonly revocation: RevocationCheck;
+  /** the record of signed-in sessions (account page) */
+  readonly sessionRegistry: SessionRegistry;
   readonly secretBox: SecretBox;
   /** HTTP client for Entra and Graph */
   readonly fetch: typeof fetch;

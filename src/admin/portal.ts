@@ -143,7 +143,9 @@ export function portalRoutes(app: FastifyInstance): void {
     const client = findClient(app, (request.query as { client?: unknown }).client);
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
     rememberClient(request, client.id);
-    return reply.code(303).header('cache-control', 'no-store').redirect(ADMIN_PATHS.portal(client.id));
+    // switching while on a client's People page stays on People
+    const to = (request.query as { to?: unknown }).to;
+    return reply.code(303).header('cache-control', 'no-store').redirect(to === 'people' ? ADMIN_PATHS.people(portalRealm(client.id)) : ADMIN_PATHS.portal(client.id));
   });
 
   const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;

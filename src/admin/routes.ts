@@ -12,6 +12,7 @@ import { adminGuard } from './access.ts';
 import { ssoRoutes } from './sso.ts';
 import { portalRoutes } from './portal.ts';
 import { auditRoutes } from './audit-log.ts';
+import { peopleRoutes } from './people.ts';
 import { consentRoutes } from './consent.ts';
 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
@@ -23,6 +24,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     ssoRoutes(admin);
     portalRoutes(admin);
     auditRoutes(admin);
+    peopleRoutes(admin);
     // anything else under /.auth/admin/: the guard has run, then 404
     admin.all(`${ADMIN_PATHS.home}*`, (request, reply) => replyError(request, reply, 'NOT_FOUND'));
   });

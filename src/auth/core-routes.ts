@@ -78,6 +78,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     await app.gateway.revocation.revokeSession(session, app.gateway.now()).catch((err: unknown) => {
       request.log.warn({ err }, 'sign-out: the store did not record the revocation; the cookie is cleared, the session refused here, and the revocation retried');
     });
+    app.gateway.sessionRegistry.ended(session.sid);
     metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
     await auditor.record({ type: 'signout', outcome: 'success', realm: session.realm, userId: session.uid, actor: session.uid, ip: request.ip, details: { sid: session.sid, amr: session.amr } });
     const idpUrl = hooks.endSessionUrl ? await hooks.endSessionUrl(request, session).catch(() => null) : null;

@@ -1,6 +1,7 @@
 /**
  * The staff admin's settings shell and its building blocks: a sidebar (Security →
- * Single Sign-On, Portal → client switcher + Authentication, Audit log), notices,
+ * Single Sign-On, People → Staff accounts, Portal → client switcher + Authentication
+ * and People, Audit log), notices,
  * copy fields, setting rows with an on/off form. Pure templates; every form posts
  * with the flow's CSRF token and the setting's version (optimistic concurrency).
  */
@@ -9,16 +10,26 @@ import { sendPage } from './layout.ts';
 import type { FastifyReply } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 
-export const ADMIN_PATHS = Object.freeze({
+export const ADMIN_PATHS: {
+  readonly home: string; readonly sso: string; readonly portalHome: string; readonly portalSwitch: string; readonly portal: (clientId: string) => string;
+  readonly audit: string; readonly auditCsv: string; readonly peopleHome: string; readonly people: (realm: string) => string;
+  readonly account: (realm: string, uid: string) => string; readonly addAccount: (realm: string) => string;
+} = Object.freeze({
   home: PATHS.admin,
   sso: `${PATHS.admin}security/sso`,
   portalHome: `${PATHS.admin}portal/`,
   portalSwitch: `${PATHS.admin}portal/switch`,
   portal: (clientId: string): string => `${PATHS.admin}portal/${encodeURIComponent(clientId)}/authentication`,
   audit: `${PATHS.admin}audit`,
+  auditCsv: `${PATHS.admin}audit.csv`,
+  peopleHome: `${PATHS.admin}people/`,
+  /** the people of a realm: `staff` or `portal:<clientId>` */
+  people: (realm: string): string => (realm.startsWith('portal:') ? `${PATHS.admin}people/portal/${encodeURIComponent(realm.slice('portal:'.length))}` : `${PATHS.admin}people/staff`),
+  account: (realm: string, uid: string): string => `${ADMIN_PATHS.people(realm)}/accounts/${encodeURIComponent(uid)}`,
+  addAccount: (realm: string): string => `${ADMIN_PATHS.people(realm)}/new`,
 });
 
-export type AdminSection = 'sso' | 'portal' | 'audit';
+export type AdminSection = 'sso' | 'portal' | 'audit' | 'people';
 
 export interface Notice {
   readonly kind: 'error' | 'warn' | 'ok';
@@ -95,11 +106,13 @@ function clientSwitcher(shell: AdminShell): SafeHtml | string {
   const selected = shell.clientId ?? shell.clients[0]?.id;
   return html`<form method="get" action="${ADMIN_PATHS.portalSwitch}" class="switcher">
 <label for="client-switch">Client</label>
+${shell.section === 'people' && shell.clientId ? html`<input type="hidden" name="to" value="people">` : ''}
 <select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint">${shell.clients.map((c) => html`<option value="${c.id}"${c.id === selected ? html` selected` : ''}>${c.name}</option>`)}</select>
 <button type="submit" class="btn secondary inline">Switch</button>
 <p class="hint" id="client-switch-hint">Choosing a client opens its settings.</p>
 </form>
-${navLink(ADMIN_PATHS.portal(selected ?? ''), 'Authentication', shell.section === 'portal')}`;
+${navLink(ADMIN_PATHS.portal(selected ?? ''), 'Authentication', shell.section === 'portal')}
+${navLink(ADMIN_PATHS.people(`portal:${selected ?? ''}`), 'People', shell.section === 'people' && Boolean(shell.clientId))}`;
 }
 
 function sidebar(shell: AdminShell): SafeHtml {
@@ -107,6 +120,8 @@ function sidebar(shell: AdminShell): SafeHtml {
 <p class="side-title">Settings</p>
 <p class="side-group">Security</p>
 ${navLink(ADMIN_PATHS.sso, 'Single Sign-On', shell.section === 'sso')}
+<p class="side-group">People</p>
+${navLink(ADMIN_PATHS.people('staff'), 'Staff accounts', shell.section === 'people' && !shell.clientId)}
 <p class="side-group">Portal</p>
 ${clientSwitcher(shell)}
 <p class="side-group">Activity</p>

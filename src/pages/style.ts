@@ -99,4 +99,11 @@ table.audit td{vertical-align:top}.panel p{font-size:14px}
 ol.codes{list-style:none;margin:12px 0}.copy .secret{flex:1;word-break:normal;overflow-wrap:anywhere}
 /* recovery codes: never split a code across lines (two columns when they fit, else one) */
 .codes{font-size:13px;gap:6px 12px;grid-template-columns:repeat(auto-fit,minmax(19ch,1fr))}.codes li{white-space:nowrap}
+/* Settings → People (src/admin/people-view.ts); wide tables scroll inside the page on a phone */
+.admin-main{min-width:0}@media (max-width:720px){.admin{grid-template-columns:minmax(0,1fr)}}
+.people-tools{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end;justify-content:space-between;margin-bottom:8px}.people-tools .filters{flex:1;margin:0}.filters .grow{flex:1;min-width:220px}
+table.people td{vertical-align:top}.pager{display:flex;justify-content:space-between;align-items:center;gap:12px;margin-top:14px;font-size:14px}
+.setting-action.with-fields{display:flex;flex-direction:column;gap:8px;min-width:260px}.id-fields label{margin:0 0 4px;font-size:13px}.id-fields input{margin-bottom:8px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+/* the person's own account page (src/account/) */
+.sessions td{vertical-align:top}.this-device{font-weight:600;color:var(--ok)}.panel h2{margin-top:0}
 `;

@@ -17,6 +17,10 @@ export const PATHS = Object.freeze({
   signedOut: '/.auth/signed-out',
   jwks: '/.auth/jwks.json',
   me: '/.auth/me',
+  /** a person's own account: password, authenticator, recovery codes, sessions */
+  account: '/.auth/account',
+  /** a one-time set-up link (`?token=`): choose a password, then set up the authenticator */
+  setup: '/.auth/setup',
   admin: '/.auth/admin/',
   consentCallback: '/.auth/consent/callback',
   /** the central callback host hands users to a client's host with a one-time ticket */

@@ -21,6 +21,7 @@ import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Site } from '../routing/sites.ts';
 import type { SessionData } from './types.ts';
 import type { RevocationCheck } from './revocation.ts';
+import type { SessionRegistry } from './registry.ts';
 import { cacheOpenedSessions } from './open-cache.ts';
 import { refreshCache } from './refresh-cache.ts';
 
@@ -104,6 +105,8 @@ export interface SessionPluginOptions {
   readonly config: Config;
   readonly now: () => number;
   readonly revocation: RevocationCheck;
+  /** the record of sessions for the account page (best effort) */
+  readonly registry?: SessionRegistry;
 }
 
 export function cookieNamesFor(config: Config): { session: string; flow: string } {
@@ -112,7 +115,7 @@ export function cookieNamesFor(config: Config): { session: string; flow: string 
 }
 
 async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): Promise<void> {
-  const { config, now, revocation } = opts;
+  const { config, now, revocation, registry } = opts;
   const keys = config.keys.session.map(mustDecodeKey32);
   const names = cookieNamesFor(config);
   const cookie = { path: '/', httpOnly: true, secure: config.session.secure, sameSite: 'lax' as const };
@@ -182,6 +185,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.delete();
       return null;
     }
+    registry?.seen(reviewed, request, t);
     // re-sealed when the review changed it (a new role), or once per touch interval of activity;
     // an old cookie replayed gets the refresh computed once per session and interval (refresh-cache.ts)
     if (reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS) return refresh(request, reviewed, t);
@@ -201,6 +205,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.regenerate();
       request.session.set('s', s);
       (request as FastifyRequest & { [kCurrent]?: Promise<SessionData | null> })[kCurrent] = Promise.resolve(s);
+      registry?.started(s, request);
       return s;
     },
     end(request) {

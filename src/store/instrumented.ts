@@ -19,6 +19,7 @@ export const STORE_OPERATIONS = Object.freeze([
   'consumeOnce', 'hasOnceKey',
   'getSetting', 'putSetting', 'listSettings',
   'appendAudit', 'listAudit',
+  'recordSession', 'listSessions', 'deleteSession',
   'purgeExpired',
 ] as const satisfies readonly StoreOperation[]);
 

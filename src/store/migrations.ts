@@ -120,6 +120,24 @@ CREATE TABLE failure_counters (
 CREATE INDEX failure_counters_expires_at ON failure_counters (expires_at);
 `,
   },
+  {
+    version: 3,
+    name: 'session registry for the account page',
+    sql: `
+CREATE TABLE sessions (
+  sid        TEXT PRIMARY KEY,
+  realm      TEXT NOT NULL,
+  user_id    TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen  BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  user_agent TEXT,
+  ip         TEXT
+);
+CREATE INDEX sessions_user ON sessions (realm, user_id);
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+`,
+  },
 ]);
 
 export function migrationSql(migration: Migration, dialect: Dialect): string {

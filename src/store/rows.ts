@@ -3,7 +3,7 @@
  * PostgreSQL driver returns as strings, JSON as TEXT) to the Store's objects, and back.
  */
 import { StoreError } from './types.ts';
-import type { Setting, StoredAuditEvent, User, UserPatch, UserRole, UserStatus } from './types.ts';
+import type { SessionRecord, Setting, StoredAuditEvent, User, UserPatch, UserRole, UserStatus } from './types.ts';
 
 export type SqlValue = string | number | null;
 export type SqlRow = Readonly<Record<string, unknown>>;
@@ -126,5 +126,20 @@ export function rowToAudit(row: SqlRow): StoredAuditEvent {
     actor: toTextOrNull(row.actor, 'audit.actor'),
     ip: toTextOrNull(row.ip, 'audit.ip'),
     details: details as Record<string, unknown>,
+  });
+}
+
+export const SESSION_COLUMNS = 'sid, realm, user_id, created_at, last_seen, expires_at, user_agent, ip';
+
+export function rowToSession(row: SqlRow): SessionRecord {
+  return Object.freeze({
+    sid: toText(row.sid, 'sessions.sid'),
+    realm: toText(row.realm, 'sessions.realm'),
+    userId: toText(row.user_id, 'sessions.user_id'),
+    createdAt: toNumber(row.created_at, 'sessions.created_at'),
+    lastSeen: toNumber(row.last_seen, 'sessions.last_seen'),
+    expiresAt: toNumber(row.expires_at, 'sessions.expires_at'),
+    userAgent: toTextOrNull(row.user_agent, 'sessions.user_agent'),
+    ip: toTextOrNull(row.ip, 'sessions.ip'),
   });
 }

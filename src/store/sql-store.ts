@@ -7,13 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Dialect } from './migrations.ts';
 import {
-  AUDIT_COLUMNS, SETTING_COLUMNS, USER_COLUMNS, USER_PATCH_COLUMNS,
-  rowToAudit, rowToSetting, rowToUser, toJson, toNumber, toNumberOrNull,
+  AUDIT_COLUMNS, SESSION_COLUMNS, SETTING_COLUMNS, USER_COLUMNS, USER_PATCH_COLUMNS,
+  rowToAudit, rowToSession, rowToSetting, rowToUser, toJson, toNumber, toNumberOrNull,
 } from './rows.ts';
 import type { SqlRow, SqlValue } from './rows.ts';
 import { StoreError, normalizeEmail } from './types.ts';
 import type {
-  AuditEvent, FailureResult, LockoutPolicy, NewUser, RealmId, Setting, Store,
+  AuditEvent, AuditFilter, FailureResult, LockoutPolicy, NewUser, RealmId, SessionRecord, Setting, Store,
   StoredAuditEvent, User, UserPatch,
 } from './types.ts';
 
@@ -187,22 +187,28 @@ function putSettingStatement(key: string, json: string, now: number, expectedVer
   );
 }
 
-function listAuditStatement(filter: { realm?: RealmId; type?: string; limit?: number }): SqlStatement {
+function listAuditStatement(filter: AuditFilter): SqlStatement {
   const values: SqlValue[] = [];
   const where: string[] = [];
-  if (filter.realm !== undefined) {
-    values.push(filter.realm);
-    where.push(`realm = $${values.length}`);
+  const bind = (v: SqlValue) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  if (filter.realm !== undefined) where.push(`realm = ${bind(filter.realm)}`);
+  if (filter.type !== undefined) where.push(`type = ${bind(filter.type)}`);
+  if (filter.person !== undefined) {
+    const p = bind(filter.person);
+    where.push(`(user_id = ${p} OR actor = ${p})`);
   }
-  if (filter.type !== undefined) {
-    values.push(filter.type);
-    where.push(`type = $${values.length}`);
-  }
+  if (filter.since !== undefined && Number.isSafeInteger(filter.since)) where.push(`at >= ${bind(filter.since)}`);
+  if (filter.until !== undefined && Number.isSafeInteger(filter.until)) where.push(`at < ${bind(filter.until)}`);
   const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_AUDIT_LIMIT), 0), MAX_AUDIT_LIMIT);
-  values.push(Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT);
+  const offset = Math.max(Math.trunc(filter.offset ?? 0), 0);
   const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+  const limitParam = bind(Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT);
+  const offsetParam = bind(Number.isSafeInteger(offset) ? offset : 0);
   return {
-    text: `SELECT ${AUDIT_COLUMNS} FROM audit ${clause} ORDER BY at DESC, id DESC LIMIT $${values.length}`,
+    text: `SELECT ${AUDIT_COLUMNS} FROM audit ${clause} ORDER BY at DESC, id DESC LIMIT ${limitParam} OFFSET ${offsetParam}`,
     values,
   };
 }
@@ -344,14 +350,33 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
       event.actor ?? null, event.ip ?? null, toJson(event.details ?? {})));
   }
 
-  async function listAudit(filter: { realm?: RealmId; type?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
+  async function listAudit(filter: AuditFilter = {}): Promise<StoredAuditEvent[]> {
     return (await driver.query(listAuditStatement(filter))).map(rowToAudit);
+  }
+
+  async function recordSession(s: SessionRecord): Promise<void> {
+    await driver.execute(sql(
+      `INSERT INTO sessions (sid, realm, user_id, created_at, last_seen, expires_at, user_agent, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, user_agent = excluded.user_agent, ip = excluded.ip`,
+      s.sid, s.realm, s.userId, s.createdAt, s.lastSeen, s.expiresAt, s.userAgent, s.ip));
+  }
+
+  async function listSessions(realm: RealmId, userId: string, now: number): Promise<SessionRecord[]> {
+    return (await driver.query(sql(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE realm = $1 AND user_id = $2 AND expires_at > $3 ORDER BY last_seen DESC, sid`,
+      realm, userId, now))).map(rowToSession);
+  }
+
+  async function deleteSession(sid: string): Promise<boolean> {
+    return (await driver.execute(sql('DELETE FROM sessions WHERE sid = $1', sid))) > 0;
   }
 
   async function purgeExpired(now: number): Promise<number> {
     const keys = await driver.execute(sql('DELETE FROM once_keys WHERE expires_at <= $1', now));
     const counters = await driver.execute(sql('DELETE FROM failure_counters WHERE expires_at <= $1', now));
-    return keys + counters;
+    const sessions = await driver.execute(sql('DELETE FROM sessions WHERE expires_at <= $1', now));
+    return keys + counters + sessions;
   }
 
   return Object.freeze({
@@ -365,6 +390,7 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
     consumeOnce, hasOnceKey,
     getSetting, putSetting, listSettings,
     appendAudit, listAudit,
+    recordSession, listSessions, deleteSession,
     purgeExpired,
   });
 }

@@ -106,6 +106,31 @@ export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
 }
 
+/** One signed-in session as the registry knows it (for the account page's "your sessions"). */
+export interface SessionRecord {
+  readonly sid: string;
+  readonly realm: RealmId;
+  readonly userId: string;
+  readonly createdAt: number;
+  /** updated lazily (every few minutes at most), not on every request */
+  readonly lastSeen: number;
+  /** the session's absolute end; purged after */
+  readonly expiresAt: number;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
+export interface AuditFilter {
+  readonly realm?: RealmId;
+  readonly type?: string;
+  readonly person?: string;
+  readonly since?: number;
+  readonly until?: number;
+  /** at most 1000 (default 100) */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
 export interface Setting<T = unknown> {
   readonly key: string;
   readonly value: T;
@@ -179,9 +204,17 @@ export interface Store {
   listSettings(prefix: string): Promise<Setting[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;
-  listAudit(filter?: { realm?: RealmId; type?: string; limit?: number }): Promise<StoredAuditEvent[]>;
+  /** newest first; `person` matches the event's user or its actor; `since`/`until` bound `at` (since ≤ at < until) */
+  listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]>;
 
-  /** delete expired one-time keys and failure counters; returns how many */
+  /** insert a session, or update its last_seen, user agent and address */
+  recordSession(session: SessionRecord): Promise<void>;
+  /** a user's sessions not yet past `expiresAt`, most recently seen first */
+  listSessions(realm: RealmId, userId: string, now: number): Promise<SessionRecord[]>;
+  /** forget a session (signed out); true when there was one */
+  deleteSession(sid: string): Promise<boolean>;
+
+  /** delete expired one-time keys, failure counters and sessions; returns how many */
   purgeExpired(now: number): Promise<number>;
 }
 

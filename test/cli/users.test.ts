@@ -74,6 +74,13 @@ test('users: add, list, set-role, disable/enable, reset-password, reset-mfa, unl
   const table = await users(['list', 'staff']);
   assert.match(table.stdout, /^REALM\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+MFA\s+LOCKED\s+MICROSOFT\nstaff\s+ada@example.com\s+Ada Lovelace\s+admin\s+active\s+none\s+no\s+-\n$/);
 
+  // the last admin who can reach the settings is never demoted or disabled (the pages share the rule)
+  const last = await users(['set-role', 'staff', 'ada@example.com', 'member']);
+  assert.equal(last.code, 1);
+  assert.equal(last.stderr, 'users set-role: ada@example.com is the last admin who can reach the settings: make another account an admin first\n');
+  assert.equal((await users(['disable', 'staff', 'ada@example.com'])).code, 1);
+  assert.equal((await users(['add', 'staff', 'grace@example.com', '--name', 'Grace', '--role', 'admin'], `${PASSWORD}\n`)).code, 0);
+
   assert.equal((await users(['set-role', 'staff', 'ada@example.com', 'member'])).code, 0);
   assert.equal((await users(['disable', 'staff', 'ADA@example.com'])).code, 0);
   assert.equal((await users(['enable', 'staff', 'ada@example.com'])).code, 0);
@@ -95,7 +102,7 @@ test('users: add, list, set-role, disable/enable, reset-password, reset-mfa, unl
   assert.deepEqual(audit.filter((e) => e.userId === ada?.id).map((e) => e.type).reverse(), [
     'user.create', 'user.role', 'user.disable', 'user.enable', 'user.password.reset', 'user.mfa.reset', 'user.unlock',
   ]);
-  assert.ok(audit.every((e) => e.actor === 'cli'));
+  assert.ok(audit.filter((e) => e.outcome === 'success').every((e) => e.actor === 'cli'));
   assert.ok(!JSON.stringify(audit).includes('passphrase'), 'no password in the audit log');
 });
 

@@ -359,6 +359,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok((await store.listAudit({ type: 'settings.change' })).some((event) => event.realm === null && event.at === 9000));
     });
 
+    test('audit filters: a person (user or actor), a time range, pages (offset)', async () => {
+      const realm = unique('realm');
+      const base = { outcome: 'info', userId: null, actor: null, ip: null, details: {} } as const;
+      for (let i = 0; i < 5; i++) await store.appendAudit({ ...base, at: 10_000 + i, type: 'signin', realm, userId: 'p1', actor: 'p1' });
+      await store.appendAudit({ ...base, at: 10_100, type: 'user.disable', realm, userId: 'p2', actor: 'p1' });
+      await store.appendAudit({ ...base, at: 10_200, type: 'user.disable', realm, userId: 'p2', actor: 'cli' });
+      assert.equal((await store.listAudit({ realm, person: 'p1' })).length, 6, 'as user or as actor');
+      assert.deepEqual((await store.listAudit({ realm, person: 'p2' })).map((e) => e.at), [10_200, 10_100]);
+      assert.deepEqual((await store.listAudit({ realm, since: 10_001, until: 10_003 })).map((e) => e.at), [10_002, 10_001]);
+      assert.deepEqual((await store.listAudit({ realm, limit: 2, offset: 2 })).map((e) => e.at), [10_004, 10_003]);
+      assert.deepEqual(await store.listAudit({ realm, offset: 100 }), []);
+    });
+
+    test('sessions: recorded, updated in place, listed per user most recent first, deleted, purged when expired', async () => {
+      const realm = unique('realm');
+      const t = 5_000_000_000_000;
+      const a = { sid: unique('sid'), realm, userId: 'u1', createdAt: t, lastSeen: t, expiresAt: t + 1000, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', ip: '192.0.2.1' };
+      const b = { ...a, sid: unique('sid'), lastSeen: t + 10, userAgent: null, ip: null };
+      await store.recordSession(a);
+      await store.recordSession(b);
+      await store.recordSession({ ...a, sid: unique('sid'), userId: 'u2' });
+      assert.deepEqual((await store.listSessions(realm, 'u1', t)).map((s) => s.sid), [b.sid, a.sid]);
+      await store.recordSession({ ...a, lastSeen: t + 20, ip: '192.0.2.9', createdAt: 1 });
+      const [first] = await store.listSessions(realm, 'u1', t);
+      assert.deepEqual(first, { ...a, lastSeen: t + 20, ip: '192.0.2.9' }, 'an update keeps created_at');
+      assert.equal(await store.deleteSession(b.sid), true);
+      assert.equal(await store.deleteSession(b.sid), false);
+      assert.deepEqual(await store.listSessions(realm, 'u1', t + 1000), [], 'expired sessions are not listed');
+      assert.ok((await store.purgeExpired(t + 1000)) >= 2);
+      assert.deepEqual(await store.listSessions(realm, 'u1', 0), []);
+    });
+
     test('close is idempotent and a closed store rejects UNAVAILABLE', async () => {
       const other = await open();
       await other.ping();

@@ -25,6 +25,7 @@ import { hasTotp } from '../totp/enrolment.ts';
 import { totpRoutes } from '../totp/routes.ts';
 import { PasswordHashBusyError, verifyPassword } from './hash.ts';
 import { createLocalSignIn, field, MESSAGES, type Subject } from './signin.ts';
+import { setupRoutes } from './setup-routes.ts';
 
 const MAX_EMAIL_LENGTH = 254;
 
@@ -99,5 +100,6 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });
 
+  setupRoutes(app, local);
   await app.register(totpRoutes, { local });
 }

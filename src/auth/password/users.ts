@@ -16,7 +16,8 @@ import type { Config } from '../../config/schema.ts';
 import type { SecretBox } from '../../store/secretbox.ts';
 import { normalizeEmail, StoreError, type RealmId, type Store, type User, type UserPatch, type UserRole, type UserStatus } from '../../store/types.ts';
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
-import { clearTotp, setActiveTotpSecret } from '../totp/enrolment.ts';
+import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
+import { clearTotp, issueRecoveryCodes, setActiveTotpSecret } from '../totp/enrolment.ts';
 import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
@@ -24,7 +25,7 @@ import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
 
 export type AccountErrorCode =
   | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
-  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED';
+  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED' | 'LAST_ADMIN' | 'NO_LINK_HOST';
 
 /** A refused account change; `message` is meant for the operator or user. */
 export class AccountError extends Error {
@@ -145,11 +146,13 @@ export async function setPassword(store: Store, user: User, password: string, op
 
 export async function setRole(store: Store, user: User, role: string, opts: ChangeOptions = {}): Promise<User> {
   const checked = checkRole(user.realm, role);
+  await keepAnAdmin(store, user, { ...user, role: checked }, 'demote');
   return change(store, user, { role: checked }, 'user.role', opts, { from: user.role, to: checked });
 }
 
 /** Disable (sessions end on their next request, and stay ended after an enable) or enable an account. */
 export async function setStatus(store: Store, user: User, status: UserStatus, opts: ChangeOptions = {}): Promise<User> {
+  await keepAnAdmin(store, user, { ...user, status }, 'disable');
   return change(store, user, { status }, status === 'disabled' ? 'user.disable' : 'user.enable', opts);
 }
 
@@ -188,6 +191,7 @@ export async function linkIdentity(store: Store, user: User, identity: { readonl
 /** Remove the account's Microsoft identity; its sessions end. */
 export async function unlinkIdentity(store: Store, user: User, opts: ChangeOptions = {}): Promise<User> {
   if (user.externalOid === null && user.externalTid === null) throw new AccountError('NOT_LINKED', `${user.email} is not linked to a Microsoft account`);
+  await keepAnAdmin(store, user, { ...user, externalTid: null, externalOid: null }, 'unlink');
   return change(store, user, { externalTid: null, externalOid: null }, 'user.unlink', opts, { tid: user.externalTid, oid: user.externalOid });
 }
 
@@ -206,4 +210,62 @@ export async function enrolTotpForDemo(store: Store, box: SecretBox, user: User,
   const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, (opts.now ?? Date.now)());
   await audit(store, 'mfa.enroll', user, opts, { method: 'totp', seeded: true });
   return { secret, recoveryCodes };
+}
+
+/** The staff SSO switches that decide which sign-in methods work (the stored setting over its defaults). */
+async function staffSignInMethods(store: Store): Promise<{ readonly sso: boolean; readonly ssoOnly: boolean }> {
+  const s = { ...DEFAULT_STAFF_SSO, ...((await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY))?.value ?? {}) };
+  const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
+  return { sso, ssoOnly: sso && s.ssoOnly };
+}
+
+/**
+ * Can this account reach the settings pages: an active staff admin with a sign-in
+ * method that works now — a password (unless staff SSO-only is on) or a linked
+ * Microsoft identity (while staff SSO is on).
+ */
+export function reachesSettings(user: User, methods: { readonly sso: boolean; readonly ssoOnly: boolean }): boolean {
+  if (user.realm !== STAFF_REALM || user.role !== 'admin' || user.status !== 'active') return false;
+  const password = user.passwordHash !== null && !methods.ssoOnly;
+  const microsoft = user.externalOid !== null && methods.sso;
+  return password || microsoft;
+}
+
+const LAST_ADMIN_TEXT: Readonly<Record<'demote' | 'disable' | 'unlink', string>> = Object.freeze({
+  demote: 'is the last admin who can reach the settings: make another account an admin first',
+  disable: 'is the last admin who can reach the settings and cannot be disabled: make another account an admin first',
+  unlink: 'is the last admin who can reach the settings, and Microsoft is the only way they can sign in: give another admin access first',
+});
+
+/**
+ * Refuse a change that would leave no active staff admin able to sign in to the
+ * settings (the pages and the CLI share this rule). `after` is the account as the
+ * change would leave it. A check, then the write: two admins demoting each other at
+ * the same instant are not serialised (the CLI remains the way back).
+ */
+export async function keepAnAdmin(store: Store, before: User, after: User, change: 'demote' | 'disable' | 'unlink'): Promise<void> {
+  if (before.realm !== STAFF_REALM) return;
+  const methods = await staffSignInMethods(store);
+  if (!reachesSettings(before, methods) || reachesSettings(after, methods)) return;
+  const others = (await store.listUsers(STAFF_REALM)).filter((u) => u.id !== before.id && reachesSettings(u, methods));
+  if (others.length === 0) throw new AccountError('LAST_ADMIN', `${before.email} ${LAST_ADMIN_TEXT[change]}`);
+}
+
+/**
+ * The account's own new authenticator (self-service, after a code from the current
+ * one): `secret` becomes the active TOTP secret, fresh recovery codes replace the old
+ * ones, and the account's sessions end (the caller re-issues the one in use).
+ */
+export async function replaceAuthenticator(store: Store, box: SecretBox, user: User, secret: string, opts: ChangeOptions = {}): Promise<{ user: User; recoveryCodes: string[] }> {
+  const at = (opts.now ?? Date.now)();
+  const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, at);
+  const updated = await change(store, user, { sessionsValidAfter: at }, 'mfa.replace', opts, { method: 'totp' });
+  return { user: updated, recoveryCodes };
+}
+
+/** New recovery codes for the account (the old ones stop working); returned once, in clear. */
+export async function regenerateRecoveryCodes(store: Store, user: User, opts: ChangeOptions = {}): Promise<string[]> {
+  const codes = await issueRecoveryCodes(store, user.id);
+  await audit(store, 'mfa.recovery-codes', user, opts, { count: codes.length });
+  return codes;
 }

@@ -1,0 +1,111 @@
+/**
+ * The page a one-time set-up link opens (./setup-link.ts has the link's rules):
+ *
+ *   GET  /.auth/setup?token=…   the account's email and a new-password form (changes nothing)
+ *   POST /.auth/setup           token, password, confirm, csrf → the link is used up, the
+ *                               password set (policy-checked first, so a refused password does
+ *                               not burn the link), and the sign-in goes on where the site's
+ *                               MFA policy wants it: the authenticator set-up (../totp/routes.ts)
+ *                               or, with an authenticator already on, its code
+ *
+ * A bad, expired, used or replaced link gets a page saying so and what to do (ask the
+ * admin for a new link). The token is never echoed into a URL the gateway builds.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PATHS } from '../../routing/reserved.ts';
+import { sendPage } from '../../pages/layout.ts';
+import { html } from '../../pages/html.ts';
+import { hasTotp } from '../totp/enrolment.ts';
+import { checkSetupLink, consumeSetupLink, type LinkProblem } from './setup-link.ts';
+import { field, type LocalSignIn } from './signin.ts';
+import { passwordProblem } from './policy.ts';
+import { setPassword } from './users.ts';
+import type { User } from '../../store/types.ts';
+
+const PROBLEMS: Readonly<Record<LinkProblem, { title: string; text: string }>> = Object.freeze({
+  invalid: { title: 'This link does not work', text: 'The set-up link is not valid on this site. Check that you opened the whole link, on the site it was made for.' },
+  expired: { title: 'This link has expired', text: 'Set-up links work for 72 hours.' },
+  used: { title: 'This link was already used', text: 'Each set-up link works once. If you set your password with it, sign in with that password.' },
+  replaced: { title: 'This link was replaced', text: 'A newer set-up link was made for your account; only the newest one works.' },
+  disabled: { title: 'This account is disabled', text: 'The account this link is for is disabled.' },
+});
+
+export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
+  const { store, now, config, policy, auditor } = app.gateway;
+
+  function problemPage(request: FastifyRequest, reply: FastifyReply, problem: LinkProblem): FastifyReply {
+    const p = PROBLEMS[problem];
+    return sendPage(reply, problem === 'invalid' ? 404 : 410, {
+      title: p.title,
+      siteName: request.site.name,
+      body: html`<h1>${p.title}</h1>
+<p class="lead">${p.text}</p>
+<div class="alert warn" role="status">Ask your administrator for a new set-up link.</div>
+<a class="btn secondary" href="${PATHS.login}">Go to sign-in</a>`,
+    });
+  }
+
+  function form(request: FastifyRequest, reply: FastifyReply, status: number, user: User, token: string, csrf: string, error: string | null): FastifyReply {
+    const minLength = config.auth.password.minLength;
+    return sendPage(reply, status, {
+      title: 'Set up your account',
+      siteName: request.site.name,
+      body: html`<h1>Set up your account</h1>
+<p class="lead">Choose a password for <strong>${user.email}</strong> on ${request.site.name}.</p>
+${error ? html`<div class="alert error" role="alert" id="password-error">${error}</div>` : ''}
+<form method="post" action="${PATHS.setup}">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="token" value="${token}">
+<input type="text" name="username" value="${user.email}" autocomplete="username" hidden>
+<label for="password">New password <span class="hint">(at least ${String(minLength)} characters; a few unrelated words work well)</span></label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${String(minLength)}" maxlength="1024" autofocus${error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}>
+<label for="confirm">Repeat the password</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required maxlength="1024">
+<button class="btn" type="submit">Set password and continue</button>
+</form>
+<p class="hint">Next you set up an authenticator app if ${request.site.name} asks for one.</p>`,
+    });
+  }
+
+  async function passwordOff(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
+    if ((await policy.forSite(request.site)).password) return null;
+    return sendPage(reply, 409, {
+      title: 'Password sign-in is turned off',
+      siteName: request.site.name,
+      body: html`<h1>Password sign-in is turned off</h1>
+<p class="lead">${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your administrator to link it to your account.</p>
+<a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
+    });
+  }
+
+  app.get(PATHS.setup, async (request, reply) => {
+    const token = (request.query as { token?: unknown }).token;
+    const check = await checkSetupLink(store, request.site.realm, token, now());
+    if (!check.ok) return problemPage(request, reply, check.problem);
+    const off = await passwordOff(request, reply);
+    if (off) return off;
+    const flow = app.sessions.startFlow(request, '/');
+    return form(request, reply, 200, check.user, token as string, flow.csrf, null);
+  });
+
+  app.post(PATHS.setup, async (request, reply) => {
+    if (await local.throttled(request, reply)) return reply;
+    const flow = local.formFlow(request, reply);
+    if (flow === null) return reply;
+    const token = field(request, 'token');
+    const check = await checkSetupLink(store, request.site.realm, token, now());
+    if (!check.ok) return problemPage(request, reply, check.problem);
+    const off = await passwordOff(request, reply);
+    if (off) return off;
+    const password = field(request, 'password') ?? '';
+    const problem = password !== (field(request, 'confirm') ?? '') ? 'The two passwords are not the same.' : passwordProblem(password, { minLength: config.auth.password.minLength, email: check.user.email });
+    if (problem !== null) return form(request, reply, 400, check.user, token as string, flow.csrf, problem);
+    if (!(await consumeSetupLink(store, check))) return problemPage(request, reply, 'used');
+    const user = await setPassword(store, check.user, password, { minLength: config.auth.password.minLength, actor: check.user.id, now });
+    app.gateway.revocation.forget(user.realm, user.id);
+    await auditor.record({ type: 'user.setup', outcome: 'success', realm: user.realm, userId: user.id, actor: user.id, ip: request.ip, details: { step: 'password' } });
+    if (!(await policy.forSite(request.site)).mfaRequired) return reply.code(303).redirect(await local.finish(request, user, ['pwd']));
+    app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
+    return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
+  });
+}
