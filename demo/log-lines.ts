@@ -21,7 +21,6 @@ interface Line {
 }
 
 const LEVELS: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const MAX_OPEN = 10_000;
 
 function clock(time: Line['time']): string {
   const d = typeof time === 'string' || typeof time === 'number' ? new Date(time) : new Date();
@@ -30,8 +29,6 @@ function clock(time: Line['time']): string {
 
 /** A pino destination writing one short line per finished request (and per warning, error or notice). */
 export function terminalLogLines(out: NodeJS.WritableStream): DestinationStream {
-  // "incoming request" carries the method and URL, "request completed" the status: joined by request id
-  const open = new Map<string, NonNullable<Line['req']>>();
   return {
     write(chunk: string): void {
       for (const text of chunk.split('\n')) {
@@ -43,14 +40,9 @@ export function terminalLogLines(out: NodeJS.WritableStream): DestinationStream 
           out.write(`${text}\n`);
           continue;
         }
-        if (l.msg === 'incoming request' && l.reqId && l.req) {
-          if (open.size >= MAX_OPEN) open.clear();
-          open.set(l.reqId, l.req);
-          continue;
-        }
-        if (l.msg === 'request completed' && l.reqId) {
-          const req = open.get(l.reqId) ?? {};
-          open.delete(l.reqId);
+        // the access log's one line per request ("request completed") carries method, host, URL and status
+        if (l.msg === 'request completed') {
+          const req = l.req ?? {};
           const ms = typeof l.responseTime === 'number' ? `${Math.round(l.responseTime)} ms` : '';
           out.write(`${clock(l.time)}  ${(req.method ?? '?').padEnd(5)} ${req.host ?? ''} ${req.url ?? ''} → ${l.res?.statusCode ?? '?'}  ${ms}\n`);
           continue;

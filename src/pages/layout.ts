@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { html, raw, type SafeHtml } from './html.ts';
-import { STYLESHEET } from './style.ts';
+import { STYLESHEET as STYLESHEET_SOURCE } from './style.ts';
 import { SCRIPT } from './script.ts';
 import { PATHS } from '../routing/reserved.ts';
 
@@ -22,6 +22,8 @@ function asset(body: string, type: string) {
 export const ASSETS = Object.freeze({
   js: asset(SCRIPT, 'text/javascript; charset=utf-8'),
 });
+/** what every page inlines: the stylesheet without its comments (they are for its readers, not every response) */
+const STYLESHEET = STYLESHEET_SOURCE.replace(/\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\//g, '').replace(/\n{2,}/g, '\n');
 /** the CSP source that allows exactly the inlined stylesheet */
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 export const JS_URL = `${PATHS.assets}gateway.js?v=${ASSETS.js.hash}`;

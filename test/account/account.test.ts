@@ -7,6 +7,7 @@ import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
 import { Client, codeAt, createEnrolledUser, csrfOf, manualClock, PASSWORD, recoveryCodesOf, secretOf, signIn, submitPassword, type Page } from '../auth/password/flow.ts';
 import { verifyPassword } from '../../src/auth/password/hash.ts';
 import { openTotpSecret } from '../../src/auth/totp/enrolment.ts';
+import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY } from '../../src/auth/policy.ts';
 
 const ACCOUNT = '/.auth/account';
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -141,12 +142,17 @@ test('a new authenticator: a code from the current app, then one from the new ap
 });
 
 test('an SSO-only account sees its sessions only; no session and a missing CSRF token are refused', async () => {
-  const sso = await gw.store.createUser({ realm: 'staff', email: 'sso-only@regentra.test', displayName: 'Sso Only', role: 'member', externalTid: '11111111-1111-4111-8111-111111111111', externalOid: 'cccccccc-1111-4111-8111-111111111111' });
-  const cookie = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
+  const tid = '11111111-1111-4111-8111-111111111111';
+  const idp = { tid, oid: 'cccccccc-1111-4111-8111-111111111111' };
+  // an SSO session is a session only while staff SSO is on for its tenant
+  await gw.store.putSetting(STAFF_SSO_KEY, { ...DEFAULT_STAFF_SSO, tenantId: tid, clientId: '22222222-2222-4222-8222-222222222222', clientSecretEnc: 'sealed', enabled: true });
+  gw.app.gateway.policy.invalidate();
+  const sso = await gw.store.createUser({ realm: 'staff', email: 'sso-only@regentra.test', displayName: 'Sso Only', role: 'member', externalTid: idp.tid, externalOid: idp.oid });
+  const cookie = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], idp, iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
   const c = browser(HOSTS.staff, FIREFOX);
   c.cookies.set(cookie.split('=')[0]!, cookie.slice(cookie.indexOf('=') + 1));
   // a second session of theirs, elsewhere
-  const other = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
+  const other = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], idp, iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
   assert.equal((await gw.request(HOSTS.staff, ACCOUNT, { cookie: other, headers: { 'user-agent': ANDROID } })).statusCode, 200);
   const page = await c.get(ACCOUNT);
   assert.equal(page.status, 200);

@@ -370,6 +370,15 @@ describe('CSRF on every state-changing route', () => {
 
   const COVERED = [
     'DELETE,PATCH,POST,PUT,QUERY /.auth/admin/*',
+    'POST /.auth/account/authenticator',
+    'POST /.auth/account/authenticator/confirm',
+    'POST /.auth/account/password',
+    'POST /.auth/account/recovery-codes',
+    'POST /.auth/account/sessions',
+    'POST /.auth/admin/people/portal/:clientId/accounts/:uid',
+    'POST /.auth/admin/people/portal/:clientId/new',
+    'POST /.auth/admin/people/staff/accounts/:uid',
+    'POST /.auth/admin/people/staff/new',
     'POST /.auth/admin/portal/:clientId/authentication',
     'POST /.auth/admin/security/sso',
     'POST /.auth/login',
@@ -377,6 +386,7 @@ describe('CSRF on every state-changing route', () => {
     'POST /.auth/login/recovery',
     'POST /.auth/login/totp',
     'POST /.auth/logout',
+    'POST /.auth/setup',
   ];
 
   test('the routes checked below are every state-changing route under /.auth', () => {
@@ -417,6 +427,38 @@ describe('CSRF on every state-changing route', () => {
       await me.body.dump();
       assert.equal(me.statusCode, 200, 'still signed in');
     }
+  });
+
+  test('account and People forms: a cross-site post with the owner\'s cookies and even the right token changes nothing', async () => {
+    const admin = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf-people@example.com', role: 'admin' });
+    const browser = new Client(gw, HOSTS.staff);
+    assert.equal((await signIn(browser, admin.user.email, admin.secret, Date.now())).status, 303);
+    const account = await browser.get('/.auth/account');
+    assert.equal(account.status, 200);
+    const people = await browser.get('/.auth/admin/people/staff/new');
+    assert.equal(people.status, 200);
+    const before = JSON.stringify(await gw.store.listUsers('staff'));
+    const posts: ReadonlyArray<readonly [string, Record<string, string>]> = [
+      ['/.auth/account/password', { csrf: csrfOf(account.body), current: PASSWORD, password: 'another long passphrase 9', confirm: 'another long passphrase 9' }],
+      ['/.auth/account/recovery-codes', { csrf: csrfOf(account.body) }],
+      ['/.auth/account/sessions', { csrf: csrfOf(account.body), action: 'sign-out-others' }],
+      ['/.auth/account/authenticator', { csrf: csrfOf(account.body) }],
+      ['/.auth/admin/people/staff/new', { csrf: csrfOf(people.body), email: 'planted@example.com', name: 'Planted', role: 'admin' }],
+      [`/.auth/admin/people/staff/accounts/${admin.user.id}`, { csrf: csrfOf(people.body), action: 'disable', confirm: 'yes' }],
+    ];
+    for (const [path, form] of posts) {
+      for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Array<Record<string, string>>) {
+        const res = await browser.send('POST', path, form, headers);
+        assert.equal(res.status, 403, `${path} ${JSON.stringify(headers)}`);
+      }
+    }
+    assert.equal(JSON.stringify(await gw.store.listUsers('staff')), before, 'no account changed or created');
+    assert.equal((await browser.get('/.auth/account')).status, 200, 'still signed in');
+  });
+
+  test('a set-up link\'s form: a post without this browser\'s flow token is refused', async () => {
+    const res = await new Client(gw, HOSTS.staff).send('POST', '/.auth/setup', { token: 'x'.repeat(43), password: 'a long passphrase 1', confirm: 'a long passphrase 1' }, { origin: 'https://evil.example' });
+    assert.equal(res.status, 403);
   });
 
   test('admin forms: a cross-site post with the admin\'s cookies and even the right token is refused', async () => {

@@ -92,6 +92,8 @@ const sessionCookieIn = (setCookie: string, r: Replicas) => setCookie.includes(`
 test('a role change reaches every session on both replicas: the next request carries the new role (header and JWT) and the cookie is re-sealed', async (t) => {
   const r = await replicas(t);
   const { user, cookie } = await passwordSession(r, HOSTS.staff, 'admin');
+  // another admin who can reach the settings, so the demotion is allowed (the last admin never is)
+  await createEnrolledUser(r.a, HOSTS.staff, { role: 'admin' });
   for (const gw of [r.a, r.b]) {
     const seen = await visit(gw, HOSTS.staff, cookie);
     assert.deepEqual([seen.status, seen.role, seen.jwtRole], [200, 'admin', 'admin']);
