@@ -25,6 +25,7 @@ import { follow } from './browser.ts';
 import { createTenantKeys } from './keys.ts';
 import { createTenantProvider, GRAPH_RESOURCE } from './provider.ts';
 import { createEntraServer } from './server.ts';
+import { certificateControls } from './assertions.ts';
 import { consentKey, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
 
 export { FakeEntraPageError } from './browser.ts';
@@ -164,6 +165,7 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
     overrideNextIdToken(fn) {
       rt.overrideNext = fn;
     },
+    ...certificateControls(rt),
     follow: (url, options) => follow(rt, url, options),
     authorizeRequests: rt.authorizeRequests,
     tokenRequests: rt.tokenRequests,

@@ -38,6 +38,8 @@ export interface FakeApp {
   multiTenant: boolean;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+  /** uploaded certificates (PEM) for client assertions (fake-entra/assertions.ts) */
+  certificates?: string[];
 }
 
 export interface StartFakeEntraOptions {
@@ -74,7 +76,7 @@ export interface RecordedRequest {
 
 export interface RecordedTokenRequest extends RecordedRequest {
   /** how the client authenticated (the secret itself is never recorded) */
-  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'none';
+  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt' | 'none';
   clientId: string | undefined;
 }
 
@@ -108,6 +110,10 @@ export interface FakeEntra {
   /** Graph refuses every call: 403 Authorization_RequestDenied, or 401 InvalidAuthenticationToken; null: normal */
   refuseGraph(kind: 'forbidden' | 'invalid-token' | null): void;
   close(): Promise<void>;
+  /** upload a certificate (PEM or DER) to the app registration, as in Certificates & secrets → Certificates */
+  uploadCertificate(clientId: string, certificate: string | Buffer): void;
+  /** delete an uploaded certificate by its SHA-1 thumbprint (hex) */
+  removeCertificate(clientId: string, thumbprint: string): void;
   /** sign this user in on every following interactive authorize request of the tenant (null: show the page) */
   setAutoLogin(tenantId: string, oid: string | null): void;
   /** record admin consent for a multi-tenant app in a foreign tenant */
