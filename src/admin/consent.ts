@@ -10,6 +10,7 @@
  * Otherwise nothing is recorded as granted. What is recorded says what was checked: the
  * app's presence (confirmed) and that the callback reported an administrator's consent.
  */
+import { portalAppCredentials } from '../auth/entra/portal-credentials.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
 import { PATHS } from '../routing/reserved.ts';
@@ -77,7 +78,7 @@ ${microsoftIdsHtml(microsoft)}
       return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">Consent was granted in a directory (tenant) other than the one configured for ${client.name}, so it was not recorded.</p>
 <p>Sign in with an administrator account of ${client.name}’s own Azure AD tenant and open the admin consent link again.</p>`);
     }
-    const portalApp = app.gateway.config.sites.portal?.entra;
+    const portalApp = portalAppCredentials(app.gateway.config, app.gateway.now());
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
     const confirmation = await confirmAdminConsent(app.gateway, tenantId, portalApp);
     if (!confirmation.confirmed) {

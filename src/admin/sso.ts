@@ -22,6 +22,9 @@ import { beginTestSignIn, checkConnection, readStaffSecret, redirectUriFor, seal
 import { draftCredentials, isVerified, loadDraft, putDraft, savedFingerprint, sealDraftSecret, type TestDraft } from './sso-draft.ts';
 import { ssoBody, type SsoView } from './sso-view.ts';
 import { sendAdmin } from './shell.ts';
+import { html } from '../pages/html.ts';
+import { credentialRoutes, credentialsView } from './sso-credentials.ts';
+import { credentialsSection } from './sso-credentials-view.ts';
 
 type FieldErrors = SsoView['fieldErrors'];
 
@@ -31,6 +34,8 @@ interface RenderExtras {
   readonly result?: TestSignInResult | null;
   readonly form?: { tenantId: string; clientId: string };
   readonly fieldErrors?: FieldErrors;
+  /** the credentials section's expiry date field (sso-credentials.ts) */
+  readonly secretExpiryError?: string;
 }
 
 interface Ctx {
@@ -100,10 +105,12 @@ export function ssoRoutes(app: FastifyInstance): void {
       pending: draft?.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, passedAt: draft.passedAt, claims: draft.claims } : null,
       ssoSession: actor.session.amr.includes('sso'),
     };
+    const credentials = credentialsSection(credentialsView(app, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
     return sendAdmin(app, request, reply, status, {
-      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: ssoBody(view), formTargets: [authorityOrigin(app)],
+      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: html`${ssoBody(view)}${credentials}`, formTargets: [authorityOrigin(app)],
     });
   }
+  credentialRoutes(app, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
 
   function stamp(next: StaffSsoSettings, actor: AdminActor): StaffSsoSettings {
     return { ...next, updatedBy: actor.user.email, updatedAt: now() };
@@ -190,8 +197,9 @@ export function ssoRoutes(app: FastifyInstance): void {
   }
 
   function enableRefusal(s: StaffSsoSettings): string | null {
-    if (!s.tenantId || !s.clientId || !s.clientSecretEnc) return 'Enter and save the Tenant ID, Client ID and Client Secret first.';
-    if (savedFingerprint(app, s) === null) return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
+    const certificates = (s.certificates?.length ?? 0) > 0;
+    if (!s.tenantId || !s.clientId || (!s.clientSecretEnc && !certificates)) return 'Enter and save the Tenant ID, Client ID and Client Secret first (or add and test a certificate under Credentials).';
+    if (!certificates && savedFingerprint(app, s) === null) return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
     if (!isVerified(app, s)) return 'These settings have not passed Test Connection. Click Test Connection: SSO can be enabled once the test passes for the saved values.';
     return null;
   }

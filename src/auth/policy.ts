@@ -24,6 +24,10 @@ export interface StaffSsoSettings {
   /** sealed with the encryption key (secretbox, aad `sso.staff`); never sent to a browser */
   readonly clientSecretEnc: string | null;
   readonly secretSetAt: number | null;
+  /** when the client secret expires (entered by the admin; Azure shows it), epoch ms; null: not entered */
+  readonly secretExpiresAt?: number | null;
+  /** certificate credentials (src/auth/entra/staff-credentials.ts), oldest first */
+  readonly certificates?: readonly StaffCertificate[];
   /** fingerprint (hash of tenant, client id and secret) of the values that last passed Test Connection */
   readonly testedFingerprint: string | null;
   readonly testedAt: number | null;
@@ -38,6 +42,24 @@ export interface StaffSsoSettings {
   readonly autoLink: boolean;
   readonly updatedBy: string | null;
   readonly updatedAt: number | null;
+}
+
+/** A certificate credential of the staff app: the certificate in clear, its private key sealed. */
+export interface StaffCertificate {
+  readonly pem: string;
+  readonly thumbprint: string;
+  readonly x5tS256: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** the PKCS#8 private key, sealed with the encryption key (aad `sso.staff.cert.<x5tS256>`) */
+  readonly keyEnc: string;
+  readonly createdAt: number;
+  readonly createdBy: string | null;
+  /** fingerprint (tenant, client id, certificate) of the settings it last passed Test Connection with */
+  readonly testedFingerprint: string | null;
+  readonly testedAt: number | null;
+  /** the last Test Connection with it (shown on the page) */
+  readonly lastTest?: { readonly ok: boolean; readonly at: number; readonly code: string | null; readonly message: string; readonly hint: string | null } | null;
 }
 
 export const DEFAULT_STAFF_SSO: StaffSsoSettings = Object.freeze({
@@ -134,7 +156,7 @@ export function createPolicyService(config: Config, store: Store): PolicyService
     async forSite(site) {
       if (site.kind === 'staff') {
         const s = await service.staffSso();
-        const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
+        const sso = s.enabled && s.tenantId !== null && s.clientId !== null && (s.clientSecretEnc !== null || (s.certificates?.length ?? 0) > 0);
         return { sso, password: !(sso && s.ssoOnly), mfaRequired: true };
       }
       if (site.kind === 'portal' && site.clientId) {
