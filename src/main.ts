@@ -6,6 +6,7 @@
  *   regentra-gateway keys generate                print fresh keys
  *   regentra-gateway users <command> …            manage local accounts
  *   regentra-gateway sso <command> …              break-glass SSO switches
+ *   regentra-gateway entra generate-certificate --out DIR   a certificate credential for the portal app
  */
 import pino from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
@@ -21,6 +22,7 @@ import { instrumentStore } from './store/instrumented.ts';
 import { loggerOptions } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { runSsoCommand } from './cli/sso.ts';
+import { runEntraCommand } from './cli/entra.ts';
 import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
 import { missingNodeFlags } from './ops/runtime.ts';
 
@@ -97,6 +99,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       );
       return 0;
     }
+    case 'entra':
+      return runEntraCommand(args.rest, io);
     case 'users':
     case 'sso': {
       const loaded = loadOrExplain(args.configPath, env, io);
@@ -120,7 +124,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       return running.closed;
     }
     default:
-      io.stderr.write(`regentra-gateway: unknown command "${args.command}" (try serve, check-config, keys generate, users, sso)\n`);
+      io.stderr.write(`regentra-gateway: unknown command "${args.command}" (try serve, check-config, keys generate, users, sso, entra generate-certificate)\n`);
       return 2;
   }
 }

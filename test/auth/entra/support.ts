@@ -55,6 +55,8 @@ export interface EnvOptions {
   readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
   /** the gateway's logger (default: none), e.g. one that captures its lines */
   readonly logger?: FastifyBaseLogger;
+  /** `sites.portal.entra` (default: PORTAL_APP's id and secret) */
+  readonly portalEntra?: Record<string, unknown>;
 }
 
 export interface Env {
@@ -84,7 +86,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     deps: { ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.logger ? { logger: opts.logger } : {}) },
     configure(raw) {
       const sites = raw.sites as { portal: Record<string, unknown> };
-      sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
+      sites.portal.entra = opts.portalEntra ?? { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
       return { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
     },
