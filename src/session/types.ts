@@ -25,7 +25,8 @@ export interface SessionData {
   /** last activity (epoch ms), refreshed at most once a minute */
   readonly seen: number;
   /** set for SSO sessions: the Entra tenant and object id (for end-session) */
-  readonly idp: { readonly tid: string; readonly oid: string } | null;
+  /** `sid`: the Entra session the sign-in came from (front-channel sign-out), when Entra sent one */
+  readonly idp: { readonly tid: string; readonly oid: string; readonly sid?: string } | null;
 }
 
 /** The identity sent to upstreams (derived from a valid session). */

@@ -31,7 +31,12 @@ export interface EntraIdentity {
   readonly emailVerified: boolean;
   /** Entra's authentication methods, when it sent any */
   readonly amr: readonly string[];
+  /** Entra's session id (`sid`): front-channel sign-out names it (frontchannel.ts); null when absent */
+  readonly sid: string | null;
 }
+
+/** an Entra session id as it may appear in a front-channel sign-out URL: bounded, URL-safe text */
+export const SID_PATTERN = /^[A-Za-z0-9._~:-]{1,200}$/;
 
 export interface ExpectedToken {
   readonly tenantId: string;
@@ -80,6 +85,7 @@ export function identityFromClaims(claims: Readonly<IDToken>, expected: Expected
     email,
     emailVerified: email !== null && c.xms_edov === true,
     amr: Object.freeze(amr),
+    sid: typeof c.sid === 'string' && SID_PATTERN.test(c.sid) ? c.sid : null,
   });
 }
 

@@ -4,6 +4,7 @@
  *   GET /.auth/sso?rd=       start (staff host, portal hosts)
  *   GET /.auth/callback      Entra's redirect URI (staff, portal and central hosts)
  *   GET /.auth/handoff       a portal host redeems a central-callback ticket
+ *   GET /.auth/frontchannel-logout   Microsoft's front-channel sign-out (frontchannel.ts)
  *
  * and the end-session hook: signing out of an SSO session also signs out of Entra.
  */
@@ -14,6 +15,7 @@ import { entraClient } from './client.ts';
 import { directCallback, refuseSignIn, startSignIn } from './signin.ts';
 import { centralCallback, redeemHandoff } from './central.ts';
 import { postLogoutRedirectUri } from './urls.ts';
+import { frontChannelLogout } from './frontchannel.ts';
 
 type Handler = (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
@@ -46,4 +48,5 @@ export async function entraRoutes(app: FastifyInstance): Promise<void> {
   app.get(PATHS.sso, only, guarded(app, startSignIn));
   app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply))));
   app.get(PATHS.handoff, only, guarded(app, redeemHandoff));
+  app.get(PATHS.frontchannelLogout, only, (request, reply) => frontChannelLogout(app, request, reply));
 }

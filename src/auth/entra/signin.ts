@@ -78,7 +78,7 @@ export async function establishSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr'>; rd: string; outcome: string; authTime?: number },
+  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr'> & { readonly sid?: string | null }; rd: string; outcome: string; authTime?: number },
 ): Promise<FastifyReply> {
   const { metrics, auditor, now } = app.gateway;
   const site = request.site;
@@ -90,7 +90,7 @@ export async function establishSession(
     client: site.clientId,
     amr: Object.freeze([...new Set(['sso', ...s.identity.amr])]),
     authTime: s.authTime ?? Math.floor(now() / 1000),
-    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid }),
+    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid, ...(s.identity.sid ? { sid: s.identity.sid } : {}) }),
   });
   app.sessions.endFlow(request);
   metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });

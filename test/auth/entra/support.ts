@@ -32,6 +32,7 @@ const allHosts = [HOSTS.staff, HOSTS.acme, HOSTS.acmeCustom, HOSTS.globex, HOSTS
 export const STAFF_APP = Object.freeze({
   clientId: '5a5a5a5a-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff~secret.value', homeTenant: TENANTS.staff, multiTenant: false,
   redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`], postLogoutRedirectUris: [`${origin(HOSTS.staff)}${PATHS.signedOut}`],
+  frontChannelLogoutUrl: `${origin(HOSTS.staff)}${PATHS.frontchannelLogout}`,
 });
 export const PORTAL_APP = Object.freeze({
   clientId: '6b6b6b6b-aaaa-4bbb-8ccc-000000000002', clientSecret: 'portal~secret.value', homeTenant: REGENTRA_TENANT, multiTenant: true,

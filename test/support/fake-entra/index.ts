@@ -26,6 +26,7 @@ import { createTenantKeys } from './keys.ts';
 import { createTenantProvider, GRAPH_RESOURCE } from './provider.ts';
 import { createEntraServer } from './server.ts';
 import { certificateControls } from './assertions.ts';
+import { signOutOfMicrosoft } from './sessions.ts';
 import { consentKey, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
 
 export { FakeEntraPageError } from './browser.ts';
@@ -166,6 +167,7 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
       rt.overrideNext = fn;
     },
     ...certificateControls(rt),
+    signOutOfMicrosoft: (tenantId, oid) => signOutOfMicrosoft(rt, tenantOf(tenantId), oid),
     follow: (url, options) => follow(rt, url, options),
     authorizeRequests: rt.authorizeRequests,
     tokenRequests: rt.tokenRequests,

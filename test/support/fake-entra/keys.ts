@@ -1,5 +1,6 @@
 // Signing keys of the stand-in tenants, the JWKS they publish, and ID token minting
 // (Entra-shaped claims, test overrides).
+import { microsoftSid } from './sessions.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
 import type { IdTokenOverride, TenantBase } from './types.ts';
@@ -102,6 +103,8 @@ export async function remintIdToken(
   override: IdTokenOverride | null,
 ): Promise<string> {
   const claims = entraIdTokenClaims(decodeJwt(providerIdToken) as Record<string, unknown>);
+  // Entra's session id: the same for every app the person signs in to in this session (sessions.ts)
+  if (claims.sid === undefined && typeof claims.oid === 'string') claims.sid = microsoftSid(tenant, claims.oid);
   if (!override) return sign(claims, 'RS256', tenant.keys.rsa);
 
   const result = override(structuredClone(claims));

@@ -38,6 +38,8 @@ export interface FakeApp {
   multiTenant: boolean;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
+  /** the "Front-channel logout URL" of the app registration (fe.signOutOfMicrosoft) */
+  frontChannelLogoutUrl?: string;
   /** uploaded certificates (PEM) for client assertions (fake-entra/assertions.ts) */
   certificates?: string[];
 }
@@ -112,6 +114,11 @@ export interface FakeEntra {
   close(): Promise<void>;
   /** upload a certificate (PEM or DER) to the app registration, as in Certificates & secrets → Certificates */
   uploadCertificate(clientId: string, certificate: string | Buffer): void;
+  /**
+   * The user signs out of Microsoft: their session in the tenant ends (the next sign-in gets a new
+   * `sid`) and the front-channel logout URLs Microsoft would load in hidden frames are returned.
+   */
+  signOutOfMicrosoft(tenantId: string, oid: string): string[];
   /** delete an uploaded certificate by its SHA-1 thumbprint (hex) */
   removeCertificate(clientId: string, thumbprint: string): void;
   /** sign this user in on every following interactive authorize request of the tenant (null: show the page) */
