@@ -25,6 +25,7 @@ import { sendAdmin } from './shell.ts';
 import { html } from '../pages/html.ts';
 import { credentialRoutes, credentialsView } from './sso-credentials.ts';
 import { credentialsSection } from './sso-credentials-view.ts';
+import { roleRoutes, rolesNotice, rolesSection } from './sso-roles.ts';
 
 type FieldErrors = SsoView['fieldErrors'];
 
@@ -36,6 +37,8 @@ interface RenderExtras {
   readonly fieldErrors?: FieldErrors;
   /** the credentials section's expiry date field (sso-credentials.ts) */
   readonly secretExpiryError?: string;
+  /** the roles section's refused form (sso-roles.ts) */
+  readonly roles?: { readonly error: string; readonly form: { source: string; values: string } };
 }
 
 interface Ctx {
@@ -106,11 +109,13 @@ export function ssoRoutes(app: FastifyInstance): void {
       ssoSession: actor.session.amr.includes('sso'),
     };
     const credentials = credentialsSection(credentialsView(app, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
+    const roles = rolesSection({ csrf: view.csrf, version, settings, notice: rolesNotice(request.query), error: x.roles?.error ?? null, ...(x.roles ? { form: x.roles.form } : {}) });
     return sendAdmin(app, request, reply, status, {
-      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: html`${ssoBody(view)}${credentials}`, formTargets: [authorityOrigin(app)],
+      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: html`${ssoBody(view)}${credentials}${roles}`, formTargets: [authorityOrigin(app)],
     });
   }
   credentialRoutes(app, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
+  roleRoutes(app, (request, reply, status, roles) => render(request, reply, status, { roles }));
 
   function stamp(next: StaffSsoSettings, actor: AdminActor): StaffSsoSettings {
     return { ...next, updatedBy: actor.user.email, updatedAt: now() };

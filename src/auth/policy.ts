@@ -28,6 +28,8 @@ export interface StaffSsoSettings {
   readonly secretExpiresAt?: number | null;
   /** certificate credentials (src/auth/entra/staff-credentials.ts), oldest first */
   readonly certificates?: readonly StaffCertificate[];
+  /** staff roles from Entra (src/auth/entra/roles.ts): members of these app roles or groups are admins */
+  readonly roleMapping?: RoleMapping | null;
   /** fingerprint (hash of tenant, client id and secret) of the values that last passed Test Connection */
   readonly testedFingerprint: string | null;
   readonly testedAt: number | null;
@@ -42,6 +44,12 @@ export interface StaffSsoSettings {
   readonly autoLink: boolean;
   readonly updatedBy: string | null;
   readonly updatedAt: number | null;
+}
+
+/** Which Entra claim makes a staff member an admin, and its values (app role values, or group object ids). */
+export interface RoleMapping {
+  readonly source: 'roles' | 'groups';
+  readonly values: readonly string[];
 }
 
 /** A certificate credential of the staff app: the certificate in clear, its private key sealed. */

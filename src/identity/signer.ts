@@ -46,6 +46,7 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
     };
     if (identity.client) claims.client = identity.client;
     if (identity.role) claims.role = identity.role;
+    if (identity.roles && identity.roles.length > 0) claims.roles = identity.roles;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: opts.key.alg, kid: opts.key.kid, typ: 'JWT' })
       .setIssuer(opts.issuer)

@@ -17,6 +17,8 @@ export interface VerifiedIdentity {
   readonly realm: string;
   readonly client: string | null;
   readonly role: string | null;
+  /** portal: the person's Entra app roles ([] when none) */
+  readonly roles: readonly string[];
   readonly amr: readonly string[];
   readonly authTime: number;
   readonly sid: string;
@@ -95,6 +97,7 @@ export async function verifyIdentity(headers: HeaderBag, opts: VerifyOptions): P
     realm: str(payload.realm),
     client: typeof payload.client === 'string' ? payload.client : null,
     role: typeof payload.role === 'string' ? payload.role : null,
+    roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
     amr: Array.isArray(payload.amr) ? payload.amr.filter((a): a is string => typeof a === 'string') : [],
     authTime: typeof payload.auth_time === 'number' ? payload.auth_time : 0,
     sid: str(payload.sid),

@@ -24,9 +24,13 @@ export interface SessionData {
   readonly iat: number;
   /** last activity (epoch ms), refreshed at most once a minute */
   readonly seen: number;
-  /** set for SSO sessions: the Entra tenant and object id (for end-session) */
-  /** `sid`: the Entra session the sign-in came from (front-channel sign-out), when Entra sent one */
+  /**
+   * set for SSO sessions: the Entra tenant and object id (for end-session), and `sid`: the
+   * Entra session the sign-in came from (front-channel sign-out), when Entra sent one
+   */
   readonly idp: { readonly tid: string; readonly oid: string; readonly sid?: string } | null;
+  /** portal SSO: the person's app roles from Entra (`roles` claim), sent to the portal app */
+  readonly roles?: readonly string[];
 }
 
 /** The identity sent to upstreams (derived from a valid session). */
@@ -40,8 +44,11 @@ export interface Identity {
   readonly amr: readonly string[];
   readonly authTime: number;
   readonly sid: string;
+  /** Entra app roles (portal SSO), when any */
+  readonly roles?: readonly string[];
 }
 
 export function identityOf(s: SessionData): Identity {
-  return { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr: s.amr, authTime: s.authTime, sid: s.sid };
+  const id: Identity = { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr: s.amr, authTime: s.authTime, sid: s.sid };
+  return s.roles && s.roles.length > 0 ? { ...id, roles: s.roles } : id;
 }

@@ -139,4 +139,22 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
       assert.match(body, /The client secret of the staff app expires in 1[23] days/, path);
     }
   });
+
+  test('roles from Entra: the form refuses what Azure never sends, saves a mapping (audited), and turns it off', async () => {
+    const roles = (fields: Record<string, string>) => admin.submit(PATH.sso, fields, { action: `${PATH.sso}/roles` });
+    const names = await roles({ source: 'groups', values: 'Regentra Admins' });
+    assert.equal(names.status, 400);
+    assert.match(unescapeHtml(names.body), /is not a group object ID .* Group names are not sent in tokens/);
+    const spaces = await roles({ source: 'roles', values: 'Regentra Admin' });
+    assert.match(unescapeHtml(spaces.body), /is not an app role value/);
+    const ok = await roles({ source: 'roles', values: 'Regentra.Admin\nRegentra.Owner' });
+    assert.equal(ok.location, `${PATH.sso}?roles=saved#roles`);
+    assert.deepEqual((await settings()).roleMapping, { source: 'roles', values: ['Regentra.Admin', 'Regentra.Owner'] });
+    const page = unescapeHtml((await admin.get(`${PATH.sso}?roles=saved`)).body);
+    assert.match(page, /are <strong>admins<\/strong> when their ID token lists one of these app roles/);
+    const audit = await gw.store.listAudit({ type: 'settings.change', limit: 5 });
+    assert.ok(audit.some((e) => (e.details as { action?: string }).action === 'role-mapping'));
+    assert.equal((await roles({ source: 'none', values: '' })).location, `${PATH.sso}?roles=off#roles`);
+    assert.equal((await settings()).roleMapping, null);
+  });
 });

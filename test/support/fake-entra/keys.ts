@@ -105,6 +105,16 @@ export async function remintIdToken(
   const claims = entraIdTokenClaims(decodeJwt(providerIdToken) as Record<string, unknown>);
   // Entra's session id: the same for every app the person signs in to in this session (sessions.ts)
   if (claims.sid === undefined && typeof claims.oid === 'string') claims.sid = microsoftSid(tenant, claims.oid);
+  // app roles and groups of the user, as Entra adds them
+  const user = typeof claims.oid === 'string' ? tenant.users.get(claims.oid.toLowerCase()) : undefined;
+  const roles = user?.appRoles?.[String(claims.aud)];
+  if (roles && roles.length > 0) claims.roles = roles;
+  if (user?.groupsOverage) {
+    claims._claim_names = { groups: 'src1' };
+    claims._claim_sources = { src1: { endpoint: `https://graph.microsoft.com/v1.0/users/${user.oid}/getMemberObjects` } };
+  } else if (user?.groups) {
+    claims.groups = user.groups;
+  }
   if (!override) return sign(claims, 'RS256', tenant.keys.rsa);
 
   const result = override(structuredClone(claims));

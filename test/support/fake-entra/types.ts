@@ -20,6 +20,12 @@ export interface FakeUser {
   mail?: string;
   /** Graph `userPrincipalName` (defaults to `preferredUsername`) */
   userPrincipalName?: string;
+  /** app roles assigned to the user, per app (client id): the ID token's `roles` claim */
+  appRoles?: Record<string, string[]>;
+  /** group object ids: the ID token's `groups` claim (as with groupMembershipClaims set) */
+  groups?: string[];
+  /** too many groups for the token: Entra sends `_claim_names`/`_claim_sources` (overage) instead of `groups` */
+  groupsOverage?: boolean;
 }
 
 export interface FakeTenant {
