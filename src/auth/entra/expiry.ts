@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { STAFF_REALM } from '../../routing/sites.ts';
+import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
 import { staffCredentials } from './staff-credentials.ts';
 import { portalCredentials } from './portal-credentials.ts';
 
@@ -51,7 +52,9 @@ export function expiresInWords(days: number): string {
 export async function credentialExpiries(app: FastifyInstance): Promise<CredentialExpiry[]> {
   const now = app.gateway.now();
   const out: CredentialExpiry[] = [];
-  const staff = await app.gateway.policy.staffSso();
+  // read from the store, not the policy cache: a background check must not pin a stale value there
+  const stored = await app.gateway.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
+  const staff: StaffSsoSettings = { ...DEFAULT_STAFF_SSO, ...(stored?.value ?? {}) };
   for (const c of staffCredentials(app, staff)) {
     if (c.expiresAt !== null) out.push({ app: 'staff', kind: c.kind, id: c.id, expiresAt: c.expiresAt, daysLeft: daysLeft(c.expiresAt, now) });
   }
