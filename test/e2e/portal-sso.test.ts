@@ -87,7 +87,7 @@ test("a staff admin turns on Acme's portal SSO and Acme's Azure admin grants con
 
   // the settings page shows the consent
   await page.reload();
-  await page.getByText(/Consent granted on/).waitFor();
+  await page.getByText(/consented by an administrator on/).waitFor();
   await shots.take(page, 'portal-consent-granted');
   await page.context().close();
 });
