@@ -209,7 +209,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     return key;
   }
 
-  async function clientAuth(server: oidc.ServerMetadata, app: AppCredential): Promise<oidc.ClientAuth> {
+  function clientAuth(server: oidc.ServerMetadata, app: AppCredential): oidc.ClientAuth {
     const cert = app.certificate;
     if (!cert) return oidc.ClientSecretPost(app.clientSecret);
     return oidc.PrivateKeyJwt(signingKey(cert), {
@@ -222,12 +222,12 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     });
   }
 
-  async function configuration(server: oidc.ServerMetadata, app: EntraAppCredentials): Promise<oidc.Configuration> {
+  function configuration(server: oidc.ServerMetadata, app: EntraAppCredentials): oidc.Configuration {
     const c = new oidc.Configuration(
       server,
       app.clientId,
       { ...(app.certificate ? {} : { client_secret: app.clientSecret }), id_token_signed_response_alg: 'RS256', [oidc.clockTolerance]: ID_TOKEN_SKEW_S },
-      await clientAuth(server, app),
+      clientAuth(server, app),
     );
     c.timeout = timeoutS;
     c[oidc.customFetch] = idpFetch(gw, (url) => (url === server.token_endpoint ? 'token' : url === server.jwks_uri ? 'jwks' : 'other'));
@@ -245,7 +245,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
   }
 
   async function redeemWith(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed> {
-    const c = await configuration(await metadata(app.tenantId), app);
+    const c = configuration(await metadata(app.tenantId), app);
     // the callback URL rebuilt from the registered redirect URI and the two validated parameters
     const current = new URL(input.redirectUri);
     current.searchParams.set('code', input.code);
@@ -268,7 +268,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
   }
 
   async function clientCredentialsWith(app: EntraAppCredentials): Promise<void> {
-    const c = await configuration(await metadata(app.tenantId), app);
+    const c = configuration(await metadata(app.tenantId), app);
     try {
       await oidc.clientCredentialsGrant(c, { scope: graphDefaultScope(config) });
     } catch (err) {
@@ -297,7 +297,7 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     metadata,
 
     async authorizationUrl(app: EntraAppCredentials, p: { redirectUri: string; state: string; nonce: string; verifier: string }) {
-      const c = await configuration(await metadata(app.tenantId), app);
+      const c = configuration(await metadata(app.tenantId), app);
       return oidc.buildAuthorizationUrl(c, {
         redirect_uri: p.redirectUri,
         scope: signInScopes(config),

@@ -99,12 +99,14 @@ export function watchCredentialExpiry(app: FastifyInstance): void {
   const run = () => {
     checkCredentialExpiry(app).catch((err: unknown) => app.log.error({ err }, 'credential expiry check failed'));
   };
-  app.addHook('onReady', async () => {
+  app.addHook('onReady', (done) => {
     run();
     timer = setInterval(run, CHECK_MS);
     timer.unref();
+    done();
   });
-  app.addHook('onClose', async () => {
+  app.addHook('onClose', (_instance, done) => {
     if (timer) clearInterval(timer);
+    done();
   });
 }

@@ -17,6 +17,10 @@ export interface ConfiguredCredential {
   readonly expiresAt: number | null;
 }
 
+function isList<T>(v: T | readonly T[]): v is readonly T[] {
+  return Array.isArray(v);
+}
+
 const parsed = new WeakMap<Config, readonly ConfiguredCredential[]>();
 
 export function portalCredentials(config: Config, now: number = Date.now()): readonly ConfiguredCredential[] {
@@ -24,7 +28,9 @@ export function portalCredentials(config: Config, now: number = Date.now()): rea
   if (!app) return [];
   let list = parsed.get(config);
   if (!list) {
-    const certs = app.certificate === undefined ? [] : Array.isArray(app.certificate) ? app.certificate : [app.certificate];
+    type Pair = { readonly certificate: string; readonly privateKey: string };
+    const configured: Pair | readonly Pair[] | undefined = app.certificate;
+    const certs: readonly Pair[] = configured === undefined ? [] : isList(configured) ? configured : [configured];
     const out: ConfiguredCredential[] = certs
       .map((c) => certificateCredential(c.certificate, c.privateKey))
       .sort((a, b) => b.notBefore - a.notBefore)

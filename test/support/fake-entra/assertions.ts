@@ -147,7 +147,9 @@ export async function handleClientAssertion(rt: Runtime, tenant: TenantRuntime, 
   if (status.kind === 'unknown') return refuse(AAD.appNotFound(clientId, tenant.name));
   const refused = check(rt, tenant, status.app, clientId, body.client_assertion);
   if (refused) return refuse(refused);
-  const { client_assertion: _a, client_assertion_type: _t, ...rest } = body;
+  const rest: Record<string, string> = { ...body };
+  delete rest.client_assertion;
+  delete rest.client_assertion_type;
   withBody.body = { ...rest, client_id: clientId, client_secret: status.app.clientSecret };
   return false;
 }
