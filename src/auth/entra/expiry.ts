@@ -16,7 +16,6 @@
 import type { FastifyInstance } from 'fastify';
 import { STAFF_REALM } from '../../routing/sites.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
-import { staffCredentials } from './staff-credentials.ts';
 import { portalCredentials } from './portal-credentials.ts';
 
 export const WARN_DAYS = 30;
@@ -55,9 +54,9 @@ export async function credentialExpiries(app: FastifyInstance): Promise<Credenti
   // read from the store, not the policy cache: a background check must not pin a stale value there
   const stored = await app.gateway.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
   const staff: StaffSsoSettings = { ...DEFAULT_STAFF_SSO, ...(stored?.value ?? {}) };
-  for (const c of staffCredentials(app, staff)) {
-    if (c.expiresAt !== null) out.push({ app: 'staff', kind: c.kind, id: c.id, expiresAt: c.expiresAt, daysLeft: daysLeft(c.expiresAt, now) });
-  }
+  // public facts only: no private key is opened to tell an expiry date
+  if (staff.clientSecretEnc && staff.secretExpiresAt) out.push({ app: 'staff', kind: 'secret', id: 'secret', expiresAt: staff.secretExpiresAt, daysLeft: daysLeft(staff.secretExpiresAt, now) });
+  for (const c of staff.certificates ?? []) out.push({ app: 'staff', kind: 'certificate', id: c.thumbprint, expiresAt: c.notAfter, daysLeft: daysLeft(c.notAfter, now) });
   for (const c of portalCredentials(app.gateway.config, now)) {
     if (c.expiresAt !== null) out.push({ app: 'portal', kind: c.kind, id: c.id, expiresAt: c.expiresAt, daysLeft: daysLeft(c.expiresAt, now) });
   }
