@@ -7,6 +7,7 @@
  *   3. the gateway's own endpoints under /.auth (forms parsed only there)
  *   4. everything else: the authorization gate, then the proxy
  */
+import { watchCredentialExpiry } from './auth/entra/expiry.ts';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import formbody from '@fastify/formbody';
@@ -228,6 +229,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     await auth.register(adminRoutes);
     await auth.register(accountRoutes);
   });
+  watchCredentialExpiry(app);
 
   // 4. the gate and the proxy
   const connectTimeoutMs = Math.max(...sites.sites.map((s) => s.connectTimeoutMs));

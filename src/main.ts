@@ -6,6 +6,7 @@
  *   regentra-gateway keys generate                print fresh keys
  *   regentra-gateway users <command> …            manage local accounts
  *   regentra-gateway sso <command> …              SSO status, redirect URIs, break-glass switches
+ *   regentra-gateway entra generate-certificate --out DIR   a certificate credential for the portal app
  *   regentra-gateway help [<command>], --help, <command> --help   usage (src/cli/help.ts)
  */
 import pino from 'pino';
@@ -22,6 +23,7 @@ import { instrumentStore } from './store/instrumented.ts';
 import { closeLogger, createLogger } from './ops/logger.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { printRedirectUris, runSsoCommand } from './cli/sso.ts';
+import { runEntraCommand } from './cli/entra.ts';
 import { helpFor, isHelpFlag, MAIN_USAGE } from './cli/help.ts';
 import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
 import { missingNodeFlags } from './ops/runtime.ts';
@@ -126,6 +128,8 @@ ${MAIN_USAGE}`);
       );
       return 0;
     }
+    case 'entra':
+      return runEntraCommand(args.rest, io);
     case 'users':
     case 'sso': {
       const loaded = loadOrExplain(args.configPath, env, io);

@@ -19,6 +19,7 @@
  * happened, and — since a link answers once — to ask the support team that sent the
  * link for a new one when they need to answer again.
  */
+import { portalAppCredentials } from '../auth/entra/portal-credentials.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
 import { PATHS } from '../routing/reserved.ts';
@@ -117,7 +118,7 @@ ${microsoftIdsHtml(microsoft)}`);
       return page(reply, 400, 'Consent was granted in another directory', html`<p class="lead">You approved the Regentra portal app in a directory (tenant) other than the one set up for ${client.name}, so it was not recorded for ${client.name}.</p>
 <p>${NEW_LINK} and sign in with an administrator account of ${client.name}’s own Azure AD directory.</p>`);
     }
-    const portalApp = app.gateway.config.sites.portal?.entra;
+    const portalApp = portalAppCredentials(app.gateway.config, app.gateway.now());
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
     const confirmation = await confirmAdminConsent(app.gateway, tenantId, portalApp);
     if (!confirmation.confirmed) {

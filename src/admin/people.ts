@@ -188,7 +188,7 @@ export function peopleRoutes(app: FastifyInstance): void {
     return { last: first ? { at: first.at, method: method(first) } : null, used: [...new Set(events.map(method))] };
   }
 
-  function send(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, title: string, body: ReturnType<typeof html>): FastifyReply {
+  function send(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, title: string, body: ReturnType<typeof html>): Promise<FastifyReply> {
     return sendAdmin(app, request, reply, status, { title, crumbs: ['People', realm.realm === STAFF_REALM ? 'Staff' : realm.label.replace(/^the /, '')], section: 'people', clientId: realm.clientId, body });
   }
 
@@ -220,7 +220,7 @@ export function peopleRoutes(app: FastifyInstance): void {
 
   // --- add a person ---
 
-  function addForm(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, form = { email: '', name: '', role: 'member' }, errors: Record<string, string> = {}, notice: Notice | null = null): FastifyReply {
+  function addForm(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, form = { email: '', name: '', role: 'member' }, errors: Record<string, string> = {}, notice: Notice | null = null): Promise<FastifyReply> {
     return send(request, reply, realm, status, 'Add a person', addBody({ realm: realm.realm, realmLabel: realm.label, csrf: csrfToken(app, request), form, errors, notice }));
   }
 

@@ -1,11 +1,15 @@
 /**
  * Sending an admin page for the signed-in admin (sidebar with the configured portal
- * clients), and the client chosen in the sidebar switcher: remembered in the admin's
- * session cookie (bound to the session id; a new sign-in forgets it), so that every
- * settings page — staff SSO and the audit log too — shows the same client selected.
+ * clients, credential-expiry banner), and the client chosen in the sidebar switcher:
+ * remembered in the admin's session cookie (bound to the session id; a new sign-in
+ * forgets it), so that every settings page — staff SSO and the audit log too — shows
+ * the same client selected.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendAdminPage, type AdminSection } from '../pages/admin.ts';
+import { formatTime, sendAdminPage, type AdminSection } from '../pages/admin.ts';
+import { html } from '../pages/html.ts';
+import { describeCredential, expiresInWords, expiringSoon } from '../auth/entra/expiry.ts';
+import { expiryBanner } from './sso-credentials-view.ts';
 import type { SafeHtml } from '../pages/html.ts';
 import { actorOf } from './access.ts';
 
@@ -44,8 +48,11 @@ export function rememberedClient(app: FastifyInstance, request: FastifyRequest):
   return portalClients(app).some((c) => c.id === kept.client) ? kept.client : null;
 }
 
-export function sendAdmin(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, status: number, page: AdminPage): FastifyReply {
+/** Every settings page opens with the credential-expiry banner while a credential expires within 30 days. */
+export async function sendAdmin(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, status: number, page: AdminPage): Promise<FastifyReply> {
   if (page.clientId) rememberClient(request, page.clientId);
   const clientId = page.clientId ?? rememberedClient(app, request);
-  return sendAdminPage(reply, status, { ...page, clientId, signedInAs: actorOf(request).user.email, clients: portalClients(app) });
+  const soon = await expiringSoon(app).catch(() => []);
+  const banner = expiryBanner(soon.map((e) => ({ text: `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${formatTime(e.expiresAt)}).`, expired: e.daysLeft <= 0 })));
+  return sendAdminPage(reply, status, { ...page, clientId, body: html`${banner}${page.body}`, signedInAs: actorOf(request).user.email, clients: portalClients(app) });
 }

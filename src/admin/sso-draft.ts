@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { StaffSsoSettings } from '../auth/policy.ts';
 import type { TestSignInResult, EntraAppCredentials } from '../auth/entra/index.ts';
 import { fingerprintMatches, readStaffSecret, settingsFingerprint } from '../auth/entra/index.ts';
+import { certificateTested, openStaffCertificate } from '../auth/entra/staff-credentials.ts';
 
 export interface TestDraft {
   readonly tenantId: string;
@@ -68,8 +69,9 @@ export function savedFingerprint(app: FastifyInstance, s: StaffSsoSettings): str
   return creds ? settingsFingerprint(app, creds) : null;
 }
 
-/** The saved values passed Test Connection (the rule for Enable SSO). */
+/** The saved values passed Test Connection (the rule for Enable SSO): with the secret, or with a certificate. */
 export function isVerified(app: FastifyInstance, s: StaffSsoSettings): boolean {
   const creds = savedCredentials(app, s);
-  return creds !== null && s.testedFingerprint !== null && fingerprintMatches(app.gateway.config, creds, s.testedFingerprint);
+  if (creds !== null && s.testedFingerprint !== null && fingerprintMatches(app.gateway.config, creds, s.testedFingerprint)) return true;
+  return (s.certificates ?? []).some((c) => certificateTested(app, s, c, openStaffCertificate(app, c)));
 }

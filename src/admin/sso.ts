@@ -27,6 +27,10 @@ import { beginTestSignIn, checkConnection, readStaffSecret, registeredRedirectUr
 import { draftCredentials, isVerified, loadDraft, putDraft, savedFingerprint, sealDraftSecret, type TestDraft } from './sso-draft.ts';
 import { ssoBody, type SsoView } from './sso-view.ts';
 import { sendAdmin } from './shell.ts';
+import { html } from '../pages/html.ts';
+import { credentialRoutes, credentialsView } from './sso-credentials.ts';
+import { credentialsSection } from './sso-credentials-view.ts';
+import { roleRoutes, rolesNotice, rolesSection } from './sso-roles.ts';
 
 type FieldErrors = SsoView['fieldErrors'];
 
@@ -36,6 +40,10 @@ interface RenderExtras {
   readonly result?: TestSignInResult | null;
   readonly form?: { tenantId: string; clientId: string };
   readonly fieldErrors?: FieldErrors;
+  /** the credentials section's expiry date field (sso-credentials.ts) */
+  readonly secretExpiryError?: string;
+  /** the roles section's refused form (sso-roles.ts) */
+  readonly roles?: { readonly error: string; readonly form: { source: string; values: string } };
 }
 
 interface Ctx {
@@ -106,10 +114,14 @@ export function ssoRoutes(app: FastifyInstance): void {
       untested: draft && !draft.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, startedAt: draft.startedAt } : null,
       ssoSession: actor.session.amr.includes('sso'),
     };
+    const credentials = credentialsSection(credentialsView(app, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
+    const roles = rolesSection({ csrf: view.csrf, version, settings, notice: rolesNotice(request.query), error: x.roles?.error ?? null, ...(x.roles ? { form: x.roles.form } : {}) });
     return sendAdmin(app, request, reply, status, {
-      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: ssoBody(view), formTargets: [authorityOrigin(app)],
+      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: html`${ssoBody(view)}${credentials}${roles}`, formTargets: [authorityOrigin(app)],
     });
   }
+  credentialRoutes(app, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
+  roleRoutes(app, (request, reply, status, roles) => render(request, reply, status, { roles }));
 
   function stamp(next: StaffSsoSettings, actor: AdminActor): StaffSsoSettings {
     return { ...next, updatedBy: actor.user.email, updatedAt: now() };
@@ -219,8 +231,9 @@ export function ssoRoutes(app: FastifyInstance): void {
   }
 
   function enableRefusal(s: StaffSsoSettings): string | null {
-    if (!s.tenantId || !s.clientId || !s.clientSecretEnc) return 'Enter and save the Tenant ID, Client ID and Client Secret first.';
-    if (savedFingerprint(app, s) === null) return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
+    const certificates = (s.certificates?.length ?? 0) > 0;
+    if (!s.tenantId || !s.clientId || (!s.clientSecretEnc && !certificates)) return 'Enter and save the Tenant ID, Client ID and Client Secret first (or add and test a certificate under Credentials).';
+    if (!certificates && savedFingerprint(app, s) === null) return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
     if (!isVerified(app, s)) return 'These settings have not passed Test Connection. Click Test Connection: SSO can be enabled once the test passes for the saved values.';
     return null;
   }

@@ -32,6 +32,12 @@ export interface StaffSsoSettings {
   /** sealed with the encryption key (secretbox, aad `sso.staff`); never sent to a browser */
   readonly clientSecretEnc: string | null;
   readonly secretSetAt: number | null;
+  /** when the client secret expires (entered by the admin; Azure shows it), epoch ms; null: not entered */
+  readonly secretExpiresAt?: number | null;
+  /** certificate credentials (src/auth/entra/staff-credentials.ts), oldest first */
+  readonly certificates?: readonly StaffCertificate[];
+  /** staff roles from Entra (src/auth/entra/roles.ts): members of these app roles or groups are admins */
+  readonly roleMapping?: RoleMapping | null;
   /** fingerprint (hash of tenant, client id and secret) of the values that last passed Test Connection */
   readonly testedFingerprint: string | null;
   readonly testedAt: number | null;
@@ -55,6 +61,31 @@ export interface StaffSsoSettings {
 export interface SessionEpochs {
   readonly passwordSessionsValidAfter: number;
   readonly ssoSessionsValidAfter: number;
+}
+
+
+/** Which Entra claim makes a staff member an admin, and its values (app role values, or group object ids). */
+export interface RoleMapping {
+  readonly source: 'roles' | 'groups';
+  readonly values: readonly string[];
+}
+
+/** A certificate credential of the staff app: the certificate in clear, its private key sealed. */
+export interface StaffCertificate {
+  readonly pem: string;
+  readonly thumbprint: string;
+  readonly x5tS256: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** the PKCS#8 private key, sealed with the encryption key (aad `sso.staff.cert.<x5tS256>`) */
+  readonly keyEnc: string;
+  readonly createdAt: number;
+  readonly createdBy: string | null;
+  /** fingerprint (tenant, client id, certificate) of the settings it last passed Test Connection with */
+  readonly testedFingerprint: string | null;
+  readonly testedAt: number | null;
+  /** the last Test Connection with it (shown on the page) */
+  readonly lastTest?: { readonly ok: boolean; readonly at: number; readonly code: string | null; readonly message: string; readonly hint: string | null } | null;
 }
 
 export const DEFAULT_STAFF_SSO: StaffSsoSettings & SessionEpochs = Object.freeze({
@@ -140,7 +171,8 @@ interface RealmAccess {
 }
 
 function staffAccess(s: StaffSsoSettings): RealmAccess {
-  const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
+  // a credential: the client secret, or a certificate (src/auth/entra/staff-credentials.ts)
+  const sso = s.enabled && s.tenantId !== null && s.clientId !== null && (s.clientSecretEnc !== null || (s.certificates?.length ?? 0) > 0);
   return { sso, password: !(sso && s.ssoOnly), tenant: sso ? (s.tenantId as string).toLowerCase() : null, ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null };
 }
 

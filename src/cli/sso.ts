@@ -63,7 +63,9 @@ async function status(ctx: CliContext): Promise<number> {
   out.write(`  SSO only:        ${yesNo(s.ssoOnly)}${s.ssoOnly && s.enabled ? '  (password sign-in is refused; break glass: sso disable-sso-only)' : ''}\n`);
   out.write(`  tenant ID:       ${s.tenantId ?? '(not set)'}\n`);
   out.write(`  client ID:       ${s.clientId ?? '(not set)'}\n`);
-  out.write(`  client secret:   ${s.clientSecretEnc ? `set ${when(s.secretSetAt)}` : '(not set)'}\n`);
+  out.write(`  client secret:   ${s.clientSecretEnc ? `set ${when(s.secretSetAt)}, expires ${s.secretExpiresAt ? when(s.secretExpiresAt) : '(date not entered)'}` : '(not set)'}\n`);
+  for (const c of s.certificates ?? []) out.write(`  certificate:     ${c.thumbprint}, expires ${when(c.notAfter)}, ${c.testedAt ? `tested ${when(c.testedAt)}` : 'not tested'}\n`);
+  if (s.roleMapping) out.write(`  admins from:     Entra ${s.roleMapping.source === 'roles' ? 'app roles' : 'groups'} ${s.roleMapping.values.join(', ')}\n`);
   out.write(`  last tested:     ${when(s.testedAt)}\n`);
   out.write(`  auto-provision:  ${yesNo(s.autoProvision)}\n`);
   out.write(`  last change:     ${when(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}\n`);

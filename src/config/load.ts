@@ -69,6 +69,8 @@ const SECRET_PATHS: readonly (readonly (string | number)[])[] = [
   ['keys', 'encryption', 0, 'key'],
   ['store', 'url'],
   ['sites', 'portal', 'entra', 'clientSecret'],
+  ['sites', 'portal', 'entra', 'certificate', 'privateKey'],
+  ['sites', 'portal', 'entra', 'certificate', 0, 'privateKey'],
 ];
 
 const SECRET_DEPTHS = new Set(SECRET_PATHS.map((p) => p.length));

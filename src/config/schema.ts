@@ -7,6 +7,7 @@
  * file) or, discouraged and warned about, an inline value.
  */
 import { z } from 'zod';
+import { certificateCredential, CertificateError } from '../auth/entra/certificate.ts';
 
 const port = z.number().int().min(0).max(65535);
 const seconds = (def: number, min = 1) => z.number().int().min(min).default(def);
@@ -79,12 +80,52 @@ const siteCommon = {
   timeouts,
 };
 
+/** an ISO date (2027-06-30) or date-time: when a credential expires, as Azure shows it */
+const expiryDate = z
+  .union([z.string(), z.date()])
+  .transform((v, ctx) => {
+    const ms = v instanceof Date ? v.getTime() : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59Z` : v);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a date such as 2027-06-30 (the "Expires" column under Certificates & secrets in Azure)' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** a certificate credential: the certificate (PEM) and its private key (PEM, a secret: file: or env) */
+const entraCertificate = z
+  .object({
+    certificate: z.string().min(1, 'must be the certificate (PEM), e.g. file:/etc/regentra/portal-entra.crt'),
+    privateKey: secret,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    try {
+      certificateCredential(c.certificate, c.privateKey);
+    } catch (err) {
+      if (!(err instanceof CertificateError)) throw err;
+      ctx.addIssue({ code: 'custom', path: [err.code === 'CERT_KEY_MISMATCH' || err.code === 'CERT_KEY_UNREADABLE' ? 'privateKey' : 'certificate'], message: `${err.message} (${err.code}); generate a pair with: regentra-gateway entra generate-certificate --out DIR` });
+    }
+  });
+
 const entraApp = z
   .object({
     clientId: z.string().min(1),
-    clientSecret: secret,
+    /** a client secret, or (and, during a rotation) certificate(s) */
+    clientSecret: secret.optional(),
+    /** when the client secret expires: the gateway warns before (docs/operations.md) */
+    clientSecretExpires: expiryDate.optional(),
+    certificate: z.union([entraCertificate, z.array(entraCertificate).min(1).max(4)]).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.clientSecret === undefined && a.certificate === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs a credential: clientSecret, or certificate { certificate, privateKey } (Microsoft recommends certificates)' });
+    }
+    if (a.clientSecretExpires !== undefined && a.clientSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecretExpires'], message: 'is the expiry of clientSecret, which is not set' });
+    }
+  });
 
 const CLIENT_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 

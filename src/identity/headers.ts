@@ -23,6 +23,8 @@ export const HEADERS = Object.freeze({
   client: 'x-regentra-client',
   authMethod: 'x-regentra-auth-method',
   role: 'x-regentra-role',
+  /** portal: the person's Entra app roles, space-separated (role values have no spaces) */
+  roles: 'x-regentra-roles',
 });
 
 const PREFIX = 'x-regentra';

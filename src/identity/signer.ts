@@ -48,6 +48,7 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
     if (identity.role) claims.role = identity.role;
     // Microsoft's own methods, apart from the gateway's `amr` (SSO sessions only)
     if (identity.idpAmr !== null) claims.idp_amr = identity.idpAmr;
+    if (identity.roles && identity.roles.length > 0) claims.roles = identity.roles;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: opts.key.alg, kid: opts.key.kid, typ: 'JWT' })
       .setIssuer(opts.issuer)

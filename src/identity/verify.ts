@@ -17,6 +17,8 @@ export interface VerifiedIdentity {
   readonly realm: string;
   readonly client: string | null;
   readonly role: string | null;
+  /** portal: the person's Entra app roles ([] when none) */
+  readonly roles: readonly string[];
   /** what the gateway checked: ["pwd","otp"], ["pwd","otp","rcv"], ["pwd"] or ["sso"] */
   readonly amr: readonly string[];
   /** SSO sign-ins: what Microsoft says it checked (its ID token's `amr`, claim `idp_amr`); null otherwise */
@@ -98,6 +100,7 @@ export async function verifyIdentity(headers: HeaderBag, opts: VerifyOptions): P
     realm: str(payload.realm),
     client: typeof payload.client === 'string' ? payload.client : null,
     role: typeof payload.role === 'string' ? payload.role : null,
+    roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
     amr: Array.isArray(payload.amr) ? payload.amr.filter((a): a is string => typeof a === 'string') : [],
     idpAmr: Array.isArray(payload.idp_amr) ? payload.idp_amr.filter((a): a is string => typeof a === 'string') : null,
     authTime: typeof payload.auth_time === 'number' ? payload.auth_time : 0,

@@ -18,6 +18,8 @@ export const REDACT_PATHS: readonly string[] = [
   'headers.authorization',
   '*.password',
   '*.clientSecret',
+  '*.privateKey',
+  '*.privateKeyPem',
   '*.client_secret',
   '*.secret',
   '*.totpSecret',

@@ -22,6 +22,10 @@ export interface Metrics {
   readonly reloads: Counter<'outcome'>;
   /** the configuration generation being served (1 at start, +1 per successful reload) */
   readonly configGeneration: Gauge;
+  /** when each Entra app's last credential expires (src/auth/entra/expiry.ts) */
+  readonly credentialExpiry: Gauge;
+  /** Microsoft refused a credential and the next one was tried (rotation) */
+  readonly credentialFallbacks: Counter;
   /** stop background collectors */
   close(): void;
 }
@@ -56,6 +60,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     storeErrors: new Counter({ name: 'regentra_store_errors_total', help: 'Store operation failures by operation and error code', labelNames: ['operation', 'code'], registers: [registry] }),
     reloads: new Counter({ name: 'regentra_config_reloads_total', help: 'Configuration reloads by outcome (success, refused)', labelNames: ['outcome'], registers: [registry] }),
     configGeneration: new Gauge({ name: 'regentra_config_generation', help: 'Generation of the configuration being served (1 at start, +1 per successful reload)', registers: [registry] }),
+    credentialExpiry: new Gauge({ name: 'regentra_entra_credential_expiry_timestamp_seconds', help: 'When the Entra app (staff, portal) loses its last unexpired credential (client secret or certificate), Unix seconds; absent when no expiry is known', labelNames: ['app'], registers: [registry] }),
+    credentialFallbacks: new Counter({ name: 'regentra_entra_credential_fallbacks_total', help: 'Entra refused a credential (AADSTS7000215, 7000222, 700027) and the app’s next credential was tried', labelNames: ['refused', 'code'], registers: [registry] }),
     close: () => lag.disable(),
   };
   return Object.freeze(m);

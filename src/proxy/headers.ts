@@ -100,6 +100,7 @@ export function identityHeaders(auth: UpstreamIdentity): readonly string[] {
   ];
   if (id.client) list.push(HEADERS.client, id.client);
   if (id.role) list.push(HEADERS.role, id.role);
+  if (id.roles && id.roles.length > 0) list.push(HEADERS.roles, id.roles.join(' '));
   list.push(HEADERS.authMethod, id.amr.join(' '));
   // a plain Map trimmed in insertion order: the oldest assertions are the first to expire anyway
   if (identityCache.size >= IDENTITY_CACHE_MAX) identityCache.delete(identityCache.keys().next().value as string);

@@ -25,6 +25,8 @@ export const PATHS = Object.freeze({
   consentCallback: '/.auth/consent/callback',
   /** the central callback host hands users to a client's host with a one-time ticket */
   handoff: '/.auth/handoff',
+  /** Entra's "Front-channel logout URL": Microsoft signs the person out of the gateway (src/auth/entra/frontchannel.ts) */
+  frontchannelLogout: '/.auth/frontchannel-logout',
   /** static assets of the gateway's own pages (the enhancement script; the CSS is inlined) */
   assets: '/.auth/assets/',
 });

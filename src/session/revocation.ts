@@ -9,7 +9,9 @@
  *   off, another tenant), or was taken away after the session started (the realm's
  *   `passwordSessionsValidAfter` / `ssoSessionsValidAfter`: src/auth/policy.ts);
  * - that one session was signed out (a revocation record for its sid, kept until the
- *   session's absolute lifetime is over), so a copied cookie dies with the sign-out.
+ *   session's absolute lifetime is over), so a copied cookie dies with the sign-out, or
+ * - the Entra session it was started from was signed out at Microsoft (front-channel
+ *   sign-out: a record keyed by tenant + Entra `sid`, see src/auth/entra/frontchannel.ts).
  * A staff session whose user's role changed is re-issued with the new role (review()
  * returns the changed session; the plugin re-seals the cookie).
  *
@@ -22,6 +24,7 @@
  * `retryMs` until the store takes it (or the session would have expired anyway), so a
  * copied cookie dies on every replica once the database is back.
  */
+import { createHash } from 'node:crypto';
 import { boundedCache } from '../util/bounded-cache.ts';
 import type { Store, UserRole } from '../store/types.ts';
 import type { SessionData } from './types.ts';
@@ -58,6 +61,8 @@ export interface RevocationCheck {
   review(session: SessionData, now: number): Promise<SessionData | null>;
   /** record that this one session is over (sign-out); effective on every replica within the bound */
   revokeSession(session: SessionData, now: number): Promise<void>;
+  /** end every session started from this Entra session (tenant id + Entra `sid`), on every replica within the bound */
+  revokeIdpSession(tid: string, sid: string, now: number): Promise<void>;
   /** forget cached state for a user (after a local change) */
   forget(realm: string, uid: string): void;
   /** forget the cached realm rules (after a local settings change) */
@@ -86,10 +91,12 @@ interface SessionState {
 }
 
 export function noRevocation(): RevocationCheck {
-  return { review: async (s) => s, revokeSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
+  return { review: async (s) => s, revokeSession: async () => {}, revokeIdpSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
 }
 
 const sessionKey = (sid: string) => `session-revoked:${sid}`;
+/** hashed: an Entra sid is Microsoft's text, of a length the store key should not depend on */
+const idpSessionKey = (tid: string, sid: string) => `idp-session-revoked:${createHash('sha256').update(`${tid.toLowerCase()}\u0000${sid}`).digest('base64url')}`;
 
 /** sign-outs kept for a retry at most (beyond this, the oldest are dropped: the cookie was cleared anyway) */
 const MAX_PENDING = 10_000;
@@ -196,10 +203,26 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     return fresh ?? cached;
   }
 
+  /** the same caching as sessionState, keyed by the Entra session */
+  const idpSessions = boundedCache<string, SessionState>(200_000);
+  async function idpSessionRevoked(session: SessionData, now: number): Promise<boolean> {
+    const sid = session.idp?.sid;
+    if (!session.idp || !sid) return false;
+    const key = idpSessionKey(session.idp.tid, sid);
+    const cached = idpSessions.get(key);
+    if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached.revoked;
+    const fresh = await once(`i:${key}`, async () => {
+      const st: SessionState = { revoked: await store.hasOnceKey(key, now), fetchedAt: now };
+      idpSessions.set(key, st);
+      return st;
+    });
+    return (fresh ?? cached)?.revoked ?? false;
+  }
+
   return {
     async review(session, now) {
-      const [u, s, r] = await Promise.all([userState(session, now), sessionState(session, now), realmState(session.realm, now)]);
-      if (s?.revoked) return null;
+      const [u, s, r, idp] = await Promise.all([userState(session, now), sessionState(session, now), realmState(session.realm, now), idpSessionRevoked(session, now)]);
+      if (s?.revoked || idp) return null;
       if (r && !allowedByRealm(session, r.rules)) return null;
       if (!u) return session; // store down and user unknown here: the sealed session stands (documented)
       if (!u.active || session.iat < u.validAfter) return null;
@@ -211,6 +234,20 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
       sessions.set(session.sid, { revoked: true, fetchedAt: now });
       const key = sessionKey(session.sid);
       const until = session.iat + opts.sessionLifetimeMs + 60_000;
+      try {
+        await store.consumeOnce(key, until);
+      } catch (err) {
+        if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
+        pending.set(key, until);
+        scheduleRetry();
+        throw err;
+      }
+    },
+    async revokeIdpSession(tid, sid, now) {
+      const key = idpSessionKey(tid, sid);
+      idpSessions.set(key, { revoked: true, fetchedAt: now });
+      // every session started from it has ended by then (absolute lifetime)
+      const until = now + opts.sessionLifetimeMs + 60_000;
       try {
         await store.consumeOnce(key, until);
       } catch (err) {

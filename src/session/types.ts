@@ -30,10 +30,14 @@ export interface SessionData {
   /** last activity (epoch ms), refreshed at most once a minute */
   readonly seen: number;
   /**
-   * set for SSO sessions: the Entra tenant and object id, and the ID token's `login_hint`
-   * claim when the app registration sends it (end-session's `logout_hint`, re-sign-in's `login_hint`)
+   * set for SSO sessions: the Entra tenant and object id, the ID token's `login_hint` claim
+   * when the app registration sends it (end-session's `logout_hint`, re-sign-in's
+   * `login_hint`), and `sid`: the Entra session the sign-in came from (front-channel
+   * sign-out), when Entra sent one
    */
-  readonly idp: { readonly tid: string; readonly oid: string; readonly loginHint?: string } | null;
+  readonly idp: { readonly tid: string; readonly oid: string; readonly loginHint?: string; readonly sid?: string } | null;
+  /** portal SSO: the person's app roles from Entra (`roles` claim), sent to the portal app */
+  readonly roles?: readonly string[];
 }
 
 /** The identity sent to upstreams (derived from a valid session). */
@@ -50,6 +54,8 @@ export interface Identity {
   readonly idpAmr: readonly string[] | null;
   readonly authTime: number;
   readonly sid: string;
+  /** Entra app roles (portal SSO), when any */
+  readonly roles?: readonly string[];
 }
 
 const SSO_AMR: readonly string[] = Object.freeze(['sso']);
@@ -67,5 +73,6 @@ export function authMethods(s: Pick<SessionData, 'amr' | 'idpAmr' | 'idp'>): { a
 
 export function identityOf(s: SessionData): Identity {
   const { amr, idpAmr } = authMethods(s);
-  return { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idpAmr, authTime: s.authTime, sid: s.sid };
+  const id: Identity = { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idpAmr, authTime: s.authTime, sid: s.sid };
+  return s.roles && s.roles.length > 0 ? { ...id, roles: s.roles } : id;
 }

@@ -381,6 +381,8 @@ describe('CSRF on every state-changing route', () => {
     'POST /.auth/admin/people/staff/new',
     'POST /.auth/admin/portal/:clientId/authentication',
     'POST /.auth/admin/security/sso',
+    'POST /.auth/admin/security/sso/credentials',
+    'POST /.auth/admin/security/sso/roles',
     'POST /.auth/login',
     'POST /.auth/login/enroll',
     'POST /.auth/login/recovery',
@@ -465,11 +467,18 @@ describe('CSRF on every state-changing route', () => {
     const admin = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf-admin@example.com', role: 'admin' });
     const browser = new Client(gw, HOSTS.staff);
     assert.equal((await signIn(browser, admin.user.email, admin.secret, Date.now())).status, 303);
-    for (const path of ['/.auth/admin/security/sso', '/.auth/admin/portal/acme/authentication']) {
-      const page = await browser.get(path);
-      assert.equal(page.status, 200, path);
+    const SSO = '/.auth/admin/security/sso';
+    const forms: Record<string, [string, Record<string, string>]> = {
+      [SSO]: [SSO, { action: 'auto-provision-on' }],
+      [`${SSO}/credentials`]: [SSO, { action: 'generate-certificate', days: '365' }],
+      [`${SSO}/roles`]: [SSO, { source: 'roles', values: 'Regentra.Admin' }],
+      '/.auth/admin/portal/acme/authentication': ['/.auth/admin/portal/acme/authentication', { action: 'save', mfa: 'optional' }],
+    };
+    for (const [path, [pagePath, fields]] of Object.entries(forms)) {
+      const page = await browser.get(pagePath);
+      assert.equal(page.status, 200, pagePath);
       const version = /name="version" value="(\d+)"/.exec(page.body)?.[1] ?? '0';
-      const form: Record<string, string> = path.endsWith('sso') ? { action: 'auto-provision-on', csrf: csrfOf(page.body), version } : { action: 'save', csrf: csrfOf(page.body), version, mfa: 'optional' };
+      const form: Record<string, string> = { ...fields, csrf: csrfOf(page.body), version };
       const crossSite: Array<Record<string, string>> = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, {}];
       for (const headers of crossSite) {
         const res = await browser.send('POST', path, form, headers);

@@ -67,6 +67,26 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
     admin: 'The client secret has expired.',
     hint: 'Create a new client secret under Certificates & secrets in the app registration, save it in Regentra and run Test Connection.',
   },
+  '700027': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "Microsoft refused the certificate: it is not uploaded to the app registration, has expired, or the signature did not match it.",
+    hint: 'Download the certificate from Regentra (its thumbprint is shown next to it) and upload it under Certificates & secrets → Certificates in the app registration; check that the thumbprint Azure shows is the same.',
+  },
+  '700024': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "Microsoft refused the certificate sign-in because of the time: the gateway's clock and Microsoft's differ.",
+    hint: "Check that the gateway servers' clocks are synchronised (NTP).",
+  },
+  '700021': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "The certificate sign-in named another application than the Client ID.",
+    hint: 'Check the Client ID (Application ID from the app registration).',
+  },
+  '700023': {
+    user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
+    admin: "The certificate sign-in was addressed to another tenant's token endpoint.",
+    hint: 'Check the Tenant ID and that the gateway uses the same Microsoft cloud as the tenant (entra.authorityHost).',
+  },
   '50011': {
     user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
     admin: "The redirect URI sent by Regentra is not registered on the app.",

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { noStore } from '../../session/plugin.ts';
-import { isGuid, LOGIN_HINT } from './claims.ts';
+import { isGuid, LOGIN_HINT, ROLE_VALUE, SID_PATTERN } from './claims.ts';
 import { aadstsError, EntraError } from './errors.ts';
 import { callbackParams, consumeState, currentAttempt, openCentralState, sameString } from './attempt.ts';
 import { portalTarget } from './target.ts';
@@ -40,6 +40,10 @@ interface Ticket {
   readonly tid: string;
   readonly oid: string;
   readonly amr: readonly string[];
+  /** the Entra session id (front-channel sign-out), when Entra sent one */
+  readonly sid?: string | null;
+  /** the person's app roles (portal apps receive them) */
+  readonly roles?: readonly string[];
   /** epoch seconds */
   readonly authTime: number;
   /** epoch ms */
@@ -83,7 +87,7 @@ export async function centralCallback(app: FastifyInstance, request: FastifyRequ
   const now = app.gateway.now();
   const ticket = sealTicket(app, {
     id: randomBytes(18).toString('base64url'), realm: target.realm, host: cs.host, attempt: cs.id, uid: resolved.user.id,
-    tid: identity.tid, oid: identity.oid, amr: identity.amr, authTime: Math.floor(now / 1000), exp: now + TICKET_LIFETIME_MS, lh: identity.loginHint,
+    tid: identity.tid, oid: identity.oid, amr: identity.amr, sid: identity.sid, roles: identity.roles, authTime: Math.floor(now / 1000), exp: now + TICKET_LIFETIME_MS, lh: identity.loginHint,
   });
   await app.gateway.auditor.record({
     type: 'signin.handoff', outcome: 'info', realm: target.realm, userId: resolved.user.id, actor: resolved.user.id, ip: request.ip,
@@ -111,5 +115,12 @@ export async function redeemHandoff(app: FastifyInstance, request: FastifyReques
   if (!user || user.externalTid?.toLowerCase() !== t.tid || user.externalOid?.toLowerCase() !== t.oid) throw new EntraError('SSO_TICKET_INVALID');
   if (user.status !== 'active') throw new EntraError('SSO_USER_DISABLED');
   const rd = app.sessions.flow(request)?.rd ?? '/';
-  return establishSession(app, request, reply, { user, identity: { tid: t.tid, oid: t.oid, amr: t.amr, loginHint: t.lh }, rd, outcome: 'handoff', authTime: t.authTime });
+  return establishSession(app, request, reply, {
+    user, rd, outcome: 'handoff', authTime: t.authTime,
+    identity: {
+      tid: t.tid, oid: t.oid, amr: t.amr, loginHint: t.lh,
+      sid: typeof t.sid === 'string' && SID_PATTERN.test(t.sid) ? t.sid : null,
+      roles: Array.isArray(t.roles) ? t.roles.filter((r) => typeof r === 'string' && ROLE_VALUE.test(r)) : [],
+    },
+  });
 }

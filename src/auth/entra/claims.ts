@@ -39,7 +39,28 @@ export interface EntraIdentity {
    * sent back as `login_hint` when re-authenticating and as `logout_hint` on sign-out
    */
   readonly loginHint: string | null;
+  /** Entra's session id (`sid`): front-channel sign-out names it (frontchannel.ts); null when absent */
+  readonly sid: string | null;
+  /** the app roles assigned to the person for this app (`roles` claim), values as defined in the app registration */
+  readonly roles: readonly string[];
+  /** group object ids (`groups` claim), when the app registration sends them */
+  readonly groups: readonly string[];
+  /** Entra left the groups out because there are too many (`_claim_names.groups` or `hasgroups`) */
+  readonly groupsOverage: boolean;
 }
+
+/** an app role value: Entra allows no spaces; bounded so a session cookie stays small */
+export const ROLE_VALUE = /^[A-Za-z0-9._:/-]{1,120}$/;
+const MAX_ROLES = 50;
+const MAX_GROUPS = 200;
+
+function list(value: unknown, ok: (v: string) => boolean, max: number): readonly string[] {
+  if (!Array.isArray(value)) return Object.freeze([]);
+  return Object.freeze([...new Set(value.filter((v): v is string => typeof v === 'string' && ok(v)))].slice(0, max));
+}
+
+/** an Entra session id as it may appear in a front-channel sign-out URL: bounded, URL-safe text */
+export const SID_PATTERN = /^[A-Za-z0-9._~:-]{1,200}$/;
 
 export interface ExpectedToken {
   readonly tenantId: string;
@@ -91,6 +112,10 @@ export function identityFromClaims(claims: Readonly<IDToken>, expected: Expected
     emailVerified: email !== null && c.xms_edov === true,
     amr: Object.freeze(amr),
     loginHint: typeof c.login_hint === 'string' && LOGIN_HINT.test(c.login_hint) ? c.login_hint : null,
+    sid: typeof c.sid === 'string' && SID_PATTERN.test(c.sid) ? c.sid : null,
+    roles: list(c.roles, (v) => ROLE_VALUE.test(v), MAX_ROLES),
+    groups: list(c.groups, (v) => GUID.test(v), MAX_GROUPS).map((g) => g.toLowerCase()),
+    groupsOverage: c.hasgroups === true || (typeof c._claim_names === 'object' && c._claim_names !== null && 'groups' in c._claim_names),
   });
 }
 

@@ -8,8 +8,13 @@
  *   unknown `kid`, at most once a minute);
  * - every HTTP call through `app.gateway.fetch` with `entra.timeoutMs`; network errors,
  *   timeouts, 5xx and an unusable JWKS are IdpTransportErrors (→ IDP_UNAVAILABLE);
- * - `client_secret_post`, PKCE S256, `state` and `nonce`; RS256 ID tokens whose signature
- *   is verified with the tenant's JWKS (non-repudiation checks on);
+ * - `client_secret_post`, or `private_key_jwt` with a certificate (RS256 client assertion,
+ *   `x5t#S256` header, `aud` = the token endpoint as Entra requires, 60 s `exp`, random
+ *   `jti`); PKCE S256, `state` and `nonce`; RS256 ID tokens whose signature is verified
+ *   with the tenant's JWKS (non-repudiation checks on);
+ * - rotation: when Microsoft refuses the credential itself (AADSTS7000215 wrong secret,
+ *   7000222 expired secret, 700027 unknown or expired certificate), the app's other
+ *   credentials are tried in order, so a second credential keeps sign-in working;
  * - Graph scopes of the configured cloud (./cloud.ts); Graph `GET /v1.0/me` only to read
  *   an email address when the ID token has none.
  */
@@ -19,7 +24,9 @@ import { boundedCache } from '../../util/bounded-cache.ts';
 import type { GatewayContext } from '../../context.ts';
 import { classifyIdpError, EntraError, IdpTransportError, oauthBodyError } from './errors.ts';
 import { graphIds } from './diagnostics.ts';
-import type { EntraAppCredentials } from './secrets.ts';
+import type { AppCredential, EntraAppCredentials } from './secrets.ts';
+import type { CertificateCredential } from './certificate.ts';
+import { createPrivateKey, type webcrypto } from 'node:crypto';
 import { tenantAuthority } from './urls.ts';
 import { graphDefaultScope, signInScopes } from './cloud.ts';
 /** tolerance for ID token lifetime claims (exp, nbf, iat), seconds */
@@ -27,6 +34,8 @@ export const ID_TOKEN_SKEW_S = 60;
 const CACHE_TTL_MS = 60 * 60 * 1000;
 const CACHE_MAX = 5_000;
 const DISCOVERY_CLIENT_ID = 'regentra-discovery';
+/** Microsoft's answers that mean "this credential is wrong or expired": another credential may work */
+export const CREDENTIAL_REFUSED = new Set(['AADSTS7000215', 'AADSTS7000222', 'AADSTS700027']);
 
 type Operation = 'discovery' | 'token' | 'jwks' | 'graph' | 'other';
 
@@ -199,12 +208,37 @@ function createEntraClient(gw: GatewayContext): EntraClient {
     return server;
   }
 
+  /** the WebCrypto signing key of a certificate credential (imported once per certificate) */
+  const signingKeys = boundedCache<string, webcrypto.CryptoKey>(100, { ttl: CACHE_TTL_MS });
+  function signingKey(cert: CertificateCredential): webcrypto.CryptoKey {
+    const cacheKey = `${cert.x5tS256}.${cert.privateKeyPem.length}`;
+    let key = signingKeys.get(cacheKey);
+    if (!key) {
+      key = createPrivateKey(cert.privateKeyPem).toCryptoKey({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+      signingKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
+  function clientAuth(server: oidc.ServerMetadata, app: AppCredential): oidc.ClientAuth {
+    const cert = app.certificate;
+    if (!cert) return oidc.ClientSecretPost(app.clientSecret);
+    return oidc.PrivateKeyJwt(signingKey(cert), {
+      [oidc.modifyAssertion]: (header, payload) => {
+        delete header.kid;
+        header['x5t#S256'] = cert.x5tS256;
+        // Entra wants the token endpoint as audience (openid-client's default is the issuer)
+        payload.aud = server.token_endpoint;
+      },
+    });
+  }
+
   function configuration(server: oidc.ServerMetadata, app: EntraAppCredentials): oidc.Configuration {
     const c = new oidc.Configuration(
       server,
       app.clientId,
-      { client_secret: app.clientSecret, id_token_signed_response_alg: 'RS256', [oidc.clockTolerance]: ID_TOKEN_SKEW_S },
-      oidc.ClientSecretPost(app.clientSecret),
+      { ...(app.certificate ? {} : { client_secret: app.clientSecret }), id_token_signed_response_alg: 'RS256', [oidc.clockTolerance]: ID_TOKEN_SKEW_S },
+      clientAuth(server, app),
     );
     c.timeout = timeoutS;
     c[oidc.customFetch] = idpFetch(gw, (url) => (url === server.token_endpoint ? 'token' : url === server.jwks_uri ? 'jwks' : 'other'));
@@ -219,6 +253,55 @@ function createEntraClient(gw: GatewayContext): EntraClient {
   function keepJwks(tenantId: string, c: oidc.Configuration): void {
     const jwks = oidc.getJwksCache(c);
     if (jwks) jwksCaches.set(tenantId.toLowerCase(), jwks);
+  }
+
+  async function redeemWith(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed> {
+    const c = configuration(await metadata(app.tenantId), app);
+    // the callback URL rebuilt from the registered redirect URI and the two validated parameters
+    const current = new URL(input.redirectUri);
+    current.searchParams.set('code', input.code);
+    current.searchParams.set('state', input.state);
+    try {
+      const tokens = await oidc.authorizationCodeGrant(c, current, {
+        expectedState: input.expectedState,
+        pkceCodeVerifier: input.verifier,
+        expectedNonce: input.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      if (!claims || typeof tokens.access_token !== 'string') throw new EntraError('SSO_TOKEN_INVALID');
+      return { claims: Object.freeze({ ...claims }), accessToken: tokens.access_token };
+    } catch (err) {
+      throw classifyIdpError(err, 'token');
+    } finally {
+      keepJwks(app.tenantId, c);
+    }
+  }
+
+  async function clientCredentialsWith(app: EntraAppCredentials): Promise<void> {
+    const c = configuration(await metadata(app.tenantId), app);
+    try {
+      await oidc.clientCredentialsGrant(c, { scope: graphDefaultScope(config) });
+    } catch (err) {
+      throw classifyIdpError(err, 'token');
+    }
+  }
+
+  /** Run `call` with the app's credential, then with each alternate while Microsoft refuses the credential itself. */
+  async function withCredentials<T>(app: EntraAppCredentials, call: (creds: EntraAppCredentials) => Promise<T>): Promise<T> {
+    const all: EntraAppCredentials[] = [app, ...(app.alternates ?? []).map((a) => ({ tenantId: app.tenantId, clientId: app.clientId, clientSecret: a.clientSecret, certificate: a.certificate ?? null }))];
+    let refused: unknown = null;
+    for (const [i, creds] of all.entries()) {
+      try {
+        return await call(creds);
+      } catch (err) {
+        const code = err instanceof EntraError ? err.info?.code : undefined;
+        if (code === undefined || !CREDENTIAL_REFUSED.has(code) || i === all.length - 1) throw err;
+        gw.metrics.credentialFallbacks.inc({ refused: creds.certificate ? 'certificate' : 'secret', code });
+        refused = err;
+      }
+    }
+    throw refused;
   }
 
   return Object.freeze({
@@ -241,37 +324,9 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       });
     },
 
-    async redeem(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed> {
-      const c = configuration(await metadata(app.tenantId), app);
-      // the callback URL rebuilt from the registered redirect URI and the two validated parameters
-      const current = new URL(input.redirectUri);
-      current.searchParams.set('code', input.code);
-      current.searchParams.set('state', input.state);
-      try {
-        const tokens = await oidc.authorizationCodeGrant(c, current, {
-          expectedState: input.expectedState,
-          pkceCodeVerifier: input.verifier,
-          expectedNonce: input.nonce,
-          idTokenExpected: true,
-        });
-        const claims = tokens.claims();
-        if (!claims || typeof tokens.access_token !== 'string') throw new EntraError('SSO_TOKEN_INVALID');
-        return { claims: Object.freeze({ ...claims }), accessToken: tokens.access_token };
-      } catch (err) {
-        throw classifyIdpError(err, 'token');
-      } finally {
-        keepJwks(app.tenantId, c);
-      }
-    },
+    redeem: (app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed> => withCredentials(app, (creds) => redeemWith(creds, input)),
 
-    async clientCredentials(app: EntraAppCredentials): Promise<void> {
-      const c = configuration(await metadata(app.tenantId), app);
-      try {
-        await oidc.clientCredentialsGrant(c, { scope: graphDefaultScope(config) });
-      } catch (err) {
-        throw classifyIdpError(err, 'token');
-      }
-    },
+    clientCredentials: (app: EntraAppCredentials): Promise<void> => withCredentials(app, clientCredentialsWith),
 
     async graphProfile(accessToken: string): Promise<GraphProfile> {
       const url = new URL(`${config.entra.graphUrl.replace(/\/+$/, '')}/v1.0/me`);

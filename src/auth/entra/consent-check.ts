@@ -15,14 +15,15 @@ import type { GatewayContext } from '../../context.ts';
 import type { EntraErrorInfo } from './aadsts.ts';
 import { entraClient } from './client.ts';
 import { asEntraError } from './errors.ts';
+import type { EntraAppCredentials } from './secrets.ts';
 
 export type ConsentConfirmation =
   | { readonly confirmed: true }
   | { readonly confirmed: false; readonly unavailable: boolean; readonly info: EntraErrorInfo };
 
-export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, app: { readonly clientId: string; readonly clientSecret: string }): Promise<ConsentConfirmation> {
+export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, app: Omit<EntraAppCredentials, 'tenantId'>): Promise<ConsentConfirmation> {
   try {
-    await entraClient(gw).clientCredentials({ tenantId, clientId: app.clientId, clientSecret: app.clientSecret });
+    await entraClient(gw).clientCredentials({ ...app, tenantId });
     return { confirmed: true };
   } catch (err) {
     const e = asEntraError(err);

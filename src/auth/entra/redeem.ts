@@ -13,6 +13,7 @@ import { consumeCode, type CallbackParams } from './attempt.ts';
 import type { SsoTarget } from './target.ts';
 import { resolveUser } from './users.ts';
 import type { EntraAppCredentials } from './secrets.ts';
+import { staffRoleFromEntra } from './roles.ts';
 
 export interface Redemption {
   readonly identity: EntraIdentity;
@@ -54,6 +55,8 @@ export async function redeemAndResolve(
   const { identity, lookupEmail } = await redeemIdentity(app, target.app, {
     redirectUri: attempt.redirectUri, code: p.code, state: p.state, expectedState: attempt.state ?? p.state, verifier: attempt.verifier, nonce: attempt.nonce,
   });
+  // a role rule that cannot be decided (groups overage) refuses before any account is made or linked
+  if (target.kind === 'staff') staffRoleFromEntra((await app.gateway.policy.staffSso()).roleMapping, identity);
   const resolved = await resolveUser(app.gateway.store, identity, { realm: target.realm, autoProvision: target.autoProvision, autoLink: target.autoLink, lookupEmail });
   return { identity, resolved };
 }

@@ -5,6 +5,7 @@
  *   GET /.auth/callback      Entra's redirect URI (staff, portal and central hosts)
  *   GET /.auth/handoff       a portal host redeems a central-callback ticket
  *   GET /.auth/error         why the last sign-in in this browser was refused (after a 303)
+ *   GET /.auth/frontchannel-logout   Microsoft's front-channel sign-out (frontchannel.ts)
  *
  * and the end-session hook: signing out of an SSO session also signs out of Entra (with
  * `logout_hint` = the ID token's login_hint claim, so Microsoft does not ask which account).
@@ -17,6 +18,7 @@ import { directCallback, refuseSignIn, startSignIn } from './signin.ts';
 import { centralCallback, redeemHandoff } from './central.ts';
 import { postLogoutRedirectUri } from './urls.ts';
 import { showRefusal } from './refusal.ts';
+import { frontChannelLogout } from './frontchannel.ts';
 
 type Handler = (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 
@@ -53,4 +55,5 @@ export async function entraRoutes(app: FastifyInstance): Promise<void> {
   app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply)), true));
   app.get(PATHS.handoff, only, guarded(app, redeemHandoff, true));
   app.get(PATHS.error, (request, reply) => showRefusal(app, request, reply));
+  app.get(PATHS.frontchannelLogout, only, (request, reply) => frontChannelLogout(app, request, reply));
 }

@@ -12,11 +12,25 @@ import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../../config/keys.ts';
 import type { Config } from '../../config/schema.ts';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
+import type { CertificateCredential } from './certificate.ts';
 
-export interface EntraAppCredentials {
+/** How the app proves itself to Microsoft: a client secret, or a certificate (then `clientSecret` is ''). */
+export interface AppCredential {
+  readonly clientSecret: string;
+  /** set: `private_key_jwt` client assertions signed with this certificate's key */
+  readonly certificate?: CertificateCredential | null;
+}
+
+export interface EntraAppCredentials extends AppCredential {
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** rotation: the other credentials, tried in order when Microsoft refuses this one (see client.ts) */
+  readonly alternates?: readonly AppCredential[];
+}
+
+/** Which kind of credential authenticates, in words for pages and audit details. */
+export function credentialLabel(c: AppCredential): string {
+  return c.certificate ? `certificate (thumbprint ${c.certificate.thumbprint})` : 'client secret';
 }
 
 /** per config: encryption key id → fingerprint key */
@@ -32,11 +46,13 @@ function fingerprintKey(config: Config, kid: string): Buffer | null {
 }
 
 function mac(key: Buffer, creds: EntraAppCredentials): string {
-  const input = JSON.stringify([creds.tenantId.trim().toLowerCase(), creds.clientId.trim(), creds.clientSecret]);
+  // a certificate is named by its SHA-256 thumbprint (a secret by itself, as before)
+  const credential = creds.certificate ? `cert:${creds.certificate.x5tS256}` : creds.clientSecret;
+  const input = JSON.stringify([creds.tenantId.trim().toLowerCase(), creds.clientId.trim(), credential]);
   return createHmac('sha256', key).update(input).digest('base64url');
 }
 
-/** HMAC-SHA256 over tenant, client id and secret, with the first encryption key: equal exactly when the three values are. */
+/** HMAC-SHA256 over tenant, client id and secret (or certificate thumbprint), with the first encryption key: equal exactly when the three values are. */
 export function settingsFingerprint(app: FastifyInstance, creds: EntraAppCredentials): string {
   return settingsFingerprintFor(app.gateway.config, creds);
 }

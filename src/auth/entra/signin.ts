@@ -25,6 +25,7 @@ import {
 import { targetForSite, type SsoTarget } from './target.ts';
 import { redirectUriFor } from './urls.ts';
 import { redeemAndResolve } from './redeem.ts';
+import { applyStaffRole, sessionRoles } from './roles.ts';
 import { finishTestSignIn } from './test-signin.ts';
 import { redirectToRefusal } from './refusal.ts';
 import { wantsHtml } from '../../pages/errors.ts';
@@ -99,20 +100,30 @@ export async function establishSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr' | 'loginHint'>; rd: string; outcome: string; authTime?: number },
+  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr' | 'loginHint'> & Partial<Pick<EntraIdentity, 'sid' | 'roles' | 'groups' | 'groupsOverage'>>; rd: string; outcome: string; authTime?: number },
 ): Promise<FastifyReply> {
   const { metrics, auditor, now } = app.gateway;
   const site = request.site;
+  // staff: the role from Entra when Settings → Single Sign-On maps app roles or groups (roles.ts)
+  const user = site.kind === 'staff'
+    ? await applyStaffRole(app, s.user, { roles: s.identity.roles ?? [], groups: s.identity.groups ?? [], groupsOverage: s.identity.groupsOverage ?? false })
+    : s.user;
+  const roles = site.kind === 'portal' ? sessionRoles(s.identity.roles ?? []) : [];
   const session = app.sessions.start(request, {
-    uid: s.user.id,
-    email: s.user.email,
-    name: s.user.displayName,
-    role: site.kind === 'staff' ? s.user.role : null,
+    uid: user.id,
+    email: user.email,
+    name: user.displayName,
+    role: site.kind === 'staff' ? user.role : null,
+    ...(roles.length > 0 ? { roles } : {}),
     client: site.clientId,
     amr: Object.freeze(['sso']),
     idpAmr: Object.freeze([...s.identity.amr]),
     authTime: s.authTime ?? Math.floor(now() / 1000),
-    idp: Object.freeze({ tid: s.identity.tid, oid: s.identity.oid, ...(s.identity.loginHint ? { loginHint: s.identity.loginHint } : {}) }),
+    idp: Object.freeze({
+      tid: s.identity.tid, oid: s.identity.oid,
+      ...(s.identity.loginHint ? { loginHint: s.identity.loginHint } : {}),
+      ...(s.identity.sid ? { sid: s.identity.sid } : {}),
+    }),
   });
   app.sessions.endFlow(request);
   metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });

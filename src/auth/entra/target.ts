@@ -11,7 +11,9 @@ import type { Site } from '../../routing/sites.ts';
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
 import { EntraError } from './errors.ts';
 import { isGuid } from './claims.ts';
-import { readStaffSecret, type EntraAppCredentials } from './secrets.ts';
+import type { EntraAppCredentials } from './secrets.ts';
+import { staffCredentials } from './staff-credentials.ts';
+import { portalAppCredentials } from './portal-credentials.ts';
 import { isConsumerTenant } from './tenants.ts';
 
 export interface SsoTarget {
@@ -35,18 +37,19 @@ export async function staffTarget(app: FastifyInstance, site: Site): Promise<Sso
   const { policy } = app.gateway;
   if (!(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const s = await policy.staffSso();
-  const secret = readStaffSecret(app, s);
-  if (!isGuid(s.tenantId) || isConsumerTenant(s.tenantId) || !s.clientId || secret === null) throw new EntraError('SSO_MISCONFIGURED');
+  // the newest working credential first, the others as fallbacks (staff-credentials.ts)
+  const [first, ...others] = staffCredentials(app, s).map((c) => c.credential);
+  if (!isGuid(s.tenantId) || isConsumerTenant(s.tenantId) || !s.clientId || !first) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
     kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, autoLink: s.autoLink, centralHost: null, domainHint: null,
-    app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: secret }),
+    app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: first.clientSecret, certificate: first.certificate ?? null, alternates: others }),
   });
 }
 
 export async function portalTarget(app: FastifyInstance, clientId: string): Promise<SsoTarget> {
   const { policy, sites, config } = app.gateway;
   const site = sites.bySiteRealm(portalRealm(clientId));
-  const portalApp = config.sites.portal?.entra;
+  const portalApp = portalAppCredentials(config, app.gateway.now());
   if (!site || !portalApp || !(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const p = await policy.portalAuth(clientId);
   const tenantId = p.tenantId;
@@ -54,7 +57,7 @@ export async function portalTarget(app: FastifyInstance, clientId: string): Prom
   const domainHint = config.sites.portal?.clients.find((c) => c.id === clientId)?.domainHint ?? null;
   return Object.freeze({
     kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: p.provisioning !== 'invited', autoLink: p.autoLink, centralHost: config.sites.portal?.centralCallbackHost ?? null, domainHint,
-    app: Object.freeze({ tenantId: tenantId.toLowerCase(), clientId: portalApp.clientId, clientSecret: portalApp.clientSecret }),
+    app: Object.freeze({ ...portalApp, tenantId: tenantId.toLowerCase() }),
   });
 }
 

@@ -20,7 +20,7 @@ import { isGuid } from './claims.ts';
 import { aadstsError, asEntraError, EntraError, logFields } from './errors.ts';
 import { addAttempt, newSecrets, type Attempt, type CallbackParams } from './attempt.ts';
 import { redeemIdentity } from './redeem.ts';
-import { settingsFingerprint, type EntraAppCredentials } from './secrets.ts';
+import { credentialLabel, settingsFingerprint, type EntraAppCredentials } from './secrets.ts';
 import { redirectUriFor } from './urls.ts';
 
 const RESULT_KEY = 'entraTest';
@@ -31,6 +31,8 @@ export interface ConnectionCheck {
   ok: boolean;
   steps: Array<{ name: 'discovery' | 'token'; ok: boolean; detail: string }>;
   error: EntraErrorInfo | null;
+  /** the credential the token request authenticated with, in words ('client secret', 'certificate (thumbprint …)') */
+  credential: string;
 }
 
 export interface TestSignInResult {
@@ -51,13 +53,16 @@ function checkCredentials(creds: EntraAppCredentials): { creds: EntraAppCredenti
   const invalid = (message: string, hint: string) => ({ error: Object.freeze({ code: 'INVALID_SETTINGS', message, hint }) });
   if (!isGuid(tenantId)) return invalid('The Tenant ID is not a GUID.', 'Copy the Tenant ID from Azure Active Directory → Overview (a value such as 72f988bf-86f1-41af-91ab-2d7cd011db47).');
   if (!clientId || clientId.length > MAX_CLIENT_ID || /\s/.test(clientId)) return invalid('The Client ID is missing or malformed.', 'Copy the Application (client) ID from the app registration\'s Overview page.');
+  const alternates = creds.alternates ?? [];
+  if (creds.certificate) return { creds: Object.freeze({ tenantId, clientId, clientSecret: '', certificate: creds.certificate, alternates }) };
   if (!clientSecret || clientSecret.length > MAX_SECRET) return invalid('The client secret is missing.', 'Paste the secret\'s Value from Certificates & secrets.');
-  return { creds: Object.freeze({ tenantId, clientId, clientSecret }) };
+  return { creds: Object.freeze({ tenantId, clientId, clientSecret, alternates }) };
 }
 
 export async function checkConnection(app: FastifyInstance, input: EntraAppCredentials): Promise<ConnectionCheck> {
   const checked = checkCredentials(input);
-  if ('error' in checked) return { ok: false, steps: [{ name: 'discovery', ok: false, detail: checked.error.message }], error: checked.error };
+  const credential = credentialLabel(input);
+  if ('error' in checked) return { ok: false, steps: [{ name: 'discovery', ok: false, detail: checked.error.message }], error: checked.error, credential };
   const { creds } = checked;
   const client = entraClient(app.gateway);
   const steps: ConnectionCheck['steps'] = [];
@@ -67,16 +72,16 @@ export async function checkConnection(app: FastifyInstance, input: EntraAppCrede
   } catch (err) {
     const e = asEntraError(err);
     steps.push({ name: 'discovery', ok: false, detail: e.toInfo().message });
-    return { ok: false, steps, error: e.toInfo() };
+    return { ok: false, steps, error: e.toInfo(), credential };
   }
   try {
     await client.clientCredentials(creds);
-    steps.push({ name: 'token', ok: true, detail: 'Microsoft issued an app token: the app exists in this tenant and the client secret is valid.' });
-    return { ok: true, steps, error: null };
+    steps.push({ name: 'token', ok: true, detail: `Microsoft issued an app token: the app exists in this tenant and the ${credential} is valid.` });
+    return { ok: true, steps, error: null, credential };
   } catch (err) {
     const e = asEntraError(err);
-    steps.push({ name: 'token', ok: false, detail: e.toInfo().message });
-    return { ok: false, steps, error: e.toInfo() };
+    steps.push({ name: 'token', ok: false, detail: `With the ${credential}: ${e.toInfo().message}` });
+    return { ok: false, steps, error: e.toInfo(), credential };
   }
 }
 

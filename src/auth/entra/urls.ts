@@ -25,6 +25,11 @@ export function tenantAuthority(config: Config, tenantId: string): string {
   return `${config.entra.authorityHost.replace(/\/+$/, '')}/${tenantId.toLowerCase()}/v2.0`;
 }
 
+/** The app registration's "Front-channel logout URL" for a host (one per registration: the primary host). */
+export function frontChannelLogoutUrlFor(config: Config, host: string): string {
+  return `${publicOrigin(config, host)}${PATHS.frontchannelLogout}`;
+}
+
 /** The staff host that receives admin-consent callbacks (the first exact staff host). */
 export function primaryStaffHost(config: Config): string {
   const hosts = config.sites.staff.hosts;

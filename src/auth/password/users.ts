@@ -25,7 +25,7 @@ import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
 
 export type AccountErrorCode =
   | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
-  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED' | 'LAST_ADMIN' | 'NO_LINK_HOST';
+  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED' | 'LAST_ADMIN' | 'NO_LINK_HOST' | 'ROLE_FROM_ENTRA';
 
 /** A refused account change; `message` is meant for the operator or user. */
 export class AccountError extends Error {
@@ -144,8 +144,21 @@ export async function setPassword(store: Store, user: User, password: string, op
   return change(store, user, { passwordHash }, 'user.password.reset', opts);
 }
 
+/**
+ * Set a staff role by hand. Refused for an account linked to Microsoft while Settings →
+ * Single Sign-On maps Entra app roles or groups to the admin role: its role comes from
+ * Entra at each sign-in (src/auth/entra/roles.ts), so a hand-made change would not last.
+ */
 export async function setRole(store: Store, user: User, role: string, opts: ChangeOptions = {}): Promise<User> {
   const checked = checkRole(user.realm, role);
+  if (user.realm === STAFF_REALM && user.externalOid !== null && checked !== user.role) {
+    const sso = (await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY))?.value;
+    const mapping = sso?.roleMapping;
+    if (mapping && mapping.values.length > 0) {
+      const where = mapping.source === 'groups' ? 'group membership' : 'app role assignment';
+      throw new AccountError('ROLE_FROM_ENTRA', `the role of ${user.email} comes from Microsoft Entra (Settings → Single Sign-On → Roles from Microsoft Entra): change the person's ${where} in Azure; it applies at their next sign-in`);
+    }
+  }
   await keepAnAdmin(store, user, { ...user, role: checked }, 'demote');
   return change(store, user, { role: checked }, 'user.role', opts, { from: user.role, to: checked });
 }

@@ -34,6 +34,7 @@ export const STAFF_APP = Object.freeze({
   clientId: '5a5a5a5a-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff~secret.value', homeTenant: TENANTS.staff, multiTenant: false,
   redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`, `${origin(HOSTS.staff)}${PATHS.signedOut}`],
   optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'>,
+  frontChannelLogoutUrl: `${origin(HOSTS.staff)}${PATHS.frontchannelLogout}`,
 });
 const portalHosts = allHosts.filter((h) => h !== HOSTS.staff && h !== HOSTS.central);
 export const PORTAL_APP = Object.freeze({
@@ -64,6 +65,8 @@ export interface EnvOptions {
   readonly extraUsers?: { readonly staff?: readonly FakeUser[]; readonly acme?: readonly FakeUser[] };
   /** the gateway's logger (default: none), e.g. one that captures its lines */
   readonly logger?: FastifyBaseLogger;
+  /** `sites.portal.entra` (default: PORTAL_APP's id and secret) */
+  readonly portalEntra?: Record<string, unknown>;
 }
 
 export interface Env {
@@ -93,7 +96,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     deps: { ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.logger ? { logger: opts.logger } : {}) },
     configure(raw) {
       const sites = raw.sites as { portal: Record<string, unknown> };
-      sites.portal.entra = { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
+      sites.portal.entra = opts.portalEntra ?? { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
       const out = { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
       return opts.configure ? opts.configure(out) : out;

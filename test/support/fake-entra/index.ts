@@ -29,6 +29,8 @@ import { CookieJar, follow } from './browser.ts';
 import { createTenantKeys } from './keys.ts';
 import { createTenantProvider, GRAPH_RESOURCE } from './provider.ts';
 import { createEntraServer } from './server.ts';
+import { certificateControls } from './assertions.ts';
+import { signOutOfMicrosoft } from './sessions.ts';
 import { consentKey, recordConsent, type FakeEntra, type Runtime, type StartFakeEntraOptions, type TenantBase } from './types.ts';
 
 export { FakeEntraPageError } from './browser.ts';
@@ -179,6 +181,8 @@ export async function startFakeEntra(opts: StartFakeEntraOptions): Promise<FakeE
     overrideNextIdToken(fn) {
       rt.overrideNext = fn;
     },
+    ...certificateControls(rt),
+    signOutOfMicrosoft: (tenantId, oid) => signOutOfMicrosoft(rt, tenantOf(tenantId), oid),
     follow: (url, options) => follow(rt, url, options),
     authorizeRequests: rt.authorizeRequests,
     tokenRequests: rt.tokenRequests,

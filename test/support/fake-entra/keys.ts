@@ -1,5 +1,6 @@
 // Signing keys of the stand-in tenants, the JWKS they publish, and ID token minting
 // (Entra-shaped claims, test overrides).
+import { microsoftSid } from './sessions.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
 import type { FakeUser, IdTokenOverride, TenantBase } from './types.ts';
@@ -122,6 +123,18 @@ export async function remintIdToken(
   adjust: (claims: Record<string, unknown>) => Record<string, unknown> = (c) => c,
 ): Promise<string> {
   const claims = entraIdTokenClaims(adjust(decodeJwt(providerIdToken) as Record<string, unknown>));
+  // Entra's session id: the same for every app the person signs in to in this session (sessions.ts)
+  if (claims.sid === undefined && typeof claims.oid === 'string') claims.sid = microsoftSid(tenant, claims.oid);
+  // app roles and groups of the user, as Entra adds them
+  const user = typeof claims.oid === 'string' ? tenant.users.get(claims.oid.toLowerCase()) : undefined;
+  const roles = user?.appRoles?.[String(claims.aud)];
+  if (roles && roles.length > 0) claims.roles = roles;
+  if (user?.groupsOverage) {
+    claims._claim_names = { groups: 'src1' };
+    claims._claim_sources = { src1: { endpoint: `https://graph.microsoft.com/v1.0/users/${user.oid}/getMemberObjects` } };
+  } else if (user?.groups) {
+    claims.groups = user.groups;
+  }
   if (!override) return sign(claims, 'RS256', tenant.keys.rsa);
 
   const result = override(structuredClone(claims));

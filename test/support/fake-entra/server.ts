@@ -8,6 +8,7 @@ import { readForm, sendHtml, sendJson } from './http.ts';
 import { sendDiscovery, sendJwks } from './metadata.ts';
 import { indexPage } from './pages.ts';
 import { recordTokenRequest } from './shaping.ts';
+import { handleClientAssertion } from './assertions.ts';
 import { findTenant, type Runtime, type TenantRuntime } from './types.ts';
 
 function sleep(ms: number): Promise<void> {
@@ -47,6 +48,7 @@ async function route(rt: Runtime, req: IncomingMessage, res: ServerResponse): Pr
         rt.tokenRequests.push(recordTokenRequest(segment, body, req.headers.authorization));
         return sendInvalidTenant(res, segment);
       }
+      if (await handleClientAssertion(rt, tenant, req, res)) return;
       return forwardToProvider(tenant, segment, req, res);
     case '/oauth2/v2.0/logout':
       return known((t) => handleLogout(rt, t, req, res));

@@ -5,6 +5,7 @@ import type { KoaContextLike, Middleware } from 'oidc-provider';
 import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, refusalError, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
 import { remintIdToken } from './keys.ts';
 import { appStatus, type RecordedTokenRequest, type Runtime, type TenantBase } from './types.ts';
+import { assertedRequests } from './assertions.ts';
 
 const REDACTED = '[redacted]';
 const SECRET_PARAMS = new Set(['client_secret', 'client_assertion']);
@@ -89,6 +90,11 @@ const RESPONSE_ORDER = ['token_type', 'scope', 'expires_in', 'ext_expires_in', '
 async function shapeTokenResponse(rt: Runtime, tenant: TenantBase, ctx: KoaContextLike): Promise<void> {
   const body = ctx.oidc?.body ?? {};
   const recorded = recordTokenRequest(tenant.id, body, ctx.headers.authorization);
+  if (assertedRequests.has(ctx.req)) {
+    // the assertion was checked and swapped for the app's secret (assertions.ts)
+    recorded.clientAuth = 'private_key_jwt';
+    if (recorded.params.client_secret !== undefined) delete recorded.params.client_secret;
+  }
   rt.tokenRequests.push(recorded);
   const correlation = diagnostics(text(ctx.headers['client-request-id']));
 

@@ -25,6 +25,12 @@ export interface FakeUser {
   mail?: string;
   /** Graph `userPrincipalName` (defaults to `preferredUsername`) */
   userPrincipalName?: string;
+  /** app roles assigned to the user, per app (client id): the ID token's `roles` claim */
+  appRoles?: Record<string, string[]>;
+  /** group object ids: the ID token's `groups` claim (as with groupMembershipClaims set) */
+  groups?: string[];
+  /** too many groups for the token: Entra sends `_claim_names`/`_claim_sources` (overage) instead of `groups` */
+  groupsOverage?: boolean;
 }
 
 export interface FakeTenant {
@@ -57,6 +63,10 @@ export interface FakeApp {
   redirectUris: string[];
   /** optional claims of the ID token (Token configuration); `xms_edov` and `login_hint` are only sent when listed */
   optionalClaims?: Array<'xms_edov' | 'login_hint'>;
+  /** the "Front-channel logout URL" of the app registration (fe.signOutOfMicrosoft) */
+  frontChannelLogoutUrl?: string;
+  /** uploaded certificates (PEM) for client assertions (fake-entra/assertions.ts) */
+  certificates?: string[];
 }
 
 export interface StartFakeEntraOptions {
@@ -101,7 +111,7 @@ export interface RecordedRequest {
 
 export interface RecordedTokenRequest extends RecordedRequest {
   /** how the client authenticated (the secret itself is never recorded) */
-  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'none';
+  clientAuth: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt' | 'none';
   clientId: string | undefined;
 }
 
@@ -146,6 +156,15 @@ export interface FakeEntra {
   /** Graph refuses every call: 403 Authorization_RequestDenied, or 401 InvalidAuthenticationToken; null: normal */
   refuseGraph(kind: 'forbidden' | 'invalid-token' | null): void;
   close(): Promise<void>;
+  /** upload a certificate (PEM or DER) to the app registration, as in Certificates & secrets → Certificates */
+  uploadCertificate(clientId: string, certificate: string | Buffer): void;
+  /**
+   * The user signs out of Microsoft: their session in the tenant ends (the next sign-in gets a new
+   * `sid`) and the front-channel logout URLs Microsoft would load in hidden frames are returned.
+   */
+  signOutOfMicrosoft(tenantId: string, oid: string): string[];
+  /** delete an uploaded certificate by its SHA-1 thumbprint (hex) */
+  removeCertificate(clientId: string, thumbprint: string): void;
   /** sign this user in on every following interactive authorize request of the tenant (null: show the page) */
   setAutoLogin(tenantId: string, oid: string | null): void;
   /** record admin consent for a multi-tenant app in a foreign tenant */
