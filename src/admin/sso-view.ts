@@ -84,6 +84,10 @@ export function redirectUriFields(idPrefix: string, r: AppRedirectUris): SafeHtm
     r.wildcardHosts.length
       ? html`<p class="hint">Wildcard hosts (${r.wildcardHosts.join(', ')}) cannot be registered: add the callback and signed-out URIs of each real host under them.</p>`
       : ''
+  }${
+    r.frontChannelLogoutUrl
+      ? html`${copyField(`${idPrefix}-frontchannel`, 'Front-channel logout URL (Authentication → Front-channel logout URL)', r.frontChannelLogoutUrl)}<p class="hint">Microsoft loads it when the person signs out of Microsoft elsewhere: their Regentra sessions end too.</p>`
+      : ''
   }`;
 }
 

@@ -44,6 +44,7 @@ export function printRedirectUris(args: readonly string[], config: Config, io: I
     io.stdout.write(`${title}\n`);
     for (const uri of r.uris) io.stdout.write(`  ${uri}\n`);
     if (r.wildcardHosts.length) io.stdout.write(`  (wildcard hosts cannot be registered; add each real host under: ${r.wildcardHosts.join(', ')})\n`);
+    io.stdout.write(r.frontChannelLogoutUrl ? `  Front-channel logout URL: ${r.frontChannelLogoutUrl}\n` : '  Front-channel logout URL: none (portals need sites.portal.centralCallbackHost for one URL that serves every client)\n');
   };
   io.stdout.write('Add every URI to the app registration: Authentication → Web → Redirect URIs (Microsoft refuses any other with AADSTS50011).\n');
   io.stdout.write('Under Token configuration, add the optional ID token claims login_hint and xms_edov.\n\n');

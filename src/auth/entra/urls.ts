@@ -62,6 +62,12 @@ export interface AppRedirectUris {
   readonly uris: readonly string[];
   /** wildcard hosts: Entra registers no wildcard redirect URI, so each real host needs its own */
   readonly wildcardHosts: readonly string[];
+  /**
+   * Authentication → Front-channel logout URL (one per app; src/auth/entra/frontchannel.ts),
+   * or null when no single host accepts every tenant of the app (portals without a central
+   * callback host: each portal host accepts only its own client's tenant)
+   */
+  readonly frontChannelLogoutUrl: string | null;
 }
 
 export interface RedirectUriList {
@@ -88,6 +94,7 @@ export function registeredRedirectUris(config: Config): RedirectUriList {
   const staff: AppRedirectUris = {
     uris: [...staffHosts.map((h) => redirectUriFor(config, h)), ...staffHosts.map((h) => postLogoutRedirectUri(config, h))],
     wildcardHosts: wild(config.sites.staff.hosts),
+    frontChannelLogoutUrl: `${publicOrigin(config, primaryStaffHost(config))}${PATHS.frontchannelLogout}`,
   };
   const portal = config.sites.portal;
   if (!portal) return { staff, portal: null };
@@ -99,6 +106,7 @@ export function registeredRedirectUris(config: Config): RedirectUriList {
     portal: {
       uris: [...callbacks, ...portalHosts.map((h) => postLogoutRedirectUri(config, h)), `${publicOrigin(config, primaryStaffHost(config))}${PATHS.consentCallback}`],
       wildcardHosts: [...new Set(wild(allHosts))],
+      frontChannelLogoutUrl: portal.centralCallbackHost !== undefined ? `${publicOrigin(config, portal.centralCallbackHost)}${PATHS.frontchannelLogout}` : null,
     },
   };
 }

@@ -43,6 +43,10 @@ describe('the redirect URIs to register, in one place', () => {
     const central = registeredRedirectUris(withPortal(env.gw.config, { centralCallbackHost: HOSTS.central })).portal!;
     assert.deepEqual(central.uris.filter((u) => u.endsWith('/.auth/callback')), [`http://${HOSTS.central}/.auth/callback`]);
     assert.ok(central.uris.includes(`http://${HOSTS.acme}/.auth/signed-out`));
+    // the front-channel logout URL: one per app, on a host that accepts every tenant of the app
+    assert.equal(list.staff.frontChannelLogoutUrl, `http://${HOSTS.staff}/.auth/frontchannel-logout`);
+    assert.equal(portal.frontChannelLogoutUrl, null, 'no single portal host serves every client');
+    assert.equal(central.frontChannelLogoutUrl, `http://${HOSTS.central}/.auth/frontchannel-logout`);
   });
 
   test('a URI missing from the app registration stops the person at Microsoft (AADSTS50011): sign-out too', async () => {
