@@ -9,13 +9,13 @@ import { redirectUriFields } from './sso-view.ts';
 export interface PortalView {
   readonly csrf: string;
   readonly version: number;
-  readonly client: { readonly id: string; readonly name: string; readonly hosts: readonly string[]; readonly mfaDefault: boolean };
+  readonly client: { readonly id: string; readonly name: string; readonly hosts: readonly string[] };
   readonly settings: PortalAuthSettings;
   /** Regentra's multi-tenant app is configured (sites.portal.entra) */
   readonly portalApp: boolean;
   /** the values to show in the form (saved, or as posted after an error) */
   readonly form: {
-    readonly tenantId: string; readonly ssoEnabled: boolean; readonly passwordAllowed: boolean; readonly mfa: MfaChoice;
+    readonly tenantId: string; readonly ssoEnabled: boolean; readonly passwordAllowed: boolean;
     readonly provisioning: PortalProvisioning; readonly autoLink: boolean;
   };
   readonly tenantError: string | null;
@@ -24,16 +24,6 @@ export interface PortalView {
   readonly consent: { readonly url: string; readonly expiresAt: number } | null;
   /** every redirect URI Regentra's portal app registration must list (all clients' hosts) */
   readonly redirectUris: AppRedirectUris | null;
-}
-
-export type MfaChoice = 'default' | 'required' | 'optional';
-
-export function mfaChoice(v: boolean | null): MfaChoice {
-  return v === null ? 'default' : v ? 'required' : 'optional';
-}
-
-function option(value: MfaChoice, label: string, current: MfaChoice): SafeHtml {
-  return html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
 }
 
 function checkboxRow(name: string, label: string, hint: string, checked: boolean): SafeHtml {
@@ -97,7 +87,6 @@ function lockoutWarning(s: PortalAuthSettings): SafeHtml | string {
 export function portalBody(v: PortalView): SafeHtml {
   const s = v.settings;
   const f = v.form;
-  const mfaDefault = v.client.mfaDefault ? 'required' : 'not required';
   return html`<h1>Authentication — ${v.client.name} ${s.ssoEnabled ? badge('ok', 'Entra SSO on') : badge('off', 'Entra SSO off')}</h1>
 <p class="lead">How ${v.client.name}’s end users sign in to the support portal (${v.client.hosts.join(', ')}).</p>
 ${noticeBox(v.notice)}
@@ -112,12 +101,7 @@ ${hiddenFields(v.csrf, v.version)}
 ${v.tenantError ? html`<p class="field-error" id="tenantId-error">${v.tenantError}</p>` : ''}
 ${checkboxRow('ssoEnabled', 'Enable Entra SSO', '— users see “Sign in with Microsoft” on the portal’s login page', f.ssoEnabled)}
 ${checkboxRow('passwordAllowed', 'Allow email and password sign-in', '— while Entra SSO is on; when it is off, password sign-in is always available', f.passwordAllowed)}
-<label for="mfa">Two-step verification (TOTP) for password sign-in</label>
-<select id="mfa" name="mfa">
-${option('default', `Gateway default (${mfaDefault})`, f.mfa)}
-${option('required', 'Required', f.mfa)}
-${option('optional', 'Not required', f.mfa)}
-</select>
+<p>Email and password sign-in always asks for a code from an authenticator app (TOTP).</p>
 <p class="hint">Users who sign in with Microsoft complete MFA in Azure AD (conditional access), not in Regentra.</p>
 <fieldset><legend>Who can sign in with Microsoft</legend>
 ${provisioningChoice('tenant', 'Anyone in the client’s tenant', '— an account is created at their first sign-in', f.provisioning)}

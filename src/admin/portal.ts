@@ -17,7 +17,7 @@ import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetti
 import { checkbox, formBody, parseTenantId, textField } from './forms.ts';
 import { adminConsentUrl, registeredRedirectUris } from '../auth/entra/index.ts';
 import { signConsentState } from './consent-state.ts';
-import { mfaChoice, portalBody, type MfaChoice, type PortalView } from './portal-view.ts';
+import { portalBody, type PortalView } from './portal-view.ts';
 import { rememberClient, rememberedClient, sendAdmin } from './shell.ts';
 
 type PortalForm = PortalView['form'];
@@ -27,7 +27,6 @@ const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
 });
 
-const MFA: Readonly<Record<MfaChoice, boolean | null>> = Object.freeze({ default: null, required: true, optional: false });
 
 export function findClient(app: FastifyInstance, id: unknown): PortalClientConfig | undefined {
   return typeof id === 'string' ? app.gateway.config.sites.portal?.clients.find((c) => c.id === id) : undefined;
@@ -48,11 +47,11 @@ export function portalRoutes(app: FastifyInstance): void {
     const view: PortalView = {
       csrf: csrfToken(app, request),
       version,
-      client: { id: client.id, name: client.name, hosts: client.hosts, mfaDefault: client.mfaRequired },
+      client: { id: client.id, name: client.name, hosts: client.hosts },
       settings,
       portalApp: portalApp !== undefined,
       form: x.form ?? {
-        tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed, mfa: mfaChoice(settings.mfaRequired),
+        tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed,
         provisioning: settings.provisioning, autoLink: settings.autoLink,
       },
       tenantError: x.tenantError ?? null,
@@ -65,18 +64,15 @@ export function portalRoutes(app: FastifyInstance): void {
     });
   }
 
-  function parseForm(body: Record<string, unknown>, current: PortalProvisioning): { form: PortalForm; mfa: MfaChoice | null; provisioning: PortalProvisioning | null } {
-    const mfaRaw = textField(body, 'mfa', 20);
-    const mfa = mfaRaw !== null && Object.hasOwn(MFA, mfaRaw) ? (mfaRaw as MfaChoice) : null;
+  function parseForm(body: Record<string, unknown>, current: PortalProvisioning): { form: PortalForm; provisioning: PortalProvisioning | null } {
     const provRaw = textField(body, 'provisioning', 20);
     // absent (a form from before the choice existed): unchanged; anything else but the two: refused
     const provisioning = provRaw === '' ? current : provRaw === 'tenant' || provRaw === 'invited' ? provRaw : null;
     return {
       form: {
-        tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'), mfa: mfa ?? 'default',
+        tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'),
         provisioning: provisioning ?? 'tenant', autoLink: checkbox(body, 'autoLink'),
       },
-      mfa,
       provisioning,
     };
   }
@@ -95,8 +91,8 @@ export function portalRoutes(app: FastifyInstance): void {
     const key = portalAuthKey(client.id);
     const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
     const version = formVersion(body);
-    const { form, mfa, provisioning } = parseForm(body, current.value.provisioning);
-    if (version === null || mfa === null || provisioning === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
+    const { form, provisioning } = parseForm(body, current.value.provisioning);
+    if (version === null || provisioning === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     if (version !== current.version) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     const tenant = parseTenantId(textField(body, 'tenantId'), 'tenant ID', true);
     if (!tenant.ok) return render(request, reply, client, 400, { form, tenantError: tenant.error, notice: { kind: 'error', text: 'Check the tenant ID.' } });
@@ -111,10 +107,10 @@ export function portalRoutes(app: FastifyInstance): void {
     // consent was given in the old tenant: a new tenant starts again
     const newTenant = tenantId !== s.tenantId;
     const next: PortalAuthSettings = {
-      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, mfaRequired: MFA[mfa], provisioning, autoLink: normalised.autoLink,
+      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, provisioning, autoLink: normalised.autoLink,
       consent: newTenant ? DEFAULT_PORTAL_AUTH.consent : s.consent,
     };
-    const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'mfaRequired', 'provisioning', 'autoLink']);
+    const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'provisioning', 'autoLink']);
     if (Object.keys(diff).length === 0) return reply.code(303).redirect(`${ADMIN_PATHS.portal(client.id)}?done=unchanged`);
     if (newTenant && s.consent.status !== 'none') diff.consent = 'reset (new tenant)';
     const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: app.gateway.now() };

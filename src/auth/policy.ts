@@ -121,8 +121,6 @@ export interface PortalAuthSettings {
   readonly ssoEnabled: boolean;
   /** password sign-in stays allowed while SSO is on */
   readonly passwordAllowed: boolean;
-  /** null: the client's config default */
-  readonly mfaRequired: boolean | null;
   readonly consent: ConsentStatus;
   /** who gets an account at first Microsoft sign-in: anyone in the client's tenant, or only people an admin added */
   readonly provisioning: PortalProvisioning;
@@ -133,7 +131,7 @@ export interface PortalAuthSettings {
 }
 
 export const DEFAULT_PORTAL_AUTH: PortalAuthSettings & SessionEpochs = Object.freeze({
-  tenantId: null, ssoEnabled: false, passwordAllowed: true, mfaRequired: null,
+  tenantId: null, ssoEnabled: false, passwordAllowed: true,
   consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), provisioning: 'tenant', autoLink: false,
   updatedBy: null, updatedAt: null, passwordSessionsValidAfter: 0, ssoSessionsValidAfter: 0,
 });
@@ -143,10 +141,12 @@ export type PortalProvisioning = 'tenant' | 'invited';
 export interface SignInPolicy {
   /** show and accept "Sign in with Microsoft" */
   readonly sso: boolean;
-  /** show and accept email + password */
+  /**
+   * show and accept email + password — always with the built-in TOTP ("Users who sign in
+   * via email/password (non-SSO) still use Regentra's built-in MFA"). Settings stored by an
+   * earlier version with a portal's TOTP "not required" are read as required.
+   */
   readonly password: boolean;
-  /** password sign-in requires TOTP */
-  readonly mfaRequired: boolean;
 }
 
 export interface PolicyService {
@@ -253,14 +253,14 @@ export function createPolicyService(config: Config, store: Store): PolicyService
     async forSite(site) {
       if (site.kind === 'staff') {
         const { sso, password } = staffAccess(await service.staffSso());
-        return { sso, password, mfaRequired: true };
+        return { sso, password };
       }
       if (site.kind === 'portal' && site.clientId) {
         const p = await service.portalAuth(site.clientId);
         const { sso, password } = portalAccess(p, portalApp);
-        return { sso, password, mfaRequired: p.mfaRequired ?? site.mfaRequiredDefault };
+        return { sso, password };
       }
-      return { sso: false, password: false, mfaRequired: true };
+      return { sso: false, password: false };
     },
   };
   return service;

@@ -136,8 +136,13 @@ export const portalClientSchema = z
     hosts: z.array(hostPattern).min(1, 'a client needs at least one host'),
     /** overrides the portal's upstream for this client */
     upstream: upstreamUrl.optional(),
-    /** whether portal password sign-in requires TOTP (the settings page can change it) */
-    mfaRequired: z.boolean().default(true),
+    /**
+     * Password sign-in always requires TOTP ("Users who sign in via email/password (non-SSO)
+     * still use Regentra's built-in MFA"): `true` is accepted for older configs, `false` refused.
+     */
+    mfaRequired: z
+      .literal(true, { error: 'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)' })
+      .optional(),
     /** the client's verified domain, sent as `domain_hint` so Microsoft goes straight to their sign-in */
     domainHint: z
       .string()

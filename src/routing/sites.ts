@@ -26,8 +26,6 @@ export interface Site {
   readonly allowAmbiguousPaths: boolean;
   readonly connectTimeoutMs: number;
   readonly responseTimeoutMs: number;
-  /** portal password sign-in requires TOTP by default (settings may override) */
-  readonly mfaRequiredDefault: boolean;
   readonly hosts: readonly string[];
 }
 
@@ -57,7 +55,7 @@ export function buildSiteTable(config: Config): SiteTable {
   const staff = config.sites.staff;
   add(makeSite({
     realm: STAFF_REALM, kind: 'staff', clientId: null, name: 'Staff', upstream: staff.upstream, audience: staff.audience ?? 'staff',
-    publicPaths: publicPaths(staff.publicPaths), timeouts: staff.timeouts, mfaRequiredDefault: true, hosts: staff.hosts,
+    publicPaths: publicPaths(staff.publicPaths), timeouts: staff.timeouts, hosts: staff.hosts,
     allowAmbiguousPaths: staff.ambiguousPaths === 'allow',
   }));
 
@@ -68,14 +66,14 @@ export function buildSiteTable(config: Config): SiteTable {
     for (const client of portal.clients) {
       add(makeSite({
         realm: portalRealm(client.id), kind: 'portal', clientId: client.id, name: client.name, upstream: client.upstream ?? portal.upstream,
-        audience: portal.audience ?? 'portal', publicPaths: shared, timeouts: portal.timeouts, mfaRequiredDefault: client.mfaRequired, hosts: client.hosts,
+        audience: portal.audience ?? 'portal', publicPaths: shared, timeouts: portal.timeouts, hosts: client.hosts,
         allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
       }));
     }
     if (portal.centralCallbackHost) {
       add(makeSite({
         realm: 'central', kind: 'central', clientId: null, name: 'Support portal sign-in', upstream: portal.upstream, audience: portal.audience ?? 'portal',
-        publicPaths: publicPaths([]), timeouts: portal.timeouts, mfaRequiredDefault: true, hosts: [portal.centralCallbackHost],
+        publicPaths: publicPaths([]), timeouts: portal.timeouts, hosts: [portal.centralCallbackHost],
         allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
       }));
     }
@@ -132,7 +130,7 @@ const withoutTrailingSlash = (url: string): string => (url.endsWith('/') ? url.s
 
 function makeSite(input: {
   realm: string; kind: SiteKind; clientId: string | null; name: string; upstream: string; audience: string;
-  publicPaths: PublicPaths; timeouts: { connectMs: number; responseMs: number }; mfaRequiredDefault: boolean; hosts: readonly string[];
+  publicPaths: PublicPaths; timeouts: { connectMs: number; responseMs: number }; hosts: readonly string[];
   allowAmbiguousPaths: boolean;
 }): Site {
   return Object.freeze({
@@ -147,7 +145,6 @@ function makeSite(input: {
     allowAmbiguousPaths: input.allowAmbiguousPaths,
     connectTimeoutMs: input.timeouts.connectMs,
     responseTimeoutMs: input.timeouts.responseMs,
-    mfaRequiredDefault: input.mfaRequiredDefault,
     // the configuration's arrays are frozen already: no copy then
     hosts: Object.isFrozen(input.hosts) ? input.hosts : Object.freeze([...input.hosts]),
   });

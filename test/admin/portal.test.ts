@@ -122,21 +122,22 @@ describe('portal authentication settings', () => {
     assert.equal((await acme()).ssoEnabled, false);
   });
 
-  test('save: tenant, SSO on, password off, TOTP not required — policy, audit, and every replica', async () => {
+  test('save: tenant, SSO on, password off — policy, audit, and every replica; a posted "TOTP not required" changes nothing', async () => {
     const res = await save(admin, 'acme', { tenantId: TENANTS.acme.toUpperCase(), ssoEnabled: 'on', mfa: 'optional' });
     assert.equal(res.status, 303);
     assert.equal(res.location, `${PATH.portal('acme')}?done=saved`);
     const s = await acme();
     assert.equal(s.tenantId, TENANTS.acme);
-    assert.deepEqual([s.ssoEnabled, s.passwordAllowed, s.mfaRequired], [true, false, false]);
+    assert.deepEqual([s.ssoEnabled, s.passwordAllowed, 'mfaRequired' in s], [true, false, false]);
     const site = gw.app.gateway.sites.lookup(HOSTS.acme)!;
-    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: false, mfaRequired: false });
+    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: false });
     const [event] = await gw.store.listAudit({ type: 'settings.change', realm: 'portal:acme', limit: 1 });
     assert.equal(event?.outcome, 'success');
-    assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['mfaRequired', 'passwordAllowed', 'ssoEnabled', 'tenantId']);
+    assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['passwordAllowed', 'ssoEnabled', 'tenantId']);
     const page = await admin.get(res.location!);
     assert.match(page.body, /Saved\./);
-    assert.match(page.body, /<option value="optional" selected>Not required<\/option>/);
+    assert.doesNotMatch(page.body, /Not required/);
+    assert.match(page.body, /always asks for a code from an authenticator app/);
     assert.match(page.body, /nobody can sign in to this portal/);
     // the other clients are untouched
     assert.equal((await gw.app.gateway.policy.forSite(gw.app.gateway.sites.lookup(HOSTS.globex)!)).sso, false);

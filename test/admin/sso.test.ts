@@ -158,7 +158,7 @@ describe('staff SSO settings page', () => {
     assert.equal(enabled.status, 303);
     assert.equal(enabled.location, `${PATH.sso}?done=enabled`);
     const site = gw.app.gateway.sites.lookup(HOSTS.staff)!;
-    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: true, mfaRequired: true });
+    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: true });
     const login = await new Browser(gw, HOSTS.staff).get('/.auth/login');
     assert.match(login.body, /Sign in with Microsoft/);
     // once SSO is on, the Azure setup steps are folded away (still one click away)

@@ -49,6 +49,7 @@ describe('bad configurations', () => {
     ['a host used twice in another case and with a trailing dot', (r) => (r.sites.portal.clients[1].hosts = ['STAFF.example.test.']), [{ path: 'sites.portal.clients[1].hosts[0]', message: '"staff.example.test" is already used by the staff site' }]],
     ['unknown keys', (r) => ((r.server.colour = 'blue'), (r.sites.staff.extra = 1)), [{ path: 'server', message: 'unknown key "colour"' }, { path: 'sites.staff', message: 'unknown key "extra"' }]],
     ['an unknown top-level section', (r) => (r.site = {}), [{ path: '', message: 'unknown key "site"' }]],
+    ['a portal without TOTP for password sign-in', (r) => (r.sites.portal.clients[0].mfaRequired = false), [{ path: 'sites.portal.clients[0].mfaRequired', message: 'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)' }]],
     ['a missing upstream', (r) => delete r.sites.staff.upstream, [{ path: 'sites.staff.upstream', message: 'is required (string)' }]],
     ['a bad upstream URL', (r) => (r.sites.staff.upstream = 'not a url'), [{ path: 'sites.staff.upstream', message: URL_MSG }]],
     ['an upstream with credentials', (r) => (r.sites.portal.upstream = 'http://user:pw@10.0.0.1'), [{ path: 'sites.portal.upstream', message: URL_MSG }]],
@@ -156,7 +157,6 @@ describe('a good configuration', () => {
     assert.equal(config.session.idleTimeoutSeconds, 1800);
     assert.equal(config.identity.ttlSeconds, 60);
     assert.equal(config.sites.staff.timeouts.responseMs, 30_000);
-    assert.equal(config.sites.portal?.clients[0]?.mfaRequired, true);
     assert.throws(() => {
       (config.sites.staff.hosts as string[]).push('evil.test');
     }, TypeError);

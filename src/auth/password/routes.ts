@@ -95,7 +95,6 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
       return local.signInAgain(request, reply, flow, 401, { kind: 'error', text: MESSAGES.invalid }, email);
     }
 
-    if (!p.mfaRequired) return reply.code(303).redirect(await local.finish(request, user, ['pwd']));
     app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });

@@ -104,7 +104,6 @@ ${error ? html`<div class="alert error" role="alert" id="password-error">${error
     const user = await setPassword(store, check.user, password, { minLength: config.auth.password.minLength, actor: check.user.id, now });
     app.gateway.revocation.forget(user.realm, user.id);
     await auditor.record({ type: 'user.setup', outcome: 'success', realm: user.realm, userId: user.id, actor: user.id, ip: request.ip, details: { step: 'password' } });
-    if (!(await policy.forSite(request.site)).mfaRequired) return reply.code(303).redirect(await local.finish(request, user, ['pwd']));
     app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });

@@ -1,6 +1,8 @@
 /**
  * The sign-in page follows the site's policy (src/auth/policy.ts):
- * - a portal whose MFA policy is off signs in with the password alone (amr ["pwd"]);
+ * - password sign-in always asks for TOTP, on every portal ("Users who sign in via
+ *   email/password (non-SSO) still use Regentra's built-in MFA"), whatever an earlier
+ *   version stored for the client;
  * - SSO on: "Sign in with Microsoft" beside the password form (SSO does not turn
  *   password sign-in off) ...
  * - ... unless SSO-only: then only the button, and a password post is refused.
@@ -8,41 +10,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, HOSTS, TENANTS } from '../../support/gateway.ts';
-import { portalAuthKey, STAFF_SSO_KEY } from '../../../src/auth/policy.ts';
+import { DEFAULT_PORTAL_AUTH, portalAuthKey, STAFF_SSO_KEY } from '../../../src/auth/policy.ts';
 import { Client, createUser, csrfOf, PASSWORD, submitPassword } from './flow.ts';
 
-const withPortalApp = (mfaOff: boolean) => (raw: Record<string, unknown>) => {
+const withPortalApp = () => (raw: Record<string, unknown>) => {
   const portal = (raw.sites as { portal: { entra?: unknown; clients: Array<Record<string, unknown>> } }).portal;
   portal.entra = { clientId: 'portal-app', clientSecret: 'portal-app-secret' };
-  if (mfaOff) portal.clients[1] = { ...portal.clients[1], mfaRequired: false };
   return raw;
 };
 
-test('a portal with MFA off signs in with the password alone', async (t) => {
-  const gw = await startGateway({ configure: withPortalApp(true) });
+test('a portal password sign-in always asks for TOTP, even where an earlier version stored "not required"', async (t) => {
+  const gw = await startGateway({ configure: withPortalApp() });
   t.after(() => gw.close());
+  // what Settings → Portal → Authentication stored when TOTP could be "Not required"
+  await gw.store.putSetting(portalAuthKey('globex'), { ...DEFAULT_PORTAL_AUTH, mfaRequired: false });
   const user = await createUser(gw, HOSTS.globex, { email: 'buyer@globex.example' });
   const browser = new Client(gw, HOSTS.globex);
   const res = await submitPassword(browser, user.email, PASSWORD, '/orders?open=1');
   assert.equal(res.status, 303);
-  assert.equal(res.location, '/orders?open=1');
-  const me = JSON.parse((await browser.get('/.auth/me', { accept: 'application/json' })).body) as { amr: string[]; client: string; role: unknown };
-  assert.deepEqual(me.amr, ['pwd']);
-  assert.equal(me.client, 'globex');
-  assert.equal(me.role, null);
-  const echo = JSON.parse((await browser.get('/orders')).body) as { headers: Record<string, string> };
-  assert.equal(echo.headers['x-regentra-auth-method'], 'pwd');
-  assert.equal(echo.headers['x-regentra-client'], 'globex');
+  assert.equal(res.location, '/.auth/login/enroll', 'the password alone is no session: the authenticator is set up first');
+  assert.equal((await browser.get('/.auth/me', { accept: 'application/json' })).status, 401);
+  assert.equal((await browser.get('/orders', { accept: 'application/json' })).status, 401);
 
   // the same user does not exist on another client's portal
   assert.equal((await submitPassword(new Client(gw, HOSTS.acme), user.email, PASSWORD)).status, 401);
 });
 
 test('SSO on: the Microsoft button and the password form; SSO-only: the button alone, password refused', async (t) => {
-  const gw = await startGateway({ configure: withPortalApp(false) });
+  const gw = await startGateway({ configure: withPortalApp() });
   t.after(() => gw.close());
   const user = await createUser(gw, HOSTS.acme, { email: 'agent@acme.example' });
-  const settings = { tenantId: TENANTS.acme, ssoEnabled: true, passwordAllowed: true, mfaRequired: null };
+  const settings = { tenantId: TENANTS.acme, ssoEnabled: true, passwordAllowed: true };
   await gw.store.putSetting(portalAuthKey('acme'), settings);
 
   const browser = new Client(gw, HOSTS.acme);
