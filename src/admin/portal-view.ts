@@ -100,7 +100,7 @@ ${hiddenFields(v.csrf, v.version)}
 <input id="tenantId" name="tenantId" type="text" value="${f.tenantId}" autocomplete="off" spellcheck="false" maxlength="64" placeholder="${GUID_EXAMPLE}"${v.tenantError ? html` aria-invalid="true" aria-describedby="tenantId-error"` : ''}>
 ${v.tenantError ? html`<p class="field-error" id="tenantId-error">${v.tenantError}</p>` : ''}
 ${checkboxRow('ssoEnabled', 'Enable Entra SSO', '— users see “Sign in with Microsoft” on the portal’s login page', f.ssoEnabled)}
-${checkboxRow('passwordAllowed', 'Allow email and password sign-in', '— while Entra SSO is on; when it is off, password sign-in is always available', f.passwordAllowed)}
+${checkboxRow('passwordAllowed', 'Allow email and password sign-in', '— while Entra SSO is on; when it is off, password sign-in is always available. Turning it off while SSO is on signs out everyone who signed in to this portal with a password, within seconds', f.passwordAllowed)}
 <p>Email and password sign-in always asks for a code from an authenticator app (TOTP).</p>
 <p class="hint">Users who sign in with Microsoft complete MFA in Azure AD (conditional access), not in Regentra.</p>
 <fieldset><legend>Who can sign in with Microsoft</legend>

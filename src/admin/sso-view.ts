@@ -185,7 +185,7 @@ function securitySection(v: SsoView): SafeHtml {
 ${settingRow({
   title: 'SSO-only login', state: s.ssoOnly ? badge('ok', 'On') : badge('off', 'Off'), csrf: v.csrf, version: v.version, formAction: ADMIN_PATHS.sso,
   action: s.ssoOnly ? 'sso-only-off' : 'sso-only-on', button: s.ssoOnly ? 'Allow password login again' : 'Enforce SSO-only',
-  description: html`<p>When on, Staff password sign-in is refused: everyone signs in with Microsoft.</p>
+  description: html`<p>When on, Staff password sign-in is refused: everyone signs in with Microsoft. <strong>Turning it on signs out everyone who signed in with a password</strong>, on every server within seconds, including admins; sessions started with Microsoft stay.</p>
 <p>To prevent a lockout, SSO-only can only be turned on by an admin who signed in with Microsoft${v.ssoSession ? ' (you did)' : ' — you signed in with a password, so sign out and sign in with Microsoft first'}. If Microsoft sign-in ever breaks, an operator can always turn it off from the command line: <code>${CLI_DISABLE}</code>.</p>`,
 })}
 ${settingRow({

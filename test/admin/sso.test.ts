@@ -77,6 +77,8 @@ describe('staff SSO settings page', () => {
     assert.match(body, /Enabling SSO does not disable email\/password login/);
     assert.match(body, /enforce MFA in Azure AD conditional access policies and enable SSO-only login/);
     assert.match(body, /regentra-gateway sso disable-sso-only/);
+    // before the admin turns SSO-only on, the page says what it does to password sessions
+    assert.match(body, /Turning it on signs out everyone who signed in with a password<\/strong>/);
     for (const id of ['tenantId', 'clientId', 'clientSecret']) assert.match(body, new RegExp(`<label for="${id}">`));
     assert.match(body, /name="clientSecret" type="password" value=""/);
     assert.match(page.headers['content-security-policy'] as string, new RegExp(`form-action 'self' ${entra.url.replace(/[.]/g, '\\.')}`));
