@@ -7,7 +7,6 @@
  * - every POST carries the flow cookie's CSRF token (compared in constant time)
  *   and comes from this site (Sec-Fetch-Site / Origin).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
@@ -15,6 +14,7 @@ import { isSameOrigin } from '../auth/core-routes.ts';
 import { replyError, wantsHtml } from '../pages/errors.ts';
 import type { SessionData } from '../session/types.ts';
 import type { User } from '../store/types.ts';
+import { sameSecret } from '../util/security.ts';
 
 export interface AdminActor {
   readonly session: SessionData;
@@ -81,11 +81,7 @@ export function csrfToken(app: FastifyInstance, request: FastifyRequest): string
   return app.sessions.startFlow(request, '/').csrf;
 }
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+const sameToken = sameSecret;
 
 /** A form post from this site with the flow's CSRF token. */
 export function csrfValid(app: FastifyInstance, request: FastifyRequest, sent: unknown): boolean {

@@ -14,12 +14,12 @@ import type { AuditFilter, StoredAuditEvent, User } from '../store/types.ts';
 import { STAFF_REALM, portalRealm } from '../routing/sites.ts';
 import { sendAdmin, portalClients } from './shell.ts';
 import { describeEvent, EVENT_TYPES } from './audit-words.ts';
+import { GUID } from '../util/security.ts';
 
 const PAGE_SIZE = 50;
 const CSV_MAX = 10_000;
 const TYPE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY_MS = 86_400_000;
 const SECRET_KEY = /secret|passw|token|cookie|totp|recovery|^otp$|^code$|^key$/i;
 /** what may be said about a secret: that it changed */
@@ -105,7 +105,7 @@ export function auditRoutes(app: FastifyInstance): void {
   function storeFilter(f: Filters, users: readonly User[]): AuditFilter | null {
     let person: string | undefined;
     if (f.person !== '') {
-      if (UUID.test(f.person)) person = f.person.toLowerCase();
+      if (GUID.test(f.person)) person = f.person.toLowerCase();
       else {
         const email = f.person.toLowerCase();
         const match = users.find((u) => u.email === email && (f.realm === '' || u.realm === f.realm)) ?? users.find((u) => u.email === email);
@@ -126,7 +126,7 @@ export function auditRoutes(app: FastifyInstance): void {
       if (id === 'cli') return 'Command line (CLI)';
       const email = byId.get(id);
       if (email) return email;
-      return UUID.test(id) ? `deleted account ${id.slice(0, 8)}…` : id;
+      return GUID.test(id) ? `deleted account ${id.slice(0, 8)}…` : id;
     };
   }
 
@@ -152,7 +152,7 @@ export function auditRoutes(app: FastifyInstance): void {
     const who = namer(users);
     const realmName = new Map(realmChoices());
     const types = [...EVENT_TYPES, ...(f.type && !EVENT_TYPES.some(([t]) => t === f.type) ? [[f.type, f.type] as const] : [])];
-    const personLabel = UUID.test(f.person) ? who(f.person) : f.person;
+    const personLabel = GUID.test(f.person) ? who(f.person) : f.person;
     const filtered = Boolean(f.realm || f.type || f.person || f.from || f.to);
 
     const rows = events.map((e) => {

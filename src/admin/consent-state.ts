@@ -4,10 +4,11 @@
  * Format: `v1.<b64url JSON [clientId, tenantId, expSeconds, nonce]>.<b64url mac>`.
  * The first encryption key signs; every configured key verifies (rotation).
  */
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Config } from '../config/schema.ts';
+import { derivedKey, sameSecret } from '../util/security.ts';
 
 /** how long a shared consent link stays valid */
 export const CONSENT_LINK_TTL_MS = 3 * 24 * 3600_000;
@@ -30,7 +31,7 @@ const derived = new WeakMap<Config, readonly Buffer[]>();
 function macKeys(config: Config): readonly Buffer[] {
   let keys = derived.get(config);
   if (!keys) {
-    keys = config.keys.encryption.map((k) => Buffer.from(hkdfSync('sha256', mustDecodeKey32(k.key), Buffer.alloc(0), INFO, 32)));
+    keys = config.keys.encryption.map((k) => derivedKey(mustDecodeKey32(k.key), INFO));
     derived.set(config, keys);
   }
   return keys;
@@ -67,7 +68,7 @@ export function verifyConsentState(app: FastifyInstance, raw: unknown): StateChe
   const given = Buffer.from(sig, 'base64url');
   const valid = macKeys(app.gateway.config).some((key) => {
     const expected = mac(key, payload);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return sameSecret(expected, given);
   });
   if (!valid) return { ok: false, reason: 'invalid' };
   const state = parsePayload(payload);

@@ -32,8 +32,8 @@ import { loadSetting, saveSetting } from './settings.ts';
 import { verifyConsentState } from './consent-state.ts';
 import { confirmAdminConsent, describeAadsts, entraIds, microsoftIdsHtml } from '../auth/entra/index.ts';
 import { findClient } from './portal.ts';
+import { GUID } from '../util/security.ts';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OAUTH_ERROR = /^[a-z_]{1,64}$/;
 
 type Query = Record<string, unknown>;

@@ -1,8 +1,8 @@
 /** Reading and validating the admin forms' fields (urlencoded bodies and query strings). */
 import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../auth/entra/tenants.ts';
 import type { FastifyRequest } from 'fastify';
+import { GUID } from '../util/security.ts';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const GUID_EXAMPLE = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
 /** The parsed form body (an empty object when there is none or it is not a form). */

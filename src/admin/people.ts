@@ -32,9 +32,9 @@ import { portalClients, sendAdmin } from './shell.ts';
 import {
   accountBody, addBody, confirmBody, isLocked, linkBody, listBody, type ActionOffer, type PersonRow, type RealmChoice, type SignInHistory,
 } from './people-view.ts';
+import { GUID } from '../util/security.ts';
 
 const PAGE_SIZE = 25;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Realm {
   readonly realm: string;
@@ -251,7 +251,7 @@ export function peopleRoutes(app: FastifyInstance): void {
     const realm = realmOf(request, reply);
     if (!realm) return null;
     const uid = (request.params as { uid?: unknown }).uid;
-    const user = typeof uid === 'string' && UUID.test(uid) ? await store.getUser(realm.realm, uid) : null;
+    const user = typeof uid === 'string' && GUID.test(uid) ? await store.getUser(realm.realm, uid) : null;
     if (!user) {
       replyError(request, reply, 'NOT_FOUND', { html: true, detail: `There is no such account in ${realm.label}.` });
       return null;

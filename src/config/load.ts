@@ -12,6 +12,7 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { checkSigningKey, decodeKey32 } from './keys.ts';
 import { cloudMismatch } from '../auth/entra/cloud.ts';
+import { deepFreeze } from '../util/security.ts';
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -267,10 +268,4 @@ function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void 
   }
 }
 
-export function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
-}
+export { deepFreeze };

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { certificateCredential, CertificateError } from '../auth/entra/certificate.ts';
+import { GUID } from '../util/security.ts';
 
 const port = z.number().int().min(0).max(65535);
 const seconds = (def: number, min = 1) => z.number().int().min(min).default(def);
@@ -16,7 +17,6 @@ const ms = (def: number, min = 1) => z.number().int().min(min).default(def);
 /** A secret: `${ENV}`, `file:path`, or inline text. Resolved by the loader. */
 export const secret = z.string().min(1, 'must not be empty');
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const tenantId = z.string().regex(GUID, 'must be a tenant ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)');
 
 /** host names: lower-case letters, digits, hyphens and dots; `*.` only as the first label. */

@@ -20,6 +20,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
 import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../util/bounded-cache.ts';
+import { deepFreeze } from '../util/security.ts';
 
 interface Opened {
   /** the session's content, __ts included, frozen */
@@ -30,13 +31,6 @@ interface Opened {
   readonly expiresAt: number;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /**
  * Wrap `app.decodeSecureSession` (which secure-session's onRequest hook calls) with

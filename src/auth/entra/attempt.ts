@@ -13,11 +13,12 @@
  *
  * Either way a state is accepted once, on any replica: consumeOnce('oidc-state:' + id).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EntraError } from './errors.ts';
 import { isGuid } from './claims.ts';
+import { sameSecret } from '../../util/security.ts';
 
 /** how long an attempt may take (Entra sign-in, MFA): matches the flow cookie's lifetime */
 export const ATTEMPT_LIFETIME_MS = 15 * 60 * 1000;
@@ -130,11 +131,7 @@ export function callbackParams(query: unknown): CallbackParams {
 }
 
 /** constant-time string equality */
-export function sameString(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+export const sameString: (a: string, b: string) => boolean = sameSecret;
 
 /** Accept an authorization code once, on any replica (Entra refuses a redeemed code too). */
 export async function consumeCode(app: FastifyInstance, code: string): Promise<void> {

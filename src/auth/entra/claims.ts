@@ -14,8 +14,9 @@ import type { IDToken } from 'openid-client';
 import { EntraError } from './errors.ts';
 import { ID_TOKEN_SKEW_S } from './client.ts';
 import { isConsumerTenant } from './tenants.ts';
+import { GUID, isGuid } from '../../util/security.ts';
 
-export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { GUID, isGuid } from '../../util/security.ts';
 const AMR_VALUE = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_NAME = 256;
 const MAX_EMAIL = 320;
@@ -68,10 +69,6 @@ export interface ExpectedToken {
   readonly issuer: string;
   /** epoch ms */
   readonly now: number;
-}
-
-export function isGuid(value: unknown): value is string {
-  return typeof value === 'string' && GUID.test(value);
 }
 
 /** A plausible email address (one @, no spaces or controls, bounded), or null. */

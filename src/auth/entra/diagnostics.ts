@@ -9,6 +9,7 @@
  * nothing else of Microsoft's text reaches a page or a log; they hold no secret.
  */
 import { html, type SafeHtml } from '../../pages/html.ts';
+import { GUID } from '../../util/security.ts';
 
 export interface MicrosoftIds {
   /** Entra: Trace ID */
@@ -21,7 +22,6 @@ export interface MicrosoftIds {
   readonly timestamp: string | null;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z?$/;
 const IN_TEXT = {
   traceId: /Trace ID:\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i,

@@ -7,12 +7,13 @@
  * rotating the encryption keys (a new first key, the old one kept for decryption) does
  * not make tested settings look untested.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../../config/keys.ts';
 import type { Config } from '../../config/schema.ts';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
 import type { CertificateCredential } from './certificate.ts';
+import { derivedKey, sameSecret } from '../../util/security.ts';
 
 /** How the app proves itself to Microsoft: a client secret, or a certificate (then `clientSecret` is ''). */
 export interface AppCredential {
@@ -39,7 +40,7 @@ const fingerprintKeys = new WeakMap<Config, Map<string, Buffer>>();
 function fingerprintKey(config: Config, kid: string): Buffer | null {
   let keys = fingerprintKeys.get(config);
   if (!keys) {
-    keys = new Map(config.keys.encryption.map((k) => [k.id, Buffer.from(hkdfSync('sha256', mustDecodeKey32(k.key), Buffer.alloc(0), 'regentra sso settings fingerprint v1', 32))]));
+    keys = new Map(config.keys.encryption.map((k) => [k.id, derivedKey(mustDecodeKey32(k.key), 'regentra sso settings fingerprint v1')]));
     fingerprintKeys.set(config, keys);
   }
   return keys.get(kid) ?? null;
@@ -74,9 +75,7 @@ export function fingerprintMatches(config: Config, creds: EntraAppCredentials, s
   if (!m) return false;
   const key = fingerprintKey(config, m[1] as string);
   if (!key) return false;
-  const expected = Buffer.from(mac(key, creds));
-  const given = Buffer.from(m[2] as string);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return sameSecret(mac(key, creds), m[2] as string);
 }
 
 export function sealStaffSecret(app: FastifyInstance, secret: string): string {

@@ -7,7 +7,6 @@
  * The flow cookie holds `pwd: { uid, at }` once the password was right and a second
  * step is due; it is good for PENDING_PASSWORD_MS. It never holds a password or a secret.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FlowState, NewSession } from '../../session/plugin.ts';
 import type { User } from '../../store/types.ts';
@@ -18,6 +17,7 @@ import { replyError } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import { retryText, signInPage, type FlowView, type Notice } from '../../pages/login.ts';
 import { PATHS } from '../../routing/reserved.ts';
+import { sameSecret } from '../../util/security.ts';
 
 export const PENDING_PASSWORD_MS = 5 * 60_000;
 
@@ -69,12 +69,7 @@ export function field(request: FastifyRequest, name: string): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-function sameToken(expected: string, given: string | null): boolean {
-  if (given === null) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+const sameToken = sameSecret;
 
 export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
   const { config, store, now, auditor, metrics } = app.gateway;

@@ -22,6 +22,7 @@ import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
 import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
+import { GUID } from '../../util/security.ts';
 
 export type AccountErrorCode =
   | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
@@ -180,7 +181,6 @@ export async function resetMfa(store: Store, user: User, opts: ChangeOptions = {
   return change(store, user, {}, 'user.mfa.reset', { ...opts, endSessions: true });
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Link the account to a Microsoft identity (tenant id + object id), the one way an
