@@ -60,7 +60,7 @@ const STAGES: readonly (readonly [stage: string, test: (f: CallFrame, where: str
   ['proxy engine (undici, forward/tunnel)', (_f, w) => w === 'undici' || w === 'src/proxy/forward.ts' || w === 'src/proxy/tunnel.ts' || w === 'src/proxy/upstreams.ts' || w.startsWith('@fastify/reply-from') || w.startsWith('@fastify/http-proxy') || w === 'ws'],
   ['gate (public path / session / assertion)', (_f, w) => w === 'src/proxy/plugin.ts'],
   ['host and path routing', (_f, w) => w.startsWith('src/routing/') || w === 'src/app.ts' || w === 'find-my-way'],
-  ['switchboard (reload-safe listener)', (_f, w) => w === 'src/ops/reload.ts'],
+  ['switchboard (reload-safe listener)', (_f, w) => w === 'src/runtime/reload.ts'],
   ['Fastify request lifecycle', (_f, w) => w === 'fastify' || w === 'fastify-plugin' || w === 'avvio' || w.startsWith('@fastify/')],
 ];
 const STARTUP = /^(compileSourceTextModule|wrapSafe|compileForInternalLoader|loadESM|link|instantiate|evaluate|ModuleJob|require|__require|Module\._compile|Boot\._loadPlugin|Plugin\.exec|buildApp|loadConfigObject|openStore|migrate)$/;

@@ -15,7 +15,7 @@ import { median, measure, WRK, type LoadOptions, type LoadResult } from './load.
 import { measureWs } from './ws-load.ts';
 import { startChild, type Child } from './processes.ts';
 import { startApacheOidc, startNginx, type Peer } from './peers.ts';
-import { NODE_FLAGS } from '../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 import { formatRows, storeCompare, type Gate } from './store-compare.ts';
 import { httpRows, lookupGates, lookupRows, startupGates, startupRows } from './hosts-10k.ts';
 import { measureSessionsMemory } from './memory.ts';
@@ -110,9 +110,9 @@ function fromChild(label: string, child: Child<{ url: string }>, headers: Record
 async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[]; logLevel?: string } = {}): Promise<Target> {
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
-  // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/ops/runtime.ts);
+  // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/runtime/node-flags.ts);
   // another checkout as it ships (no flags before they were introduced)
-  const flags = opts.dir ? await import(`${opts.dir}/src/ops/runtime.ts`).then((m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS, () => []) : NODE_FLAGS;
+  const flags = opts.dir ? await import(`${opts.dir}/src/runtime/node-flags.ts`).then((m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS, () => []) : NODE_FLAGS;
   const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
     execArgv: [...flags, ...(opts.execArgv ?? [])],
     cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,

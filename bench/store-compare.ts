@@ -36,7 +36,7 @@ import { openConfiguredStore } from '../src/main.ts';
 import { createSecretBox } from '../src/store/secretbox.ts';
 import { createLocalUser, enrolTotpForDemo } from '../src/auth/password/users.ts';
 import { currentTotpCode } from '../src/auth/totp/totp.ts';
-import { NODE_FLAGS } from '../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 import { pinned } from './processes.ts';
 
 // ------------------------------------------------------------------ rows, tables, gates

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=16
-// (the Node.js flags of src/ops/runtime.ts: the Dockerfile's CMD and `npm start` pass them too)
+// (the Node.js flags of src/runtime/node-flags.ts: the Dockerfile's CMD and `npm start` pass them too)
 // Entry point of the `regentra-gateway` command (Node.js 24 runs the TypeScript sources directly).
 //
 // This file must parse and run on ANY Node.js version, so that an older one says which

@@ -53,7 +53,7 @@ export type GatewayApp = FastifyInstance;
 /**
  * The node:http options of the public listener. serve() creates its long-lived
  * listener with them and hands each request to the current app's server
- * (src/ops/reload.ts), so a reload never closes the listening socket.
+ * (src/runtime/reload.ts), so a reload never closes the listening socket.
  */
 export function httpServerOptions(config: Config): ServerOptions {
   return {

@@ -9,30 +9,22 @@
  *   regentra-gateway entra generate-certificate --out DIR   a certificate credential for the portal app
  *   regentra-gateway help [<command>], --help, <command> --help   usage (src/cli/help.ts)
  */
-import pino from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.ts';
 import { ConfigError } from './errors.ts';
 import { generateKeys } from './config/keys.ts';
-import { buildApp, httpServerOptions, type GatewayApp } from './app.ts';
-import { openStore, type Store } from './store/index.ts';
-import type { Config } from './config/schema.ts';
-import { createMetrics } from './ops/metrics.ts';
-import { buildOpsServer, type OpsState } from './ops/server.ts';
-import { createReloader, createSwitchboard, type ReloadResult } from './ops/reload.ts';
-import { instrumentStore } from './store/instrumented.ts';
-import { closeLogger, createLogger } from './ops/logger.ts';
+import { openConfiguredStore } from './store/index.ts';
+import type { Io } from './cli/io.ts';
 import { runUsersCommand } from './cli/users.ts';
 import { printRedirectUris, runSsoCommand } from './cli/sso.ts';
 import { runEntraCommand } from './cli/entra.ts';
 import { helpFor, isHelpFlag, MAIN_USAGE } from './cli/help.ts';
-import { isClusterWorker, serveWorkers } from './ops/cluster.ts';
-import { missingNodeFlags } from './ops/runtime.ts';
+import { serve } from './runtime/serve.ts';
+import { missingNodeFlags } from './runtime/node-flags.ts';
 
-export interface Io {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-}
+export { serve } from './runtime/serve.ts';
+export type { Running, ServeOptions } from './runtime/serve.ts';
+export { openConfiguredStore } from './store/index.ts';
+export type { Io } from './cli/io.ts';
 
 export interface ParsedArgs {
   readonly command: string;
@@ -51,13 +43,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   }
   const command = rest[0] && !rest[0].startsWith('-') ? (rest.shift() as string) : 'serve';
   return { command, rest, configPath };
-}
-
-export function openConfiguredStore(config: Config): Promise<Store> {
-  const s = config.store;
-  return s.driver === 'sqlite'
-    ? openStore({ driver: 'sqlite', path: s.path ?? ':memory:' })
-    : openStore({ driver: 'postgres', url: s.url, schema: s.schema, pool: s.pool });
 }
 
 function loadOrExplain(configPath: string | undefined, env: Readonly<Record<string, string | undefined>>, io: Io): LoadedConfig | null {
@@ -158,121 +143,4 @@ ${MAIN_USAGE}`);
       io.stderr.write(`regentra-gateway: unknown command "${args.command}"\n\n${MAIN_USAGE}`);
       return 2;
   }
-}
-
-export interface Running {
-  readonly url: string;
-  readonly opsUrl: string;
-  /** resolves with the exit code once stopped */
-  readonly closed: Promise<number>;
-  stop(): Promise<void>;
-  /** re-read the configuration file and swap to it without dropping requests (what SIGHUP does) */
-  reload(): Promise<ReloadResult>;
-  /** the app that receives new requests (a reload replaces it) */
-  readonly app: GatewayApp;
-}
-
-export interface ServeOptions {
-  readonly installSignalHandlers?: boolean;
-  /** the file the configuration came from: SIGHUP and POST /-/reload on the ops listener re-read it */
-  readonly configFile?: string;
-  /** the environment `${ENV}` references resolve against on reload */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** where log lines go (default stdout) */
-  readonly logDestination?: pino.DestinationStream;
-  /** false in a cluster worker (src/ops/cluster.ts): the primary runs the ops listener */
-  readonly opsListener?: boolean;
-}
-
-/**
- * Start the gateway and its ops listener. SIGTERM/SIGINT stop it gracefully;
- * SIGHUP reloads the configuration file (src/ops/reload.ts).
- */
-export async function serve(config: Config, options: ServeOptions = {}): Promise<Running> {
-  if (config.server.workers > 1 && !isClusterWorker()) return serveWorkers(config, options);
-  const logger = createLogger(config.log.level, options.logDestination);
-  const metrics = createMetrics();
-  const store = instrumentStore(await openConfiguredStore(config), metrics);
-  const build = (c: Config) => buildApp(c, { store, logger, metrics });
-  const state: OpsState = { draining: false };
-  let app: GatewayApp;
-  try {
-    app = await build(config);
-    await app.ready();
-  } catch (err) {
-    await store.close();
-    metrics.close();
-    throw err;
-  }
-  const switchboard = createSwitchboard({ app, config }, { serverOptions: httpServerOptions(config), log: logger });
-  const reloader = createReloader({
-    switchboard,
-    build,
-    log: logger,
-    metrics,
-    load: () => {
-      if (!options.configFile) throw new Error('the gateway was started without a configuration file to re-read');
-      return loadConfigFile(options.configFile, options.env ?? {});
-    },
-    applied: (c) => {
-      logger.level = c.log.level;
-    },
-  });
-  const ops = options.opsListener === false ? null : buildOpsServer({ store, metrics, state, reload: reloader.reload });
-  let url: string;
-  let opsUrl: string;
-  metrics.configGeneration.set(1);
-  try {
-    url = await switchboard.listen(config.server.host, config.server.port);
-    opsUrl = ops ? await ops.listen({ host: config.ops.host, port: config.ops.port }) : '';
-  } catch (err) {
-    await switchboard.close(0);
-    await ops?.close();
-    await store.close();
-    metrics.close();
-    throw err;
-  }
-
-  let resolveClosed: (code: number) => void = () => {};
-  const closed = new Promise<number>((r) => (resolveClosed = r));
-  const onHangup = () => void reloader.reload();
-  const onStop = () => void stop();
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    (stopping ??= (async () => {
-      state.draining = true;
-      process.off('SIGHUP', onHangup).off('SIGTERM', onStop).off('SIGINT', onStop);
-      logger.info('shutting down: finishing in-flight requests');
-      const graceMs = switchboard.current.config.server.shutdownGraceMs;
-      // backstop, should closing an app hang
-      const force = setTimeout(() => {
-        logger.error('graceful shutdown timed out; exiting');
-        resolveClosed(1);
-      }, graceMs + 5_000);
-      force.unref();
-      const clean = await switchboard.close(graceMs);
-      if (!clean) logger.error('graceful shutdown timed out: connections still open were closed');
-      await ops?.close();
-      await store.close();
-      metrics.close();
-      clearTimeout(force);
-      logger.info('stopped');
-      // the logger writes in batches (ops/logger.ts): every line is out before the process may exit
-      await closeLogger(logger);
-      resolveClosed(clean ? 0 : 1);
-    })());
-
-  if (options.installSignalHandlers !== false) {
-    process.once('SIGTERM', onStop).once('SIGINT', onStop).on('SIGHUP', onHangup);
-  }
-  return {
-    url,
-    opsUrl,
-    closed,
-    stop,
-    reload: reloader.reload,
-    get app() {
-      return switchboard.current.app;
-    },
-  };
 }

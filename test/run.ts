@@ -17,7 +17,7 @@ import { spec } from 'node:test/reporters';
 import { glob } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import { NODE_FLAGS } from '../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 
 const args = process.argv.slice(2);
 const soak = args.includes('--soak');

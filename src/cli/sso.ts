@@ -14,7 +14,7 @@ import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, putSignInSetting
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import type { Config } from '../config/schema.ts';
-import type { Io } from '../main.ts';
+import type { Io } from './io.ts';
 import { registeredRedirectUris, type AppRedirectUris } from '../auth/entra/urls.ts';
 
 export const SSO_USAGE = `usage: regentra-gateway sso <command> [--config FILE]

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { CliContext } from './context.ts';
-import type { Io } from '../main.ts';
+import type { Io } from './io.ts';
 import type { User } from '../store/types.ts';
 import { StoreError } from '../store/types.ts';
 import {

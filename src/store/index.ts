@@ -7,6 +7,7 @@
 import type { PostgresPoolOptions } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { Store } from './types.ts';
+import type { Config } from '../config/schema.ts';
 
 export * from './types.ts';
 export { createSecretBox, parseKey, SecretBoxError } from './secretbox.ts';
@@ -54,4 +55,12 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     throw error;
   }
   return store;
+}
+
+/** The store the configuration names (`store.driver`). */
+export function openConfiguredStore(config: Config): Promise<Store> {
+  const s = config.store;
+  return s.driver === 'sqlite'
+    ? openStore({ driver: 'sqlite', path: s.path ?? ':memory:' })
+    : openStore({ driver: 'postgres', url: s.url, schema: s.schema, pool: s.pool });
 }

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { contextIncludes, copyLines, execForm, readDockerfile, single, type Stage } from './dockerfile.ts';
-import { NODE_FLAGS } from '../../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.ts';
 
 const CHILD = fileURLToPath(new URL('./children/access-log.ts', import.meta.url));
 const COUNT = 60;

@@ -1,5 +1,5 @@
 /**
- * Configuration reload (src/ops/reload.ts) through the real serve(): swaps under
+ * Configuration reload (src/runtime/reload.ts) through the real serve(): swaps under
  * load without a failed request or a closed connection, applies routes,
  * upstreams and keys, refuses a bad file and keeps serving the old one.
  */

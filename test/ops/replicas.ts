@@ -22,7 +22,7 @@ import pg from 'pg';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
 import { startServed, type Served } from './harness.ts';
-import { NODE_FLAGS } from '../../src/ops/runtime.ts';
+import { NODE_FLAGS } from '../../src/runtime/node-flags.ts';
 
 export { adminQuery, DATABASE_URL, databaseProxy, dropSchemas, testSchema, urlVia, type DatabaseProxy } from '../support/postgres.ts';
 import { DATABASE_URL } from '../support/postgres.ts';
@@ -80,7 +80,7 @@ export interface ProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** give up when not listening by then (default 30 s) */
   readonly readyTimeoutMs?: number;
-  /** node's flags (default: the ones the launchers pass, src/ops/runtime.ts) */
+  /** node's flags (default: the ones the launchers pass, src/runtime/node-flags.ts) */
   readonly nodeFlags?: readonly string[];
 }
 

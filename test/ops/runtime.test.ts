@@ -1,12 +1,12 @@
 /**
- * The Node.js flags the gateway runs with (src/ops/runtime.ts): every launcher passes
+ * The Node.js flags the gateway runs with (src/runtime/node-flags.ts): every launcher passes
  * them, and `serve` says so when a process was started without them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { missingNodeFlags, NODE_FLAGS } from '../../src/ops/runtime.ts';
+import { missingNodeFlags, NODE_FLAGS } from '../../src/runtime/node-flags.ts';
 import { baseRawConfig } from '../support/gateway.ts';
 import { sleep } from './harness.ts';
 import { startGatewayProcess } from './replicas.ts';

@@ -1,5 +1,5 @@
 /**
- * `server.workers: 2` (src/ops/cluster.ts): two worker processes share the listener,
+ * `server.workers: 2` (src/runtime/cluster.ts): two worker processes share the listener,
  * the keys and the store; the primary aggregates metrics and readiness, replaces a
  * worker that dies, reloads every worker, and stops them all cleanly.
  */

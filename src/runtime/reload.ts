@@ -27,7 +27,7 @@ import type { GatewayApp } from '../app.ts';
 import type { Config } from '../config/schema.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { ConfigError } from '../errors.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface Generation {
   /** 1 for the configuration the process started with, +1 per successful reload */

@@ -9,7 +9,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Store } from '../store/types.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { ReloadResult } from './reload.ts';
 
 export interface OpsState {

@@ -25,20 +25,22 @@ import pino from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
-import type { Running, ServeOptions } from '../main.ts';
-import type { Metrics } from './metrics.ts';
+import type { Running, ServeOptions } from './types.ts';
+import { openConfiguredStore } from '../store/index.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { ReloadResult } from './reload.ts';
-import { buildOpsServer, type OpsState } from './server.ts';
-import { loggerOptions } from './logger.ts';
+import { buildOpsServer, type OpsState } from './ops-server.ts';
+import { loggerOptions } from '../ops/logger.ts';
 
 const WORKER_ENV = 'REGENTRA_CLUSTER_WORKER';
 const RESTART_DELAY_MS = 1_000;
 
-type ToWorker =
+/** the primary ↔ worker messages (cluster-worker.ts is the other end) */
+export type ToWorker =
   | { readonly regentra: 'start'; readonly config: Config; readonly configFile?: string; readonly env?: Readonly<Record<string, string | undefined>> }
   | { readonly regentra: 'reload'; readonly id: number }
   | { readonly regentra: 'stop' };
-type FromWorker =
+export type FromWorker =
   | { readonly regentra: 'hello' }
   | { readonly regentra: 'listening'; readonly url: string }
   | { readonly regentra: 'failed'; readonly error: string }
@@ -62,13 +64,12 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
     throw new ConfigError([{ path: 'server.workers', message: `${count} workers need a store they can share: a SQLite file or PostgreSQL, not an in-memory database` }]);
   }
   const log = options.logDestination ? pino(loggerOptions(config.log.level), options.logDestination) : pino(loggerOptions(config.log.level));
-  const { openConfiguredStore } = await import('../main.ts');
   const store = await openConfiguredStore(config);
   const state: OpsState = { draining: false };
   /** what a new worker is started with (after a reload: the configuration the workers run now) */
   let start: Extract<ToWorker, { regentra: 'start' }> = { regentra: 'start', config, configFile: options.configFile, env: options.env };
 
-  cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), args: [], serialization: 'advanced' });
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./cluster-worker.ts', import.meta.url)), args: [], serialization: 'advanced' });
   const workers = new Set<Worker>();
   /** workers that are serving (started and listening) */
   const serving = new Set<Worker>();
@@ -237,39 +238,3 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
 }
 
 /** A worker: wait for the configuration, then serve() without an ops listener until told to stop. */
-async function runWorker(): Promise<void> {
-  // SIGHUP reaches the whole process group from a terminal: reloads come from the primary instead
-  process.on('SIGHUP', () => {});
-  const start = await new Promise<Extract<ToWorker, { regentra: 'start' }>>((resolve) => {
-    const onMessage = (msg: ToWorker) => {
-      if (msg?.regentra === 'stop') process.exit(0);
-      if (msg?.regentra !== 'start') return;
-      process.off('message', onMessage);
-      resolve(msg);
-    };
-    process.on('message', onMessage);
-    process.send?.({ regentra: 'hello' } satisfies FromWorker);
-  });
-  const send = (msg: FromWorker) => process.send?.(msg);
-  const { serve } = await import('../main.ts');
-  let running: Running;
-  try {
-    running = await serve(start.config, { configFile: start.configFile, env: start.env, installSignalHandlers: false, opsListener: false });
-  } catch (err) {
-    send({ regentra: 'failed', error: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  }
-  new AggregatorRegistry(); // answers the primary's metrics requests
-  AggregatorRegistry.setRegistries([running.app.gateway.metrics.registry]);
-  const stop = () => void running.stop();
-  process.once('SIGTERM', stop).once('SIGINT', stop);
-  process.on('message', (msg: ToWorker) => {
-    if (msg?.regentra === 'reload') void running.reload().then((result) => send({ regentra: 'reloaded', id: msg.id, result, config: running.app.gateway.config }));
-    else if (msg?.regentra === 'stop') stop();
-  });
-  send({ regentra: 'listening', url: running.url });
-  process.exit(await running.closed);
-}
-
-// not awaited: main.ts imports this module, and would wait for it to finish evaluating
-if (isClusterWorker() && process.argv[1] === fileURLToPath(import.meta.url)) void runWorker();
