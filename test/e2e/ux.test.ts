@@ -11,7 +11,8 @@
  * - the staff sample app links a staff admin to the settings;
  * - every element that takes keyboard focus shows a solid outline of ≥ 2px with ≥ 3:1
  *   contrast against what surrounds it (WCAG 2.2 SC 1.4.11, 2.4.7), on the sign-in page and
- *   the settings pages (axe-core runs on every screenshot: support.ts, assertAccessible).
+ *   the settings pages (axe-core runs on every screenshot: support.ts, assertAccessible);
+ * - the error states of the forms (sign-in refused, field errors on People and SSO) pass axe.
  * Screenshots: test/artifacts/ux/ (looked at for every change).
  */
 import { after, before, test } from 'node:test';
@@ -19,7 +20,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
 import { ADMIN_PATHS } from '../../src/pages/admin.ts';
-import { CACHEABLE_PREFIX, contrastRatio, createAccount, focusRings, DEMO, HOSTS, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, type LocalAccount, type Stack } from './support.ts';
+import { assertAccessible, CACHEABLE_PREFIX, contrastRatio, createAccount, focusRings, DEMO, HOSTS, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, type LocalAccount, type Stack } from './support.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -226,4 +227,40 @@ test('the keyboard focus indicator has at least 3:1 contrast on every focusable 
   }
   await both(page, 'account-focus');
   await context.close();
+});
+
+test('the forms’ error states pass axe-core (WCAG 2.2 A/AA)', async () => {
+  const { context, page } = await tab();
+  const staff = stack.origin(HOSTS.staff);
+  // a refused sign-in
+  const who = await account('member');
+  await page.goto(`${staff}${PATHS.login}`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill('not-the-password-at-all');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  await assertAccessible(page, 'sign-in refused');
+  // a wrong code at the TOTP step
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByLabel(/Authentication code/).fill('000000');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('alert').waitFor();
+  await assertAccessible(page, 'TOTP code refused');
+  await context.close();
+
+  const admin = await tab();
+  await signIn(admin.page, 'admin', `${staff}${ADMIN_PATHS.addAccount('staff')}`);
+  // an email that already has an account
+  await admin.page.getByLabel('Email').fill(who.email);
+  await admin.page.getByLabel('Name').fill('Sam Again');
+  await admin.page.getByRole('button', { name: 'Add and make a set-up link' }).click();
+  await admin.page.locator('[aria-invalid=true]').first().waitFor();
+  await both(admin.page, 'people-add-field-errors');
+  await admin.page.goto(`${staff}${ADMIN_PATHS.sso}`);
+  await admin.page.getByLabel(/^Tenant ID/).fill('not-a-tenant');
+  await admin.page.getByRole('button', { name: 'Save', exact: true }).click();
+  await admin.page.locator('[aria-invalid=true]').first().waitFor();
+  await both(admin.page, 'sso-field-errors');
+  await admin.context.close();
 });
