@@ -98,7 +98,7 @@ ${codeInput('rc-code', 'Code')}
 function sessionsSection(v: AccountPageView): SafeHtml {
   const others = v.sessions.filter((s) => s.sid !== v.currentSid).length;
   return html`<section class="panel" aria-labelledby="s-h"><h2 id="s-h">Where you are signed in</h2>
-<div class="table-wrap"><table class="sessions"><caption class="sr-only">Your active sessions</caption>
+<div class="table-wrap" role="region" tabindex="0" aria-label="Your active sessions"><table class="sessions"><caption class="sr-only">Your active sessions</caption>
 <thead><tr><th scope="col">Device</th><th scope="col">Address</th><th scope="col">Signed in</th><th scope="col">Last seen</th></tr></thead>
 <tbody>${v.sessions.map((s) => html`<tr><td>${describeDevice(s.userAgent)}${s.sid === v.currentSid ? html`<br><span class="this-device">This device</span>` : ''}</td><td>${s.ip ?? '—'}</td><td class="nowrap">${formatTime(s.createdAt)}</td><td class="nowrap">${formatTime(s.lastSeen)}</td></tr>`)}</tbody>
 </table></div>

@@ -171,7 +171,7 @@ ${select('type', 'Event', f.type, types)}
 </form>
 <p><a href="${ADMIN_PATHS.auditCsv}${query(f)}" download>Download these events as CSV</a>${filtered ? html` · <a href="${ADMIN_PATHS.audit}">Clear the filters</a>` : ''}</p>
 ${events.length === 0 ? html`<p class="empty">No events${filtered ? ' match these filters' : ' yet'}.</p>`
-    : html`<div class="table-wrap"><table class="audit"><caption class="sr-only">Audit events, newest first</caption>
+    : html`<div class="table-wrap" role="region" tabindex="0" aria-label="Audit events"><table class="audit"><caption class="sr-only">Audit events, newest first</caption>
 <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Realm</th><th scope="col">Who</th><th scope="col">Account</th><th scope="col">Details</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`}
 ${f.page > 1 || more ? html`<nav class="pager" aria-label="Pages">

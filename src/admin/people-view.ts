@@ -113,7 +113,7 @@ ${realmSwitcher(v.realm, v.realms)}
 ${v.rows.length === 0
     ? html`<p class="empty">${v.query ? 'No account matches this search.' : 'No accounts yet.'}</p>`
     : html`<p class="hint">${String(v.total)} account${v.total === 1 ? '' : 's'}${v.query ? ' match' : ''}.</p>
-<div class="table-wrap"><table class="people"><caption class="sr-only">Accounts of ${v.realmLabel}</caption>
+<div class="table-wrap" role="region" tabindex="0" aria-label="Accounts of ${v.realmLabel}"><table class="people"><caption class="sr-only">Accounts of ${v.realmLabel}</caption>
 <thead><tr><th scope="col">Person</th>${staff ? html`<th scope="col">Role</th>` : ''}<th scope="col">Sign-in methods</th><th scope="col">Two-step verification</th><th scope="col">Last sign-in</th><th scope="col">Status</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`}
 ${pager(v)}`;

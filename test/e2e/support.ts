@@ -6,9 +6,10 @@
  *
  * Hosts are `*.localhost` names (Chromium resolves them to loopback without DNS).
  * Every test file saves a full-page screenshot of every page it passes under
- * `test/artifacts/<flow>/NN-<step>.png` (git-ignored).
+ * `test/artifacts/<flow>/NN-<step>.png` (git-ignored), and runs axe-core (WCAG 2.2 A/AA) on
+ * every one of them that the gateway rendered (assertAccessible).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -198,7 +199,9 @@ export function newContext(browser: Browser): Promise<BrowserContext> {
 export class Shots {
   readonly dir: string;
   readonly files: string[] = [];
+  readonly flow: string;
   constructor(flow: string) {
+    this.flow = flow;
     this.dir = resolve(root, 'test/artifacts', flow);
     rmSync(this.dir, { recursive: true, force: true });
     mkdirSync(this.dir, { recursive: true });
@@ -208,6 +211,9 @@ export class Shots {
     const file = resolve(this.dir, `${String(this.files.length + 1).padStart(2, '0')}-${step}.png`);
     this.files.push(file);
     await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+    // every state of a gateway page a flow passes is checked against WCAG 2.2 AA
+    // (the stand-in's and the sample apps' pages are not ours)
+    if (await isGatewayPage(page)) await assertAccessible(page, `${this.flow} / ${step}`);
   }
 }
 
@@ -231,4 +237,98 @@ export async function whoAmI(page: Page): Promise<{ status: number; body: Record
 export function pathOf(page: Page): string {
   const u = new URL(page.url());
   return `${u.pathname}${u.search}`;
+}
+
+/** axe-core's browser bundle (WCAG checks), read once. */
+let axeSource: string | null = null;
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * Runs axe-core in the page with the WCAG 2.0/2.1/2.2 A and AA rules and throws a readable
+ * list of the violations (rule, impact, targets, help). The source is evaluated through the
+ * DevTools protocol (page.evaluate), which the pages' strict CSP does not govern — a
+ * `<script>` tag (addScriptTag) would be refused by `script-src 'self'`, as it should be.
+ */
+export async function assertAccessible(page: Page, label: string): Promise<void> {
+  axeSource ??= readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(`${axeSource};void 0`);
+  // (page code as a string: this project's TypeScript has no DOM types)
+  const violations = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) })))`)) as Array<{ id: string; impact: string | null; help: string; targets: string[] }>;
+  if (violations.length === 0) return;
+  const lines = violations.map((v) => `  - ${v.id} (${v.impact ?? 'n/a'}): ${v.help}\n      ${v.targets.join('\n      ')}`);
+  throw new Error(`accessibility violations on ${label} (${page.url()}):\n${lines.join('\n')}`);
+}
+
+/** Whether the page is one the gateway rendered (its layout's footer) rather than an app's or the stand-in's. */
+export async function isGatewayPage(page: Page): Promise<boolean> {
+  return (await page.evaluate(`document.querySelector('footer.foot')?.textContent?.trim() === 'Protected by Regentra Gateway'`)) as boolean;
+}
+
+/**
+ * WCAG contrast ratio of colour `fg` on the opaque colour `bg` (both computed CSS `rgb()`/`rgba()`);
+ * a translucent `fg` is first blended over `bg`, as the browser paints it.
+ */
+export function contrastRatio(fg: string, bg: string): number {
+  const parse = (css: string): [number, number, number, number] => {
+    const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)$/.exec(css);
+    if (!m) throw new Error(`not an rgb() colour: ${css}`);
+    return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : Number(m[4])];
+  };
+  const lum = (rgb: number[]): number => {
+    const [r, g, b] = rgb.map((c) => {
+      const s = c / 255;
+      return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const back = parse(bg);
+  if (back[3] !== 1) throw new Error(`translucent background: ${bg}`);
+  const front = parse(fg);
+  const painted = [0, 1, 2].map((i) => front[3] * front[i]! + (1 - front[3]) * back[i]!);
+  const [x, y] = [lum(painted), lum(back)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}
+
+export interface FocusRing {
+  readonly element: string;
+  readonly style: string;
+  readonly width: number;
+  readonly color: string;
+  /** the opaque background the outline is drawn on (the nearest ancestor's, the outline being offset outside the element) */
+  readonly behind: string;
+}
+
+/**
+ * Tabs through the page from the top (keyboard focus, so :focus-visible applies) and returns
+ * the computed focus outline of every element that takes focus, once each.
+ */
+export async function focusRings(page: Page): Promise<FocusRing[]> {
+  await page.evaluate(`document.activeElement?.blur(); window.getSelection()?.removeAllRanges()`);
+  const rings: FocusRing[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const ring = (await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const text = el.textContent.trim();
+      const element = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('name') ? '[name=' + el.getAttribute('name') + ']' : '') + (text ? ' "' + text.slice(0, 30) + '"' : '');
+      const path = [];
+      for (let e = el; e; e = e.parentElement) path.push(e.tagName + ':' + Array.prototype.indexOf.call(e.parentElement ? e.parentElement.children : [], e));
+      let behind = 'rgb(255, 255, 255)';
+      for (let e = el.parentElement; e; e = e.parentElement) {
+        const bg = getComputedStyle(e).backgroundColor;
+        if (bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent') { behind = bg; break; }
+      }
+      const s = getComputedStyle(el);
+      return { key: path.join('/'), element, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, behind };
+    })()`)) as (FocusRing & { key: string }) | null;
+    if (!ring) continue;
+    if (seen.has(ring.key)) break;
+    seen.add(ring.key);
+    const { key: _key, ...rest } = ring;
+    rings.push(rest);
+  }
+  return rings;
 }

@@ -8,7 +8,11 @@
  *   script), and the chosen client stays selected on the SSO page and the audit log;
  * - an abandoned Test Connection leaves the saved values in the form and a banner with
  *   Test and Discard;
- * - the staff sample app links a staff admin to the settings.
+ * - the staff sample app links a staff admin to the settings;
+ * - every element that takes keyboard focus shows a solid outline of ≥ 2px with ≥ 3:1
+ *   contrast against what surrounds it (WCAG 2.2 SC 1.4.11, 2.4.7), on the sign-in page and
+ *   the settings pages (axe-core runs on every screenshot: support.ts, assertAccessible);
+ * - the error states of the forms (sign-in refused, field errors on People and SSO) pass axe.
  * Screenshots: test/artifacts/ux/ (looked at for every change).
  */
 import { after, before, test } from 'node:test';
@@ -16,7 +20,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
 import { ADMIN_PATHS } from '../../src/pages/admin.ts';
-import { CACHEABLE_PREFIX, createAccount, DEMO, HOSTS, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, type LocalAccount, type Stack } from './support.ts';
+import { assertAccessible, CACHEABLE_PREFIX, contrastRatio, createAccount, focusRings, DEMO, HOSTS, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, type LocalAccount, type Stack } from './support.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -198,4 +202,65 @@ test('the staff sample app links a staff admin to the settings, and not a member
   await m.page.waitForURL(`${staff}/`);
   assert.equal(await m.page.getByRole('link', { name: 'Settings' }).count(), 0);
   await m.context.close();
+});
+
+test('the keyboard focus indicator has at least 3:1 contrast on every focusable element', async () => {
+  const { context, page } = await tab();
+  const staff = stack.origin(HOSTS.staff);
+  const check = async (where: string) => {
+    const rings = await focusRings(page);
+    assert.ok(rings.length >= 3, `${where}: focus moves through the page (${rings.length} stops)`);
+    for (const r of rings) {
+      assert.equal(r.style, 'solid', `${where}: ${r.element} shows a focus outline`);
+      assert.ok(r.width >= 2, `${where}: ${r.element} outline ${r.width}px`);
+      const ratio = contrastRatio(r.color, r.behind);
+      assert.ok(ratio >= 3, `${where}: ${r.element} outline ${r.color} on ${r.behind} is ${ratio.toFixed(2)}:1`);
+    }
+  };
+  await page.goto(`${staff}${ADMIN_PATHS.sso}`);
+  await page.getByLabel('Email').waitFor();
+  await check('sign-in');
+  await signIn(page, 'admin', `${staff}${ADMIN_PATHS.sso}`);
+  for (const path of [ADMIN_PATHS.sso, ADMIN_PATHS.portal('acme'), ADMIN_PATHS.audit, ADMIN_PATHS.people('staff'), PATHS.account]) {
+    await page.goto(`${staff}${path}`);
+    await check(path);
+  }
+  await both(page, 'account-focus');
+  await context.close();
+});
+
+test('the forms’ error states pass axe-core (WCAG 2.2 A/AA)', async () => {
+  const { context, page } = await tab();
+  const staff = stack.origin(HOSTS.staff);
+  // a refused sign-in
+  const who = await account('member');
+  await page.goto(`${staff}${PATHS.login}`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill('not-the-password-at-all');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('alert').waitFor();
+  await assertAccessible(page, 'sign-in refused');
+  // a wrong code at the TOTP step
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByLabel(/Authentication code/).fill('000000');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('alert').waitFor();
+  await assertAccessible(page, 'TOTP code refused');
+  await context.close();
+
+  const admin = await tab();
+  await signIn(admin.page, 'admin', `${staff}${ADMIN_PATHS.addAccount('staff')}`);
+  // an email that already has an account
+  await admin.page.getByLabel('Email').fill(who.email);
+  await admin.page.getByLabel('Name').fill('Sam Again');
+  await admin.page.getByRole('button', { name: 'Add and make a set-up link' }).click();
+  await admin.page.locator('[aria-invalid=true]').first().waitFor();
+  await both(admin.page, 'people-add-field-errors');
+  await admin.page.goto(`${staff}${ADMIN_PATHS.sso}`);
+  await admin.page.getByLabel(/^Tenant ID/).fill('not-a-tenant');
+  await admin.page.getByRole('button', { name: 'Save', exact: true }).click();
+  await admin.page.locator('[aria-invalid=true]').first().waitFor();
+  await both(admin.page, 'sso-field-errors');
+  await admin.context.close();
 });
