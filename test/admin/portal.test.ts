@@ -134,7 +134,7 @@ describe('portal authentication settings', () => {
     const [event] = await gw.store.listAudit({ type: 'settings.change', realm: 'portal:acme', limit: 1 });
     assert.equal(event?.outcome, 'success');
     assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['mfaRequired', 'passwordAllowed', 'ssoEnabled', 'tenantId']);
-    const page = await admin.get(res.location!);
+    const page = await admin.get(res.location);
     assert.match(page.body, /Saved\./);
     assert.match(page.body, /<option value="optional" selected>Not required<\/option>/);
     assert.match(page.body, /nobody can sign in to this portal/);
