@@ -101,7 +101,7 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
       if (err) return reject(new Error(`wrk failed: ${stderr || err.message}`));
       const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(stdout);
       if (!m) return reject(new Error(`wrk: no result in ${stdout}`));
-      const [requests, durationUs, connect, read, write, status, timeout, p50, p99] = m.slice(1).map(Number) as number[];
+      const [requests, durationUs, connect, read, write, status, timeout, p50, p99] = m.slice(1).map(Number);
       resolve({
         requests: requests as number,
         seconds: (durationUs as number) / 1e6,

@@ -43,6 +43,7 @@ profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.t
 function area(url: string): string {
   if (url === '') return '(native / gc)';
   if (url.startsWith('node:')) return 'node core';
+  // eslint-disable-next-line security/detect-unsafe-regex -- [^/]+ runs stop at the '/' that follows: linear, on profile URLs
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] as string;
   const own = /\/((?:src|bench)\/[^?]+)/.exec(url);

@@ -97,7 +97,7 @@ interface Target {
   headers(): Promise<Record<string, string>>;
   stop(): Promise<void>;
   /** a question to a gateway child (children/gateway.ts: "old-cookie", "cookies N") */
-  ask?<A>(question: string): Promise<A>;
+  readonly ask?: <A>(question: string) => Promise<A>;
 }
 
 const generatorThreads = (plan: CpuPlan) => (plan.generator?.includes('-') ? 2 : 1);
@@ -349,7 +349,7 @@ export const smallGet: Scenario = {
         const others = compared.slice(0, settings.compare.size);
         const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
         // another checkout's gateway, replayed too when its child answers "old-cookie"
-        const othersOld = await Promise.all(others.map((o) => (o ? replayed(o, `${o.label}, old cookie replayed`).catch(() => null) : null)));
+        const othersOld = await Promise.all(others.map((o) => (o ? replayed(o, `${o.label}, old cookie replayed`).catch(() => null) : Promise.resolve(null))));
         const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, ...compared, ...othersOld].filter((t): t is Target => t !== null && t !== undefined);
         const results = await interleave(settings, targets.map((target) => ({ target, path: '/api/items' })), log);
         const by = new Map(targets.map((t, i) => [t, results[i] as LoadResult]));
@@ -366,7 +366,7 @@ export const smallGet: Scenario = {
         // and the gateway at info is paired with the one at warn
         const startWarn = () => startGateway('(c) gateway, signed in (again)', up, settings);
         const oldGw = await startWarn();
-        let pairedOld = Number.NaN;
+        let pairedOld: number;
         try {
           const oldSpec = { target: await replayed(oldGw, '(c-old) second gateway, one old cookie replayed'), path: '/api/items' };
           pairedOld = await paired(settings, { target: gw as Target, path: '/api/items' }, oldSpec, startWarn, log);

@@ -8,7 +8,7 @@
  *   4. everything else: the authorization gate, then the proxy
  */
 import { watchCredentialExpiry } from './auth/entra/expiry.ts';
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerOptions } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Config } from './config/schema.ts';
@@ -90,10 +90,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   const metrics = deps.metrics ?? createMetrics();
 
   const serverFactory: FastifyServerFactory = (handler) => {
-    const server = createServer(httpServerOptions(config), handler as (req: IncomingMessage, res: ServerResponse) => void);
+    const server = createServer(httpServerOptions(config), handler);
     // an Expect other than 100-continue: answered like any request (node:http would send its own 417)
     server.on('checkExpectation', handler);
-    return server as Server;
+    return server;
   };
 
   const app = Fastify({

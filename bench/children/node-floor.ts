@@ -43,7 +43,7 @@ const server = createServer((req, res) => {
       if (res.headersSent) res.destroy();
       else res.writeHead(502).end();
     },
-  } as never);
+  });
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, '127.0.0.1', () => {

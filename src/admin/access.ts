@@ -38,7 +38,7 @@ export function actorOf(request: FastifyRequest): AdminActor {
 
 /** A sealed session of another realm or host: someone signed in, but not here. */
 function foreignSession(request: FastifyRequest): boolean {
-  const raw = request.session.get('s') as SessionData | undefined;
+  const raw = request.session.get('s');
   return raw !== undefined && raw !== null && raw.v === 1 && (raw.realm !== request.site.realm || raw.host !== request.siteHost);
 }
 

@@ -93,7 +93,7 @@ export function auditRoutes(app: FastifyInstance): void {
 
   function parseFilters(request: FastifyRequest): Filters {
     const q = request.query as Record<string, unknown>;
-    const s = (name: string, max = 254) => (typeof q[name] === 'string' && (q[name] as string).length <= max ? (q[name] as string).trim() : '');
+    const s = (name: string, max = 254) => (typeof q[name] === 'string' && q[name].length <= max ? q[name].trim() : '');
     const realm = realmChoices().some(([r]) => r === s('realm')) ? s('realm') : '';
     const type = TYPE.test(s('type', 64)) ? s('type', 64) : '';
     const date = (v: string) => (DATE.test(v) && Number.isFinite(Date.parse(`${v}T00:00:00Z`)) ? v : '');
@@ -136,10 +136,6 @@ export function auditRoutes(app: FastifyInstance): void {
     if (page && page > 1) p.set('page', String(page));
     const text = p.toString();
     return text ? `?${text}` : '';
-  }
-
-  function select(id: string, label: string, current: string, options: ReadonlyArray<readonly [string, string]>): SafeHtml {
-    return html`<div><label for="${id}">${label}</label><select id="${id}" name="${id}"><option value="">All</option>${options.map(([v, t]) => html`<option value="${v}"${v === current ? html` selected` : ''}>${t}</option>`)}</select></div>`;
   }
 
   app.get(ADMIN_PATHS.audit, async (request, reply) => {

@@ -196,7 +196,7 @@ export function peopleRoutes(app: FastifyInstance): void {
 
   app.get(ADMIN_PATHS.peopleHome, (request, reply) => {
     const wanted = (request.query as { realm?: unknown }).realm;
-    const choice = realms().find((r) => r.realm === wanted) ?? realms()[0] as RealmChoice;
+    const choice = realms().find((r) => r.realm === wanted) ?? { realm: STAFF_REALM, label: 'Staff' };
     return reply.code(303).redirect(ADMIN_PATHS.people(choice.realm));
   });
 
@@ -284,7 +284,7 @@ export function peopleRoutes(app: FastifyInstance): void {
       case 'sign-out': await signOutEverywhere(store, u, opts); break;
       case 'make-admin': await setRole(store, u, 'admin', opts); break;
       case 'make-member': await setRole(store, u, 'member', opts); break;
-      case 'link': await linkIdentity(store, u, { tid: String(c.body.tid ?? ''), oid: String(c.body.oid ?? '') }, opts); break;
+      case 'link': await linkIdentity(store, u, { tid: typeof c.body.tid === 'string' ? c.body.tid : '', oid: typeof c.body.oid === 'string' ? c.body.oid : '' }, opts); break;
       case 'unlink': await unlinkIdentity(store, u, opts); break;
     }
     revocation.forget(u.realm, u.id);

@@ -21,7 +21,7 @@ export interface Versioned<T> {
 export async function loadSetting<T extends object>(app: FastifyInstance, key: string, fallback: T): Promise<Versioned<T>> {
   const s = await app.gateway.store.getSetting<Partial<T>>(key);
   if (!s) return { value: fallback, version: 0 };
-  return { value: { ...fallback, ...s.value } as T, version: s.version };
+  return { value: { ...fallback, ...s.value }, version: s.version };
 }
 
 /** Write at `expectedVersion`; false when someone else wrote first. */

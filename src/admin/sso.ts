@@ -153,6 +153,7 @@ export function ssoRoutes(app: FastifyInstance): void {
     if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
     const s = c.current.value;
     const secret = creds.secret || readStaffSecret(app, s);
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
     if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: s.clientSecretEnc ? 'The saved secret cannot be read with the current encryption keys: enter it again.' : 'Enter the client secret.' } });
     const fp = settingsFingerprint(app, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret });
     if (fp === savedFingerprint(app, s)) return c.reply.code(303).redirect(`${ADMIN_PATHS.sso}?done=unchanged`);
@@ -211,6 +212,7 @@ export function ssoRoutes(app: FastifyInstance): void {
     const { creds, form, errors } = parseCredentials(c.body);
     if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
     const secret = creds.secret || readStaffSecret(app, c.current.value);
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
     if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: 'Enter the client secret to test.' } });
     const secretEnc = creds.secret ? sealDraftSecret(app, c.actor.user.id, creds.secret) : null;
     return runTest(c, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret }, secretEnc, form, creds.secret !== '');

@@ -173,12 +173,12 @@ interface RealmAccess {
 function staffAccess(s: StaffSsoSettings): RealmAccess {
   // a credential: the client secret, or a certificate (src/auth/entra/staff-credentials.ts)
   const sso = s.enabled && s.tenantId !== null && s.clientId !== null && (s.clientSecretEnc !== null || (s.certificates?.length ?? 0) > 0);
-  return { sso, password: !(sso && s.ssoOnly), tenant: sso ? (s.tenantId as string).toLowerCase() : null, ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null };
+  return { sso, password: !(sso && s.ssoOnly), tenant: sso ? s.tenantId.toLowerCase() : null, ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null };
 }
 
 function portalAccess(p: PortalAuthSettings, portalApp: boolean): RealmAccess {
   const sso = portalApp && p.ssoEnabled && p.tenantId !== null;
-  return { sso, password: !sso || p.passwordAllowed, tenant: sso ? (p.tenantId as string).toLowerCase() : null, ssoIdentity: sso ? (p.tenantId as string).toLowerCase() : null };
+  return { sso, password: !sso || p.passwordAllowed, tenant: sso ? p.tenantId.toLowerCase() : null, ssoIdentity: sso ? p.tenantId.toLowerCase() : null };
 }
 
 const PORTAL_PREFIX = 'portal.auth.';
@@ -241,7 +241,7 @@ export function createPolicyService(config: Config, store: Store): PolicyService
     // replica is dropped within SETTINGS_CACHE_MS of the change, however long the read took
     const start = cache.perf.now();
     const s = await store.getSetting<T>(key);
-    const value = s ? ({ ...fallback, ...s.value } as T) : fallback;
+    const value = s ? ({ ...fallback, ...s.value }) : fallback;
     cache.set(key, { value }, { start });
     return value;
   }

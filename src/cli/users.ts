@@ -51,7 +51,7 @@ async function readPassword(io: Io): Promise<string> {
   }
   let text = '';
   for await (const chunk of io.stdin) {
-    text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     if (text.includes('\n') || text.length > MAX_STDIN_BYTES) break;
   }
   const line = text.split(/\r?\n/)[0] ?? '';

@@ -46,8 +46,8 @@ class LazyChild {
   /** would a line at `level` be written? (the parent's level until the child exists) */
   enabled(level: string): boolean {
     const logger = this.#child ?? this.#parent;
-    const check = (logger as FastifyBaseLogger & { isLevelEnabled?(l: string): boolean }).isLevelEnabled;
-    return check === undefined ? true : check.call(logger, level);
+    const withCheck = logger as FastifyBaseLogger & { isLevelEnabled?(l: string): boolean };
+    return withCheck.isLevelEnabled === undefined ? true : withCheck.isLevelEnabled(level);
   }
 
   get level(): LevelWithSilentOrString {
@@ -78,7 +78,7 @@ class LazyChild {
 for (const level of LEVELS) {
   Object.defineProperty(LazyChild.prototype, level, {
     value: function (this: LazyChild, ...args: Parameters<LogFn>) {
-      if (this.enabled(level)) (this.real[level] as (...a: unknown[]) => void)(...args);
+      if (this.enabled(level)) this.real[level](...args);
     },
   });
 }

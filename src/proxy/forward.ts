@@ -184,7 +184,7 @@ export class Exchange implements Timed {
   startViaFastify(statusCode: number, list: string[], seconds: number): boolean {
     const reply = this.reply;
     reply.code(statusCode);
-    for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1] as string);
+    for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1]);
     this.body = new Readable({ read: () => this.onDrain() });
     this.hooks.answered(this.request, statusCode, seconds);
     reply.send(this.body);
@@ -235,13 +235,13 @@ export function forward(request: FastifyRequest, reply: FastifyReply, opts: Forw
   opts.pool.dispatch(
     {
       path: opts.path,
-      method: request.method as 'GET',
+      method: request.method,
       headers: opts.headers,
       body: hasBody(request) ? request.raw : null,
       // the exchange keeps its own timeouts (see the top of this file)
       headersTimeout: 0,
       bodyTimeout: 0,
     },
-    exchange as never,
+    exchange,
   );
 }

@@ -145,6 +145,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     void authorize(request, reply, site);
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', passThrough);
@@ -152,7 +153,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   });
 
   // WebSocket handshakes: through Fastify's routing (hooks, gate) with a response on the raw connection
-  const server = app.server as Server;
+  const server = app.server;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // node:http no longer watches an upgraded connection: a reset while the gate or the
     // upstream is deciding must not become an uncaught 'error'
@@ -165,11 +166,11 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     app.routing(req, res);
   });
   // closing the server (a reload retiring this app, a shutdown) ends the tunnels too
-  const close = server.close;
+  const close = server.close.bind(server);
   server.close = function (this: Server, callback?: (err?: Error) => void) {
     for (const t of tunnels) t.close();
-    return close.call(this, callback);
-  } as typeof server.close;
+    return close(callback);
+  };
 
   app.addHook('onClose', async () => {
     for (const t of tunnels) t.close();

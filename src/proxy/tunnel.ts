@@ -104,6 +104,6 @@ export function tunnel(request: FastifyRequest, reply: FastifyReply, client: Upg
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     },
-    t as never,
+    t,
   );
 }

@@ -39,6 +39,7 @@ export function normalizeTarget(target: string): NormalizeResult {
   }
   let end = target.length;
   const hash = target.indexOf('#');
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- the index of '#' in the request target, not a secret
   if (hash !== -1) end = hash;
   const q = target.indexOf('?');
   let rawPath: string;
@@ -51,6 +52,7 @@ export function normalizeTarget(target: string): NormalizeResult {
   }
 
   // fast path: plain paths need no work
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored; segments start at '/' and dots, neither in the character class, so every split is unique: linear
   if (/^(\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+(\.[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*)*\/?$/.test(rawPath)) {
     return { ok: true, path: reserveCase(rawPath), query };
   }

@@ -188,9 +188,7 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
     checks: [
       {
         name: 'workers',
-        check: async () => {
-          if (serving.size < count) throw new Error(`${serving.size} of ${count} workers serving`);
-        },
+        check: () => (serving.size < count ? Promise.reject(new Error(`${serving.size} of ${count} workers serving`)) : Promise.resolve()),
       },
     ],
   });

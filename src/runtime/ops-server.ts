@@ -40,7 +40,7 @@ function excluded(query: unknown): Set<string> {
 
 export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   const ops = Fastify({ logger: false });
-  ops.get('/healthz', async () => ({ status: 'ok' }));
+  ops.get('/healthz', () => ({ status: 'ok' }));
   ops.get('/readyz', async (request, reply) => {
     const results: Record<string, string> = {};
     let ok = !opts.state.draining;

@@ -243,7 +243,7 @@ export interface ReloaderOptions {
 
 export interface Reloader {
   /** re-read the file and swap to it; concurrent calls share a run, and one more run follows a call made during a run */
-  reload(): Promise<ReloadResult>;
+  readonly reload: () => Promise<ReloadResult>;
 }
 
 /** settings held by objects that live for the whole process: changing them needs a restart */

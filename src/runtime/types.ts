@@ -10,7 +10,7 @@ export interface Running {
   readonly closed: Promise<number>;
   stop(): Promise<void>;
   /** re-read the configuration file and swap to it without dropping requests (what SIGHUP does) */
-  reload(): Promise<ReloadResult>;
+  readonly reload: () => Promise<ReloadResult>;
   /** the app that receives new requests (a reload replaces it) */
   readonly app: GatewayApp;
 }

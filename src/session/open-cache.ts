@@ -38,7 +38,7 @@ interface Opened {
  */
 export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonly<Record<string, number>>, max = 10_000): void {
   cacheParsedCookies(app, max);
-  const open = app.decodeSecureSession;
+  const open = app.decodeSecureSession.bind(app);
   const caches = new Map<string, LRUCache<string, Opened>>();
   for (const name of Object.keys(expirySeconds)) caches.set(name, boundedCache<string, Opened>(max));
 
@@ -73,8 +73,8 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
  * Each request still gets its own object, with no prototype, as cookie.parse makes.
  */
 function cacheParsedCookies(app: FastifyInstance, max: number): void {
-  const parse = app.parseCookie;
-  if (typeof parse !== 'function') return;
+  if (typeof app.parseCookie !== 'function') return;
+  const parse = app.parseCookie.bind(app);
   const parsed = boundedCache<string, Readonly<Record<string, string>>>(max);
   app.parseCookie = (header: string): Record<string, string> => {
     let hit = parsed.get(header);

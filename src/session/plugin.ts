@@ -162,7 +162,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
   async function validate(request: FastifyRequest): Promise<SessionData | null> {
     // the gateway sets one cookie per name (host-only, Path=/): a second one was planted by someone else
     if (sentTwice(request.headers.cookie, names.session)) return null;
-    const raw = request.session.get('s') as SessionData | undefined;
+    const raw = request.session.get('s');
     if (!raw || raw.v !== 1) return null;
     const site = request.site;
     // bound to its realm and host: a cookie from another client, realm or host is no session
@@ -215,7 +215,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     },
     flow(request) {
       if (sentTwice(request.headers.cookie, names.flow)) return null;
-      const f = request.flowSession.get('f') as FlowState | undefined;
+      const f = request.flowSession.get('f');
       if (!f || f.realm !== request.site.realm || f.host !== request.siteHost) return null;
       if (now() - f.started > FLOW_LIFETIME_S * 1000) return null;
       return f;

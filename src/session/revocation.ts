@@ -91,7 +91,7 @@ interface SessionState {
 }
 
 export function noRevocation(): RevocationCheck {
-  return { review: async (s) => s, revokeSession: async () => {}, revokeIdpSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
+  return { review: (s) => Promise.resolve(s), revokeSession: async () => {}, revokeIdpSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
 }
 
 const sessionKey = (sid: string) => `session-revoked:${sid}`;

@@ -41,6 +41,7 @@ function timed(metrics: StoreMetrics, operation: string, call: () => Promise<unk
     pending = call();
   } catch (error) {
     // a synchronous throw is reported the same way as a rejection
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the thrown value on unchanged, as a rejection of call() would
     pending = Promise.reject(error);
   }
   return pending.then(
@@ -60,8 +61,8 @@ function timed(metrics: StoreMetrics, operation: string, call: () => Promise<unk
 export function instrumentStore(store: Store, metrics: StoreMetrics): Store {
   const wrapped: Record<string, unknown> = { kind: store.kind };
   for (const operation of STORE_OPERATIONS) {
-    const method = store[operation] as (...args: unknown[]) => Promise<unknown>;
-    wrapped[operation] = (...args: unknown[]) => timed(metrics, operation, () => method.apply(store, args));
+    const method = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    wrapped[operation] = (...args: unknown[]) => timed(metrics, operation, () => method(...args));
   }
   return Object.freeze(wrapped) as unknown as Store;
 }

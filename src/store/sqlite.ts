@@ -92,6 +92,7 @@ function applyPragmas(db: DatabaseSync, path: string, busyTimeoutMillis: number)
 async function createParentDirectory(path: string): Promise<void> {
   if (isMemoryPath(path) || path.startsWith('file:')) return;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the database path from the validated config, chosen by the operator
     await mkdir(dirname(resolve(path)), { recursive: true });
   } catch (error) {
     throw new StoreError('UNAVAILABLE', `cannot create the directory for ${path}`, { cause: error });

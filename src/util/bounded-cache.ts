@@ -11,11 +11,11 @@
  */
 import { LRUCache } from 'lru-cache';
 
-export type BoundedCacheOptions<K extends {}, V extends {}> = Omit<LRUCache.Options<K, V, unknown>, 'max' | 'maxSize' | 'sizeCalculation' | 'maxEntrySize'>;
+export type BoundedCacheOptions<K extends NonNullable<unknown>, V extends NonNullable<unknown>> = Omit<LRUCache.Options<K, V, unknown>, 'max' | 'maxSize' | 'sizeCalculation' | 'maxEntrySize'>;
 
-export function boundedCache<K extends {}, V extends {}>(max: number, options: BoundedCacheOptions<K, V> = {}): LRUCache<K, V> {
+export function boundedCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(max: number, options: BoundedCacheOptions<K, V> = {}): LRUCache<K, V> {
   if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`a cache needs a positive whole number of entries, not ${max}`);
-  return new LRUCache<K, V>({ ...options, maxSize: max, sizeCalculation: one } as LRUCache.Options<K, V, unknown>);
+  return new LRUCache<K, V>({ ...options, maxSize: max, sizeCalculation: one });
 }
 
 const one = (): number => 1;

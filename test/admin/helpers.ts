@@ -131,7 +131,7 @@ export class Browser {
       headers.origin ??= `http://${this.host}`;
     }
     const res = await this.gw.request(this.host, path, {
-      method: method as Dispatcher.HttpMethod,
+      method: method,
       cookie: this.cookieHeader(),
       headers,
       ...(opts.form ? { body: new URLSearchParams(opts.form).toString() } : {}),

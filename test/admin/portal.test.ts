@@ -134,7 +134,7 @@ describe('portal authentication settings', () => {
     const [event] = await gw.store.listAudit({ type: 'settings.change', realm: 'portal:acme', limit: 1 });
     assert.equal(event?.outcome, 'success');
     assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['passwordAllowed', 'ssoEnabled', 'tenantId']);
-    const page = await admin.get(res.location!);
+    const page = await admin.get(res.location);
     assert.match(page.body, /Saved\./);
     assert.doesNotMatch(page.body, /Not required/);
     assert.match(page.body, /always asks for a code from an authenticator app/);

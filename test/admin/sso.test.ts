@@ -263,7 +263,7 @@ describe('staff SSO settings page', () => {
     // Discard: the tested values are gone, the saved ones stay
     const discarded = await act(admin, 'discard-draft');
     assert.equal(discarded.location, `${PATH.sso}?done=discarded`);
-    const after = await admin.get(discarded.location!);
+    const after = await admin.get(discarded.location);
     assert.doesNotMatch(after.body, /Untested changes from|Tested values not saved yet/);
     assert.match(after.body, /The tested values were discarded/);
     assert.equal((await settings()).clientId, SAVED_CLIENT);

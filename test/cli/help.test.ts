@@ -21,8 +21,8 @@ function run(args: readonly string[], node = process.execPath): Promise<{ code: 
     const child = spawn(node, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -70,7 +70,7 @@ test('an older Node.js says which version is needed (no SyntaxError)', { skip: !
   const version = await new Promise<string>((resolve, reject) => {
     const c = spawn(OLD_NODE, ['--version']);
     let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.on('error', reject);
     c.on('close', () => resolve(out.trim()));
   });

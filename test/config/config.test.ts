@@ -15,13 +15,13 @@ import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { loadConfigFile, loadConfigObject, loadConfigText } from '../../src/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
-import { baseRawConfig } from '../support/gateway.ts';
+import { baseRawConfig, type RawConfig } from '../support/gateway.ts';
 import { ecPem, edPem, key32 } from '../support/keys.ts';
 
 /** a raw config as YAML gives it; tests mutate it freely */
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
-const raw = (): Raw => baseRawConfig('http://127.0.0.1:3001', 'http://127.0.0.1:3002') as Raw;
+const raw = (): Raw => baseRawConfig('http://127.0.0.1:3001', 'http://127.0.0.1:3002');
 const HOST_MSG = 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)';
 const URL_MSG = 'must be an http:// or https:// origin such as "http://10.0.0.5:3000" (no path, credentials, query or fragment)';
 const AMBIGUOUS_MSG =

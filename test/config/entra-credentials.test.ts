@@ -4,11 +4,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigObject } from '../../src/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
-import { baseRawConfig } from '../support/gateway.ts';
+import { baseRawConfig, type RawConfig } from '../support/gateway.ts';
 import { generateCertificate } from '../../src/auth/entra/certificate.ts';
 import { portalCredentials } from '../../src/auth/entra/portal-credentials.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 const a = generateCertificate({ commonName: 'a' });
 const b = generateCertificate({ commonName: 'b', days: 700 });
 

@@ -18,6 +18,7 @@ import { ecPem, key32 } from '../support/keys.ts';
 import { addTemplate, goNumber, KNOWN_FUNCTIONS, newChart, render, TemplateError, type Chart } from './gotemplate.ts';
 import { validate } from './jsonschema.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered Kubernetes manifests: untyped YAML the assertions walk by path
 type Obj = Record<string, any>;
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -155,6 +156,7 @@ describe('helm chart: templates', () => {
     const optional = new Set<string>();
     for (const file of templateFiles) {
       const text = readFileSync(join(TEMPLATES, file), 'utf8');
+      // eslint-disable-next-line security/detect-unsafe-regex -- names split at '.', which they cannot contain: linear, on our own templates
       for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
         const keys = (m[1] as string).slice(1).split('.');
         if (inDefaults(keys)) continue;

@@ -83,7 +83,7 @@ test('an admin adds a person; the set-up link sets a password and an authenticat
   await shots.take(person, 'own-account');
   await person.setViewportSize({ width: 390, height: 844 });
   await shots.take(person, 'phone-own-account');
-  const accountOverflow = (await person.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+  const accountOverflow = await person.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   assert.ok(accountOverflow <= 1, `the account page does not scroll sideways on a phone (${accountOverflow}px)`);
 
   // the link again: used
@@ -120,10 +120,10 @@ test('an admin adds a person; the set-up link sets a password and an authenticat
   await admin.setViewportSize({ width: 390, height: 844 });
   await admin.goto(`${stack.origin(HOSTS.staff)}/.auth/admin/people/staff`);
   await shots.take(admin, 'phone-people-list');
-  const listOverflow = (await admin.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+  const listOverflow = await admin.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   assert.ok(listOverflow <= 1, `the list does not scroll sideways on a phone (${listOverflow}px)`);
   await admin.getByRole('link', { name: 'Nia New' }).click();
   await shots.take(admin, 'phone-account');
-  const overflow = (await admin.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+  const overflow = await admin.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
 });

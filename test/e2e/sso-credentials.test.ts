@@ -82,7 +82,7 @@ test('the expiry banner, then a certificate generated, downloaded, uploaded, tes
   // 3. download the .cer: the DER certificate whose SHA-1 is the thumbprint shown
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download certificate (.cer)' }).click()]);
   assert.match(download.suggestedFilename(), /^regentra-staff-sso-[0-9a-f]{8}\.cer$/);
-  const der = readFileSync((await download.path()) as string);
+  const der = readFileSync(await download.path());
   const x = new X509Certificate(der);
   assert.equal(createHash('sha1').update(x.raw).digest('hex').toUpperCase(), thumbprint);
   assert.ok(x.validTo && Date.parse(x.validTo) > Date.now() + 700 * DAY, 'valid for two years');

@@ -88,10 +88,10 @@ test('the gateway’s pages are styled on an unknown host and on error paths', a
     const res = await page.goto(url);
     assert.equal(res?.status(), status, url);
     if (heading) await page.getByRole('heading', { name: heading }).waitFor();
-    const card = (await page.evaluate(`(() => {
+    const card = await page.evaluate<{ bg: string; radius: string; font: string }>(`(() => {
       const s = getComputedStyle(document.querySelector('section.card'));
       return { bg: s.backgroundColor, radius: s.borderTopLeftRadius, font: getComputedStyle(document.body).fontFamily };
-    })()`)) as { bg: string; radius: string; font: string };
+    })()`);
     assert.deepEqual({ bg: card.bg, radius: card.radius }, { bg: 'rgb(255, 255, 255)', radius: '12px' }, `${url}: the stylesheet applies`);
     assert.match(card.font, /system-ui/, url);
     await both(page, `styled-${status}`);

@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOSTS, requestTarget, startGateway, type TestGateway } from '../support/gateway.ts';
+import { HOSTS, requestTarget, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import type { Echo } from '../support/upstream.ts';
 import { headerText, isIdentityHeaderName, withoutCookies } from '../../src/identity/headers.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 const FORGED = [
   'X-Regentra-Email', 'forged-1@evil.test',

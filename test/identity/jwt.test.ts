@@ -7,11 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { IdentityError, verifyIdentity, type VerifyOptions } from '../../src/identity/verify.ts';
-import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { ecPem, edPem } from '../support/keys.ts';
 import type { Echo } from '../support/upstream.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 const ISSUER = 'https://gateway.test';
 
 /** the identity JWT the upstream received for a signed-in GET of `path` on `host` */
@@ -82,7 +82,7 @@ describe('the identity JWT', () => {
     assert.equal(c.iss, ISSUER);
     assert.equal(c.aud, 'staff');
     assert.equal(c.iat, Math.floor(t / 1000));
-    assert.equal(c.exp, (c.iat as number) + 120);
+    assert.equal(c.exp, c.iat + 120);
     assert.equal(typeof c.jti, 'string');
     assert.ok((c.jti as string).length >= 16);
     assert.equal(typeof c.sid, 'string');

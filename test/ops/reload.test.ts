@@ -9,12 +9,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from 'undici';
 import WebSocket from 'ws';
-import { baseRawConfig, HOSTS } from '../support/gateway.ts';
+import { baseRawConfig, HOSTS, type RawConfig } from '../support/gateway.ts';
 import { ecPem, key32 } from '../support/keys.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { eventually, sleep, startServed } from './harness.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 function withStaffUpstream(raw: Raw, url: string): Raw {
   return { ...raw, sites: { ...raw.sites, staff: { ...raw.sites.staff, upstream: url } } };

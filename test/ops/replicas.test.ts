@@ -213,7 +213,7 @@ interface Watch {
 function watch(gw: GatewayProcess, what: string, probe: (gw: GatewayProcess) => Promise<boolean>): Watch {
   const seen: Observation[] = [];
   let deadline = Number.POSITIVE_INFINITY;
-  let failure: unknown = null;
+  let failure: Error | null = null;
   const loop = (async () => {
     for (;;) {
       const sent = Date.now();
@@ -221,7 +221,7 @@ function watch(gw: GatewayProcess, what: string, probe: (gw: GatewayProcess) => 
       try {
         fresh = await probe(gw);
       } catch (err) {
-        failure = err;
+        failure = err instanceof Error ? err : new Error(String(err));
         return;
       }
       seen.push({ sent, answered: Date.now(), fresh });

@@ -12,13 +12,10 @@
  * them but the database and the keys, as between the pods of a deployment.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
 import { startServed, type Served } from './harness.ts';
@@ -134,7 +131,7 @@ export async function startGatewayProcess(raw: Record<string, unknown>, options:
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
-    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${output}`);
+    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${output}`, { cause: err });
   }
 
   let stopping: Promise<number | null> | null = null;

@@ -11,11 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as undiciRequest } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
-import { baseRawConfig, HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { baseRawConfig, HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { startUpstream } from '../support/upstream.ts';
 import { startServed } from '../ops/harness.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 interface Special {
   readonly url: string;
@@ -171,7 +171,10 @@ describe('proxy engine', () => {
     const before = special.dripsCut;
     const res = await gw.request(HOSTS.staff, '/drip', { cookie });
     assert.equal(res.statusCode, 200);
-    for await (const _chunk of res.body) break; // read a little, then leave
+    for await (const chunk of res.body) { // read a little, then leave
+      void chunk;
+      break;
+    }
     const deadline = Date.now() + 5_000;
     while (special.dripsCut === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(special.dripsCut, before + 1);

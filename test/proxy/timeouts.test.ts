@@ -11,10 +11,10 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { TICK_MS, watched } from '../../src/proxy/deadlines.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 const RESPONSE_MS = 400;
 const BIG = 8 * 1024 * 1024;

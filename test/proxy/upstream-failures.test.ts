@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 /** a local port with nothing listening on it */
 async function closedPort(): Promise<number> {

@@ -17,7 +17,7 @@ import { serve, type Running } from '../../src/main.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
-import { baseRawConfig, HOSTS, sealedSessionCookie } from '../support/gateway.ts';
+import { baseRawConfig, HOSTS, sealedSessionCookie, type RawConfig } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { eventually } from '../ops/harness.ts';
 
@@ -34,7 +34,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'regentra-workers-'));
   staff = await startUpstream('staff-app');
   portal = await startUpstream('portal-app');
-  const raw: Record<string, any> = baseRawConfig(staff.url, portal.url);
+  const raw: RawConfig = baseRawConfig(staff.url, portal.url);
   raw.server.workers = 2;
   raw.store = { driver: 'sqlite', path: join(dir, 'gateway.db') };
   if (process.env.WORKERS_LOG) raw.log = { level: 'info' };
@@ -119,7 +119,7 @@ test('stop() drains and stops every worker, exit code 0', async () => {
 });
 
 test('workers need a store they share: an in-memory SQLite database is refused', async () => {
-  const raw: Record<string, any> = baseRawConfig(staff.url, portal.url);
+  const raw: RawConfig = baseRawConfig(staff.url, portal.url);
   raw.server.workers = 2;
   const { config } = loadConfigObject(raw);
   await assert.rejects(serve(config, { installSignalHandlers: false, logDestination: quiet }), (err: unknown) => err instanceof ConfigError && /share/.test(err.message));

@@ -14,14 +14,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, errors as undiciErrors } from 'undici';
-import { baseRawConfig, HOSTS } from '../support/gateway.ts';
+import { baseRawConfig, HOSTS, type RawConfig } from '../support/gateway.ts';
 import { ecPem, key32 } from '../support/keys.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { sleep, startServed, type Served } from '../ops/harness.ts';
 import { verifyIdentity } from '../../src/identity/verify.ts';
 import { iterations } from '../security/support.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 interface Outcome { status: number; error: string | null; id: string; jwt?: string }
 

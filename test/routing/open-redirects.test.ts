@@ -20,6 +20,7 @@ const ORIGIN = `http://${HOSTS.staff}`;
 function assertSameHostPath(target: string, payload: string): void {
   assert.ok(target.startsWith('/'), `${JSON.stringify(payload)} → ${JSON.stringify(target)} is not a path`);
   assert.ok(!target.startsWith('//') && !target.startsWith('/\\'), `${JSON.stringify(payload)} → ${JSON.stringify(target)} is protocol-relative`);
+  // eslint-disable-next-line no-control-regex -- the assertion is that no raw control character reaches the Location header
   assert.ok(!/[\u0000-\u0020\u007f-\uffff\\]/.test(target), `${JSON.stringify(payload)} → ${JSON.stringify(target)} has raw controls, spaces or backslashes`);
   assert.equal(new URL(target, ORIGIN).origin, ORIGIN, `${JSON.stringify(payload)} → ${JSON.stringify(target)} leaves the host`);
 }

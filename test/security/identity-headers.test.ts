@@ -19,7 +19,7 @@ import { rawExchange, requestLines, wireTap, type WireTap } from './support.ts';
 function spellings(name: string): string[] {
   const title = name.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
   const out = new Set([name, name.toUpperCase(), title, name.replaceAll('-', '_'), title.replaceAll('-', '_'), name.toUpperCase().replaceAll('-', '_')]);
-  const dashes = [...name.matchAll(/-/g)].map((m) => m.index as number);
+  const dashes = [...name.matchAll(/-/g)].map((m) => m.index);
   for (const i of dashes) out.add(`${title.slice(0, i)}_${title.slice(i + 1)}`);
   return [...out];
 }

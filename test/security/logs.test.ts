@@ -22,7 +22,7 @@ import { assertNoSecret, rawExchange } from './support.ts';
 function capturingLogger(): { logger: FastifyBaseLogger; lines: string[] } {
   const lines: string[] = [];
   const logger = pino(loggerOptions('trace'), { write: (line: string) => void lines.push(line) });
-  return { logger: logger as unknown as FastifyBaseLogger, lines };
+  return { logger: logger, lines };
 }
 
 /** every value of `names` in the query of `url`, named for the failure message */

@@ -95,11 +95,11 @@ describe('sign-in with Microsoft keeps only same-host targets', () => {
       const pages = await env.browser().signIn(host, USERS.alice.oid, payload);
       const [atCentral, handoff] = pages;
       assert.equal(atCentral?.status, 303, `${payload}: ${atCentral?.body.slice(0, 200)}`);
-      const to = new URL(atCentral!.location!);
+      const to = new URL(atCentral.location!);
       assert.equal(to.origin, `http://${host}`, `${payload}: the hand-off goes to ${to.origin}`);
       assert.equal(to.pathname, '/.auth/handoff');
       assert.equal(handoff?.status, 303, `${payload}: hand-off ${handoff?.status}`);
-      assertOwnHost(handoff!.location, host, payload);
+      assertOwnHost(handoff.location, host, payload);
     }
   });
 

@@ -72,14 +72,15 @@ export function rawExchange(port: number, data: string | Buffer | ReadonlyArray<
       closed = true;
       finish();
     });
-    socket.once('connect', async () => {
+    const send = async () => {
       for (let i = 0; i < parts.length; i++) {
         if (socket.destroyed) return;
         socket.write(parts[i] as string | Buffer);
         if (opts.pauseMs && i < parts.length - 1) await new Promise((r) => setTimeout(r, opts.pauseMs));
       }
       if (!closed) timer = setTimeout(finish, waitMs);
-    });
+    };
+    socket.once('connect', () => void send());
   });
 }
 

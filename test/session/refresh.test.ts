@@ -33,7 +33,7 @@ describe('a replayed old cookie', () => {
       configure: (r: Raw) => ({ ...r, session: { secure: false, idleTimeoutSeconds: 600, absoluteLifetimeSeconds: 3600, revocationCheckSeconds: 5 } }),
     });
     // count the session cookies sealed (the refresh's cost)
-    const encode = gw.app.encodeSecureSession;
+    const encode = gw.app.encodeSecureSession.bind(gw.app);
     gw.app.encodeSecureSession = (session, name) => {
       if (name === 'session') seals++;
       return encode(session, name);

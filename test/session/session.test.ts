@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
-import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
+import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { key32 } from '../support/keys.ts';
 
-type Raw = Record<string, any>;
+type Raw = RawConfig;
 
 /** a clock tests move by hand */
 function manualClock(start = Date.UTC(2026, 0, 5, 9, 0, 0)) {

@@ -5,9 +5,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import pg from 'pg';
 import { openStore } from '../../src/store/index.ts';
 import { MIGRATIONS } from '../../src/store/migrations.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';

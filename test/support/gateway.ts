@@ -33,6 +33,10 @@ export const TENANTS = Object.freeze({
 });
 
 /** A complete, valid raw config (as YAML would give it) pointing at the given upstreams. */
+/** a raw config as YAML gives it, before validation: tests edit the tree freely */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reach into and rewrite arbitrary parts of the unvalidated YAML tree; the loader's schema checks it
+export type RawConfig = Record<string, any>;
+
 export function baseRawConfig(staffUpstream: string, portalUpstream: string): Record<string, unknown> {
   return {
     server: { host: '127.0.0.1', port: 0, publicScheme: 'http' },

@@ -22,10 +22,12 @@ export interface MicrosoftIds {
   readonly timestamp: string | null;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, only bounded quantifiers: linear
 const TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z?$/;
 const IN_TEXT = {
   traceId: /Trace ID:\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i,
   correlationId: /Correlation ID:\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i,
+  // eslint-disable-next-line security/detect-unsafe-regex -- bounded quantifiers after a literal prefix, \s* then a digit cannot overlap: linear
   timestamp: /Timestamp:\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z)/,
 };
 

@@ -187,7 +187,7 @@ export function logFields(err: EntraError): Record<string, unknown> {
     code: err.code,
     aadsts: err.info?.code ?? null,
     ...(err.info?.microsoft ? { microsoft: err.info.microsoft } : {}),
-    cause: cause ? { name: String(cause.name ?? ''), code: typeof cause.code === 'string' ? cause.code : undefined, message: typeof cause.message === 'string' ? cause.message.slice(0, 200) : undefined } : undefined,
+    cause: cause ? { name: typeof cause.name === 'string' ? cause.name : '', code: typeof cause.code === 'string' ? cause.code : undefined, message: typeof cause.message === 'string' ? cause.message.slice(0, 200) : undefined } : undefined,
   };
 }
 

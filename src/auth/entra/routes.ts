@@ -46,6 +46,7 @@ async function endSessionUrl(app: FastifyInstance, request: FastifyRequest, sess
   return entraClient(app.gateway).endSessionUrl(session.idp.tid, clientId, postLogoutRedirectUri(config, request.siteHost), session.idp.loginHint);
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
 export async function entraRoutes(app: FastifyInstance): Promise<void> {
   app.gateway.hooks.endSessionUrl = (request, session) => endSessionUrl(app, request, session);
 

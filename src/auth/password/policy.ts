@@ -17,15 +17,17 @@ let common: ReadonlySet<string> | undefined;
 
 function commonPasswords(): ReadonlySet<string> {
   if (common === undefined) {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- a file shipped next to this module (import.meta.url), no input
     const text = readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8');
     const ours = text
       .split('\n')
       .map((line) => line.trim().toLowerCase())
       .filter((line) => line.length > 0 && !line.startsWith('#'));
     const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as { dictionary: Record<string, readonly string[]> };
-    const breached = dictionary['passwords-common'];
+    const breached: unknown = dictionary['passwords-common'];
     if (!Array.isArray(breached) || breached.length < 10_000) throw new Error('@zxcvbn-ts/language-common: the common-password list is missing');
-    common = new Set([...breached.map((p) => p.toLowerCase()), ...ours]);
+    const words = breached.filter((p: unknown): p is string => typeof p === 'string');
+    common = new Set([...words.map((p) => p.toLowerCase()), ...ours]);
   }
   return common;
 }

@@ -47,6 +47,7 @@ export interface ChangeOptions {
 const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
 const MAX_EMAIL_LENGTH = 254;
 const MAX_NAME_LENGTH = 200;
+// eslint-disable-next-line no-control-regex -- rejecting control characters in names and e-mail addresses is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** `staff` or `portal:<clientId>` for a client in the config; throws UNKNOWN_REALM. */

@@ -96,7 +96,7 @@ describe('certificate credentials against the stand-in', () => {
     const key = await importPKCS8(cert.privateKeyPem, 'RS256');
     const now = Math.floor(Date.now() / 1000);
     const make = (claims: Record<string, unknown>, signWith = key) =>
-      new SignJWT({ jti: crypto.randomUUID(), ...claims }).setProtectedHeader({ alg: 'RS256', 'x5t#S256': cert.x5tS256 } as never).sign(signWith);
+      new SignJWT({ jti: crypto.randomUUID(), ...claims }).setProtectedHeader({ alg: 'RS256', 'x5t#S256': cert.x5tS256 }).sign(signWith);
     const post = async (assertion: string) => {
       const res = await fetch(token, {
         method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -71,7 +71,7 @@ describe('sso CLI', () => {
     assert.equal(r.code, 0, r.err);
     const list = registeredRedirectUris(env.gw.config);
     for (const uri of [...list.staff.uris, ...list.portal!.uris]) assert.ok(r.out.includes(`  ${uri}\n`), uri);
-    assert.match(r.out, /Staff app[^\n]*\n  http:\/\/staff\.example\.test\/\.auth\/callback\n  http:\/\/staff\.example\.test\/\.auth\/signed-out\n/);
+    assert.match(r.out, /Staff app[^\n]*\n {2}http:\/\/staff\.example\.test\/\.auth\/callback\n {2}http:\/\/staff\.example\.test\/\.auth\/signed-out\n/);
     assert.match(r.out, /\/\.auth\/consent\/callback/);
     assert.match(r.out, /login_hint and xms_edov/);
     assert.match(r.out, /wildcard hosts cannot be registered/);

@@ -26,7 +26,7 @@ describe('portal app certificate from the config', () => {
     const logger = { level: 'info', info: capture('info'), warn: capture('warn'), error: capture('error'), debug() {}, trace() {}, fatal: capture('fatal'), silent() {}, child() { return logger; } };
     env = await startEnv({
       staff: null,
-      logger: logger as never,
+      logger: logger,
       portalEntra: {
         clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret, clientSecretExpires: new Date(Date.now() + 300 * DAY).toISOString().slice(0, 10),
         certificate: { certificate: `file:${join(dir, 'portal.crt')}`, privateKey: `file:${join(dir, 'portal.key')}` },

@@ -27,7 +27,7 @@ describe('the sign-in error page', () => {
     assert.equal(redirect.headers['cache-control'], 'no-store');
     assert.equal(redirect.body.includes(callback.searchParams.get('code') ?? '\0'), false);
 
-    const shown = await browser.open(redirect.location as string);
+    const shown = await browser.open(redirect.location);
     assert.equal(shown.status, 403);
     assert.match(shown.body, /not linked to a Regentra account yet/);
     const reference = /Reference: ([^ ]+) · ([^<]+)</.exec(shown.body);
@@ -36,7 +36,7 @@ describe('the sign-in error page', () => {
     for (const secret of [callback.searchParams.get('code'), callback.searchParams.get('state')]) assert.ok(secret && !shown.body.includes(secret), 'no code or state on the page');
 
     // reload: the same words, the same reference
-    const again = await browser.open(redirect.location as string);
+    const again = await browser.open(redirect.location);
     assert.equal(again.status, 403);
     assert.match(again.body, /not linked to a Regentra account yet/);
     assert.doesNotMatch(again.body, /already been used/);

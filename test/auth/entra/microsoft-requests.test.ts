@@ -15,7 +15,7 @@ import { loadConfigObject } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/schema.ts';
 
 const withPortal = (config: Config, patch: Record<string, unknown>): Config =>
-  ({ ...config, sites: { ...config.sites, portal: { ...config.sites.portal!, ...patch } } }) as Config;
+  ({ ...config, sites: { ...config.sites, portal: { ...config.sites.portal!, ...patch } } });
 
 const me = async (browser: Browser, host: string) => browser.open(`http://${host}/.auth/me`, { headers: { accept: 'application/json' } });
 

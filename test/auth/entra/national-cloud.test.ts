@@ -84,7 +84,7 @@ describe('a national cloud', () => {
 
   test('a gateway set up for the global Graph against this cloud: AADSTS500011 with the fix', async () => {
     const config = { ...gw.app.gateway.config, entra: { ...gw.app.gateway.config.entra, graphResource: 'https://graph.microsoft.com' } } as Config;
-    const result = await checkConnection({ ...gw.app, gateway: { ...gw.app.gateway, config } } as typeof gw.app, {
+    const result = await checkConnection({ ...gw.app, gateway: { ...gw.app.gateway, config } }, {
       tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret,
     });
     assert.equal(result.error?.code, 'AADSTS500011');

@@ -122,7 +122,7 @@ export async function remintIdToken(
   override: IdTokenOverride | null,
   adjust: (claims: Record<string, unknown>) => Record<string, unknown> = (c) => c,
 ): Promise<string> {
-  const claims = entraIdTokenClaims(adjust(decodeJwt(providerIdToken) as Record<string, unknown>));
+  const claims = entraIdTokenClaims(adjust(decodeJwt(providerIdToken)));
   // Entra's session id: the same for every app the person signs in to in this session (sessions.ts)
   if (claims.sid === undefined && typeof claims.oid === 'string') claims.sid = microsoftSid(tenant, claims.oid);
   // app roles and groups of the user, as Entra adds them

@@ -27,6 +27,7 @@ async function route(rt: Runtime, req: IncomingMessage, res: ServerResponse): Pr
   if (path === '/graph' || path.startsWith('/graph/')) return handleGraph(rt, path.slice('/graph'.length), req, res);
   if (path === '/') return sendHtml(res, 200, indexPage({ url: rt.url, tenants: [...rt.tenants.values()] }));
 
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored; [^/]+ stops at the '/' the optional group starts with: linear
   const match = /^\/([^/]+)(\/.*)?$/.exec(path);
   if (!match?.[1]) return notFound(res);
   const segment = match[1];
