@@ -253,8 +253,8 @@ export async function assertAccessible(page: Page, label: string): Promise<void>
   axeSource ??= readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
   await page.evaluate(`${axeSource};void 0`);
   // (page code as a string: this project's TypeScript has no DOM types)
-  const violations = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
-    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) })))`)) as Array<{ id: string; impact: string | null; help: string; targets: string[] }>;
+  const violations = await page.evaluate<Array<{ id: string; impact: string | null; help: string; targets: string[] }>>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) })))`);
   if (violations.length === 0) return;
   const lines = violations.map((v) => `  - ${v.id} (${v.impact ?? 'n/a'}): ${v.help}\n      ${v.targets.join('\n      ')}`);
   throw new Error(`accessibility violations on ${label} (${page.url()}):\n${lines.join('\n')}`);
@@ -262,7 +262,7 @@ export async function assertAccessible(page: Page, label: string): Promise<void>
 
 /** Whether the page is one the gateway rendered (its layout's footer) rather than an app's or the stand-in's. */
 export async function isGatewayPage(page: Page): Promise<boolean> {
-  return (await page.evaluate(`document.querySelector('footer.foot')?.textContent?.trim() === 'Protected by Regentra Gateway'`)) as boolean;
+  return page.evaluate<boolean>(`document.querySelector('footer.foot')?.textContent?.trim() === 'Protected by Regentra Gateway'`);
 }
 
 /**
@@ -271,6 +271,7 @@ export async function isGatewayPage(page: Page): Promise<boolean> {
  */
 export function contrastRatio(fg: string, bg: string): number {
   const parse = (css: string): [number, number, number, number] => {
+    // eslint-disable-next-line security/detect-unsafe-regex -- anchored, no nested quantifiers: linear
     const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)$/.exec(css);
     if (!m) throw new Error(`not an rgb() colour: ${css}`);
     return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : Number(m[4])];
@@ -309,7 +310,7 @@ export async function focusRings(page: Page): Promise<FocusRing[]> {
   const seen = new Set<string>();
   for (let i = 0; i < 80; i++) {
     await page.keyboard.press('Tab');
-    const ring = (await page.evaluate(`(() => {
+    const ring = await page.evaluate<(FocusRing & { key: string }) | null>(`(() => {
       const el = document.activeElement;
       if (!el || el === document.body) return null;
       const text = el.textContent.trim();
@@ -323,12 +324,11 @@ export async function focusRings(page: Page): Promise<FocusRing[]> {
       }
       const s = getComputedStyle(el);
       return { key: path.join('/'), element, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, behind };
-    })()`)) as (FocusRing & { key: string }) | null;
+    })()`);
     if (!ring) continue;
     if (seen.has(ring.key)) break;
     seen.add(ring.key);
-    const { key: _key, ...rest } = ring;
-    rings.push(rest);
+    rings.push({ element: ring.element, style: ring.style, width: ring.width, color: ring.color, behind: ring.behind });
   }
   return rings;
 }

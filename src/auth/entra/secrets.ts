@@ -75,7 +75,7 @@ export function fingerprintMatches(config: Config, creds: EntraAppCredentials, s
   if (!m) return false;
   const key = fingerprintKey(config, m[1] as string);
   if (!key) return false;
-  return sameSecret(mac(key, creds), m[2] as string);
+  return sameSecret(mac(key, creds), m[2]);
 }
 
 export function sealStaffSecret(app: FastifyInstance, secret: string): string {
