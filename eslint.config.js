@@ -32,7 +32,7 @@ export default tseslint.config(
   {
     // tests, the benchmark and the demo read untyped JSON bodies and write fixtures to
     // temporary folders they create: the unsafe-any and file-name rules are for src/
-    files: ['test/**', 'bench/**', 'demo/**'],
+    files: ['test/**', 'bench/**', 'demo/**', 'dev/**'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

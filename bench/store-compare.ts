@@ -34,7 +34,8 @@ import { loadConfigObject } from '../src/config/load.ts';
 import { mustDecodeKey32 } from '../src/config/keys.ts';
 import { openConfiguredStore } from '../src/main.ts';
 import { createSecretBox } from '../src/store/secretbox.ts';
-import { createLocalUser, enrolTotpForDemo } from '../src/auth/password/users.ts';
+import { createLocalUser } from '../src/auth/password/users.ts';
+import { enrolTotp } from '../dev/seed.ts';
 import { currentTotpCode } from '../src/auth/totp/totp.ts';
 import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 import { pinned } from './processes.ts';
@@ -235,7 +236,7 @@ export async function seedAccount(raw: Record<string, unknown>, realm: string, e
   try {
     const user = await createLocalUser(store, { realm, email, name: 'Bench Mark', role: 'member', password: PASSWORD, minLength: config.auth.password.minLength, actor: 'bench' });
     const box = createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) })));
-    const { secret } = await enrolTotpForDemo(store, box, user, { actor: 'bench' });
+    const { secret } = await enrolTotp(store, box, user, { actor: 'bench' });
     return { email, secret };
   } finally {
     await store.close();

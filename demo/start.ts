@@ -20,12 +20,13 @@ import { generateKeys, mustDecodeKey32 } from '../src/config/keys.ts';
 import { serve, openConfiguredStore } from '../src/main.ts';
 import { createSecretBox } from '../src/store/secretbox.ts';
 import { STAFF_SSO_KEY, DEFAULT_STAFF_SSO, DEFAULT_PORTAL_AUTH, portalAuthKey, type StaffSsoSettings, type PortalAuthSettings } from '../src/auth/policy.ts';
-import { createLocalUser, enrolTotpForDemo, linkIdentity } from '../src/auth/password/users.ts';
+import { createLocalUser, linkIdentity } from '../src/auth/password/users.ts';
+import { enrolTotp } from '../dev/seed.ts';
 import { settingsFingerprintFor } from '../src/auth/entra/secrets.ts';
 import type { Store } from '../src/store/types.ts';
 import type { Config } from '../src/config/schema.ts';
 import { registeredRedirectUris } from '../src/auth/entra/urls.ts';
-import { startFakeEntra, type FakeEntra } from '../test/support/fake-entra/index.ts';
+import { startFakeEntra, type FakeEntra } from '../dev/fake-entra/index.ts';
 import { startSampleBackend } from '../examples/backend/server.ts';
 import { DEMO, DEMO_USERS } from './fixtures.ts';
 import { terminalLogLines } from './log-lines.ts';
@@ -68,7 +69,7 @@ async function seed(config: Config, store: Store): Promise<Array<{ realm: string
     let user = await store.getUserByEmail(u.realm, u.email);
     if (!user) {
       user = await createLocalUser(store, { realm: u.realm, email: u.email, name: u.name, role: u.role, password: u.password, minLength: config.auth.password.minLength, actor: 'demo' });
-      if (u.totpSecret) await enrolTotpForDemo(store, box, user, { secret: u.totpSecret, actor: 'demo' });
+      if (u.totpSecret) await enrolTotp(store, box, user, { secret: u.totpSecret, actor: 'demo' });
       // as an admin would with `regentra-gateway users link`: an email never links an account
       if (u.microsoft) await linkIdentity(store, user, u.microsoft, { actor: 'demo' });
     }

@@ -23,6 +23,7 @@ import { openStore } from '../../src/store/index.ts';
 import { cookieNamesFor } from '../../src/session/plugin.ts';
 import type { SessionData } from '../../src/session/types.ts';
 import { ready } from '../processes.ts';
+import { sealSession } from '../../dev/seed.ts';
 
 export const BENCH_HOST = 'staff.bench.test';
 
@@ -59,7 +60,7 @@ function cookie(ageMs = 0, id = sid): string {
     v: 1, sid: id, realm: 'staff', host: BENCH_HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
     client: null, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
   };
-  return `${cookieNamesFor(config).session}=${sealer.sessions.seal(session)}`;
+  return `${cookieNamesFor(config).session}=${sealSession(sealer, session)}`;
 }
 
 const running = await serve(config, { installSignalHandlers: false });

@@ -62,9 +62,7 @@ export interface SessionManager {
    * Null for password sessions, after sign-out or revocation, and on another realm or host.
    */
   signInHint(request: FastifyRequest): Promise<string | null>;
-  /** seal a session cookie value (encoded as in Set-Cookie) directly (tests and tools only; never exposed over HTTP) */
-  seal(data: SessionData): string;
-  /**
+    /**
    * The Set-Cookie header this request's response must carry for a refreshed session
    * (see ./refresh-cache.ts), or undefined. Responses sent through Fastify get it from
    * this plugin's onSend hook; the proxy's direct responses add it themselves.
@@ -242,11 +240,6 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       if (sentTwice(request.headers.cookie, names.session)) return null;
       const h = request.session.get('h');
       return h && h.realm === request.site.realm && h.host === request.siteHost && typeof h.hint === 'string' ? h.hint : null;
-    },
-    seal(data) {
-      const s = app.createSecureSession({ s: data });
-      // as @fastify/cookie would serialise it in Set-Cookie
-      return encodeURIComponent(app.encodeSecureSession(s, 'session'));
     },
     refreshCookie(request) {
       return (request as WithRefresh)[kRefresh];

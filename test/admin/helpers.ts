@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
 import { HOSTS, TENANTS, startGateway, type StartOptions, type TestGateway } from '../support/gateway.ts';
-import { startFakeEntra, type FakeEntra } from '../support/fake-entra/index.ts';
+import { startFakeEntra, type FakeEntra } from '../../dev/fake-entra/index.ts';
 import type { SessionData } from '../../src/session/types.ts';
 import type { Store } from '../../src/store/types.ts';
 

@@ -1,7 +1,7 @@
 // Settings → Portal → Authentication (per client), the admin consent link and its callback.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FakeEntra } from '../support/fake-entra/index.ts';
+import type { FakeEntra } from '../../dev/fake-entra/index.ts';
 import type { TestGateway } from '../support/gateway.ts';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings } from '../../src/auth/policy.ts';
 import { Browser, HOSTS, PATH, PORTAL_APP, TENANTS, staffAdmin, startAdminGateway, startEntra, unescapeHtml } from './helpers.ts';

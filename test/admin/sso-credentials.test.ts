@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { FakeEntra } from '../support/fake-entra/index.ts';
+import type { FakeEntra } from '../../dev/fake-entra/index.ts';
 import type { TestGateway } from '../support/gateway.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../../src/auth/policy.ts';
 import { sealStaffSecret, settingsFingerprint } from '../../src/auth/entra/index.ts';

@@ -2,7 +2,7 @@
 // (checks + the real round trip), Enable only after a passing test, the secret never shown.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FakeEntra } from '../support/fake-entra/index.ts';
+import type { FakeEntra } from '../../dev/fake-entra/index.ts';
 import type { TestGateway } from '../support/gateway.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../../src/auth/policy.ts';
 import { Browser, ENTRA_USER, HOSTS, PATH, STAFF_APP, TENANTS, csrfOf, staffAdmin, startAdminGateway, startEntra, unescapeHtml, versionOf } from './helpers.ts';

@@ -20,10 +20,11 @@ import { loadConfigObject } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store, User } from '../../src/store/types.ts';
-import { createLocalUser, enrolTotpForDemo } from '../../src/auth/password/users.ts';
+import { createLocalUser } from '../../src/auth/password/users.ts';
+import { enrolTotp } from '../../dev/seed.ts';
 import { currentTotpCode } from '../../src/auth/totp/totp.ts';
 import { PATHS } from '../../src/routing/reserved.ts';
-import { startFakeEntra, type FakeEntra } from '../support/fake-entra/index.ts';
+import { startFakeEntra, type FakeEntra } from '../../dev/fake-entra/index.ts';
 import { ecPem, key32 } from '../support/keys.ts';
 import { startSampleBackend, type SampleBackend } from '../../examples/backend/server.ts';
 import { DEMO } from '../../demo/fixtures.ts';
@@ -175,7 +176,7 @@ export interface LocalAccount {
 /** A local account as the CLI makes it; `totp: true` enrols TOTP up front (as demo seeding does). */
 export async function createAccount(stack: Stack, input: { realm: string; email: string; name: string; role: 'admin' | 'member'; password: string; totp?: boolean }): Promise<LocalAccount> {
   const user = await createLocalUser(stack.store, { ...input, minLength: stack.config.auth.password.minLength, actor: 'e2e' });
-  const secret = input.totp ? (await enrolTotpForDemo(stack.store, stack.app.gateway.secretBox, user, { actor: 'e2e' })).secret : null;
+  const secret = input.totp ? (await enrolTotp(stack.store, stack.app.gateway.secretBox, user, { actor: 'e2e' })).secret : null;
   return { user, email: input.email, password: input.password, secret };
 }
 

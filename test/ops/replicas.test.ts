@@ -27,7 +27,8 @@ import { main, openConfiguredStore } from '../../src/main.ts';
 import { createSecretBox } from '../../src/store/secretbox.ts';
 import { mustDecodeKey32 } from '../../src/config/keys.ts';
 import type { Store, User } from '../../src/store/types.ts';
-import { createLocalUser, enrolTotpForDemo, setStatus } from '../../src/auth/password/users.ts';
+import { createLocalUser, setStatus } from '../../src/auth/password/users.ts';
+import { enrolTotp } from '../../dev/seed.ts';
 import { MESSAGES } from '../../src/auth/password/signin.ts';
 import { SETTINGS_CACHE_MS } from '../../src/auth/policy.ts';
 import { timeStep } from '../../src/auth/totp/totp.ts';
@@ -175,7 +176,7 @@ let accounts = 0;
 async function account(realm: string, role: 'admin' | 'member' = 'member'): Promise<Account> {
   const email = `replica-${++accounts}-${process.pid}@example.com`;
   const user = await createLocalUser(store, { realm, email, name: 'Grace Hopper', role, password: PASSWORD, minLength, actor: 'test' });
-  const { secret } = await enrolTotpForDemo(store, box, user, { actor: 'test' });
+  const { secret } = await enrolTotp(store, box, user, { actor: 'test' });
   return { user, secret };
 }
 

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../../src/auth/policy.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
-import type { FakeEntra } from '../support/fake-entra/index.ts';
+import type { FakeEntra } from '../../dev/fake-entra/index.ts';
 import { Browser, HOSTS, PATH, PORTAL_APP, STAFF_APP, TENANTS, csrfOf, staffAdmin, startEntra, versionOf } from '../admin/helpers.ts';
 import { assertNoSecret } from './support.ts';
 

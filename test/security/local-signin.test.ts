@@ -20,7 +20,7 @@ import type { Store, User } from '../../src/store/types.ts';
 import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { alertOf, Client, codeAt, csrfOf, PASSWORD, signIn, submitPassword } from '../auth/password/flow.ts';
 import { hashPassword } from '../../src/auth/password/hash.ts';
-import { enrolTotpForDemo } from '../../src/auth/password/users.ts';
+import { enrolTotp } from '../../dev/seed.ts';
 import { DATABASE_URL, dropSchemas, testSchema } from '../ops/replicas.ts';
 import { iterations, median, prng, superiority } from './support.ts';
 
@@ -40,7 +40,7 @@ async function createUser(gw: TestGateway, host: string, o: { email: string; rol
 /** …with TOTP on: its secret and recovery codes */
 async function createEnrolledUser(gw: TestGateway, host: string, o: { email: string; role?: 'admin' | 'member' }) {
   const user = await createUser(gw, host, o);
-  return { user, ...(await enrolTotpForDemo(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' })) };
+  return { user, ...(await enrolTotp(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' })) };
 }
 
 describe('user enumeration', () => {

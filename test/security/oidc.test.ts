@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, REGENTRA_TENANT, startEnv, TENANTS, USERS, type Env } from '../auth/entra/support.ts';
-import type { IdTokenOverride } from '../support/fake-entra/index.ts';
+import type { IdTokenOverride } from '../../dev/fake-entra/index.ts';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey } from '../../src/auth/policy.ts';
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -16,6 +16,7 @@ import type { SessionData } from '../../src/session/types.ts';
 import { cookieNamesFor } from '../../src/session/plugin.ts';
 import { ecPem, key32 } from './keys.ts';
 import { startUpstream, type Upstream } from './upstream.ts';
+import { sealSession } from '../../dev/seed.ts';
 
 export const HOSTS = Object.freeze({
   staff: 'staff.example.test',
@@ -109,7 +110,7 @@ export async function sealedSessionCookie(app: GatewayApp, store: Store, host: s
     role: site.kind === 'staff' ? 'admin' : null, client: site.clientId, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
     ...overrides,
   };
-  return `${cookieNamesFor(app.gateway.config).session}=${app.sessions.seal(data)}`;
+  return `${cookieNamesFor(app.gateway.config).session}=${sealSession(app, data)}`;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<TestGateway> {

@@ -215,17 +215,6 @@ export async function unlockUser(store: Store, user: User, opts: ChangeOptions =
   await audit(store, 'user.unlock', user, opts);
 }
 
-/**
- * Turn TOTP on without the enrolment page (demo seeding, tests): stores `secret`
- * (or a new one) sealed, and returns it with fresh recovery codes.
- */
-export async function enrolTotpForDemo(store: Store, box: SecretBox, user: User, opts: ChangeOptions & { readonly secret?: string } = {}): Promise<{ secret: string; recoveryCodes: string[] }> {
-  const secret = opts.secret ?? newTotpSecret();
-  const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, (opts.now ?? Date.now)());
-  await audit(store, 'mfa.enroll', user, opts, { method: 'totp', seeded: true });
-  return { secret, recoveryCodes };
-}
-
 /** The staff SSO switches that decide which sign-in methods work (the stored setting over its defaults). */
 async function staffSignInMethods(store: Store): Promise<{ readonly sso: boolean; readonly ssoOnly: boolean }> {
   const s = { ...DEFAULT_STAFF_SSO, ...((await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY))?.value ?? {}) };

@@ -8,9 +8,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, last, startEnv, TENANTS, USERS, type Env, type Page } from './support.ts';
-import type { FakeUser } from '../../support/fake-entra/index.ts';
+import type { FakeUser } from '../../../dev/fake-entra/index.ts';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings } from '../../../src/auth/policy.ts';
-import { createLocalUser, enrolTotpForDemo, linkIdentity, unlinkIdentity } from '../../../src/auth/password/users.ts';
+import { createLocalUser, linkIdentity, unlinkIdentity } from '../../../src/auth/password/users.ts';
+import { enrolTotp } from '../../../dev/seed.ts';
 import type { User } from '../../../src/store/types.ts';
 
 const guid = (n: number) => `0000${n.toString().padStart(4, '0')}-1111-4111-8111-${n.toString().padStart(12, '0')}`;
@@ -92,9 +93,9 @@ describe('no account takeover by email', () => {
     const { store } = env.gw;
     const box = env.app.gateway.secretBox;
     itAdmin = await createLocalUser(store, { realm: 'staff', email: 'it-admin@staff.test', name: 'IT Admin', role: 'admin', password: 'a long admin passphrase', minLength: 12 });
-    await enrolTotpForDemo(store, box, itAdmin);
+    await enrolTotp(store, box, itAdmin);
     member = await createLocalUser(store, { realm: 'staff', email: 'member@staff.test', name: 'Member', password: 'a long member passphrase', minLength: 12 });
-    await enrolTotpForDemo(store, box, member);
+    await enrolTotp(store, box, member);
     invited = await createLocalUser(store, { realm: 'staff', email: 'invited@staff.test', name: 'Ivy Invited', password: null, minLength: 12 });
     bob = await createLocalUser(store, { realm: 'portal:acme', email: 'bob@acme.test', name: 'Bob', password: 'a long portal passphrase', minLength: 12 });
   });

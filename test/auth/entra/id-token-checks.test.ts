@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, REGENTRA_TENANT, STAFF_APP, startEnv, TENANTS, USERS, type Env } from './support.ts';
-import type { IdTokenOverride } from '../../support/fake-entra/index.ts';
+import type { IdTokenOverride } from '../../../dev/fake-entra/index.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { assertErrorPage, HOSTS, last, PORTAL_APP, startEnv, STAFF_APP, TENANTS, USERS, type Env } from './support.ts';
 import { checkConnection, sealStaffSecret } from '../../../src/auth/entra/index.ts';
 import { aadstsError, logFields } from '../../../src/auth/entra/errors.ts';
-import type { Refusal } from '../../support/fake-entra/index.ts';
+import type { Refusal } from '../../../dev/fake-entra/index.ts';
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 const creds = (patch: Partial<{ tenantId: string; clientId: string; clientSecret: string }> = {}) => ({

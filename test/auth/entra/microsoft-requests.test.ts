@@ -8,7 +8,7 @@
 // - tokens of the personal-accounts tenant are refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeEntraPageError } from '../../support/fake-entra/index.ts';
+import { FakeEntraPageError } from '../../../dev/fake-entra/index.ts';
 import { HOSTS, last, PORTAL_APP, startEnv, STAFF_APP, TENANTS, USERS, type Browser, type Env } from './support.ts';
 import { CONSUMER_TENANT_ID, registeredRedirectUris } from '../../../src/auth/entra/index.ts';
 import { loadConfigObject } from '../../../src/config/load.ts';

@@ -5,7 +5,7 @@
 // of authority and Graph that is no Microsoft cloud.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeEntra, type FakeEntra } from '../../support/fake-entra/index.ts';
+import { startFakeEntra, type FakeEntra } from '../../../dev/fake-entra/index.ts';
 import { baseRawConfig, startGateway, HOSTS, TENANTS, type TestGateway } from '../../support/gateway.ts';
 import { adminConsentUrl, checkConnection, confirmAdminConsent, sealStaffSecret } from '../../../src/auth/entra/index.ts';
 import { signInScopes, graphDefaultScope } from '../../../src/auth/entra/cloud.ts';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
-import { startFakeEntra, type FakeBrowser, type FakeEntra, type FakeUser } from '../../support/fake-entra/index.ts';
+import { startFakeEntra, type FakeBrowser, type FakeEntra, type FakeUser } from '../../../dev/fake-entra/index.ts';
 import { HOSTS, startGateway, TENANTS, type StartOptions, type TestGateway } from '../../support/gateway.ts';
 import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../../../src/auth/policy.ts';
 import { sealStaffSecret } from '../../../src/auth/entra/index.ts';

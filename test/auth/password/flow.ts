@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { TestGateway } from '../../support/gateway.ts';
-import { createLocalUser, enrolTotpForDemo } from '../../../src/auth/password/users.ts';
+import { createLocalUser } from '../../../src/auth/password/users.ts';
+import { enrolTotp } from '../../../dev/seed.ts';
 import { currentTotpCode } from '../../../src/auth/totp/totp.ts';
 import type { User } from '../../../src/store/types.ts';
 
@@ -109,7 +110,7 @@ export async function createUser(gw: TestGateway, host: string, overrides: { ema
 /** An account with TOTP already on; returns its secret and recovery codes. */
 export async function createEnrolledUser(gw: TestGateway, host: string, overrides: Parameters<typeof createUser>[2] = {}): Promise<{ user: User; secret: string; recoveryCodes: string[] }> {
   const user = await createUser(gw, host, overrides);
-  const { secret, recoveryCodes } = await enrolTotpForDemo(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' });
+  const { secret, recoveryCodes } = await enrolTotp(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' });
   return { user, secret, recoveryCodes };
 }
 

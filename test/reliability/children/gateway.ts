@@ -10,6 +10,7 @@ import { loadConfigObject } from '../../../src/config/load.ts';
 import { openStore } from '../../../src/store/index.ts';
 import { cookieNamesFor } from '../../../src/session/plugin.ts';
 import type { SessionData } from '../../../src/session/types.ts';
+import { sealSession } from '../../../dev/seed.ts';
 
 const HOST = 'staff.load.test';
 const upstream = process.argv[2];
@@ -41,7 +42,7 @@ for (let i = 0; i < users; i++) {
     v: 1, sid: randomUUID(), realm: 'staff', host: HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
     client: null, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
   };
-  cookies.push(`${cookieNamesFor(config).session}=${app.sessions.seal(session)}`);
+  cookies.push(`${cookieNamesFor(config).session}=${sealSession(app, session)}`);
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { FakeEntraPageError, startFakeEntra, type FakeEntra } from './fake-entra/index.ts';
+import { FakeEntraPageError, startFakeEntra, type FakeEntra } from '../../dev/fake-entra/index.ts';
 
 const CONTOSO = '6f1f3c2e-0b7a-4c55-9d3e-1a2b3c4d5e6f';
 const FABRIKAM = '0c9d8e7f-6a5b-4c3d-8e2f-1f0e9d8c7b6a';
