@@ -17,7 +17,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
-import { noStore } from '../session/plugin.ts';
 import type { SessionData } from '../session/types.ts';
 import type { User } from '../store/types.ts';
 import { replyError, wantsHtml } from '../pages/errors.ts';
@@ -34,6 +33,7 @@ import { matchTotpStep, newTotpSecret, qrDataUri, totpUri } from '../auth/totp/t
 import { retryText } from '../pages/login.ts';
 import { TOUCH_MS } from '../session/registry.ts';
 import { ACCOUNT_PATHS, accountPage, codesPage, newAuthenticatorPage } from './view.ts';
+import { personalPages } from '../auth/personal-pages.ts';
 
 const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   password: { kind: 'ok', text: 'Your password is changed. Your other sessions end within seconds.' },
@@ -54,14 +54,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const minLength = config.auth.password.minLength;
   const newSecretAad = (me: Me) => `account-new-totp:${me.user.realm}:${me.user.id}:${me.session.sid}`;
 
-  app.addHook('onRequest', (request, reply, done) => {
-    noStore(reply);
-    if (request.site.kind === 'central') {
-      replyError(request, reply, 'NOT_FOUND');
-      return;
-    }
-    done();
-  });
+  app.addHook('onRequest', personalPages);
 
   /** The signed-in person (active), or null after answering (sign-in for browsers, 401 otherwise). */
   async function me(request: FastifyRequest, reply: FastifyReply): Promise<Me | null> {

@@ -219,6 +219,18 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     return (fresh ?? cached)?.revoked ?? false;
   }
 
+  /** record a revocation in the store; kept and retried when the store does not take it */
+  async function record(key: string, until: number): Promise<void> {
+    try {
+      await store.consumeOnce(key, until);
+    } catch (err) {
+      if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
+      pending.set(key, until);
+      scheduleRetry();
+      throw err;
+    }
+  }
+
   return {
     async review(session, now) {
       const [u, s, r, idp] = await Promise.all([userState(session, now), sessionState(session, now), realmState(session.realm, now), idpSessionRevoked(session, now)]);
@@ -232,30 +244,13 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     },
     async revokeSession(session, now) {
       sessions.set(session.sid, { revoked: true, fetchedAt: now });
-      const key = sessionKey(session.sid);
-      const until = session.iat + opts.sessionLifetimeMs + 60_000;
-      try {
-        await store.consumeOnce(key, until);
-      } catch (err) {
-        if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
-        pending.set(key, until);
-        scheduleRetry();
-        throw err;
-      }
+      await record(sessionKey(session.sid), session.iat + opts.sessionLifetimeMs + 60_000);
     },
     async revokeIdpSession(tid, sid, now) {
       const key = idpSessionKey(tid, sid);
       idpSessions.set(key, { revoked: true, fetchedAt: now });
       // every session started from it has ended by then (absolute lifetime)
-      const until = now + opts.sessionLifetimeMs + 60_000;
-      try {
-        await store.consumeOnce(key, until);
-      } catch (err) {
-        if (pending.size >= MAX_PENDING) pending.delete(pending.keys().next().value as string);
-        pending.set(key, until);
-        scheduleRetry();
-        throw err;
-      }
+      await record(key, now + opts.sessionLifetimeMs + 60_000);
     },
     forget(realm, uid) {
       users.delete(`${realm}\u0000${uid}`);

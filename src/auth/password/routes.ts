@@ -16,7 +16,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { safeRedirectTarget } from '../../routing/redirect.ts';
-import { noStore } from '../../session/plugin.ts';
 import { StoreError } from '../../store/types.ts';
 import { replyError } from '../../pages/errors.ts';
 import { sendPage } from '../../pages/layout.ts';
@@ -26,6 +25,7 @@ import { totpRoutes } from '../totp/routes.ts';
 import { PasswordHashBusyError, verifyPassword } from './hash.ts';
 import { createLocalSignIn, field, MESSAGES, type Subject } from './signin.ts';
 import { setupRoutes } from './setup-routes.ts';
+import { personalPages } from '../personal-pages.ts';
 
 const MAX_EMAIL_LENGTH = 254;
 
@@ -34,14 +34,7 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
   const local = createLocalSignIn(app);
 
   // sign-in pages are never cached and never served on the central callback host
-  app.addHook('onRequest', (request, reply, done) => {
-    noStore(reply);
-    if (request.site.kind === 'central') {
-      replyError(request, reply, 'NOT_FOUND');
-      return;
-    }
-    done();
-  });
+  app.addHook('onRequest', personalPages);
 
   // a store outage is a clear 503 page; too many waiting password checks a 429; anything else is the app's 500 (fail closed)
   app.setErrorHandler((err, request, reply) => {

@@ -18,7 +18,6 @@ import { normalizeEmail, StoreError, type RealmId, type Store, type User, type U
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
 import { clearTotp, issueRecoveryCodes, setActiveTotpSecret } from '../totp/enrolment.ts';
-import { newTotpSecret } from '../totp/totp.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
 import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
