@@ -1,5 +1,5 @@
 /**
- * Redirect targets. Every payload of /work/shared/testdata/open-redirects.txt, and
+ * Redirect targets. Every payload of shared/testdata/open-redirects.txt, and
  * host tricks built from the configured names without a dot boundary
  * (`support.acme.test.evil.tld`, `evilacme…`), end on a path of the gateway's own
  * host, wherever a target is taken:

@@ -15,7 +15,7 @@ export function iterations(n: number, soak: number): number {
   return SOAK ? soak : n;
 }
 
-/** The 559 open-redirect payloads of /work/shared/testdata (one a line; the first is the empty target). */
+/** The 559 open-redirect payloads of shared/testdata beside the repository (one a line; the first is the empty target). */
 export const REDIRECT_PAYLOADS: readonly string[] = readFileSync(new URL('../../../shared/testdata/open-redirects.txt', import.meta.url), 'utf8')
   .replace(/\n$/, '')
   .split('\n')

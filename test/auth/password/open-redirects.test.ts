@@ -1,6 +1,6 @@
 /**
  * The post-sign-in target (rd) never leaves the gateway's host: every payload of
- * /work/shared/testdata/open-redirects.txt (oauth2-proxy's list) is tried
+ * shared/testdata/open-redirects.txt (oauth2-proxy's list, beside the repository) is tried
  *   1. as the rd of GET /.auth/login while signed in (the redirect is issued at once),
  *      both %-encoded and as written;
  *   2. as the rd of a new sign-in flow (the target the flow keeps, read from the flow cookie);
@@ -9,12 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { requestTarget, startGateway, HOSTS } from '../../support/gateway.ts';
 import { Client, createEnrolledUser, manualClock, signIn } from './flow.ts';
 
-// one payload a line; the first is the empty target
-const PAYLOADS = readFileSync('/work/shared/testdata/open-redirects.txt', 'utf8').replace(/\n$/, '').split('\n');
+import { REDIRECT_PAYLOADS as PAYLOADS } from '../../security/support.ts';
 
 function assertOwnHost(location: string | null | undefined, host: string, payload: string): void {
   assert.ok(typeof location === 'string' && location.length > 0, `a Location for ${JSON.stringify(payload)}`);
