@@ -14,6 +14,7 @@ import type { ErrorCode } from '../../errors.ts';
 import { StoreError } from '../../store/types.ts';
 import { aadstsNumber, aadstsUserMessage, describeAadsts, type EntraErrorInfo } from './aadsts.ts';
 import { entraIds, microsoftIdsHtml } from './diagnostics.ts';
+import { isGuid } from '../../util/security.ts';
 
 interface Spec {
   readonly status: number;
@@ -195,6 +196,18 @@ export function logFields(err: EntraError): Record<string, unknown> {
  * Send the page (people) or JSON (API clients) for a refused sign-in. `returnTo`: where
  * the person was going (the flow's validated target), kept by the page's way back.
  */
+/**
+ * A Microsoft account that is not linked (or not provisioned): the person's own tenant and
+ * object id, which an admin needs to link it. Their own identity, shown only to them, so
+ * nothing is disclosed; never an email (that could say whether an account holds it).
+ */
+export function unlinkedIdentity(err: EntraError): { tid: string; oid: string } | null {
+  if (err.code !== 'SSO_NOT_LINKED' && err.code !== 'SSO_NOT_PROVISIONED') return null;
+  const tid = err.audit?.tid;
+  const oid = err.audit?.oid;
+  return isGuid(tid) && isGuid(oid) ? { tid, oid } : null;
+}
+
 export function replyEntraError(request: FastifyRequest, reply: FastifyReply, err: EntraError, returnTo: string | null = null, reference?: { id: string; at: number }): FastifyReply {
   const spec: Spec = SPECS[err.code];
   reply.header('cache-control', 'no-store');
@@ -207,12 +220,17 @@ export function replyEntraError(request: FastifyRequest, reply: FastifyReply, er
       requestId: request.id,
     });
   }
+  const who = unlinkedIdentity(err);
   const admin = err.info
     ? html`<div class="admin-box"><h2>For your administrator</h2>
 <p><strong>${err.info.code}</strong>: ${err.info.message}</p>
 ${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}
 ${microsoftIdsHtml(err.info.microsoft)}</div>`
-    : '';
+    : who
+      ? html`<div class="admin-box"><h2>For your administrator</h2>
+<p>To link your Microsoft account (Settings → People → the person → Link a Microsoft account, or <code>regentra-gateway users link</code>), your admin needs:</p>
+<dl class="kv"><dt>Tenant ID</dt><dd><code>${who.tid}</code></dd><dt>Object ID</dt><dd><code>${who.oid}</code></dd></dl></div>`
+      : '';
   const target = returnTo === null ? '/' : safeRedirectTarget(returnTo);
   const back = target === '/' ? PATHS.login : `${PATHS.login}?rd=${encodeURIComponent(target)}`;
   const extra = html`${admin}<p class="links"><a href="${back}">Back to sign-in</a></p>`;

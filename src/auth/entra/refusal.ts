@@ -12,7 +12,8 @@ import { noStore } from '../../session/plugin.ts';
 import { replyError } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import type { EntraErrorInfo } from './aadsts.ts';
-import { EntraError, isEntraErrorCode, replyEntraError } from './errors.ts';
+import { EntraError, isEntraErrorCode, replyEntraError, unlinkedIdentity } from './errors.ts';
+import { isGuid } from '../../util/security.ts';
 
 const REFUSAL_KEY = 'entraRefusal';
 
@@ -23,6 +24,8 @@ interface KeptRefusal {
   /** the failed request's id and time (the reference people quote) */
   readonly ref: string;
   readonly at: number;
+  /** an unlinked Microsoft account's own tenant and object id (errors.ts unlinkedIdentity) */
+  readonly who?: { readonly tid: string; readonly oid: string } | null;
 }
 
 function isInfo(v: unknown): v is EntraErrorInfo {
@@ -38,7 +41,7 @@ function isKept(v: unknown): v is KeptRefusal {
 
 /** Keep the refusal in this host's flow cookie and send the browser to /.auth/error. */
 export function redirectToRefusal(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
-  const kept: KeptRefusal = { code: err.code, userMessage: err.userMessage, info: err.info, ref: request.id, at: app.gateway.now() };
+  const kept: KeptRefusal = { code: err.code, userMessage: err.userMessage, info: err.info, ref: request.id, at: app.gateway.now(), who: unlinkedIdentity(err) };
   if (app.sessions.updateFlow(request, { [REFUSAL_KEY]: kept }) === null) app.sessions.startFlow(request, '/', { [REFUSAL_KEY]: kept });
   return noStore(reply).header('x-request-id', request.id).redirect(PATHS.error, 303);
 }
@@ -54,7 +57,8 @@ export function showRefusal(app: FastifyInstance, request: FastifyRequest, reply
       html: true, title: 'No sign-in to report', message: 'There is no recent sign-in error to show in this browser. Start again from the sign-in page.', extra: back,
     });
   }
-  const err = new EntraError(kept.code, { info: kept.info, userMessage: kept.userMessage });
+  const who = kept.who && isGuid(kept.who.tid) && isGuid(kept.who.oid) ? { tid: kept.who.tid, oid: kept.who.oid } : null;
+  const err = new EntraError(kept.code, { info: kept.info, userMessage: kept.userMessage, ...(who ? { audit: who } : {}) });
   const returnTo = request.site.kind === 'central' ? null : (flow?.rd ?? null);
   return replyEntraError(request, reply, err, returnTo, { id: kept.ref, at: kept.at });
 }

@@ -102,7 +102,10 @@ describe('no account takeover by email', () => {
   after(() => env.close());
 
   test('staff: the same email with another oid does not reach the admin account', async () => {
-    await assertRefused(HOSTS.staff, MALLORY.plain.oid, itAdmin, staffUpstreamCount);
+    const [page] = await assertRefused(HOSTS.staff, MALLORY.plain.oid, itAdmin, staffUpstreamCount);
+    // the person sees their own tenant and object id, for an admin to link them; never the email's account
+    assert.ok(page?.body.includes(MALLORY.plain.oid) && page.body.includes(TENANTS.staff), 'the identity to link is on the page');
+    assert.ok(!page?.body.includes('it-admin@staff.test'), 'the page does not name the account that holds the email');
     const failure = (await env.gw.store.listAudit({ realm: 'staff', type: 'signin.failure' }))[0];
     assert.equal(failure?.details.code, 'SSO_NOT_LINKED');
     assert.equal(failure?.details.oid, MALLORY.plain.oid, 'the audit event names the identity, for an admin to link it');
