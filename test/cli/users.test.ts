@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,15 +14,10 @@ import { openStore } from '../../src/store/index.ts';
 import { verifyPassword } from '../../src/auth/password/hash.ts';
 import { baseRawConfig, startGateway, HOSTS } from '../support/gateway.ts';
 import { ecPem, key32 } from '../support/keys.ts';
+import { runBin, type Run } from '../support/cli.ts';
 import { Client, submitPassword } from '../auth/password/flow.ts';
 
-const BIN = new URL('../../bin/regentra-gateway.js', import.meta.url).pathname;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'regentra-cli-'));
@@ -38,17 +32,7 @@ function setup() {
   };
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, stringify(config));
-  const users = (args: readonly string[], stdin = ''): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'users', ...args, '--config', file], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(stdin);
-    });
+  const users = (args: readonly string[], stdin = ''): Promise<Run> => runBin(['users', ...args, '--config', file], { stdin });
   return { dir, file, path: join(dir, 'regentra.db'), users };
 }
 
@@ -167,15 +151,7 @@ test('users link refuses the personal-accounts tenant; sso redirect-uris needs o
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /personal Microsoft accounts/);
 
-  const uris = await new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sso', 'redirect-uris', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const uris = await runBin(['sso', 'redirect-uris', '--config', file]);
   assert.equal(uris.code, 0, uris.stderr);
   assert.match(uris.stdout, /\/\.auth\/callback\n/);
   assert.match(uris.stdout, /\/\.auth\/signed-out\n/);
