@@ -31,6 +31,19 @@ export const ERRORS = Object.freeze({
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * What every coded error of the gateway shares: a stable `code` callers switch on (never
+ * the message), a message for people or logs, and the class name in `name`.
+ */
+export class CodedError<C extends string> extends Error {
+  readonly code: C;
+  constructor(name: string, code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+    this.code = code;
+  }
+}
+
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

@@ -12,15 +12,13 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { CodedError } from '../errors.ts';
 
 export type SecretBoxErrorCode = 'BAD_FORMAT' | 'UNKNOWN_KEY' | 'DECRYPT_FAILED' | 'INVALID_KEY';
 
-export class SecretBoxError extends Error {
-  readonly code: SecretBoxErrorCode;
+export class SecretBoxError extends CodedError<SecretBoxErrorCode> {
   constructor(code: SecretBoxErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SecretBoxError';
-    this.code = code;
+    super('SecretBoxError', code, message, options);
   }
 }
 

@@ -12,6 +12,7 @@
  *   user typed in `emailDisplay`).
  * - times are epoch milliseconds (numbers).
  */
+import { CodedError } from '../errors.ts';
 
 /** `staff`, or `portal:<clientId>` for one client's portal. */
 export type RealmId = string;
@@ -220,12 +221,9 @@ export interface Store {
 
 export type StoreErrorCode = 'DUPLICATE' | 'NOT_FOUND' | 'CONFLICT' | 'UNAVAILABLE' | 'CORRUPT';
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
+export class StoreError extends CodedError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-    this.code = code;
+    super('StoreError', code, message, options);
   }
 }
 

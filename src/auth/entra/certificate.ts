@@ -11,6 +11,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import * as der from './der.ts';
+import { CodedError } from '../../errors.ts';
 
 export const MIN_RSA_BITS = 2048;
 export const DEFAULT_CERT_DAYS = 365;
@@ -40,12 +41,9 @@ export interface CertificateCredential extends AppCertificate {
 
 export type CertificateErrorCode = 'CERT_UNREADABLE' | 'CERT_NOT_RSA' | 'CERT_KEY_TOO_SMALL' | 'CERT_KEY_MISMATCH' | 'CERT_KEY_UNREADABLE' | 'CERT_BAD_VALIDITY';
 
-export class CertificateError extends Error {
-  readonly code: CertificateErrorCode;
+export class CertificateError extends CodedError<CertificateErrorCode> {
   constructor(code: CertificateErrorCode, message: string) {
-    super(message);
-    this.name = 'CertificateError';
-    this.code = code;
+    super('CertificateError', code, message);
   }
 }
 

@@ -22,18 +22,16 @@ import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
 import { CONSUMER_TENANT_REFUSAL, isConsumerTenant } from '../entra/tenants.ts';
 import { GUID } from '../../util/security.ts';
+import { CodedError } from '../../errors.ts';
 
 export type AccountErrorCode =
   | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
   | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED' | 'LAST_ADMIN' | 'NO_LINK_HOST' | 'ROLE_FROM_ENTRA';
 
 /** A refused account change; `message` is meant for the operator or user. */
-export class AccountError extends Error {
-  readonly code: AccountErrorCode;
+export class AccountError extends CodedError<AccountErrorCode> {
   constructor(code: AccountErrorCode, message: string) {
-    super(message);
-    this.name = 'AccountError';
-    this.code = code;
+    super('AccountError', code, message);
   }
 }
 
