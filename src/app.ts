@@ -36,6 +36,7 @@ import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
 import type { GatewayContext } from './context.ts';
 import { StoreError, type Store } from './store/types.ts';
+import { GatewayError } from './errors.ts';
 
 export interface AppDeps {
   readonly store: Store;
@@ -195,6 +196,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // a coded error raised on purpose anywhere (a service, a hook, a route): rendered from its code
+    if (err instanceof GatewayError) {
+      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      else request.log.info({ err: { message: err.message, code: err.code } }, 'request refused');
+      return replyError(request, reply, err.code, err.detail === undefined ? {} : { detail: err.detail });
+    }
     const status = err.statusCode ?? 500;
     if (status === 413) return replyError(request, reply, 'PAYLOAD_TOO_LARGE');
     if (status >= 400 && status < 500) {
@@ -208,7 +215,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
       return replyError(request, reply, 'STORE_UNAVAILABLE', {
         html: typeof accept === 'string' && accept.includes('text/html'),
         title: 'Temporarily unavailable',
-        message: 'The gateway cannot reach its database right now, so this could not be done and nothing was saved. People already signed in are not affected. Try again in a moment.',
+        message:
+          'The gateway cannot reach its database right now, so this could not be done and nothing was saved. People already signed in are not affected. Try again in a moment.',
       });
     }
     // fail closed: an error anywhere in a decision denies with a generic page
