@@ -95,7 +95,11 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
   if (opts.pauseMs) lua += `delay = function() return ${Math.round(opts.pauseMs)} end\n`;
   writeFileSync(script, lua + LUA_DONE);
   const threads = Math.min(opts.threads ?? 1, opts.connections);
-  const [cmd, args] = pinned(WRK as string, ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, opts.url], opts.cpus);
+  const [cmd, args] = pinned(
+    WRK as string,
+    ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, opts.url],
+    opts.cpus,
+  );
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`wrk failed: ${stderr || err.message}`));
@@ -119,7 +123,15 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
 function runAutocannon(opts: LoadOptions, seconds: number, onResponse?: (ms: number) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url: opts.url, method: opts.method ?? 'GET', headers: { ...opts.headers }, body: opts.body, connections: opts.connections, pipelining: 1, duration: seconds },
+      {
+        url: opts.url,
+        method: opts.method ?? 'GET',
+        headers: { ...opts.headers },
+        body: opts.body,
+        connections: opts.connections,
+        pipelining: 1,
+        duration: seconds,
+      },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
     if (onResponse) instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => status < 400 && onResponse(ms));
@@ -144,7 +156,17 @@ export async function measure(opts: LoadOptions): Promise<LoadResult> {
       const before = cpu();
       const r = await runWrk(opts, opts.durationSeconds, dir);
       const cpuSeconds = cpu() - before;
-      return { tool, requests: r.requests, rps: r.requests / r.seconds, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx, cpuSeconds, perCpuSecond: r.requests / cpuSeconds };
+      return {
+        tool,
+        requests: r.requests,
+        rps: r.requests / r.seconds,
+        p50: r.p50,
+        p99: r.p99,
+        errors: r.errors,
+        non2xx: r.non2xx,
+        cpuSeconds,
+        perCpuSecond: r.requests / cpuSeconds,
+      };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -173,7 +195,10 @@ export async function measure(opts: LoadOptions): Promise<LoadResult> {
 /** the median of each field over several results of the same row */
 export function median(results: readonly LoadResult[]): LoadResult {
   const mid = (f: (r: LoadResult) => number) => {
-    const v = results.map(f).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    const v = results
+      .map(f)
+      .filter((x) => !Number.isNaN(x))
+      .sort((a, b) => a - b);
     if (v.length === 0) return Number.NaN;
     return v.length % 2 === 1 ? (v[(v.length - 1) / 2] as number) : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
   };

@@ -56,7 +56,12 @@ export async function measureSessionsMemory(
   // behind (in batches: one IPC message of 100,000 cookies is 30 MB of JSON)
   const many: string[] = [];
   for (let i = 0; i < sessions; i += 10_000) many.push(...(await target.ask<string[]>(`cookies ${Math.min(10_000, sessions - i)}`)));
-  let failures = await load(target.url, host, path, Array.from({ length: sessions }, () => cookie));
+  let failures = await load(
+    target.url,
+    host,
+    path,
+    Array.from({ length: sessions }, () => cookie),
+  );
   const one = rssMiB(target.pid);
   failures += await load(target.url, host, path, many);
   return { one, many: rssMiB(target.pid), sessions, failures };

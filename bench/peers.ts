@@ -32,7 +32,9 @@ export interface Peer {
 
 export const NGINX = findExecutable('nginx');
 export const APACHE = findExecutable('apache2') ?? findExecutable('httpd');
-const APACHE_MODULES = ['/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules'].find((d) => existsSync(join(d, 'mod_auth_openidc.so')));
+const APACHE_MODULES = ['/usr/lib/apache2/modules', '/usr/lib64/httpd/modules', '/usr/lib/httpd/modules'].find((d) =>
+  existsSync(join(d, 'mod_auth_openidc.so')),
+);
 
 export const APACHE_OIDC = APACHE !== null && APACHE_MODULES !== undefined;
 
@@ -202,7 +204,8 @@ async function signIn(base: string, port: number): Promise<string> {
   const back = await request(`${base}${callback.pathname}${callback.search}`, { headers: { ...headers, accept: 'text/html', cookie: state.join('; ') } });
   const text = await back.body.text();
   const session = cookiesOf(back.headers['set-cookie']).filter((c) => c.startsWith('mod_auth_openidc_session='));
-  if (back.statusCode !== 302 || session.length === 0) throw new Error(`mod_auth_openidc: sign-in did not create a session (${back.statusCode}: ${text.slice(0, 300)})`);
+  if (back.statusCode !== 302 || session.length === 0)
+    throw new Error(`mod_auth_openidc: sign-in did not create a session (${back.statusCode}: ${text.slice(0, 300)})`);
   return session.join('; ');
 }
 

@@ -54,8 +54,15 @@ export function pinSelf(cpus: string): void {
 export function startChild<T extends { url: string }>(script: string, args: readonly string[] = [], options: ChildOptions = {}): Promise<Child<T>> {
   // a file in ./children, or an absolute path (another checkout's child, for comparisons)
   const path = script.startsWith('/') ? script : fileURLToPath(new URL(`./children/${script}`, import.meta.url));
-  const pin = TASKSET && options.cpus ? { execPath: TASKSET, execArgv: ['-c', options.cpus, process.execPath, ...(options.execArgv ?? [])] } : { execArgv: [...(options.execArgv ?? [])] };
-  const child: ChildProcess = fork(path, [...args], { ...pin, env: { ...process.env, ...options.env }, stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit', 'ipc'] });
+  const pin =
+    TASKSET && options.cpus
+      ? { execPath: TASKSET, execArgv: ['-c', options.cpus, process.execPath, ...(options.execArgv ?? [])] }
+      : { execArgv: [...(options.execArgv ?? [])] };
+  const child: ChildProcess = fork(path, [...args], {
+    ...pin,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit', 'ipc'],
+  });
   let asked = 0;
   const waiting = new Map<number, (answer: unknown) => void>();
   child.on('message', (msg: { answer?: unknown; id?: number }) => {
@@ -99,7 +106,13 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
 }
 
 /** Start a non-Node server (nginx, Apache) pinned to `cpus`; resolves once `isUp()` holds. */
-export async function startServer(cmd: string, args: readonly string[], cpus: string | undefined, isUp: () => Promise<boolean>, name: string): Promise<{ pid: number; stop(): Promise<void> }> {
+export async function startServer(
+  cmd: string,
+  args: readonly string[],
+  cpus: string | undefined,
+  isUp: () => Promise<boolean>,
+  name: string,
+): Promise<{ pid: number; stop(): Promise<void> }> {
   const [c, a] = pinned(cmd, args, cpus);
   const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -58,13 +58,24 @@ const STAGES: readonly (readonly [stage: string, test: (f: CallFrame, where: str
   ['session checks (binding, expiry, revocation)', (_f, w) => w.startsWith('src/session/') || w === 'lru-cache'],
   ['identity assertion (JWT, cached)', (_f, w) => w === 'src/identity/signer.ts' || w === 'jose'],
   ['headers: strip and inject, both ways', (_f, w) => w === 'src/proxy/headers.ts' || w === 'src/identity/headers.ts'],
-  ['proxy engine (undici, forward/tunnel)', (_f, w) => w === 'undici' || w === 'src/proxy/forward.ts' || w === 'src/proxy/tunnel.ts' || w === 'src/proxy/upstreams.ts' || w.startsWith('@fastify/reply-from') || w.startsWith('@fastify/http-proxy') || w === 'ws'],
+  [
+    'proxy engine (undici, forward/tunnel)',
+    (_f, w) =>
+      w === 'undici' ||
+      w === 'src/proxy/forward.ts' ||
+      w === 'src/proxy/tunnel.ts' ||
+      w === 'src/proxy/upstreams.ts' ||
+      w.startsWith('@fastify/reply-from') ||
+      w.startsWith('@fastify/http-proxy') ||
+      w === 'ws',
+  ],
   ['gate (public path / session / assertion)', (_f, w) => w === 'src/proxy/plugin.ts'],
   ['host and path routing', (_f, w) => w.startsWith('src/routing/') || w === 'src/app.ts' || w === 'find-my-way'],
   ['switchboard (reload-safe listener)', (_f, w) => w === 'src/runtime/reload.ts'],
   ['Fastify request lifecycle', (_f, w) => w === 'fastify' || w === 'fastify-plugin' || w === 'avvio' || w.startsWith('@fastify/')],
 ];
-const STARTUP = /^(compileSourceTextModule|wrapSafe|compileForInternalLoader|loadESM|link|instantiate|evaluate|ModuleJob|require|__require|Module\._compile|Boot\._loadPlugin|Plugin\.exec|buildApp|loadConfigObject|openStore|migrate)$/;
+const STARTUP =
+  /^(compileSourceTextModule|wrapSafe|compileForInternalLoader|loadESM|link|instantiate|evaluate|ModuleJob|require|__require|Module\._compile|Boot\._loadPlugin|Plugin\.exec|buildApp|loadConfigObject|openStore|migrate)$/;
 
 function stageOf(leaf: number): string {
   for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
@@ -106,10 +117,20 @@ const excluded = (stages.get('(idle)') ?? 0) + (stages.get('(start-up)') ?? 0);
 const busy = [...stages.values()].reduce((a, b) => a + b, 0) - excluded;
 
 const top = Number(values.top);
-const rows = (m: Map<string, number>, n = top) => [...m].filter(([k]) => k !== '(idle)' && k !== '(start-up)').sort((a, b) => b[1] - a[1]).slice(0, n);
+const rows = (m: Map<string, number>, n = top) =>
+  [...m]
+    .filter(([k]) => k !== '(idle)' && k !== '(start-up)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n);
 const pct = (us: number) => `${fixed((100 * us) / busy, 1)} %`;
 const table = (title: string, m: Map<string, number>, n?: number) =>
-  `${formatTable<[string, number]>([{ title, value: (r) => r[0] }, { title: 'share', value: (r) => pct(r[1]), right: true }], rows(m, n))}\n\n`;
+  `${formatTable<[string, number]>(
+    [
+      { title, value: (r) => r[0] },
+      { title: 'share', value: (r) => pct(r[1]), right: true },
+    ],
+    rows(m, n),
+  )}\n\n`;
 process.stdout.write(
   `${file}\n${fixed(busy / 1e6, 2)} s handling requests (left out: ${fixed((stages.get('(start-up)') ?? 0) / 1e6, 2)} s start-up, ${fixed((stages.get('(idle)') ?? 0) / 1e6, 2)} s idle)\n\n` +
     table('by stage', stages, 50) +

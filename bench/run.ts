@@ -67,7 +67,9 @@ const settings: BenchSettings = {
 if (plan.generator) pinSelf(plan.generator);
 
 const cpu = cpus();
-const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const header =
   `Regentra Gateway benchmark — node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}\n` +
   `load generator: ${tool ?? (WRK ? 'wrk' : 'autocannon')}, ${settings.connections} connections, keep-alive; ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per run, ${settings.rounds} interleaved rounds, medians; ${settings.pairedRounds} paired rounds\n` +
@@ -116,7 +118,9 @@ process.stdout.write(
     '"paired runs": the two servers loaded at the same time on the same CPU (see bench/scenarios.ts), the steadiest ratio on a busy machine.\n\n' +
     notes.map((n) => `${n}\n\n`).join('') +
     `${targets}\n` +
-    `load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
+    `load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
 );
 if (values.profile) process.stdout.write(`\nCPU profile of the gateway written to ${profileDir}\n`);
 const failed = verdicts.filter((v) => v.pass === false).length;

@@ -107,12 +107,22 @@ function fromChild(label: string, child: Child<{ url: string }>, headers: Record
 }
 
 /** a gateway child; each run gets a freshly sealed cookie (see children/gateway.ts) */
-async function startGateway(label: string, upstream: string, settings: BenchSettings, opts: { workers?: number; dir?: string; execArgv?: readonly string[]; logLevel?: string } = {}): Promise<Target> {
+async function startGateway(
+  label: string,
+  upstream: string,
+  settings: BenchSettings,
+  opts: { workers?: number; dir?: string; execArgv?: readonly string[]; logLevel?: string } = {},
+): Promise<Target> {
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
   // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/runtime/node-flags.ts);
   // another checkout as it ships (no flags before they were introduced)
-  const flags = opts.dir ? await import(`${opts.dir}/src/runtime/node-flags.ts`).then((m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS, () => []) : NODE_FLAGS;
+  const flags = opts.dir
+    ? await import(`${opts.dir}/src/runtime/node-flags.ts`).then(
+        (m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS,
+        () => [],
+      )
+    : NODE_FLAGS;
   const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
     execArgv: [...flags, ...(opts.execArgv ?? [])],
     cpus: workers > 1 ? settings.cpus.server2 : settings.cpus.server,
@@ -195,7 +205,9 @@ async function interleave(settings: BenchSettings, specs: readonly RowSpec[], lo
         r = await measure(opts);
       }
       results[i]?.push(r);
-      log(`  round ${round + 1}/${settings.rounds}  ${spec.target.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} /s  ${Math.round(r.perCpuSecond).toString().padStart(7)} /CPU-s  p99 ${r.p99.toFixed(2)} ms\n`);
+      log(
+        `  round ${round + 1}/${settings.rounds}  ${spec.target.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} /s  ${Math.round(r.perCpuSecond).toString().padStart(7)} /CPU-s  p99 ${r.p99.toFixed(2)} ms\n`,
+      );
     }
   }
   return results.map((r) => median(r));
@@ -233,7 +245,9 @@ async function paired(settings: BenchSettings, a: RowSpec, b: RowSpec, startAgai
         });
       const [rx, rb] = await Promise.all([run(x, hx), run(b, hb)]);
       ratios.push(rb.perCpuSecond / rx.perCpuSecond);
-      log(`  paired (${order}) ${round + 1}/${half}  ${x.target.label} ${Math.round(rx.perCpuSecond)} /CPU-s, ${b.target.label} ${Math.round(rb.perCpuSecond)} /CPU-s: ${(rb.perCpuSecond / rx.perCpuSecond).toFixed(3)}\n`);
+      log(
+        `  paired (${order}) ${round + 1}/${half}  ${x.target.label} ${Math.round(rx.perCpuSecond)} /CPU-s, ${b.target.label} ${Math.round(rb.perCpuSecond)} /CPU-s: ${(rb.perCpuSecond / rx.perCpuSecond).toFixed(3)}\n`,
+      );
     }
     return median1(ratios);
   };
@@ -259,7 +273,13 @@ const MODERATE = Object.freeze({ connections: 8, pauseMs: 4 });
  * the machine does (one garbage collection or one burst elsewhere is 1 % of a run's
  * requests), so one pair says little; the median of pairs says what is systematic.
  */
-async function p99Rounds(settings: BenchSettings, a: RowSpec, b: RowSpec, log: (s: string) => void, load: { connections: number; pauseMs?: number; label: string } = { connections: settings.connections, label: 'p99 pair' }): Promise<number> {
+async function p99Rounds(
+  settings: BenchSettings,
+  a: RowSpec,
+  b: RowSpec,
+  log: (s: string) => void,
+  load: { connections: number; pauseMs?: number; label: string } = { connections: settings.connections, label: 'p99 pair' },
+): Promise<number> {
   const diffs: number[] = [];
   for (let round = 0; round < P99_ROUNDS; round++) {
     const p99 = new Map<RowSpec, number>();
@@ -342,16 +362,30 @@ export const smallGet: Scenario = {
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
         () => startGateway('(c-info) gateway, log.level info', up, settings, { logLevel: 'info' }),
         () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
-        ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
-        ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′-info) ${label}, log.level info`, up, settings, { dir, logLevel: 'info' })),
+        ...[...settings.compare].map(
+          ([label, dir]) =>
+            () =>
+              startGateway(`(c′) ${label}`, up, settings, { dir }),
+        ),
+        ...[...settings.compare].map(
+          ([label, dir]) =>
+            () =>
+              startGateway(`(c′-info) ${label}, log.level info`, up, settings, { dir, logLevel: 'info' }),
+        ),
       ];
       return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gwInfo, gw2, ...compared]) => {
         const others = compared.slice(0, settings.compare.size);
         const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
         // another checkout's gateway, replayed too when its child answers "old-cookie"
         const othersOld = await Promise.all(others.map((o) => (o ? replayed(o, `${o.label}, old cookie replayed`).catch(() => null) : Promise.resolve(null))));
-        const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, ...compared, ...othersOld].filter((t): t is Target => t !== null && t !== undefined);
-        const results = await interleave(settings, targets.map((target) => ({ target, path: '/api/items' })), log);
+        const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, ...compared, ...othersOld].filter(
+          (t): t is Target => t !== null && t !== undefined,
+        );
+        const results = await interleave(
+          settings,
+          targets.map((target) => ({ target, path: '/api/items' })),
+          log,
+        );
         const by = new Map(targets.map((t, i) => [t, results[i] as LoadResult]));
         const get = (t: Target | null | undefined) => (t ? by.get(t) : undefined);
         const c = get(gw) as LoadResult;
@@ -360,7 +394,13 @@ export const smallGet: Scenario = {
         const m = get(apache);
         const c2 = get(gw2) as LoadResult;
         const startBare = () => startBareProxy(up, settings);
-        const pairedRatio = await paired(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, startBare, log);
+        const pairedRatio = await paired(
+          settings,
+          { target: bare as Target, path: '/api/items' },
+          { target: gw as Target, path: '/api/items' },
+          startBare,
+          log,
+        );
         // issue #17's two ratios of the same code, paired too (the interleaved rows of one busy run
         // gave 0.97-0.75 and 0.99-0.66 for them): a second gateway at warn replays the old cookie,
         // and the gateway at info is paired with the one at warn
@@ -373,23 +413,39 @@ export const smallGet: Scenario = {
         } finally {
           await oldGw.stop();
         }
-        const pairedInfo = await paired(settings, { target: gw as Target, path: '/api/items' }, { target: gwInfo as Target, path: '/api/items' }, startWarn, log);
+        const pairedInfo = await paired(
+          settings,
+          { target: gw as Target, path: '/api/items' },
+          { target: gwInfo as Target, path: '/api/items' },
+          startWarn,
+          log,
+        );
         const addedP99 = await p99Rounds(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log);
         // the same at a moderate load (a tenth of what the servers can take): what a request
         // meets on a gateway that is not saturated, without the queueing of the full-load runs
         const moderate = WRK
-          ? await p99Rounds(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log, { connections: MODERATE.connections, pauseMs: MODERATE.pauseMs, label: 'moderate-load p99 pair' })
+          ? await p99Rounds(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log, {
+              connections: MODERATE.connections,
+              pauseMs: MODERATE.pauseMs,
+              label: 'moderate-load p99 pair',
+            })
           : Number.NaN;
         const a = get(upstream) as LoadResult;
         const verdicts: Verdict[] = [
           atLeast('gateway ÷ bare Fastify proxy (c/b), req/s', ratio(c.rps, b.rps), 0.85),
           atMost(`gateway's added p99 over the bare proxy (c − b, median of ${P99_ROUNDS} back-to-back pairs)`, addedP99, 1, ' ms'),
           info('  the same from the rows above', `${fmt(c.p99 - b.p99)} ms`),
-          info(`  the same at a moderate load (${MODERATE.connections} connections, ${MODERATE.pauseMs} ms between requests; median of ${P99_ROUNDS} pairs)`, WRK ? `${fmt(moderate)} ms` : 'needs wrk'),
-          info('  gateway\'s added p99 over the upstream directly (c − a)', `${fmt(c.p99 - a.p99)} ms`),
+          info(
+            `  the same at a moderate load (${MODERATE.connections} connections, ${MODERATE.pauseMs} ms between requests; median of ${P99_ROUNDS} pairs)`,
+            WRK ? `${fmt(moderate)} ms` : 'needs wrk',
+          ),
+          info("  gateway's added p99 over the upstream directly (c − a)", `${fmt(c.p99 - a.p99)} ms`),
           atLeast('gateway ÷ bare Fastify proxy, per core (paired runs)', pairedRatio, 1.0),
           info('gateway ÷ bare Fastify proxy, per core (rows above)', `${fmt(ratio(c.perCpuSecond, b.perCpuSecond))}×`),
-          info('gateway ÷ Node floor, per core (the cost of Fastify, the gate and the sessions)', `${fmt(ratio(c.perCpuSecond, get(floor)?.perCpuSecond ?? Number.NaN))}×`),
+          info(
+            'gateway ÷ Node floor, per core (the cost of Fastify, the gate and the sessions)',
+            `${fmt(ratio(c.perCpuSecond, get(floor)?.perCpuSecond ?? Number.NaN))}×`,
+          ),
         ];
         const f = get(floor) as LoadResult;
         if (n) {
@@ -400,8 +456,7 @@ export const smallGet: Scenario = {
         if (m) {
           verdicts.push(atLeast('gateway ÷ Apache + mod_auth_openidc, per core', ratio(c.perCpuSecond, m.perCpuSecond), 2));
           verdicts.push(info('gateway ÷ Apache + mod_auth_openidc, wall clock', `${fmt(ratio(c.rps, m.rps))}×`));
-        }
-        else verdicts.push(info('gateway ÷ Apache + mod_auth_openidc', 'not installed', '(npm run bench:peers)'));
+        } else verdicts.push(info('gateway ÷ Apache + mod_auth_openidc', 'not installed', '(npm run bench:peers)'));
         // issue #17: the Node floor as the headline, replayed cookies, the access log, 2 workers
         const co = get(old) as LoadResult;
         const ci = get(gwInfo) as LoadResult;
@@ -415,11 +470,7 @@ export const smallGet: Scenario = {
           info('  the same, wall clock', `${fmt(ratio(co.rps, c.rps))}×`),
           atLeast('gateway at log.level info (one access-log line per request) ÷ at warn, per core (paired runs)', pairedInfo, 0.9),
           info('  the same from the rows above', `${fmt(ratio(ci.perCpuSecond, c.perCpuSecond))}×`),
-          atLeast(
-            '2 workers ÷ 1 worker, wall clock',
-            ratio(c2.rps, c.rps),
-            1.7,
-          ),
+          atLeast('2 workers ÷ 1 worker, wall clock', ratio(c2.rps, c.rps), 1.7),
           info(
             '  2 workers ÷ 1 worker, per CPU-second (what each core does; the 2 workers share CPU 1 with the load generator on 2 cores)',
             `${fmt(ratio(c2.perCpuSecond, c.perCpuSecond))}× (${fmt(c2.cpuSeconds / settings.durationSeconds)} cores busy)`,
@@ -446,15 +497,26 @@ function versusBare(name: string, description: string, spec: { path: string; met
         const starts: (() => Promise<Target | null>)[] = [
           () => startBareProxy(up, settings),
           () => startGateway('(c) gateway, signed in', up, settings),
-          ...[...settings.compare].map(([label, dir]) => () => startGateway(`(c′) ${label}`, up, settings, { dir })),
+          ...[...settings.compare].map(
+            ([label, dir]) =>
+              () =>
+                startGateway(`(c′) ${label}`, up, settings, { dir }),
+          ),
         ];
         return await withTargets(starts, async (started) => {
           const targets = started as Target[];
-          const results = await interleave(settings, targets.map((target) => ({ target, ...spec })), log);
+          const results = await interleave(
+            settings,
+            targets.map((target) => ({ target, ...spec })),
+            log,
+          );
           const [b, c] = results as [LoadResult, LoadResult];
           return {
             rows: targets.map((t, i) => ({ scenario: name, target: t.label, result: results[i] as LoadResult })),
-            verdicts: [atLeast(`${name}: gateway ÷ bare proxy, per core`, ratio(c.perCpuSecond, b.perCpuSecond), 0.9), info(`${name}: gateway ÷ bare proxy, wall clock`, `${fmt(ratio(c.rps, b.rps))}×`)],
+            verdicts: [
+              atLeast(`${name}: gateway ÷ bare proxy, per core`, ratio(c.perCpuSecond, b.perCpuSecond), 0.9),
+              info(`${name}: gateway ÷ bare proxy, wall clock`, `${fmt(ratio(c.rps, b.rps))}×`),
+            ],
           };
         });
       } finally {
@@ -465,7 +527,11 @@ function versusBare(name: string, description: string, spec: { path: string; met
 }
 
 export const largeGet = versusBare('64 KB GET', 'keep-alive GET of a 64 KB response', { path: '/api/blob?bytes=65536' });
-export const upload = versusBare('1 MB upload', 'keep-alive POST of a 1 MB body (read and discarded by the upstream)', { path: '/api/upload', method: 'POST', body: Buffer.alloc(1024 * 1024, 120) });
+export const upload = versusBare('1 MB upload', 'keep-alive POST of a 1 MB body (read and discarded by the upstream)', {
+  path: '/api/upload',
+  method: 'POST',
+  body: Buffer.alloc(1024 * 1024, 120),
+});
 
 export const websocket: Scenario = {
   name: 'WebSocket',
@@ -474,14 +540,19 @@ export const websocket: Scenario = {
     const upstream = await startUpstream(settings);
     try {
       const up = upstream.url;
-      const starts: (() => Promise<Target | null>)[] = [
-        () => startBareProxy(up, settings),
-        () => startGateway('(c) gateway, signed in', up, settings),
-      ];
+      const starts: (() => Promise<Target | null>)[] = [() => startBareProxy(up, settings), () => startGateway('(c) gateway, signed in', up, settings)];
       return await withTargets(starts, async ([bare, gw]) => {
         const t = [bare, gw] as Target[];
-        const one = (await interleave(settings, t.map((target) => ({ target, path: '/live', ws: 1 })), log)) as [LoadResult, LoadResult];
-        const many = (await interleave(settings, t.map((target) => ({ target, path: '/live', ws: settings.connections })), log)) as [LoadResult, LoadResult];
+        const one = (await interleave(
+          settings,
+          t.map((target) => ({ target, path: '/live', ws: 1 })),
+          log,
+        )) as [LoadResult, LoadResult];
+        const many = (await interleave(
+          settings,
+          t.map((target) => ({ target, path: '/live', ws: settings.connections })),
+          log,
+        )) as [LoadResult, LoadResult];
         const label = (x: Target, k: number) => `${x.label}, ${k} connection${k === 1 ? '' : 's'}`;
         return {
           rows: [
@@ -510,7 +581,11 @@ export const storeEngines: Scenario = {
   name: 'PostgreSQL vs SQLite',
   description: 'the authenticated GET through the gateway on each store engine, alternating rounds',
   async run(settings) {
-    const result = await storeCompare({ durationS: settings.durationSeconds, rounds: Math.max(4, settings.rounds * 2), warmupS: Math.min(2, settings.warmupSeconds) });
+    const result = await storeCompare({
+      durationS: settings.durationSeconds,
+      rounds: Math.max(4, settings.rounds * 2),
+      warmupS: Math.min(2, settings.warmupSeconds),
+    });
     return { rows: [], verdicts: [fromGate(result.gate)], notes: formatRows(result.rows) };
   },
 };
@@ -535,7 +610,7 @@ export const manyClients: Scenario = {
 /** issue #17: resident memory with 100,000 distinct active sessions vs one (bench/memory.ts) */
 export const sessionsMemory: Scenario = {
   name: 'memory',
-  description: 'the gateway\'s RSS after 100,000 requests with one session, then 100,000 requests with 100,000 distinct sessions',
+  description: "the gateway's RSS after 100,000 requests with one session, then 100,000 requests with 100,000 distinct sessions",
   async run(settings) {
     const upstream = await startUpstream(settings);
     try {
@@ -549,7 +624,13 @@ export const sessionsMemory: Scenario = {
         log(`${notes}\n`);
         return {
           rows: [],
-          verdicts: [atMost(`RSS with ${thousandsOf(r.sessions)} distinct active sessions ÷ with 1 (${fmt(r.many, 0)} ÷ ${fmt(r.one, 0)} MiB)`, r.failures === 0 ? r.many / r.one : Number.NaN, 2)],
+          verdicts: [
+            atMost(
+              `RSS with ${thousandsOf(r.sessions)} distinct active sessions ÷ with 1 (${fmt(r.many, 0)} ÷ ${fmt(r.one, 0)} MiB)`,
+              r.failures === 0 ? r.many / r.one : Number.NaN,
+              2,
+            ),
+          ],
           notes,
         };
       });

@@ -36,7 +36,13 @@ async function serve(): Promise<void> {
   });
   const site = gw.app.gateway.sites.lookup(HOSTS.acme);
   const user = await createLocalUser(gw.store, { realm: site!.realm, email: 'bench@example.com', name: 'Bench', password: PASSWORD, minLength: 12 });
-  const served: Served = { url: gw.url, host: HOSTS.acme, cookie: await gw.sessionCookie(HOSTS.acme, { uid: user.id, email: user.email }), email: user.email, password: PASSWORD };
+  const served: Served = {
+    url: gw.url,
+    host: HOSTS.acme,
+    cookie: await gw.sessionCookie(HOSTS.acme, { uid: user.id, email: user.email }),
+    email: user.email,
+    password: PASSWORD,
+  };
   process.stdout.write(`${JSON.stringify(served)}\n`);
   process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }
@@ -85,12 +91,16 @@ async function signInOnce(s: Served, dispatcher: Agent): Promise<number> {
 function report(label: string, l: readonly number[], seconds: number): { p50: number; p99: number } {
   const p50 = percentile(l, 50);
   const p99 = percentile(l, 99);
-  console.log(`${label.padEnd(28)} ${String(l.length).padStart(7)} req  ${(l.length / seconds).toFixed(0).padStart(6)} req/s  p50 ${p50.toFixed(2).padStart(7)} ms  p99 ${p99.toFixed(2).padStart(7)} ms  max ${(l.at(-1) ?? NaN).toFixed(2)} ms`);
+  console.log(
+    `${label.padEnd(28)} ${String(l.length).padStart(7)} req  ${(l.length / seconds).toFixed(0).padStart(6)} req/s  p50 ${p50.toFixed(2).padStart(7)} ms  p99 ${p99.toFixed(2).padStart(7)} ms  max ${(l.at(-1) ?? NaN).toFixed(2)} ms`,
+  );
   return { p50, p99 };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' }, signins: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '10' }, signins: { type: 'string', default: '20' } },
+  });
   const seconds = Number(values.seconds);
   const connections = Number(values.connections);
   const signins = Number(values.signins);
@@ -117,7 +127,9 @@ async function main(): Promise<void> {
     running = false;
     await Promise.all(signers);
     signinTimes.sort((a, b) => a - b);
-    console.log(`sign-ins completed: ${signinTimes.length} (${(signinTimes.length / seconds).toFixed(1)}/s), each p50 ${percentile(signinTimes, 50).toFixed(0)} ms, p99 ${percentile(signinTimes, 99).toFixed(0)} ms`);
+    console.log(
+      `sign-ins completed: ${signinTimes.length} (${(signinTimes.length / seconds).toFixed(1)}/s), each p50 ${percentile(signinTimes, 50).toFixed(0)} ms, p99 ${percentile(signinTimes, 99).toFixed(0)} ms`,
+    );
     const ratio = loaded.p99 / idle.p99;
     console.log(`p99 loaded / idle = ${ratio.toFixed(2)}× (target ≤ 2×): ${ratio <= 2 ? 'OK' : 'OVER TARGET'}`);
   } finally {

@@ -59,7 +59,8 @@ export interface Gate {
   readonly pass: boolean | null;
 }
 
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—');
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 
 function table(header: readonly string[], body: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
@@ -70,12 +71,23 @@ function table(header: readonly string[], body: readonly (readonly string[])[]):
 export function formatRows(rows: readonly BenchRow[]): string {
   return table(
     ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'extra'],
-    rows.map((r) => [r.name, fmt(r.reqPerSec), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v, v % 1 === 0 ? 0 : 2) : v}`).join(' ')]),
+    rows.map((r) => [
+      r.name,
+      fmt(r.reqPerSec),
+      fmt(r.p50Ms, 2),
+      fmt(r.p99Ms, 2),
+      Object.entries(r.extra)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v, v % 1 === 0 ? 0 : 2) : v}`)
+        .join(' '),
+    ]),
   );
 }
 
 export function formatGates(gates: readonly Gate[]): string {
-  return table(['check', 'measured', 'target', 'result'], gates.map((g) => [g.name, g.value, g.target, g.pass === null ? '' : g.pass ? 'PASS' : 'FAIL']));
+  return table(
+    ['check', 'measured', 'target', 'result'],
+    gates.map((g) => [g.name, g.value, g.target, g.pass === null ? '' : g.pass ? 'PASS' : 'FAIL']),
+  );
 }
 
 /** load average over the last minute, per CPU (other work on the machine skews every number) */
@@ -104,7 +116,12 @@ export function benchKeys(): BenchKeys {
 }
 
 /** A gateway configuration as YAML would give it: the staff site and optional portal clients on `upstream`. */
-export function gatewayRaw(opts: { upstream: string; store: Record<string, unknown>; keys: BenchKeys; clients?: readonly Record<string, unknown>[] }): Record<string, unknown> {
+export function gatewayRaw(opts: {
+  upstream: string;
+  store: Record<string, unknown>;
+  keys: BenchKeys;
+  clients?: readonly Record<string, unknown>[];
+}): Record<string, unknown> {
   return {
     server: { host: '127.0.0.1', port: 0, publicScheme: 'http' },
     ops: { host: '127.0.0.1', port: 0 },
@@ -222,7 +239,13 @@ export function startGatewayChild(name: string, raw: Record<string, unknown>, cp
   const dir = mkdtempSync(join(tmpdir(), 'regentra-bench-'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, stringify(raw));
-  return startChild(name, [...NODE_FLAGS, BIN, 'serve', '--config', file], /regentra-gateway listening on (\S+) \(ops on (\S+)\)/, () => rmSync(dir, { recursive: true, force: true }), cpus);
+  return startChild(
+    name,
+    [...NODE_FLAGS, BIN, 'serve', '--config', file],
+    /regentra-gateway listening on (\S+) \(ops on (\S+)\)/,
+    () => rmSync(dir, { recursive: true, force: true }),
+    cpus,
+  );
 }
 
 // ------------------------------------------------------------------ accounts and sign-in
@@ -234,7 +257,15 @@ export async function seedAccount(raw: Record<string, unknown>, realm: string, e
   const { config } = loadConfigObject(raw);
   const store = await openConfiguredStore(config);
   try {
-    const user = await createLocalUser(store, { realm, email, name: 'Bench Mark', role: 'member', password: PASSWORD, minLength: config.auth.password.minLength, actor: 'bench' });
+    const user = await createLocalUser(store, {
+      realm,
+      email,
+      name: 'Bench Mark',
+      role: 'member',
+      password: PASSWORD,
+      minLength: config.auth.password.minLength,
+      actor: 'bench',
+    });
     const box = createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) })));
     const { secret } = await enrolTotp(store, box, user, { actor: 'bench' });
     return { email, secret };
@@ -297,10 +328,22 @@ export interface LoadResult {
 export function load(url: string, host: string, cookie: string, opts: { connections: number; durationS: number; path?: string }): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: `${url}${opts.path ?? '/api/ping'}`, headers: { host, cookie, accept: 'application/json' }, connections: opts.connections, duration: opts.durationS },
+      {
+        url: `${url}${opts.path ?? '/api/ping'}`,
+        headers: { host, cookie, accept: 'application/json' },
+        connections: opts.connections,
+        duration: opts.durationS,
+      },
       (err, r) => {
         if (err) return reject(err);
-        resolve({ reqPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+        resolve({
+          reqPerSec: r.requests.average,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+          requests: r.requests.total,
+          non2xx: r.non2xx,
+          errors: r.errors + r.timeouts,
+        });
       },
     );
   });
@@ -393,7 +436,16 @@ export async function storeCompare(opts: StoreCompareOptions = {}): Promise<Stor
     const gate: Gate = { name: 'store ratio PostgreSQL/SQLite (req/s)', value: ratio.toFixed(3), target: '0.90 … 1.10', pass: ratio >= 0.9 && ratio <= 1.1 };
     const ratios = { 'req/s': ratio, p50: perRound((x) => x.p50Ms), p99: perRound((x) => x.p99Ms) };
     return {
-      rows: [...rows, { name: 'ratio PostgreSQL / SQLite', reqPerSec: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, extra: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, v.toFixed(3)])) }],
+      rows: [
+        ...rows,
+        {
+          name: 'ratio PostgreSQL / SQLite',
+          reqPerSec: Number.NaN,
+          p50Ms: Number.NaN,
+          p99Ms: Number.NaN,
+          extra: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, v.toFixed(3)])),
+        },
+      ],
       ratio,
       gate,
     };
@@ -408,10 +460,17 @@ export async function storeCompare(opts: StoreCompareOptions = {}): Promise<Stor
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, warmup: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { duration: { type: 'string' }, rounds: { type: 'string' }, connections: { type: 'string' }, warmup: { type: 'string' } },
+  });
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   console.log(`store-compare: authenticated GET through the gateway, SQLite vs PostgreSQL store (${machineLoad()})\n`);
-  const result = await storeCompare({ durationS: num(values.duration), rounds: num(values.rounds), connections: num(values.connections), warmupS: num(values.warmup) });
+  const result = await storeCompare({
+    durationS: num(values.duration),
+    rounds: num(values.rounds),
+    connections: num(values.connections),
+    warmupS: num(values.warmup),
+  });
   console.log(formatRows(result.rows));
   console.log(`\n${formatGates([result.gate])}\n(${machineLoad()} at the end)`);
   if (!result.gate.pass) process.exitCode = 1;

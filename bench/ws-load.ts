@@ -71,7 +71,17 @@ export async function measureWs(opts: WsLoadOptions): Promise<LoadResult> {
     const cpuSeconds = cpu() - before;
     const sorted = Float64Array.from(times).sort();
     const pct = (p: number) => (sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number));
-    return { tool: 'ws', requests: count, rps: count / seconds, p50: pct(50), p99: pct(99), errors: 0, non2xx: 0, cpuSeconds, perCpuSecond: count / cpuSeconds };
+    return {
+      tool: 'ws',
+      requests: count,
+      rps: count / seconds,
+      p50: pct(50),
+      p99: pct(99),
+      errors: 0,
+      non2xx: 0,
+      cpuSeconds,
+      perCpuSecond: count / cpuSeconds,
+    };
   } finally {
     for (const ws of sockets) ws.terminate();
   }

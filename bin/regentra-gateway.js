@@ -11,10 +11,19 @@ var major = Number(String(process.versions.node).split('.')[0]);
 
 if (!(major >= REQUIRED_MAJOR)) {
   process.stderr.write(
-    'regentra-gateway: needs Node.js ' + REQUIRED_MAJOR + ' or newer (it runs its TypeScript sources directly); ' +
-      'this is Node.js ' + process.version + ' (' + process.execPath + ').\n' +
-      '  In a checkout of the project, `npx regentra-gateway ...` and the npm scripts use the Node.js ' + REQUIRED_MAJOR +
-      ' that `npm ci` installed;\n  otherwise install Node.js ' + REQUIRED_MAJOR + ' LTS (https://nodejs.org/) or use the container image.\n',
+    'regentra-gateway: needs Node.js ' +
+      REQUIRED_MAJOR +
+      ' or newer (it runs its TypeScript sources directly); ' +
+      'this is Node.js ' +
+      process.version +
+      ' (' +
+      process.execPath +
+      ').\n' +
+      '  In a checkout of the project, `npx regentra-gateway ...` and the npm scripts use the Node.js ' +
+      REQUIRED_MAJOR +
+      ' that `npm ci` installed;\n  otherwise install Node.js ' +
+      REQUIRED_MAJOR +
+      ' LTS (https://nodejs.org/) or use the container image.\n',
   );
   process.exitCode = 1;
 } else {
@@ -35,7 +44,7 @@ if (!(major >= REQUIRED_MAJOR)) {
         process.exitCode = code;
       },
       function (err) {
-        process.stderr.write('regentra-gateway: fatal: ' + (err instanceof Error ? (err.stack || err.message) : String(err)) + '\n');
+        process.stderr.write('regentra-gateway: fatal: ' + (err instanceof Error ? err.stack || err.message : String(err)) + '\n');
         process.exitCode = 1;
       },
     );

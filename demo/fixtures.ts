@@ -6,8 +6,16 @@ export const DEMO = Object.freeze({
   staffTenant: '0b8d3c55-6e8f-4d4b-a1c2-5f0e9a7d1c11',
   acmeTenant: '2f6a9b1e-4c3d-4e8f-9a0b-7c1d2e3f4a22',
   contosoTenant: '7d4e2a1b-9c8f-4b3a-8e7d-1f2a3b4c5d33',
-  staffApp: { clientId: '1c9e7a5b-3d2f-4e1a-8b6c-0d9e8f7a6b51', clientSecret: 'demo-staff-app-secret~not-for-production', homeTenant: '0b8d3c55-6e8f-4d4b-a1c2-5f0e9a7d1c11' },
-  portalApp: { clientId: '6f2c1d9e-3b7a-4e51-9c08-2d4f5a7b8c90', clientSecret: 'demo-portal-app-secret~not-for-production', homeTenant: '0b8d3c55-6e8f-4d4b-a1c2-5f0e9a7d1c11' },
+  staffApp: {
+    clientId: '1c9e7a5b-3d2f-4e1a-8b6c-0d9e8f7a6b51',
+    clientSecret: 'demo-staff-app-secret~not-for-production',
+    homeTenant: '0b8d3c55-6e8f-4d4b-a1c2-5f0e9a7d1c11',
+  },
+  portalApp: {
+    clientId: '6f2c1d9e-3b7a-4e51-9c08-2d4f5a7b8c90',
+    clientSecret: 'demo-portal-app-secret~not-for-production',
+    homeTenant: '0b8d3c55-6e8f-4d4b-a1c2-5f0e9a7d1c11',
+  },
   get tenants() {
     return [
       {
@@ -30,7 +38,14 @@ export const DEMO = Object.freeze({
       {
         id: this.contosoTenant,
         name: 'Contoso (not a Regentra client)',
-        users: [{ oid: 'c3c3c3c3-0000-4000-8000-000000000001', name: 'Mallory Outsider', preferredUsername: 'mallory@contoso.example', email: 'mallory@contoso.example' }],
+        users: [
+          {
+            oid: 'c3c3c3c3-0000-4000-8000-000000000001',
+            name: 'Mallory Outsider',
+            preferredUsername: 'mallory@contoso.example',
+            email: 'mallory@contoso.example',
+          },
+        ],
       },
     ];
   },
@@ -50,16 +65,39 @@ export interface DemoUser {
 
 export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
   {
-    realm: 'staff', email: 'admin@regentra.demo', name: 'Ada Admin', role: 'admin', password: 'correct-horse-admin', totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+    realm: 'staff',
+    email: 'admin@regentra.demo',
+    name: 'Ada Admin',
+    role: 'admin',
+    password: 'correct-horse-admin',
+    totpSecret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
     microsoft: { tid: DEMO.staffTenant, oid: 'a1a1a1a1-0000-4000-8000-000000000001' },
   },
   {
-    realm: 'staff', email: 'sam@regentra.demo', name: 'Sam Member', role: 'member', password: 'correct-horse-member', totpSecret: null,
+    realm: 'staff',
+    email: 'sam@regentra.demo',
+    name: 'Sam Member',
+    role: 'member',
+    password: 'correct-horse-member',
+    totpSecret: null,
     microsoft: { tid: DEMO.staffTenant, oid: 'a1a1a1a1-0000-4000-8000-000000000002' },
   },
   {
-    realm: 'portal:acme', email: 'wile@acme.example', name: 'Wile E. Coyote', role: 'member', password: 'correct-horse-acme', totpSecret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU',
+    realm: 'portal:acme',
+    email: 'wile@acme.example',
+    name: 'Wile E. Coyote',
+    role: 'member',
+    password: 'correct-horse-acme',
+    totpSecret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU',
     microsoft: { tid: DEMO.acmeTenant, oid: 'b2b2b2b2-0000-4000-8000-000000000001' },
   },
-  { realm: 'portal:globex', email: 'hank@globex.example', name: 'Hank Scorpio', role: 'member', password: 'correct-horse-globex', totpSecret: 'MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK', microsoft: null },
+  {
+    realm: 'portal:globex',
+    email: 'hank@globex.example',
+    name: 'Hank Scorpio',
+    role: 'member',
+    password: 'correct-horse-globex',
+    totpSecret: 'MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK',
+    microsoft: null,
+  },
 ]);

@@ -68,7 +68,15 @@ async function seed(config: Config, store: Store): Promise<Array<{ realm: string
   for (const u of DEMO_USERS) {
     let user = await store.getUserByEmail(u.realm, u.email);
     if (!user) {
-      user = await createLocalUser(store, { realm: u.realm, email: u.email, name: u.name, role: u.role, password: u.password, minLength: config.auth.password.minLength, actor: 'demo' });
+      user = await createLocalUser(store, {
+        realm: u.realm,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        password: u.password,
+        minLength: config.auth.password.minLength,
+        actor: 'demo',
+      });
       if (u.totpSecret) await enrolTotp(store, box, user, { secret: u.totpSecret, actor: 'demo' });
       // as an admin would with `regentra-gateway users link`: an email never links an account
       if (u.microsoft) await linkIdentity(store, user, u.microsoft, { actor: 'demo' });
@@ -115,8 +123,22 @@ async function run(): Promise<void> {
   const entra = await startEntra(config);
   entra.grantConsent(DEMO.acmeTenant, DEMO.portalApp.clientId);
   const jwksUrl = `http://127.0.0.1:${config.server.port}/.auth/jwks.json`;
-  const staffApp = await startSampleBackend({ port: 3001, name: 'Regentra staff app (sample)', audience: 'staff', issuer: config.identity.issuer, jwksUrl, accent: '#3346d3' });
-  const portalApp = await startSampleBackend({ port: 3002, name: 'Support portal (sample)', audience: 'portal', issuer: config.identity.issuer, jwksUrl, accent: '#0e7c66' });
+  const staffApp = await startSampleBackend({
+    port: 3001,
+    name: 'Regentra staff app (sample)',
+    audience: 'staff',
+    issuer: config.identity.issuer,
+    jwksUrl,
+    accent: '#3346d3',
+  });
+  const portalApp = await startSampleBackend({
+    port: 3002,
+    name: 'Support portal (sample)',
+    audience: 'portal',
+    issuer: config.identity.issuer,
+    jwksUrl,
+    accent: '#0e7c66',
+  });
 
   const seedStore = await openConfiguredStore(config);
   const users = await seed(config, seedStore).finally(() => seedStore.close());
@@ -135,9 +157,10 @@ async function run(): Promise<void> {
   line(`  Entra stand-in:   ${entra.url}  (its sign-in page lets you pick a user; Contoso's users are refused everywhere)`);
   line();
   line('  Local accounts (password sign-in):');
-  for (const u of users) line(`    ${u.realm.padEnd(14)} ${u.email.padEnd(26)} password: ${u.password}   ${u.totp ? `TOTP secret: ${u.totp}` : 'TOTP: enrols at first sign-in'}`);
+  for (const u of users)
+    line(`    ${u.realm.padEnd(14)} ${u.email.padEnd(26)} password: ${u.password}   ${u.totp ? `TOTP secret: ${u.totp}` : 'TOTP: enrols at first sign-in'}`);
   line();
-  line('  Try Test Connection (Settings → Security → Single Sign-On) with the stand-in\'s staff app');
+  line("  Try Test Connection (Settings → Security → Single Sign-On) with the stand-in's staff app");
   line('  registration (public demo data, never a real secret):');
   line(`    Tenant ID      ${DEMO.staffTenant}`);
   line(`    Client ID      ${DEMO.staffApp.clientId}`);

@@ -5,5 +5,7 @@ import { currentTotpCode } from '../src/auth/totp/totp.ts';
 const now = Date.now();
 for (const u of DEMO_USERS) {
   if (!u.totpSecret) continue;
-  process.stdout.write(`${u.realm.padEnd(14)} ${u.email.padEnd(26)} ${await currentTotpCode(u.totpSecret, now)}  (${30 - (Math.floor(now / 1000) % 30)} s left)\n`);
+  process.stdout.write(
+    `${u.realm.padEnd(14)} ${u.email.padEnd(26)} ${await currentTotpCode(u.totpSecret, now)}  (${30 - (Math.floor(now / 1000) % 30)} s left)\n`,
+  );
 }

@@ -23,7 +23,16 @@ export async function enrolTotp(
   const secret = opts.secret ?? newTotpSecret();
   const at = (opts.now ?? Date.now)();
   const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, at);
-  await store.appendAudit({ at, type: 'mfa.enroll', outcome: 'success', realm: user.realm, userId: user.id, actor: opts.actor ?? 'seed', ip: null, details: { method: 'totp', seeded: true } });
+  await store.appendAudit({
+    at,
+    type: 'mfa.enroll',
+    outcome: 'success',
+    realm: user.realm,
+    userId: user.id,
+    actor: opts.actor ?? 'seed',
+    ip: null,
+    details: { method: 'totp', seeded: true },
+  });
   return { secret, recoveryCodes };
 }
 

@@ -22,11 +22,23 @@ export const ERRORS = Object.freeze({
   UNKNOWN_HOST: { status: 421, title: 'Unknown site', message: 'This gateway does not serve this host name. Check the address.' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Too large', message: 'The request is too large.' },
   RATE_LIMITED: { status: 429, title: 'Too many attempts', message: 'Too many attempts. Wait a moment and try again.' },
-  INTERNAL: { status: 500, title: 'Something went wrong', message: 'Something went wrong on our side. Try again; if it keeps happening, contact support with the reference below.' },
+  INTERNAL: {
+    status: 500,
+    title: 'Something went wrong',
+    message: 'Something went wrong on our side. Try again; if it keeps happening, contact support with the reference below.',
+  },
   UPSTREAM_DOWN: { status: 502, title: 'Application unavailable', message: 'The application behind this gateway is not responding. Try again in a moment.' },
-  STORE_UNAVAILABLE: { status: 503, title: 'Sign-in unavailable', message: 'Sign-in is temporarily unavailable. People already signed in are not affected. Try again in a moment.' },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'Sign-in unavailable',
+    message: 'Sign-in is temporarily unavailable. People already signed in are not affected. Try again in a moment.',
+  },
   IDP_UNAVAILABLE: { status: 503, title: 'Microsoft sign-in unavailable', message: 'We could not reach Microsoft to sign you in. Try again in a moment.' },
-  UPSTREAM_TIMEOUT: { status: 504, title: 'Application timed out', message: 'The application behind this gateway took too long to answer. Try again in a moment.' },
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    title: 'Application timed out',
+    message: 'The application behind this gateway took too long to answer. Try again in a moment.',
+  },
 } satisfies Record<string, ErrorSpec>);
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -98,7 +98,9 @@ ${MAIN_USAGE}`);
       const loaded = loadOrExplain(args.configPath, env, io);
       if (!loaded) return 1;
       const c = loaded.config;
-      io.stdout.write(`configuration OK: ${loaded.source}\n  staff hosts: ${c.sites.staff.hosts.join(', ')}\n  portal clients: ${c.sites.portal?.clients.length ?? 0}\n  store: ${c.store.driver}\n`);
+      io.stdout.write(
+        `configuration OK: ${loaded.source}\n  staff hosts: ${c.sites.staff.hosts.join(', ')}\n  portal clients: ${c.sites.portal?.clients.length ?? 0}\n  store: ${c.store.driver}\n`,
+      );
       return 0;
     }
     case 'keys': {
@@ -123,7 +125,9 @@ ${MAIN_USAGE}`);
       if (args.command === 'sso' && args.rest[0] === 'redirect-uris') return printRedirectUris(args.rest.slice(1), loaded.config, io);
       const store = await openConfiguredStore(loaded.config);
       try {
-        return args.command === 'users' ? await runUsersCommand(args.rest, { config: loaded.config, store, io }) : await runSsoCommand(args.rest, { config: loaded.config, store, io });
+        return args.command === 'users'
+          ? await runUsersCommand(args.rest, { config: loaded.config, store, io })
+          : await runSsoCommand(args.rest, { config: loaded.config, store, io });
       } finally {
         await store.close();
       }
@@ -135,7 +139,9 @@ ${MAIN_USAGE}`);
       io.stdout.write(`regentra-gateway listening on ${running.url} (ops on ${running.opsUrl})\n`);
       const missing = missingNodeFlags(process.execArgv, env.NODE_OPTIONS);
       if (missing.length > 0) {
-        io.stderr.write(`regentra-gateway: note: node was started without ${missing.join(' ')}; responses with bodies are proxied about 30 % more slowly without it (see docs/performance.md)\n`);
+        io.stderr.write(
+          `regentra-gateway: note: node was started without ${missing.join(' ')}; responses with bodies are proxied about 30 % more slowly without it (see docs/performance.md)\n`,
+        );
       }
       return running.closed;
     }

@@ -27,7 +27,10 @@ import { sealSession } from '../../dev/seed.ts';
 
 export const BENCH_HOST = 'staff.bench.test';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { workers: { type: 'string', default: '1' }, 'log-level': { type: 'string', default: 'warn' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { workers: { type: 'string', default: '1' }, 'log-level': { type: 'string', default: 'warn' } },
+});
 const upstream = positionals[0];
 if (!upstream) throw new Error('usage: gateway.ts UPSTREAM_URL [--workers N]');
 const dir = mkdtempSync(join(tmpdir(), 'regentra-bench-'));
@@ -57,8 +60,20 @@ const sid = randomUUID();
 function cookie(ageMs = 0, id = sid): string {
   const t = Date.now() - ageMs;
   const session: SessionData = {
-    v: 1, sid: id, realm: 'staff', host: BENCH_HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
-    client: null, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
+    v: 1,
+    sid: id,
+    realm: 'staff',
+    host: BENCH_HOST,
+    uid: user.id,
+    email: user.email,
+    name: user.displayName,
+    role: 'member',
+    client: null,
+    amr: ['pwd', 'otp'],
+    authTime: Math.floor(t / 1000),
+    iat: t,
+    seen: t,
+    idp: null,
   };
   return `${cookieNamesFor(config).session}=${sealSession(sealer, session)}`;
 }

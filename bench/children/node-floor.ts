@@ -19,31 +19,34 @@ const server = createServer((req, res) => {
   for (const name in req.headers) if (!HOP.has(name)) headers.push(name, req.headers[name] as string);
   const body = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined ? req : null;
   let resume: () => void = () => {};
-  pool.dispatch({ path: req.url ?? '/', method: req.method as 'GET', headers, body }, {
-    onConnect() {},
-    onHeaders(status: number, raw: Buffer[], r: () => void) {
-      resume = r;
-      const out: string[] = [];
-      for (let i = 0; i < raw.length; i += 2) {
-        const name = (raw[i] as Buffer).toString('latin1');
-        if (!HOP.has(name.toLowerCase())) out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
-      }
-      res.writeHead(status, out);
-      return true;
+  pool.dispatch(
+    { path: req.url ?? '/', method: req.method as 'GET', headers, body },
+    {
+      onConnect() {},
+      onHeaders(status: number, raw: Buffer[], r: () => void) {
+        resume = r;
+        const out: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = (raw[i] as Buffer).toString('latin1');
+          if (!HOP.has(name.toLowerCase())) out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+        }
+        res.writeHead(status, out);
+        return true;
+      },
+      onData(chunk: Buffer) {
+        if (res.write(chunk) || res.writableLength < 128 * 1024) return true;
+        res.once('drain', resume);
+        return false;
+      },
+      onComplete() {
+        res.end();
+      },
+      onError() {
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end();
+      },
     },
-    onData(chunk: Buffer) {
-      if (res.write(chunk) || res.writableLength < 128 * 1024) return true;
-      res.once('drain', resume);
-      return false;
-    },
-    onComplete() {
-      res.end();
-    },
-    onError() {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502).end();
-    },
-  });
+  );
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, '127.0.0.1', () => {

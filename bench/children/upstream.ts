@@ -33,11 +33,13 @@ wss.on('connection', (ws) => {
 });
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
-  ready({ url: `http://127.0.0.1:${port}` }, () =>
-    new Promise((r) => {
-      for (const c of wss.clients) c.terminate();
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+  ready(
+    { url: `http://127.0.0.1:${port}` },
+    () =>
+      new Promise((r) => {
+        for (const c of wss.clients) c.terminate();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   );
 });

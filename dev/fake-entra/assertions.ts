@@ -37,24 +37,65 @@ const keysOfApp = (clientId: string) =>
 
 export const ASSERTION_ERRORS = {
   keyNotFound: (clientId: string, thumbprint: string) =>
-    aad(401, 'invalid_client', 700027, `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`),
+    aad(
+      401,
+      'invalid_client',
+      700027,
+      `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`,
+    ),
   keyExpired: (clientId: string, thumbprint: string) =>
-    aad(401, 'invalid_client', 700027, `Client assertion failed signature validation. [Reason - The key used is expired., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`),
+    aad(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion failed signature validation. [Reason - The key used is expired., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`,
+    ),
   badSignature: (clientId: string, thumbprint: string) =>
-    aad(401, 'invalid_client', 700027, `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`),
+    aad(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprint}', ${keysOfApp(clientId)}]`,
+    ),
   timeRange: (now: number, nbf: number | undefined, exp: number | undefined) =>
-    aad(401, 'invalid_client', 700024, `Client assertion is not within its valid time range. Current time: ${iso(now)}, assertion valid from ${nbf === undefined ? 'unspecified' : iso(nbf)}, expiry time of assertion ${exp === undefined ? 'unspecified' : iso(exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`),
-  wrongIssuer: () => aad(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."),
-  wrongAudience: (aud: unknown) => aad(401, 'invalid_client', 700023, `Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . (audience: '${String(aud)}')`),
+    aad(
+      401,
+      'invalid_client',
+      700024,
+      `Client assertion is not within its valid time range. Current time: ${iso(now)}, assertion valid from ${nbf === undefined ? 'unspecified' : iso(nbf)}, expiry time of assertion ${exp === undefined ? 'unspecified' : iso(exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
+    ),
+  wrongIssuer: () =>
+    aad(
+      401,
+      'invalid_client',
+      700021,
+      "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+    ),
+  wrongAudience: (aud: unknown) =>
+    aad(
+      401,
+      'invalid_client',
+      700023,
+      `Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . (audience: '${String(aud)}')`,
+    ),
   // Microsoft documents no specific code for a reused jti; 50013 is its "assertion is invalid" code
   replayed: () => aad(401, 'invalid_client', 50013, 'Assertion is invalid. [Reason - The assertion (jti) was already used.]'),
   malformed: (why: string) => aad(401, 'invalid_client', 50013, `Assertion is invalid. [Reason - ${why}]`),
   bothCredentials: () => aad(400, 'invalid_request', 90014, "The request is invalid: only one of 'client_secret' or 'client_assertion' may be sent."),
-  assertionType: () => aad(400, 'invalid_request', 90014, "The request body must contain the following parameter: 'client_assertion_type' with the value 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'."),
+  assertionType: () =>
+    aad(
+      400,
+      'invalid_request',
+      90014,
+      "The request body must contain the following parameter: 'client_assertion_type' with the value 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+    ),
 };
 
 function iso(s: number): string {
-  return new Date(s * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(s * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function decode(part: string | undefined): Record<string, unknown> | null {

@@ -63,7 +63,9 @@ export function hintNames(rt: Runtime, hint: string, tenant: string, oid: string
 function foreignAccount(rt: Runtime, account: { tenant: string; oid: string }, tenant: TenantRuntime): AadError {
   const user = rt.tenants.get(account.tenant)?.users.get(account.oid);
   return {
-    status: 400, error: 'invalid_request', code: 50020,
+    status: 400,
+    error: 'invalid_request',
+    code: 50020,
     message: `User account '${user?.preferredUsername ?? account.oid}' from identity provider '${rt.url}/${account.tenant}/v2.0' does not exist in tenant '${tenant.name}' and cannot access the application in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.`,
   };
 }
@@ -124,14 +126,7 @@ export async function handleAuthorize(rt: Runtime, segment: string, req: Incomin
 }
 
 /** GET/POST `/${tid}/login/${uid}[/cancel]` — the login interaction. */
-export async function handleLogin(
-  rt: Runtime,
-  tenant: TenantRuntime,
-  uid: string,
-  cancel: boolean,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
+export async function handleLogin(rt: Runtime, tenant: TenantRuntime, uid: string, cancel: boolean, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { provider } = tenant;
   const form = req.method === 'POST' ? await readForm(req) : {};
   let details;
@@ -157,7 +152,9 @@ export async function handleLogin(
       if (!accountId) return sendErrorPage(res, AAD.sessionExpired());
       const app = rt.apps.get(clientId.toLowerCase());
       if (!app) return sendErrorPage(res, AAD.appNotFound(clientId, tenant.name));
-      const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      const scopes = String(details.params.scope ?? '')
+        .split(' ')
+        .filter(Boolean);
       if (!userConsented(rt, tenant, app, accountId)) {
         const decision = req.method === 'POST' ? form.decision : rt.autoLogin.has(tenant.id.toLowerCase()) ? 'accept' : undefined;
         if (decision === undefined) {

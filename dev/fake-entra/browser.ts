@@ -85,12 +85,7 @@ export async function follow(rt: Runtime, start: string | URL, options: FollowOp
         form = new URLSearchParams({ oid: options.as });
         continue;
       }
-      throw new FakeEntraPageError(
-        `the sign-in page was shown (${url.pathname}): call setAutoLogin() or pass { as: oid }`,
-        res.status,
-        url.href,
-        body,
-      );
+      throw new FakeEntraPageError(`the sign-in page was shown (${url.pathname}): call setAutoLogin() or pass { as: oid }`, res.status, url.href, body);
     }
     if (res.status === 200 && /^\/[^/]+\/v2\.0\/adminconsent$/.test(url.pathname) && url.search) {
       form = new URLSearchParams(url.searchParams);

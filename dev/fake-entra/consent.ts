@@ -91,7 +91,15 @@ export async function handleLogout(rt: Runtime, tenant: TenantRuntime, req: Inco
     if (!named) {
       const user = rt.tenants.get(account.tenant)?.users.get(account.oid);
       const fields = Object.fromEntries(Object.entries(params).filter(([name]) => name !== 'account'));
-      return sendHtml(res, 200, signOutPickerPage({ account: { oid: account.oid, name: user?.name ?? account.oid, username: user?.preferredUsername ?? '' }, action: `/${tenant.id}/oauth2/v2.0/logout`, fields }));
+      return sendHtml(
+        res,
+        200,
+        signOutPickerPage({
+          account: { oid: account.oid, name: user?.name ?? account.oid, username: user?.preferredUsername ?? '' },
+          action: `/${tenant.id}/oauth2/v2.0/logout`,
+          fields,
+        }),
+      );
     }
     rt.browserSessions.delete(account.id);
   }

@@ -43,7 +43,15 @@ function sendGraphError(req: IncomingMessage, res: ServerResponse, f: GraphFailu
 }
 
 /** delegated permissions that let /me (and userinfo's profile) be read */
-const USER_READ_SCOPES = new Set(['User.Read', 'User.ReadWrite', 'User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All']);
+const USER_READ_SCOPES = new Set([
+  'User.Read',
+  'User.ReadWrite',
+  'User.ReadBasic.All',
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+]);
 
 type Authenticated = { tenant: TenantRuntime; claims: JWTPayload };
 
@@ -101,7 +109,12 @@ export function graphUser(user: FakeUser): Record<string, unknown> {
 
 function selectFields(entity: Record<string, unknown>, select: string | null): Record<string, unknown> {
   if (!select) return entity;
-  const wanted = new Set(select.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const wanted = new Set(
+    select
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
   return Object.fromEntries(Object.entries(entity).filter(([name]) => name.startsWith('@odata') || wanted.has(name.toLowerCase())));
 }
 
@@ -131,13 +144,25 @@ export async function handleGraph(rt: Runtime, path: string, req: IncomingMessag
     return fail({ status: 400, code: 'BadRequest', message: `/me request is only valid with delegated authentication flow.` }, auth);
   }
   // strict: a delegated token reads the signed-in user only with a permission that allows it
-  if (rt.strict && !String(auth.claims.scp ?? '').split(' ').some((s) => USER_READ_SCOPES.has(s))) {
+  if (
+    rt.strict &&
+    !String(auth.claims.scp ?? '')
+      .split(' ')
+      .some((s) => USER_READ_SCOPES.has(s))
+  ) {
     return fail({ status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' }, auth);
   }
   const oid = String(auth.claims.oid ?? '');
   const user = auth.tenant.users.get(oid.toLowerCase());
   if (!user) {
-    return fail({ status: 404, code: 'Request_ResourceNotFound', message: `Resource '${oid}' does not exist or one of its queried reference-property objects are not present.` }, auth);
+    return fail(
+      {
+        status: 404,
+        code: 'Request_ResourceNotFound',
+        message: `Resource '${oid}' does not exist or one of its queried reference-property objects are not present.`,
+      },
+      auth,
+    );
   }
 
   log(200, auth);

@@ -83,8 +83,25 @@ export function opaqueId(bytes: number): string {
 
 // Order of claims in a real Entra v2.0 ID token (cosmetic, but handy when reading tokens).
 const CLAIM_ORDER = [
-  'aud', 'iss', 'iat', 'nbf', 'exp', 'aio', 'email', 'login_hint', 'name', 'nonce', 'oid',
-  'preferred_username', 'rh', 'sid', 'sub', 'tid', 'uti', 'ver', 'xms_edov',
+  'aud',
+  'iss',
+  'iat',
+  'nbf',
+  'exp',
+  'aio',
+  'email',
+  'login_hint',
+  'name',
+  'nonce',
+  'oid',
+  'preferred_username',
+  'rh',
+  'sid',
+  'sub',
+  'tid',
+  'uti',
+  'ver',
+  'xms_edov',
 ];
 
 /** Turn oidc-provider's ID token claims into Entra's shape (nbf, uti, rh, aio, claim order). */

@@ -16,8 +16,17 @@ export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'e
 
 /** Delegated Graph permissions every token may carry (besides whatever else Graph-ish is requested). */
 const KNOWN_GRAPH_SCOPES = [
-  'User.Read', 'User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All', 'Group.Read.All',
-  'GroupMember.Read.All', 'Mail.Read', 'Mail.Send', 'Calendars.Read', 'Files.Read', '.default',
+  'User.Read',
+  'User.ReadBasic.All',
+  'User.Read.All',
+  'Directory.Read.All',
+  'Group.Read.All',
+  'GroupMember.Read.All',
+  'Mail.Read',
+  'Mail.Send',
+  'Calendars.Read',
+  'Files.Read',
+  '.default',
 ];
 
 /** `User.Read`, `https://graph.microsoft.com/User.Read`, `00000003-…/User.Read`, `…/.default` */
@@ -42,11 +51,9 @@ function scopeWords(...values: unknown[]): string[] {
 
 /** The scope list of the Graph "resource server" for this request (oidc-provider keeps only these). */
 function graphScopes(rt: Runtime, ctx: KoaContextLike | undefined): string {
-  const requested = scopeWords(
-    ctx?.oidc?.params?.scope,
-    ctx?.oidc?.entities.AuthorizationCode?.scope,
-    ctx?.oidc?.entities.RefreshToken?.scope,
-  ).filter((s) => isGraphScope(s, rt.graphResource));
+  const requested = scopeWords(ctx?.oidc?.params?.scope, ctx?.oidc?.entities.AuthorizationCode?.scope, ctx?.oidc?.entities.RefreshToken?.scope).filter((s) =>
+    isGraphScope(s, rt.graphResource),
+  );
   const known = KNOWN_GRAPH_SCOPES.flatMap((s) => [s, `${rt.graphResource}/${s}`]);
   // Entra's Graph tokens carry the OIDC scopes too (`scp: "openid profile email User.Read"`).
   return [...new Set(['openid', 'profile', 'email', ...known, ...requested])].join(' ');
@@ -245,8 +252,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     conformIdTokenClaims: false,
     subjectTypes: ['pairwise'],
-    pairwiseIdentifier: async (_ctx: unknown, accountId: string, client: { clientId: string }) =>
-      pairwiseSub(tenant.id, client.clientId, accountId),
+    pairwiseIdentifier: async (_ctx: unknown, accountId: string, client: { clientId: string }) => pairwiseSub(tenant.id, client.clientId, accountId),
     sectorIdentifierUriValidate: () => false,
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -294,9 +300,7 @@ export function createTenantProvider(rt: Runtime, tenant: TenantBase): Provider 
     // oidc-provider drops offline_access without prompt=consent, so the server remembers those requests.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }, code: TokenLike) =>
       client.grantTypeAllowed('refresh_token') &&
-      (code.scopes.has('offline_access') ||
-        code.kind === 'RefreshToken' ||
-        (code.codeChallenge !== undefined && rt.offlineChallenges.has(code.codeChallenge))),
+      (code.scopes.has('offline_access') || code.kind === 'RefreshToken' || (code.codeChallenge !== undefined && rt.offlineChallenges.has(code.codeChallenge))),
     expiresWithSession: async () => false,
     ttl: {
       AccessToken: 3599,

@@ -2,7 +2,17 @@
 // and give oidc-provider's answers Entra's shape (AADSTS errors, token response fields,
 // Entra-style ID tokens, no RFC 9207 `iss` in authorization responses).
 import type { KoaContextLike, Middleware } from 'oidc-provider';
-import { AAD, diagnostics, mapAuthorizationError, mapTokenError, redirectDescription, refusalError, tokenErrorBody, type AadError, type ProviderError } from './errors.ts';
+import {
+  AAD,
+  diagnostics,
+  mapAuthorizationError,
+  mapTokenError,
+  redirectDescription,
+  refusalError,
+  tokenErrorBody,
+  type AadError,
+  type ProviderError,
+} from './errors.ts';
 import { remintIdToken } from './keys.ts';
 import { appStatus, type RecordedTokenRequest, type Runtime, type TenantBase } from './types.ts';
 import { assertedRequests } from './assertions.ts';
@@ -29,11 +39,7 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 /** What a token request looked like, without secrets. */
-export function recordTokenRequest(
-  tenant: string,
-  body: Record<string, unknown>,
-  authorization: string | undefined,
-): RecordedTokenRequest {
+export function recordTokenRequest(tenant: string, body: Record<string, unknown>, authorization: string | undefined): RecordedTokenRequest {
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(body)) {
     const v = text(value);

@@ -54,11 +54,26 @@ ${who && isStaffAdmin(who) ? `<div class="card"><h2>Staff settings</h2><p>You ar
 <div class="card"><h2>Who is signed in</h2>${
     who
       ? `<p class="ok">✔ Signed identity verified (ES256 signature, issuer, audience "${escapeHtml(opts.audience)}", expiry) with the gateway's JWKS.</p>
-<table>${rows([['Name', who.name], ['Email', who.email], ['User id (sub)', who.sub], ['Realm', who.realm], ['Client', who.client ?? '—'], ['Role', who.role ?? '—'], ['Sign-in methods (amr)', who.amr.join(', ')], ['Signed in at', new Date(who.authTime * 1000).toISOString()], ['Session id', who.sid]])}</table>`
+<table>${rows([
+          ['Name', who.name],
+          ['Email', who.email],
+          ['User id (sub)', who.sub],
+          ['Realm', who.realm],
+          ['Client', who.client ?? '—'],
+          ['Role', who.role ?? '—'],
+          ['Sign-in methods (amr)', who.amr.join(', ')],
+          ['Signed in at', new Date(who.authTime * 1000).toISOString()],
+          ['Session id', who.sid],
+        ])}</table>`
       : `<p class="bad">✘ No valid identity: ${escapeHtml(problem ?? 'unknown')}</p>`
   }</div>
 <div class="card"><h2>Convenience headers received</h2><table>${rows(inbound)}</table></div>
-<div class="card"><h2>Request</h2><table>${rows([['Path', req.url ?? ''], ['Host', String(req.headers.host)], ['X-Forwarded-For', String(req.headers['x-forwarded-for'] ?? '')], ['Cookies the app sees', String(req.headers.cookie ?? '(none)')]])}</table></div>
+<div class="card"><h2>Request</h2><table>${rows([
+    ['Path', req.url ?? ''],
+    ['Host', String(req.headers.host)],
+    ['X-Forwarded-For', String(req.headers['x-forwarded-for'] ?? '')],
+    ['Cookies the app sees', String(req.headers.cookie ?? '(none)')],
+  ])}</table></div>
 </main></body></html>`;
 }
 
@@ -77,7 +92,9 @@ export async function startSampleBackend(opts: SampleBackendOptions): Promise<Sa
         problem = err instanceof IdentityError ? `${err.code}: ${err.message}` : String(err);
       }
       if (req.headers.accept?.includes('application/json')) {
-        res.writeHead(who ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(who ? { app: opts.name, identity: who } : { app: opts.name, error: problem }));
+        res
+          .writeHead(who ? 200 : 401, { 'content-type': 'application/json' })
+          .end(JSON.stringify(who ? { app: opts.name, identity: who } : { app: opts.name, error: problem }));
         return;
       }
       // a page about the signed-in person: never kept by the browser or a shared cache

@@ -73,14 +73,27 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   async function render(request: FastifyRequest, reply: FastifyReply, m: Me, status: number, notice: Notice | null): Promise<FastifyReply> {
     const t = now();
     const idleMs = config.session.idleTimeoutSeconds * 1000;
-    const sessions = (await store.listSessions(m.user.realm, m.user.id, t))
-      .filter((s) => s.sid === m.session.sid || (s.createdAt >= m.user.sessionsValidAfter && t - s.lastSeen < idleMs + TOUCH_MS));
-    return sendPage(reply, status, accountPage({
-      siteName: request.site.name, csrf: csrfToken(app, request), email: m.user.email, name: m.user.displayName, viaMicrosoft: m.session.amr.includes('sso'),
-      password: await usesPassword(m.user, request), totp: hasTotp(m.user), minLength,
-      recoveryLeft: hasTotp(m.user) ? await store.countRecoveryCodes(m.user.id) : 0,
-      sessions, currentSid: m.session.sid, notice,
-    }));
+    const sessions = (await store.listSessions(m.user.realm, m.user.id, t)).filter(
+      (s) => s.sid === m.session.sid || (s.createdAt >= m.user.sessionsValidAfter && t - s.lastSeen < idleMs + TOUCH_MS),
+    );
+    return sendPage(
+      reply,
+      status,
+      accountPage({
+        siteName: request.site.name,
+        csrf: csrfToken(app, request),
+        email: m.user.email,
+        name: m.user.displayName,
+        viaMicrosoft: m.session.amr.includes('sso'),
+        password: await usesPassword(m.user, request),
+        totp: hasTotp(m.user),
+        minLength,
+        recoveryLeft: hasTotp(m.user) ? await store.countRecoveryCodes(m.user.id) : 0,
+        sessions,
+        currentSid: m.session.sid,
+        notice,
+      }),
+    );
   }
 
   /** The person for a form post with a valid CSRF token, unless locked or throttled (then answered). */
@@ -136,9 +149,11 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       await local.fail(request, { user: m.user }, 'password', 'account_page_wrong_password');
       return render(request, reply, m, 401, { kind: 'error', text: 'Your current password is not correct.' });
     }
-    if (hasTotp(m.user) && !(await currentCode(request, m, body.code))) return render(request, reply, m, 401, { kind: 'error', text: 'That code is not correct or has expired.' });
+    if (hasTotp(m.user) && !(await currentCode(request, m, body.code)))
+      return render(request, reply, m, 401, { kind: 'error', text: 'That code is not correct or has expired.' });
     const password = text(body, 'password');
-    const problem = password !== text(body, 'confirm') ? 'The two new passwords are not the same.' : passwordProblem(password, { minLength, email: m.user.email });
+    const problem =
+      password !== text(body, 'confirm') ? 'The two new passwords are not the same.' : passwordProblem(password, { minLength, email: m.user.email });
     if (problem !== null) return render(request, reply, m, 400, { kind: 'error', text: problem });
     await setPassword(store, m.user, password, { minLength, actor: m.user.id, now });
     reissue(request, m);
@@ -149,14 +164,23 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const f = await formMe(request, reply);
     if (!f) return reply;
     const { m, body } = f;
-    if (!(await usesPassword(m.user, request)) || !hasTotp(m.user)) return render(request, reply, m, 409, { kind: 'error', text: 'Your account has no authenticator to replace.' });
+    if (!(await usesPassword(m.user, request)) || !hasTotp(m.user))
+      return render(request, reply, m, 409, { kind: 'error', text: 'Your account has no authenticator to replace.' });
     if (!(await currentCode(request, m, body.code))) return render(request, reply, m, 401, { kind: 'error', text: 'That code is not correct or has expired.' });
     const secret = newTotpSecret();
     app.sessions.updateFlow(request, { [NEW_SECRET]: secretBox.seal(secret, newSecretAad(m)) });
-    return sendPage(reply, 200, newAuthenticatorPage({
-      siteName: request.site.name, csrf: csrfToken(app, request), secret, account: m.user.email, error: false,
-      qrDataUri: await qrDataUri(totpUri(secret, `Regentra ${request.site.name}`, m.user.email)),
-    }));
+    return sendPage(
+      reply,
+      200,
+      newAuthenticatorPage({
+        siteName: request.site.name,
+        csrf: csrfToken(app, request),
+        secret,
+        account: m.user.email,
+        error: false,
+        qrDataUri: await qrDataUri(totpUri(secret, `Regentra ${request.site.name}`, m.user.email)),
+      }),
+    );
   });
 
   app.post(ACCOUNT_PATHS.authenticatorConfirm, async (request, reply) => {
@@ -175,10 +199,18 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const step = await matchTotpStep(secret, body.code, now(), null);
     if (step === null) {
       await local.fail(request, { user: m.user }, 'enroll', 'account_page_bad_code');
-      return sendPage(reply, 401, newAuthenticatorPage({
-        siteName: request.site.name, csrf: csrfToken(app, request), secret, account: m.user.email, error: true,
-        qrDataUri: await qrDataUri(totpUri(secret, `Regentra ${request.site.name}`, m.user.email)),
-      }));
+      return sendPage(
+        reply,
+        401,
+        newAuthenticatorPage({
+          siteName: request.site.name,
+          csrf: csrfToken(app, request),
+          secret,
+          account: m.user.email,
+          error: true,
+          qrDataUri: await qrDataUri(totpUri(secret, `Regentra ${request.site.name}`, m.user.email)),
+        }),
+      );
     }
     const { recoveryCodes } = await replaceAuthenticator(store, secretBox, m.user, secret, { actor: m.user.id, now });
     await store.acceptTotpStep(m.user.realm, m.user.id, step); // the code that proved the new app is used up
@@ -191,7 +223,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const f = await formMe(request, reply);
     if (!f) return reply;
     const { m, body } = f;
-    if (!hasTotp(m.user)) return render(request, reply, m, 409, { kind: 'error', text: 'Recovery codes come with two-step verification, which is not set up.' });
+    if (!hasTotp(m.user))
+      return render(request, reply, m, 409, { kind: 'error', text: 'Recovery codes come with two-step verification, which is not set up.' });
     if (!(await currentCode(request, m, body.code))) return render(request, reply, m, 401, { kind: 'error', text: 'That code is not correct or has expired.' });
     const codes = await regenerateRecoveryCodes(store, m.user, { actor: m.user.id, now });
     return sendPage(reply, 200, codesPage({ siteName: request.site.name, codes, title: 'Your new recovery codes' }));
@@ -209,7 +242,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       await revocation.revokeSession({ ...m.session, sid: s.sid, iat: s.createdAt, seen: s.lastSeen }, t);
       await store.deleteSession(s.sid);
     }
-    await auditor.record({ type: 'signout.others', outcome: 'success', realm: m.user.realm, userId: m.user.id, actor: m.user.id, ip: request.ip, details: { count: others.length, sid: m.session.sid } });
+    await auditor.record({
+      type: 'signout.others',
+      outcome: 'success',
+      realm: m.user.realm,
+      userId: m.user.id,
+      actor: m.user.id,
+      ip: request.ip,
+      details: { count: others.length, sid: m.session.sid },
+    });
     return reply.code(303).redirect(`${ACCOUNT_PATHS.home}?done=signed-out`);
   });
 }

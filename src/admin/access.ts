@@ -51,7 +51,10 @@ function forbidden(request: FastifyRequest, reply: FastifyReply): FastifyReply {
 
 function unauthenticated(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (wantsHtml(request)) {
-    return reply.code(303).header('cache-control', 'no-store').redirect(`${PATHS.login}?rd=${encodeURIComponent(request.url)}`);
+    return reply
+      .code(303)
+      .header('cache-control', 'no-store')
+      .redirect(`${PATHS.login}?rd=${encodeURIComponent(request.url)}`);
   }
   return replyError(request, reply, 'UNAUTHENTICATED', { html: acceptsHtml(request) });
 }

@@ -43,20 +43,28 @@ function detailValue(key: string, v: unknown): SafeHtml | string {
   if (typeof v === 'string') return clip(v);
   // { field: { from, to } } (settings changes) as one line per field
   if (typeof v === 'object' && !Array.isArray(v) && Object.values(v).some(isChange)) {
-    return html`${Object.entries(v).map(([f, c], i) => html`${i > 0 ? html`<br>` : ''}${f}: ${isChange(c) ? `${clip(JSON.stringify(c.from) ?? '')} → ${clip(JSON.stringify(c.to) ?? '')}` : detailValue(f, c)}`)}`;
+    return html`${Object.entries(v).map(([f, c], i) => html`${i > 0 ? html`<br />` : ''}${f}: ${isChange(c) ? `${clip(JSON.stringify(c.from) ?? '')} → ${clip(JSON.stringify(c.to) ?? '')}` : detailValue(f, c)}`)}`;
   }
   return clip(JSON.stringify(v) ?? '');
 }
 
 /** the details without `by` (the Actor column says it) and with secret-named keys masked */
 function shownDetails(d: Readonly<Record<string, unknown>>): Array<[string, unknown]> {
-  return Object.entries(d ?? {}).filter(([k]) => k !== 'by').map(([k, v]) => [k, hidden(k, v) ? '[hidden]' : v]);
+  return Object.entries(d ?? {})
+    .filter(([k]) => k !== 'by')
+    .map(([k, v]) => [k, hidden(k, v) ? '[hidden]' : v]);
 }
 
 function details(d: Readonly<Record<string, unknown>>): SafeHtml {
   const entries = shownDetails(d);
   if (entries.length === 0) return html`—`;
-  return html`<dl class="kv compact">${entries.map(([k, v]) => html`<dt>${k}</dt><dd>${detailValue(k, v)}</dd>`)}</dl>`;
+  return html`<dl class="kv compact">
+    ${entries.map(
+      ([k, v]) =>
+        html`<dt>${k}</dt>
+          <dd>${detailValue(k, v)}</dd>`,
+    )}
+  </dl>`;
 }
 
 function outcomeBadge(o: StoredAuditEvent['outcome']): SafeHtml {
@@ -64,7 +72,13 @@ function outcomeBadge(o: StoredAuditEvent['outcome']): SafeHtml {
 }
 
 function select(id: string, label: string, current: string, options: ReadonlyArray<readonly [string, string]>): SafeHtml {
-  return html`<div><label for="${id}">${label}</label><select id="${id}" name="${id}"><option value="">All</option>${options.map(([v, t]) => html`<option value="${v}"${v === current ? html` selected` : ''}>${t}</option>`)}</select></div>`;
+  return html`<div>
+    <label for="${id}">${label}</label
+    ><select id="${id}" name="${id}">
+      <option value="">All</option>
+      ${options.map(([v, t]) => html`<option value="${v}" ${v === current ? html` selected` : ''}>${t}</option>`)}
+    </select>
+  </div>`;
 }
 
 /** One CSV cell: formula-looking text made inert, then quoted when needed (RFC 4180). */
@@ -114,8 +128,11 @@ export function auditRoutes(app: FastifyInstance): void {
       }
     }
     return {
-      ...(f.realm ? { realm: f.realm } : {}), ...(f.type ? { type: f.type } : {}), ...(person ? { person } : {}),
-      ...(f.from ? { since: Date.parse(`${f.from}T00:00:00Z`) } : {}), ...(f.to ? { until: Date.parse(`${f.to}T00:00:00Z`) + DAY_MS } : {}),
+      ...(f.realm ? { realm: f.realm } : {}),
+      ...(f.type ? { type: f.type } : {}),
+      ...(person ? { person } : {}),
+      ...(f.from ? { since: Date.parse(`${f.from}T00:00:00Z`) } : {}),
+      ...(f.to ? { until: Date.parse(`${f.to}T00:00:00Z`) + DAY_MS } : {}),
     };
   }
 
@@ -153,28 +170,71 @@ export function auditRoutes(app: FastifyInstance): void {
 
     const rows = events.map((e) => {
       const actor = e.actor ?? e.userId;
-      return html`<tr><td class="nowrap">${formatTime(e.at)}</td><td><strong>${describeEvent(e, lockoutMax)}</strong><br>${outcomeBadge(e.outcome)} <code>${e.type}</code></td><td>${e.realm === null ? '—' : (realmName.get(e.realm) ?? e.realm)}</td><td>${who(actor)}${e.ip ? html`<br><span class="hint">${e.ip}</span>` : ''}</td><td>${e.userId !== null && e.userId !== actor ? who(e.userId) : '—'}</td><td>${details(e.details)}</td></tr>`;
+      return html`<tr>
+        <td class="nowrap">${formatTime(e.at)}</td>
+        <td><strong>${describeEvent(e, lockoutMax)}</strong><br />${outcomeBadge(e.outcome)} <code>${e.type}</code></td>
+        <td>${e.realm === null ? '—' : (realmName.get(e.realm) ?? e.realm)}</td>
+        <td>${who(actor)}${e.ip ? html`<br /><span class="hint">${e.ip}</span>` : ''}</td>
+        <td>${e.userId !== null && e.userId !== actor ? who(e.userId) : '—'}</td>
+        <td>${details(e.details)}</td>
+      </tr>`;
     });
     const body = html`<h1>Audit log</h1>
-<p class="lead">Sign-ins, sign-outs, lockouts, account changes and every settings change, with who made them. Newest first.</p>
-<form method="get" action="${ADMIN_PATHS.audit}" class="filters">
-${select('realm', 'Realm', f.realm, realmChoices())}
-<div><label for="person">Person <span class="hint">(email)</span></label><input id="person" name="person" type="search" value="${personLabel}" maxlength="254" autocomplete="off"></div>
-${select('type', 'Event', f.type, types)}
-<div><label for="from">From <span class="hint">(UTC)</span></label><input id="from" name="from" type="date" value="${f.from}"></div>
-<div><label for="to">To <span class="hint">(UTC, inclusive)</span></label><input id="to" name="to" type="date" value="${f.to}"></div>
-<div><button type="submit" class="btn secondary inline">Filter</button></div>
-</form>
-<p><a href="${ADMIN_PATHS.auditCsv}${query(f)}" download>Download these events as CSV</a>${filtered ? html` · <a href="${ADMIN_PATHS.audit}">Clear the filters</a>` : ''}</p>
-${events.length === 0 ? html`<p class="empty">No events${filtered ? ' match these filters' : ' yet'}.</p>`
-    : html`<div class="table-wrap" role="region" tabindex="0" aria-label="Audit events"><table class="audit"><caption class="sr-only">Audit events, newest first</caption>
-<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Realm</th><th scope="col">Who</th><th scope="col">Account</th><th scope="col">Details</th></tr></thead>
-<tbody>${rows}</tbody></table></div>`}
-${f.page > 1 || more ? html`<nav class="pager" aria-label="Pages">
-${f.page > 1 ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page - 1)}" rel="prev">← Newer</a>` : html`<span aria-hidden="true"></span>`}
-<span>Page ${String(f.page)}</span>
-${more ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page + 1)}" rel="next">Older →</a>` : html`<span aria-hidden="true"></span>`}
-</nav>` : ''}`;
+      <p class="lead">Sign-ins, sign-outs, lockouts, account changes and every settings change, with who made them. Newest first.</p>
+      <form method="get" action="${ADMIN_PATHS.audit}" class="filters">
+        ${select('realm', 'Realm', f.realm, realmChoices())}
+        <div>
+          <label for="person">Person <span class="hint">(email)</span></label
+          ><input id="person" name="person" type="search" value="${personLabel}" maxlength="254" autocomplete="off" />
+        </div>
+        ${select('type', 'Event', f.type, types)}
+        <div>
+          <label for="from">From <span class="hint">(UTC)</span></label
+          ><input id="from" name="from" type="date" value="${f.from}" />
+        </div>
+        <div>
+          <label for="to">To <span class="hint">(UTC, inclusive)</span></label
+          ><input id="to" name="to" type="date" value="${f.to}" />
+        </div>
+        <div><button type="submit" class="btn secondary inline">Filter</button></div>
+      </form>
+      <p>
+        <a href="${ADMIN_PATHS.auditCsv}${query(f)}" download>Download these events as CSV</a
+        >${filtered ? html` · <a href="${ADMIN_PATHS.audit}">Clear the filters</a>` : ''}
+      </p>
+      ${
+        events.length === 0
+          ? html`<p class="empty">No events${filtered ? ' match these filters' : ' yet'}.</p>`
+          : html`<div class="table-wrap" role="region" tabindex="0" aria-label="Audit events">
+              <table class="audit">
+                <caption class="sr-only">
+                  Audit events, newest first
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Event</th>
+                    <th scope="col">Realm</th>
+                    <th scope="col">Who</th>
+                    <th scope="col">Account</th>
+                    <th scope="col">Details</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>
+            </div>`
+      }
+      ${
+        f.page > 1 || more
+          ? html`<nav class="pager" aria-label="Pages">
+              ${f.page > 1 ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page - 1)}" rel="prev">← Newer</a>` : html`<span aria-hidden="true"></span>`}
+              <span>Page ${String(f.page)}</span>
+              ${more ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page + 1)}" rel="next">Older →</a>` : html`<span aria-hidden="true"></span>`}
+            </nav>`
+          : ''
+      }`;
     return sendAdmin(app, request, reply, 200, { title: 'Audit log', crumbs: ['Audit log'], section: 'audit', body });
   });
 
@@ -190,8 +250,15 @@ ${more ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page + 1)}" rel="next">O
         for (const e of batch) {
           const actor = e.actor ?? e.userId;
           const cells = [
-            new Date(e.at).toISOString(), e.type, describeEvent(e, lockoutMax), e.outcome, e.realm ?? '', who(actor),
-            e.userId !== null && e.userId !== actor ? who(e.userId) : '', e.ip ?? '', JSON.stringify(Object.fromEntries(shownDetails(e.details))),
+            new Date(e.at).toISOString(),
+            e.type,
+            describeEvent(e, lockoutMax),
+            e.outcome,
+            e.realm ?? '',
+            who(actor),
+            e.userId !== null && e.userId !== actor ? who(e.userId) : '',
+            e.ip ?? '',
+            JSON.stringify(Object.fromEntries(shownDetails(e.details))),
           ];
           lines.push(cells.map(csvCell).join(','));
         }

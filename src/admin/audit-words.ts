@@ -35,17 +35,32 @@ export const EVENT_TYPES: ReadonlyArray<readonly [string, string]> = Object.free
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 const SSO_ACTIONS: Readonly<Record<string, string>> = Object.freeze({
-  enabled: 'Turned SSO on', enable: 'Turned SSO on', disabled: 'Turned SSO off', disable: 'Turned SSO off',
-  'sso-only-on': 'Turned SSO-only on', 'sso-only-off': 'Turned SSO-only off',
-  'auto-provision-on': 'Turned auto-provisioning on', 'auto-provision-off': 'Turned auto-provisioning off',
-  'auto-link-on': 'Turned linking by verified email on', 'auto-link-off': 'Turned linking by verified email off',
-  saved: 'Saved the SSO settings', save: 'Saved the SSO settings', 'saved-tested': 'Saved tested SSO settings', 'save-tested': 'Saved tested SSO settings',
+  enabled: 'Turned SSO on',
+  enable: 'Turned SSO on',
+  disabled: 'Turned SSO off',
+  disable: 'Turned SSO off',
+  'sso-only-on': 'Turned SSO-only on',
+  'sso-only-off': 'Turned SSO-only off',
+  'auto-provision-on': 'Turned auto-provisioning on',
+  'auto-provision-off': 'Turned auto-provisioning off',
+  'auto-link-on': 'Turned linking by verified email on',
+  'auto-link-off': 'Turned linking by verified email off',
+  saved: 'Saved the SSO settings',
+  save: 'Saved the SSO settings',
+  'saved-tested': 'Saved tested SSO settings',
+  'save-tested': 'Saved tested SSO settings',
   tested: 'SSO settings passed Test Connection',
 });
 
 const FAILURE_REASONS: Readonly<Record<string, string>> = Object.freeze({
-  wrong_password: 'wrong password', unknown_email: 'unknown email', disabled: 'the account is disabled', bad_code: 'wrong code', replayed: 'a code used before',
-  bad_recovery_code: 'wrong recovery code', account_page_wrong_password: 'wrong current password on the account page', account_page_bad_code: 'wrong code on the account page',
+  wrong_password: 'wrong password',
+  unknown_email: 'unknown email',
+  disabled: 'the account is disabled',
+  bad_code: 'wrong code',
+  replayed: 'a code used before',
+  bad_recovery_code: 'wrong recovery code',
+  account_page_wrong_password: 'wrong current password on the account page',
+  account_page_bad_code: 'wrong code on the account page',
 });
 
 const STEP_NOUN: Readonly<Record<string, string>> = Object.freeze({ password: 'passwords', totp: 'codes', enroll: 'codes', recovery: 'recovery codes' });
@@ -64,7 +79,7 @@ const USER_EVENTS: Readonly<Record<string, string>> = Object.freeze({
   'mfa.enroll': 'Set up two-step verification',
   'mfa.replace': 'Set up a new authenticator',
   'mfa.recovery-codes': 'Made new recovery codes',
-  'signout': 'Signed out',
+  signout: 'Signed out',
   'signin.handoff': 'Handed over to the client’s portal host',
 });
 
@@ -88,17 +103,23 @@ export function describeEvent(e: StoredAuditEvent, lockoutMax: number): string {
       const noun = STEP_NOUN[str(d.step) ?? ''] ?? 'attempts';
       return `Locked out after ${lockoutMax} failed ${noun}${d.unknownAccount === true ? ' (an email with no account)' : ''}`;
     }
-    case 'signout.others': return `Signed out their other sessions${typeof d.count === 'number' ? ` (${d.count})` : ''}`;
+    case 'signout.others':
+      return `Signed out their other sessions${typeof d.count === 'number' ? ` (${d.count})` : ''}`;
     case 'settings.change': {
       const action = str(d.action);
-      if (str(d.setting)?.startsWith('portal.auth.')) return `${failed ? 'Refused a change to' : 'Changed'} the portal authentication of ${str(d.client) ?? 'a client'}`;
+      if (str(d.setting)?.startsWith('portal.auth.'))
+        return `${failed ? 'Refused a change to' : 'Changed'} the portal authentication of ${str(d.client) ?? 'a client'}`;
       const words = (action && SSO_ACTIONS[action]) ?? 'Changed the SSO settings';
       return failed ? `Refused: ${words.charAt(0).toLowerCase()}${words.slice(1)}` : words;
     }
-    case 'sso.test': return failed ? 'SSO Test Connection failed' : 'Ran SSO Test Connection';
-    case 'portal.consent': return failed ? 'Admin consent was not recorded' : 'Recorded admin consent';
-    case 'user.password.reset': return e.actor !== null && e.actor === e.userId ? 'Changed their password' : 'Reset the password';
-    case 'user.role': return `Changed the role${str(d.from) && str(d.to) ? ` from ${str(d.from)} to ${str(d.to)}` : ''}`;
+    case 'sso.test':
+      return failed ? 'SSO Test Connection failed' : 'Ran SSO Test Connection';
+    case 'portal.consent':
+      return failed ? 'Admin consent was not recorded' : 'Recorded admin consent';
+    case 'user.password.reset':
+      return e.actor !== null && e.actor === e.userId ? 'Changed their password' : 'Reset the password';
+    case 'user.role':
+      return `Changed the role${str(d.from) && str(d.to) ? ` from ${str(d.from)} to ${str(d.to)}` : ''}`;
     default: {
       const words = USER_EVENTS[e.type];
       if (!words) return e.type;

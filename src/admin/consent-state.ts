@@ -64,7 +64,8 @@ export function verifyConsentState(app: FastifyInstance, raw: unknown): StateChe
   if (typeof raw !== 'string' || raw.length > MAX_STATE_LENGTH) return { ok: false, reason: 'invalid' };
   const parts = raw.split('.');
   const [version, payload, sig] = parts;
-  if (parts.length !== 3 || version !== 'v1' || !payload || !sig || !/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return { ok: false, reason: 'invalid' };
+  if (parts.length !== 3 || version !== 'v1' || !payload || !sig || !/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]{43}$/.test(sig))
+    return { ok: false, reason: 'invalid' };
   const given = Buffer.from(sig, 'base64url');
   const valid = macKeys(app.gateway.config).some((key) => {
     const expected = mac(key, payload);

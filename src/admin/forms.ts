@@ -48,6 +48,7 @@ export function parseSecret(source: Record<string, unknown>, name: string): Pars
   if (typeof v !== 'string' || v.length > 1024) return { ok: false, error: 'The client secret is not valid.' };
   const s = v.trim();
   // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f]/.test(s)) return { ok: false, error: 'The client secret must not contain spaces or control characters. Paste the secret\'s Value again.' };
+  if (/[\s\u0000-\u001f\u007f]/.test(s))
+    return { ok: false, error: "The client secret must not contain spaces or control characters. Paste the secret's Value again." };
   return { ok: true, value: s };
 }

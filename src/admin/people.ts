@@ -20,7 +20,15 @@ import { replyError } from '../pages/errors.ts';
 import { portalRealm, STAFF_REALM } from '../routing/sites.ts';
 import type { User } from '../store/types.ts';
 import {
-  AccountError, createLocalUser, linkIdentity, resetMfa, setRole, setStatus, signOutEverywhere, unlinkIdentity, unlockUser,
+  AccountError,
+  createLocalUser,
+  linkIdentity,
+  resetMfa,
+  setRole,
+  setStatus,
+  signOutEverywhere,
+  unlinkIdentity,
+  unlockUser,
 } from '../auth/password/users.ts';
 import { issueSetupLink, pendingSetupLink } from '../auth/password/setup-link.ts';
 import { hasTotp } from '../auth/totp/enrolment.ts';
@@ -30,7 +38,16 @@ import { formBody, parseGuid, textField } from './forms.ts';
 import { findClient } from './portal.ts';
 import { portalClients, sendAdmin } from './shell.ts';
 import {
-  accountBody, addBody, confirmBody, isLocked, linkBody, listBody, type ActionOffer, type PersonRow, type RealmChoice, type SignInHistory,
+  accountBody,
+  addBody,
+  confirmBody,
+  isLocked,
+  linkBody,
+  listBody,
+  type ActionOffer,
+  type PersonRow,
+  type RealmChoice,
+  type SignInHistory,
 } from './people-view.ts';
 import { GUID } from '../util/security.ts';
 
@@ -69,13 +86,19 @@ interface ActionSpec {
 const ACTIONS: Readonly<Record<ActionName, ActionSpec>> = Object.freeze({
   'setup-link': {
     applies: () => true,
-    offer: (u) => ({ title: 'Send a new set-up link', description: u.passwordHash ? 'A password reset: a one-time link (72 hours) with which they choose a new password. Their current password keeps working until they do.' : 'A one-time link (72 hours) with which they choose a password and set up their authenticator app.', button: 'Make a set-up link' }),
+    offer: (u) => ({
+      title: 'Send a new set-up link',
+      description: u.passwordHash
+        ? 'A password reset: a one-time link (72 hours) with which they choose a new password. Their current password keeps working until they do.'
+        : 'A one-time link (72 hours) with which they choose a password and set up their authenticator app.',
+      button: 'Make a set-up link',
+    }),
     question: () => 'Make a new set-up link?',
     consequence: (u) => `You will see a one-time link to send to ${u.email}. Any earlier link stops working.`,
     event: 'user.setup-link',
     done: '',
   },
-  'unlock': {
+  unlock: {
     applies: (u, _r, now) => isLocked(u, now) || u.failedCount > 0,
     offer: () => ({ title: 'Unlock', description: 'Clear the failed attempts and the lockout, so they can try again now.', button: 'Unlock' }),
     question: () => 'Unlock this account?',
@@ -85,9 +108,15 @@ const ACTIONS: Readonly<Record<ActionName, ActionSpec>> = Object.freeze({
   },
   'reset-mfa': {
     applies: (u) => u.totpSecretEnc !== null,
-    offer: () => ({ title: 'Reset two-step verification', description: 'For a lost phone: forget their authenticator and recovery codes. They set up a new one at their next password sign-in; their sessions end.', button: 'Reset authenticator', danger: true }),
+    offer: () => ({
+      title: 'Reset two-step verification',
+      description: 'For a lost phone: forget their authenticator and recovery codes. They set up a new one at their next password sign-in; their sessions end.',
+      button: 'Reset authenticator',
+      danger: true,
+    }),
     question: () => 'Reset two-step verification?',
-    consequence: () => 'Their authenticator app and recovery codes stop working, every session of theirs ends, and they set up a new authenticator at their next password sign-in.',
+    consequence: () =>
+      'Their authenticator app and recovery codes stop working, every session of theirs ends, and they set up a new authenticator at their next password sign-in.',
     danger: true,
     event: 'user.mfa.reset',
     done: 'Two-step verification reset: they set it up again at their next sign-in. Their sessions end within seconds.',
@@ -117,38 +146,62 @@ const ACTIONS: Readonly<Record<ActionName, ActionSpec>> = Object.freeze({
     event: 'user.role',
     done: 'They are a member now.',
   },
-  'link': {
+  link: {
     applies: (u) => u.externalOid === null,
     offer: () => ({
       title: 'Link a Microsoft account',
-      description: 'Let this Microsoft identity sign in as this account (the only way for admins and accounts with a password). Find the Object ID in the Entra admin center → Users → the person; the Tenant ID on the Overview page. Their sessions end.',
+      description:
+        'Let this Microsoft identity sign in as this account (the only way for admins and accounts with a password). Find the Object ID in the Entra admin center → Users → the person; the Tenant ID on the Overview page. Their sessions end.',
       button: 'Link',
-      fields: html`<div class="id-fields"><label for="tid">Tenant ID</label><input id="tid" name="tid" type="text" required maxlength="36" spellcheck="false" autocomplete="off" placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"><label for="oid">Object ID</label><input id="oid" name="oid" type="text" required maxlength="36" spellcheck="false" autocomplete="off"></div>`,
+      fields: html`<div class="id-fields">
+        <label for="tid">Tenant ID</label
+        ><input
+          id="tid"
+          name="tid"
+          type="text"
+          required
+          maxlength="36"
+          spellcheck="false"
+          autocomplete="off"
+          placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"
+        /><label for="oid">Object ID</label><input id="oid" name="oid" type="text" required maxlength="36" spellcheck="false" autocomplete="off" />
+      </div>`,
     }),
     question: () => 'Link this Microsoft account?',
     consequence: (u) => `Whoever signs in to Microsoft as this identity will be signed in as ${u.email}. Their current sessions end.`,
     event: 'user.link',
     done: 'Linked: they can sign in with Microsoft now. Their other sessions end within seconds.',
   },
-  'unlink': {
+  unlink: {
     applies: (u) => u.externalOid !== null,
-    offer: () => ({ title: 'Unlink the Microsoft account', description: 'This Microsoft identity no longer signs in as this account; their sessions end.', button: 'Unlink', danger: true }),
+    offer: () => ({
+      title: 'Unlink the Microsoft account',
+      description: 'This Microsoft identity no longer signs in as this account; their sessions end.',
+      button: 'Unlink',
+      danger: true,
+    }),
     question: () => 'Unlink the Microsoft account?',
-    consequence: (u) => `They can no longer sign in with Microsoft${u.passwordHash ? ' (their password still works)' : ', and they have no password: send them a set-up link if they should keep access'}. Their sessions end.`,
+    consequence: (u) =>
+      `They can no longer sign in with Microsoft${u.passwordHash ? ' (their password still works)' : ', and they have no password: send them a set-up link if they should keep access'}. Their sessions end.`,
     danger: true,
     event: 'user.unlink',
     done: 'Unlinked. Their sessions end within seconds.',
   },
-  'disable': {
+  disable: {
     applies: (u) => u.status === 'active',
-    offer: () => ({ title: 'Disable', description: 'Refuse every sign-in and end their sessions; the account and its history stay.', button: 'Disable', danger: true }),
+    offer: () => ({
+      title: 'Disable',
+      description: 'Refuse every sign-in and end their sessions; the account and its history stay.',
+      button: 'Disable',
+      danger: true,
+    }),
     question: () => 'Disable this account?',
     consequence: () => 'They cannot sign in any more, and every session of theirs ends within seconds. You can enable the account again later.',
     danger: true,
     event: 'user.disable',
     done: 'Disabled: their sessions end within seconds.',
   },
-  'enable': {
+  enable: {
     applies: (u) => u.status === 'disabled',
     offer: () => ({ title: 'Enable', description: 'Let them sign in again.', button: 'Enable' }),
     question: () => 'Enable this account?',
@@ -188,8 +241,21 @@ export function peopleRoutes(app: FastifyInstance): void {
     return { last: first ? { at: first.at, method: method(first) } : null, used: [...new Set(events.map(method))] };
   }
 
-  function send(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, title: string, body: ReturnType<typeof html>): Promise<FastifyReply> {
-    return sendAdmin(app, request, reply, status, { title, crumbs: ['People', realm.realm === STAFF_REALM ? 'Staff' : realm.label.replace(/^the /, '')], section: 'people', clientId: realm.clientId, body });
+  function send(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    realm: Realm,
+    status: number,
+    title: string,
+    body: ReturnType<typeof html>,
+  ): Promise<FastifyReply> {
+    return sendAdmin(app, request, reply, status, {
+      title,
+      crumbs: ['People', realm.realm === STAFF_REALM ? 'Staff' : realm.label.replace(/^the /, '')],
+      section: 'people',
+      clientId: realm.clientId,
+      body,
+    });
   }
 
   // --- the list ---
@@ -213,15 +279,46 @@ export function peopleRoutes(app: FastifyInstance): void {
     const slice = all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
     const rows: PersonRow[] = [];
     for (const user of slice) rows.push({ user, history: await history(user) });
-    return send(request, reply, realm, 200, 'People', listBody({
-      realm: realm.realm, realmLabel: realm.label, realms: realms(), query, rows, page, pages, total: all.length, now: now(), notice: null,
-    }));
+    return send(
+      request,
+      reply,
+      realm,
+      200,
+      'People',
+      listBody({
+        realm: realm.realm,
+        realmLabel: realm.label,
+        realms: realms(),
+        query,
+        rows,
+        page,
+        pages,
+        total: all.length,
+        now: now(),
+        notice: null,
+      }),
+    );
   }
 
   // --- add a person ---
 
-  function addForm(request: FastifyRequest, reply: FastifyReply, realm: Realm, status: number, form = { email: '', name: '', role: 'member' }, errors: Record<string, string> = {}, notice: Notice | null = null): Promise<FastifyReply> {
-    return send(request, reply, realm, status, 'Add a person', addBody({ realm: realm.realm, realmLabel: realm.label, csrf: csrfToken(app, request), form, errors, notice }));
+  function addForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    realm: Realm,
+    status: number,
+    form = { email: '', name: '', role: 'member' },
+    errors: Record<string, string> = {},
+    notice: Notice | null = null,
+  ): Promise<FastifyReply> {
+    return send(
+      request,
+      reply,
+      realm,
+      status,
+      'Add a person',
+      addBody({ realm: realm.realm, realmLabel: realm.label, csrf: csrfToken(app, request), form, errors, notice }),
+    );
   }
 
   async function add(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -230,16 +327,32 @@ export function peopleRoutes(app: FastifyInstance): void {
     const body = formBody(request);
     if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
     const actor = actorOf(request);
-    const form = { email: textField(body, 'email', 254) ?? '', name: textField(body, 'name') ?? '', role: realm.realm === STAFF_REALM ? (textField(body, 'role', 10) ?? 'member') : 'member' };
+    const form = {
+      email: textField(body, 'email', 254) ?? '',
+      name: textField(body, 'name') ?? '',
+      role: realm.realm === STAFF_REALM ? (textField(body, 'role', 10) ?? 'member') : 'member',
+    };
     let user: User;
     try {
-      user = await createLocalUser(store, { realm: realm.realm, email: form.email, name: form.name, role: form.role, password: null, minLength, actor: actor.user.id, now });
+      user = await createLocalUser(store, {
+        realm: realm.realm,
+        email: form.email,
+        name: form.name,
+        role: form.role,
+        password: null,
+        minLength,
+        actor: actor.user.id,
+        now,
+      });
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       const field = err.code === 'INVALID_EMAIL' || err.code === 'DUPLICATE_EMAIL' ? 'email' : err.code === 'INVALID_NAME' ? 'name' : null;
       const text = `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
       await auditAdmin(app, request, actor, { type: 'user.create', outcome: 'failure', realm: realm.realm, details: { reason: err.code } });
-      return addForm(request, reply, realm, err.code === 'DUPLICATE_EMAIL' ? 409 : 400, form, field ? { [field]: text } : {}, { kind: 'error', text: field ? 'Check the highlighted fields.' : text });
+      return addForm(request, reply, realm, err.code === 'DUPLICATE_EMAIL' ? 409 : 400, form, field ? { [field]: text } : {}, {
+        kind: 'error',
+        text: field ? 'Check the highlighted fields.' : text,
+      });
     }
     const link = await issueSetupLink(store, config, user, { reason: 'new-account', actor: actor.user.id, now });
     return send(request, reply, realm, 201, 'Account created', linkBody({ realm: realm.realm, user, url: link.url, expiresAt: link.expiresAt, created: true }));
@@ -259,14 +372,37 @@ export function peopleRoutes(app: FastifyInstance): void {
     return { realm, user };
   }
 
-  async function accountPage(request: FastifyRequest, reply: FastifyReply, realm: Realm, user: User, status: number, notice: Notice | null): Promise<FastifyReply> {
+  async function accountPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    realm: Realm,
+    user: User,
+    status: number,
+    notice: Notice | null,
+  ): Promise<FastifyReply> {
     const t = now();
-    const offers = (Object.keys(ACTIONS) as ActionName[]).filter((a) => ACTIONS[a].applies(user, realm, t)).map((a) => ({ action: a, ...ACTIONS[a].offer(user) }));
-    return send(request, reply, realm, status, user.displayName, accountBody({
-      realm: realm.realm, realmLabel: realm.label, user, history: await history(user),
-      recoveryCodesLeft: hasTotp(user) ? await store.countRecoveryCodes(user.id) : 0,
-      setupLinkExpires: await pendingSetupLink(store, user, t), now: t, csrf: csrfToken(app, request), offers, notice,
-    }));
+    const offers = (Object.keys(ACTIONS) as ActionName[])
+      .filter((a) => ACTIONS[a].applies(user, realm, t))
+      .map((a) => ({ action: a, ...ACTIONS[a].offer(user) }));
+    return send(
+      request,
+      reply,
+      realm,
+      status,
+      user.displayName,
+      accountBody({
+        realm: realm.realm,
+        realmLabel: realm.label,
+        user,
+        history: await history(user),
+        recoveryCodesLeft: hasTotp(user) ? await store.countRecoveryCodes(user.id) : 0,
+        setupLinkExpires: await pendingSetupLink(store, user, t),
+        now: t,
+        csrf: csrfToken(app, request),
+        offers,
+        notice,
+      }),
+    );
   }
 
   async function run(c: Ctx, name: ActionName): Promise<FastifyReply> {
@@ -275,20 +411,48 @@ export function peopleRoutes(app: FastifyInstance): void {
     switch (name) {
       case 'setup-link': {
         const link = await issueSetupLink(store, config, u, { reason: 'reset', ...opts });
-        return send(c.request, c.reply, c.realm, 200, 'New set-up link', linkBody({ realm: c.realm.realm, user: u, url: link.url, expiresAt: link.expiresAt, created: false }));
+        return send(
+          c.request,
+          c.reply,
+          c.realm,
+          200,
+          'New set-up link',
+          linkBody({ realm: c.realm.realm, user: u, url: link.url, expiresAt: link.expiresAt, created: false }),
+        );
       }
-      case 'disable': await setStatus(store, u, 'disabled', opts); break;
-      case 'enable': await setStatus(store, u, 'active', opts); break;
-      case 'unlock': await unlockUser(store, u, opts); break;
-      case 'reset-mfa': await resetMfa(store, u, opts); break;
-      case 'sign-out': await signOutEverywhere(store, u, opts); break;
-      case 'make-admin': await setRole(store, u, 'admin', opts); break;
-      case 'make-member': await setRole(store, u, 'member', opts); break;
-      case 'link': await linkIdentity(store, u, { tid: typeof c.body.tid === 'string' ? c.body.tid : '', oid: typeof c.body.oid === 'string' ? c.body.oid : '' }, opts); break;
-      case 'unlink': await unlinkIdentity(store, u, opts); break;
+      case 'disable':
+        await setStatus(store, u, 'disabled', opts);
+        break;
+      case 'enable':
+        await setStatus(store, u, 'active', opts);
+        break;
+      case 'unlock':
+        await unlockUser(store, u, opts);
+        break;
+      case 'reset-mfa':
+        await resetMfa(store, u, opts);
+        break;
+      case 'sign-out':
+        await signOutEverywhere(store, u, opts);
+        break;
+      case 'make-admin':
+        await setRole(store, u, 'admin', opts);
+        break;
+      case 'make-member':
+        await setRole(store, u, 'member', opts);
+        break;
+      case 'link':
+        await linkIdentity(store, u, { tid: typeof c.body.tid === 'string' ? c.body.tid : '', oid: typeof c.body.oid === 'string' ? c.body.oid : '' }, opts);
+        break;
+      case 'unlink':
+        await unlinkIdentity(store, u, opts);
+        break;
     }
     revocation.forget(u.realm, u.id);
-    return c.reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.account(c.realm.realm, u.id)}?done=${name}`);
+    return c.reply
+      .code(303)
+      .header('cache-control', 'no-store')
+      .redirect(`${ADMIN_PATHS.account(c.realm.realm, u.id)}?done=${name}`);
   }
 
   async function act(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -301,26 +465,56 @@ export function peopleRoutes(app: FastifyInstance): void {
     const spec = ACTIONS[name];
     const { realm, user } = found;
     const c: Ctx = { request, reply, actor: actorOf(request), realm, user, body };
-    if (!spec.applies(user, realm, now())) return accountPage(request, reply, realm, user, 409, { kind: 'error', text: 'This action does not apply to the account as it is now (someone may have changed it meanwhile).' });
+    if (!spec.applies(user, realm, now()))
+      return accountPage(request, reply, realm, user, 409, {
+        kind: 'error',
+        text: 'This action does not apply to the account as it is now (someone may have changed it meanwhile).',
+      });
     const carry: Record<string, string> = {};
     if (name === 'link') {
       const tid = parseGuid(textField(body, 'tid', 64), 'Tenant ID');
       const oid = parseGuid(textField(body, 'oid', 64), 'Object ID');
-      if (!tid.ok || !oid.ok) return accountPage(request, reply, realm, user, 400, { kind: 'error', text: [tid, oid].map((p) => (p.ok ? '' : p.error)).filter(Boolean).join(' ') });
+      if (!tid.ok || !oid.ok)
+        return accountPage(request, reply, realm, user, 400, {
+          kind: 'error',
+          text: [tid, oid]
+            .map((p) => (p.ok ? '' : p.error))
+            .filter(Boolean)
+            .join(' '),
+        });
       carry.tid = tid.value;
       carry.oid = oid.value;
     }
     if (body.confirm !== 'yes') {
-      return send(request, reply, realm, 200, spec.question(user), confirmBody({
-        realm: realm.realm, user, csrf: csrfToken(app, request), action: name, question: spec.question(user), consequence: spec.consequence(user),
-        button: spec.offer(user).button, danger: spec.danger === true, carry,
-      }));
+      return send(
+        request,
+        reply,
+        realm,
+        200,
+        spec.question(user),
+        confirmBody({
+          realm: realm.realm,
+          user,
+          csrf: csrfToken(app, request),
+          action: name,
+          question: spec.question(user),
+          consequence: spec.consequence(user),
+          button: spec.offer(user).button,
+          danger: spec.danger === true,
+          carry,
+        }),
+      );
     }
     try {
       return await run({ ...c, body: { ...body, ...carry } }, name);
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
-      await auditAdmin(app, request, c.actor, { type: spec.event, outcome: 'failure', realm: realm.realm, details: { target: user.email, action: name, reason: err.code, message: err.message } });
+      await auditAdmin(app, request, c.actor, {
+        type: spec.event,
+        outcome: 'failure',
+        realm: realm.realm,
+        details: { target: user.email, action: name, reason: err.code, message: err.message },
+      });
       const text = `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
       return accountPage(request, reply, realm, user, err.code === 'INVALID_IDENTITY' ? 400 : 409, { kind: 'error', text });
     }

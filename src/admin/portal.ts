@@ -27,7 +27,6 @@ const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
 });
 
-
 export function findClient(app: FastifyInstance, id: unknown): PortalClientConfig | undefined {
   return typeof id === 'string' ? app.gateway.config.sites.portal?.clients.find((c) => c.id === id) : undefined;
 }
@@ -42,7 +41,13 @@ export function portalRoutes(app: FastifyInstance): void {
     return { url: adminConsentUrl(config, portalApp.clientId, s.tenantId, state), expiresAt };
   }
 
-  async function render(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig, status: number, x: { notice?: Notice | null; form?: PortalForm; tenantError?: string | null } = {}): Promise<FastifyReply> {
+  async function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    client: PortalClientConfig,
+    status: number,
+    x: { notice?: Notice | null; form?: PortalForm; tenantError?: string | null } = {},
+  ): Promise<FastifyReply> {
     const { value: settings, version } = await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH);
     const view: PortalView = {
       csrf: csrfToken(app, request),
@@ -51,8 +56,11 @@ export function portalRoutes(app: FastifyInstance): void {
       settings,
       portalApp: portalApp !== undefined,
       form: x.form ?? {
-        tenantId: settings.tenantId ?? '', ssoEnabled: settings.ssoEnabled, passwordAllowed: settings.passwordAllowed,
-        provisioning: settings.provisioning, autoLink: settings.autoLink,
+        tenantId: settings.tenantId ?? '',
+        ssoEnabled: settings.ssoEnabled,
+        passwordAllowed: settings.passwordAllowed,
+        provisioning: settings.provisioning,
+        autoLink: settings.autoLink,
       },
       tenantError: x.tenantError ?? null,
       notice: x.notice ?? null,
@@ -60,7 +68,11 @@ export function portalRoutes(app: FastifyInstance): void {
       redirectUris: registeredRedirectUris(config).portal,
     };
     return sendAdmin(app, request, reply, status, {
-      title: `Authentication — ${client.name}`, crumbs: ['Portal', client.name, 'Authentication'], section: 'portal', clientId: client.id, body: portalBody(view),
+      title: `Authentication — ${client.name}`,
+      crumbs: ['Portal', client.name, 'Authentication'],
+      section: 'portal',
+      clientId: client.id,
+      body: portalBody(view),
     });
   }
 
@@ -70,8 +82,11 @@ export function portalRoutes(app: FastifyInstance): void {
     const provisioning = provRaw === '' ? current : provRaw === 'tenant' || provRaw === 'invited' ? provRaw : null;
     return {
       form: {
-        tenantId: textField(body, 'tenantId') ?? '', ssoEnabled: checkbox(body, 'ssoEnabled'), passwordAllowed: checkbox(body, 'passwordAllowed'),
-        provisioning: provisioning ?? 'tenant', autoLink: checkbox(body, 'autoLink'),
+        tenantId: textField(body, 'tenantId') ?? '',
+        ssoEnabled: checkbox(body, 'ssoEnabled'),
+        passwordAllowed: checkbox(body, 'passwordAllowed'),
+        provisioning: provisioning ?? 'tenant',
+        autoLink: checkbox(body, 'autoLink'),
       },
       provisioning,
     };
@@ -79,7 +94,8 @@ export function portalRoutes(app: FastifyInstance): void {
 
   /** Why these values cannot be saved, or null. */
   function refusal(form: PortalForm): string | null {
-    if (form.ssoEnabled && !portalApp) return 'Entra SSO cannot be enabled: Regentra’s multi-tenant app registration (sites.portal.entra) is not configured on this gateway. Ask your operator to configure it.';
+    if (form.ssoEnabled && !portalApp)
+      return 'Entra SSO cannot be enabled: Regentra’s multi-tenant app registration (sites.portal.entra) is not configured on this gateway. Ask your operator to configure it.';
     if (form.ssoEnabled && !form.tenantId) return 'Enter the client’s Azure AD tenant ID to enable Entra SSO.';
     return null;
   }
@@ -92,14 +108,20 @@ export function portalRoutes(app: FastifyInstance): void {
     const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
     const version = formVersion(body);
     const { form, provisioning } = parseForm(body, current.value.provisioning);
-    if (version === null || provisioning === null || body.action !== 'save') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
+    if (version === null || provisioning === null || body.action !== 'save')
+      return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     if (version !== current.version) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     const tenant = parseTenantId(textField(body, 'tenantId'), 'tenant ID', true);
     if (!tenant.ok) return render(request, reply, client, 400, { form, tenantError: tenant.error, notice: { kind: 'error', text: 'Check the tenant ID.' } });
     const normalised: PortalForm = { ...form, tenantId: tenant.value };
     const why = refusal(normalised);
     if (why) {
-      await auditAdmin(app, request, actor, { type: 'settings.change', outcome: 'failure', realm: portalRealm(client.id), details: { setting: key, client: client.id, reason: why } });
+      await auditAdmin(app, request, actor, {
+        type: 'settings.change',
+        outcome: 'failure',
+        realm: portalRealm(client.id),
+        details: { setting: key, client: client.id, reason: why },
+      });
       return render(request, reply, client, 409, { form, notice: { kind: 'error', text: why } });
     }
     const s = current.value;
@@ -107,16 +129,30 @@ export function portalRoutes(app: FastifyInstance): void {
     // consent was given in the old tenant: a new tenant starts again
     const newTenant = tenantId !== s.tenantId;
     const next: PortalAuthSettings = {
-      ...s, tenantId, ssoEnabled: normalised.ssoEnabled, passwordAllowed: normalised.passwordAllowed, provisioning, autoLink: normalised.autoLink,
+      ...s,
+      tenantId,
+      ssoEnabled: normalised.ssoEnabled,
+      passwordAllowed: normalised.passwordAllowed,
+      provisioning,
+      autoLink: normalised.autoLink,
       consent: newTenant ? DEFAULT_PORTAL_AUTH.consent : s.consent,
     };
     const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'provisioning', 'autoLink']);
     if (Object.keys(diff).length === 0) return reply.code(303).redirect(`${ADMIN_PATHS.portal(client.id)}?done=unchanged`);
     if (newTenant && s.consent.status !== 'none') diff.consent = 'reset (new tenant)';
     const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: app.gateway.now() };
-    if (!(await saveSetting(app, key, stamped, current.version))) return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
-    await auditAdmin(app, request, actor, { type: 'settings.change', outcome: 'success', realm: portalRealm(client.id), details: { setting: key, client: client.id, changes: diff } });
-    return reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.portal(client.id)}?done=saved`);
+    if (!(await saveSetting(app, key, stamped, current.version)))
+      return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    await auditAdmin(app, request, actor, {
+      type: 'settings.change',
+      outcome: 'success',
+      realm: portalRealm(client.id),
+      details: { setting: key, client: client.id, changes: diff },
+    });
+    return reply
+      .code(303)
+      .header('cache-control', 'no-store')
+      .redirect(`${ADMIN_PATHS.portal(client.id)}?done=saved`);
   }
 
   const clientOr404 = (request: FastifyRequest, reply: FastifyReply): PortalClientConfig | null => {
@@ -141,7 +177,10 @@ export function portalRoutes(app: FastifyInstance): void {
     rememberClient(request, client.id);
     // switching while on a client's People page stays on People
     const to = (request.query as { to?: unknown }).to;
-    return reply.code(303).header('cache-control', 'no-store').redirect(to === 'people' ? ADMIN_PATHS.people(portalRealm(client.id)) : ADMIN_PATHS.portal(client.id));
+    return reply
+      .code(303)
+      .header('cache-control', 'no-store')
+      .redirect(to === 'people' ? ADMIN_PATHS.people(portalRealm(client.id)) : ADMIN_PATHS.portal(client.id));
   });
 
   const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;

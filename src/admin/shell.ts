@@ -53,6 +53,14 @@ export async function sendAdmin(app: FastifyInstance, request: FastifyRequest, r
   if (page.clientId) rememberClient(request, page.clientId);
   const clientId = page.clientId ?? rememberedClient(app, request);
   const soon = await expiringSoon(app).catch(() => []);
-  const banner = expiryBanner(soon.map((e) => ({ text: `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${formatTime(e.expiresAt)}).`, expired: e.daysLeft <= 0 })));
-  return sendAdminPage(reply, status, { ...page, clientId, body: html`${banner}${page.body}`, signedInAs: actorOf(request).user.email, clients: portalClients(app) });
+  const banner = expiryBanner(
+    soon.map((e) => ({ text: `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${formatTime(e.expiresAt)}).`, expired: e.daysLeft <= 0 })),
+  );
+  return sendAdminPage(reply, status, {
+    ...page,
+    clientId,
+    body: html`${banner}${page.body}`,
+    signedInAs: actorOf(request).user.email,
+    clients: portalClients(app),
+  });
 }

@@ -33,15 +33,24 @@ const MAX_SECRET_DAYS = 731;
 const MAX_CERTIFICATES = 4;
 
 const NOTICES: Readonly<Record<string, Notice>> = Object.freeze({
-  generated: { kind: 'ok', text: 'Certificate generated. Download it (.cer), upload it in Azure under Certificates & secrets → Certificates, check the thumbprint, then click “Test Connection with this certificate”.' },
-  tested: { kind: 'ok', text: 'Test Connection passed with the certificate: Microsoft accepted it. Regentra now uses it for sign-in (the other credentials stay as fallbacks until you remove them).' },
+  generated: {
+    kind: 'ok',
+    text: 'Certificate generated. Download it (.cer), upload it in Azure under Certificates & secrets → Certificates, check the thumbprint, then click “Test Connection with this certificate”.',
+  },
+  tested: {
+    kind: 'ok',
+    text: 'Test Connection passed with the certificate: Microsoft accepted it. Regentra now uses it for sign-in (the other credentials stay as fallbacks until you remove them).',
+  },
   'test-failed': { kind: 'error', text: 'Test Connection failed with the certificate: see the details below.' },
   removed: { kind: 'ok', text: 'Certificate removed. Delete it in Azure too (Certificates & secrets).' },
   'secret-removed': { kind: 'ok', text: 'Client secret removed. Delete it in Azure too (Certificates & secrets).' },
   'expiry-saved': { kind: 'ok', text: 'Expiry date saved: Regentra warns every admin 30 days before.' },
   conflict: { kind: 'error', text: CONFLICT_TEXT },
   'need-app': { kind: 'error', text: 'Save the Tenant ID and Client ID above first: the test signs in as that app.' },
-  'last-credential': { kind: 'error', text: 'This is the only tested credential and SSO is on: removing it would stop Microsoft sign-in. Add another credential and test it first, or turn SSO off.' },
+  'last-credential': {
+    kind: 'error',
+    text: 'This is the only tested credential and SSO is on: removing it would stop Microsoft sign-in. Add another credential and test it first, or turn SSO off.',
+  },
   'too-many': { kind: 'error', text: `There are already ${MAX_CERTIFICATES} certificates: remove one you no longer use first.` },
   unknown: { kind: 'error', text: 'That certificate is no longer there (someone removed it). Review the list below.' },
 });
@@ -52,10 +61,21 @@ export function credentialsNotice(query: unknown): Notice | null {
 }
 
 /** What the credentials section shows (the SSO page renders it). */
-export function credentialsView(app: FastifyInstance, request: FastifyRequest, csrf: string, current: Versioned<StaffSsoSettings>, fieldError: string | null = null): CredentialsView {
+export function credentialsView(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  csrf: string,
+  current: Versioned<StaffSsoSettings>,
+  fieldError: string | null = null,
+): CredentialsView {
   return {
-    csrf, version: current.version, settings: current.value, credentials: staffCredentials(app, current.value),
-    now: app.gateway.now(), notice: credentialsNotice(request.query), fieldError,
+    csrf,
+    version: current.version,
+    settings: current.value,
+    credentials: staffCredentials(app, current.value),
+    now: app.gateway.now(),
+    notice: credentialsNotice(request.query),
+    fieldError,
   };
 }
 
@@ -69,15 +89,31 @@ export function parseSecretExpiry(raw: string | null, now: number): { ok: true; 
   return { ok: true, value: at };
 }
 
-export function credentialRoutes(app: FastifyInstance, rerender: (request: FastifyRequest, reply: FastifyReply, status: number, secretExpiryError: string) => Promise<FastifyReply>): void {
+export function credentialRoutes(
+  app: FastifyInstance,
+  rerender: (request: FastifyRequest, reply: FastifyReply, status: number, secretExpiryError: string) => Promise<FastifyReply>,
+): void {
   const { now } = app.gateway;
-  const back = (reply: FastifyReply, cred: keyof typeof NOTICES) => reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?cred=${cred}#credentials`);
+  const back = (reply: FastifyReply, cred: keyof typeof NOTICES) =>
+    reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?cred=${cred}#credentials`);
   const refresh = () => checkCredentialExpiry(app).catch((err: unknown) => app.log.error({ err }, 'credential expiry check failed'));
 
-  async function save(request: FastifyRequest, actor: AdminActor, current: Versioned<StaffSsoSettings>, next: StaffSsoSettings, action: string, details: Record<string, unknown>): Promise<boolean> {
+  async function save(
+    request: FastifyRequest,
+    actor: AdminActor,
+    current: Versioned<StaffSsoSettings>,
+    next: StaffSsoSettings,
+    action: string,
+    details: Record<string, unknown>,
+  ): Promise<boolean> {
     const stamped = { ...next, updatedBy: actor.user.email, updatedAt: now() };
     if (!(await saveSetting(app, STAFF_SSO_KEY, stamped, current.version))) return false;
-    await auditAdmin(app, request, actor, { type: 'settings.change', outcome: 'success', realm: STAFF_REALM, details: { setting: STAFF_SSO_KEY, action, ...details } });
+    await auditAdmin(app, request, actor, {
+      type: 'settings.change',
+      outcome: 'success',
+      realm: STAFF_REALM,
+      details: { setting: STAFF_SSO_KEY, action, ...details },
+    });
     await refresh();
     return true;
   }
@@ -109,11 +145,22 @@ export function credentialRoutes(app: FastifyInstance, rerender: (request: Fasti
         const host = request.siteHost;
         const generated = generateCertificate({ commonName: `Regentra Gateway staff SSO (${host})`, days, now: now() });
         const stored: StaffCertificate = {
-          pem: generated.pem, thumbprint: generated.thumbprint, x5tS256: generated.x5tS256, notBefore: generated.notBefore, notAfter: generated.notAfter,
+          pem: generated.pem,
+          thumbprint: generated.thumbprint,
+          x5tS256: generated.x5tS256,
+          notBefore: generated.notBefore,
+          notAfter: generated.notAfter,
           keyEnc: app.gateway.secretBox.seal(generated.privateKeyPem, certificateAad(generated.x5tS256)),
-          createdAt: now(), createdBy: actor.user.email, testedFingerprint: null, testedAt: null, lastTest: null,
+          createdAt: now(),
+          createdBy: actor.user.email,
+          testedFingerprint: null,
+          testedAt: null,
+          lastTest: null,
         };
-        const ok = await save(request, actor, current, { ...s, certificates: [...certs, stored] }, 'certificate-generated', { thumbprint: stored.thumbprint, notAfter: stored.notAfter });
+        const ok = await save(request, actor, current, { ...s, certificates: [...certs, stored] }, 'certificate-generated', {
+          thumbprint: stored.thumbprint,
+          notAfter: stored.notAfter,
+        });
         return back(reply, ok ? 'generated' : 'conflict');
       }
       case 'test-certificate': {
@@ -122,10 +169,27 @@ export function credentialRoutes(app: FastifyInstance, rerender: (request: Fasti
         const opened = openStaffCertificate(app, cert);
         const tested = { tenantId: s.tenantId, clientId: s.clientId, clientSecret: '', certificate: opened };
         const check = opened ? await checkConnection(app, tested) : null;
-        const error = check?.error ?? (opened ? null : { code: 'KEY_UNREADABLE', message: "The certificate's private key cannot be read with the current encryption keys.", hint: 'Generate a new certificate.' });
+        const error =
+          check?.error ??
+          (opened
+            ? null
+            : {
+                code: 'KEY_UNREADABLE',
+                message: "The certificate's private key cannot be read with the current encryption keys.",
+                hint: 'Generate a new certificate.',
+              });
         await auditAdmin(app, request, actor, {
-          type: 'sso.test', outcome: check?.ok ? 'success' : 'failure', realm: STAFF_REALM,
-          details: { step: 'connection', credential: 'certificate', thumbprint: cert.thumbprint, tenantId: s.tenantId, clientId: s.clientId, error: error?.code ?? null },
+          type: 'sso.test',
+          outcome: check?.ok ? 'success' : 'failure',
+          realm: STAFF_REALM,
+          details: {
+            step: 'connection',
+            credential: 'certificate',
+            thumbprint: cert.thumbprint,
+            tenantId: s.tenantId,
+            clientId: s.clientId,
+            error: error?.code ?? null,
+          },
         });
         const passed = check?.ok === true && opened !== null;
         const updated: StaffCertificate = {
@@ -140,7 +204,9 @@ export function credentialRoutes(app: FastifyInstance, rerender: (request: Fasti
       case 'remove-certificate': {
         if (!cert) return back(reply, 'unknown');
         if (!removable(s, cert.thumbprint)) return back(reply, 'last-credential');
-        const ok = await save(request, actor, current, { ...s, certificates: certs.filter((c) => c !== cert) }, 'certificate-removed', { thumbprint: cert.thumbprint });
+        const ok = await save(request, actor, current, { ...s, certificates: certs.filter((c) => c !== cert) }, 'certificate-removed', {
+          thumbprint: cert.thumbprint,
+        });
         return back(reply, ok ? 'removed' : 'conflict');
       }
       case 'secret-expiry': {
@@ -152,7 +218,14 @@ export function credentialRoutes(app: FastifyInstance, rerender: (request: Fasti
       case 'remove-secret': {
         if (!s.clientSecretEnc || certs.length === 0) return back(reply, 'unknown');
         if (!removable(s, 'secret')) return back(reply, 'last-credential');
-        const ok = await save(request, actor, current, { ...s, clientSecretEnc: null, secretSetAt: null, secretExpiresAt: null, testedFingerprint: null }, 'secret-removed', { clientSecret: 'removed' });
+        const ok = await save(
+          request,
+          actor,
+          current,
+          { ...s, clientSecretEnc: null, secretSetAt: null, secretExpiresAt: null, testedFingerprint: null },
+          'secret-removed',
+          { clientSecret: 'removed' },
+        );
         return back(reply, ok ? 'secret-removed' : 'conflict');
       }
       default:
@@ -168,8 +241,6 @@ export function credentialRoutes(app: FastifyInstance, rerender: (request: Fasti
     if (!m || !cert) return replyError(request, reply, 'NOT_FOUND');
     const name = `regentra-staff-sso-${cert.thumbprint.slice(0, 8).toLowerCase()}.${m[2]}`;
     reply.header('cache-control', 'no-store').header('content-disposition', `attachment; filename="${name}"`).header('x-content-type-options', 'nosniff');
-    return m[2] === 'cer'
-      ? reply.type('application/pkix-cert').send(certificateDer(cert.pem))
-      : reply.type('application/x-pem-file').send(cert.pem);
+    return m[2] === 'cer' ? reply.type('application/pkix-cert').send(certificateDer(cert.pem)) : reply.type('application/x-pem-file').send(cert.pem);
   });
 }

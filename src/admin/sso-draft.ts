@@ -27,8 +27,14 @@ const draftKey = (uid: string): string => `sso.staff.draft.${uid}`;
 
 function isDraft(v: unknown): v is TestDraft {
   const d = v as Partial<TestDraft> | null;
-  return d !== null && typeof d === 'object' && typeof d.tenantId === 'string' && typeof d.clientId === 'string'
-    && typeof d.fingerprint === 'string' && typeof d.startedAt === 'number';
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    typeof d.tenantId === 'string' &&
+    typeof d.clientId === 'string' &&
+    typeof d.fingerprint === 'string' &&
+    typeof d.startedAt === 'number'
+  );
 }
 
 export async function loadDraft(app: FastifyInstance, uid: string): Promise<TestDraft | null> {

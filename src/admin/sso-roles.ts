@@ -29,41 +29,73 @@ const NOTICES: Readonly<Record<string, Notice>> = Object.freeze({
 export function parseRoleMapping(source: string | null, valuesText: string | null): { ok: true; value: RoleMapping | null } | { ok: false; error: string } {
   if (source === 'none' || source === null) return { ok: true, value: null };
   if (source !== 'roles' && source !== 'groups') return { ok: false, error: 'Choose app roles, groups, or off.' };
-  const values = [...new Set((valuesText ?? '').split(/[\r\n,]+/).map((v) => v.trim()).filter(Boolean))];
-  if (values.length === 0) return { ok: false, error: source === 'roles' ? 'Enter at least one app role value (e.g. Regentra.Admin).' : 'Enter at least one group object ID.' };
+  const values = [
+    ...new Set(
+      (valuesText ?? '')
+        .split(/[\r\n,]+/)
+        .map((v) => v.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (values.length === 0)
+    return { ok: false, error: source === 'roles' ? 'Enter at least one app role value (e.g. Regentra.Admin).' : 'Enter at least one group object ID.' };
   if (values.length > MAX_VALUES) return { ok: false, error: `At most ${MAX_VALUES} values.` };
   const bad = values.find((v) => !(source === 'groups' ? GUID.test(v) : ROLE_VALUE.test(v)));
   if (bad !== undefined) {
-    return { ok: false, error: source === 'groups'
-      ? `“${bad.slice(0, 80)}” is not a group object ID (a GUID from Azure AD → Groups → the group → Object ID). Group names are not sent in tokens.`
-      : `“${bad.slice(0, 80)}” is not an app role value (letters, digits and . _ : / -, no spaces: the “Value” of the app role in the app registration).` };
+    return {
+      ok: false,
+      error:
+        source === 'groups'
+          ? `“${bad.slice(0, 80)}” is not a group object ID (a GUID from Azure AD → Groups → the group → Object ID). Group names are not sent in tokens.`
+          : `“${bad.slice(0, 80)}” is not an app role value (letters, digits and . _ : / -, no spaces: the “Value” of the app role in the app registration).`,
+    };
   }
   return { ok: true, value: { source, values: source === 'groups' ? values.map((v) => v.toLowerCase()) : values } };
 }
 
-export function rolesSection(v: { csrf: string; version: number; settings: StaffSsoSettings; notice: Notice | null; error: string | null; form?: { source: string; values: string } }): SafeHtml {
+export function rolesSection(v: {
+  csrf: string;
+  version: number;
+  settings: StaffSsoSettings;
+  notice: Notice | null;
+  error: string | null;
+  form?: { source: string; values: string };
+}): SafeHtml {
   const m = v.settings.roleMapping ?? null;
   const source = v.form?.source ?? m?.source ?? 'none';
   const values = v.form?.values ?? (m?.values ?? []).join('\n');
-  const option = (value: string, text: string) => html`<option value="${value}"${source === value ? html` selected` : ''}>${text}</option>`;
-  const state = m ? html`<p>Now: staff members signing in with Microsoft are <strong>admins</strong> when their ID token lists ${m.source === 'roles' ? 'one of these app roles' : 'one of these groups'}, otherwise <strong>members</strong>. Their role cannot be changed by hand.</p>`
+  const option = (value: string, text: string) => html`<option value="${value}" ${source === value ? html` selected` : ''}>${text}</option>`;
+  const state = m
+    ? html`<p>
+        Now: staff members signing in with Microsoft are <strong>admins</strong> when their ID token lists
+        ${m.source === 'roles' ? 'one of these app roles' : 'one of these groups'}, otherwise <strong>members</strong>. Their role cannot be changed by hand.
+      </p>`
     : html`<p>Now: off. Staff roles are set by hand (<code>regentra-gateway users set-role</code>).</p>`;
   return html`<section id="roles" aria-labelledby="roles-title">
-<h2 id="roles-title">Roles from Microsoft Entra</h2>
-<p>Let Azure decide who is a Regentra admin: define app roles in the staff app registration (App roles, e.g. <code>Regentra.Admin</code>, assigned under Enterprise applications → Users and groups), or use security groups (add the <code>groups</code> claim under Token configuration). The role is applied at each Microsoft sign-in and every change is in the audit log.</p>
-${state}
-${noticeBox(v.notice)}
-<form method="post" action="${ROLES_PATH}" class="panel">
-${hiddenFields(v.csrf, v.version)}
-<label for="roleSource">Members of these are Regentra admins</label>
-<select id="roleSource" name="source">${option('none', 'Off: roles are set by hand')}${option('roles', 'App roles (roles claim)')}${option('groups', 'Groups (groups claim, object IDs)')}</select>
-<label for="roleValues">Values <span class="hint">one per line: app role values, or group object IDs</span></label>
-<textarea id="roleValues" name="values" rows="4" spellcheck="false"${v.error ? html` aria-invalid="true" aria-describedby="roleValues-error"` : ''}>${values}</textarea>
-${v.error ? html`<p class="field-error" id="roleValues-error">${v.error}</p>` : ''}
-<p class="hint">With groups, a person in too many groups gets no groups in the token (Microsoft’s “overage”): Regentra then refuses the sign-in rather than guess. App roles have no such limit.</p>
-<div class="actions"><button type="submit" class="btn inline">Save roles</button></div>
-</form>
-</section>`;
+    <h2 id="roles-title">Roles from Microsoft Entra</h2>
+    <p>
+      Let Azure decide who is a Regentra admin: define app roles in the staff app registration (App roles, e.g. <code>Regentra.Admin</code>, assigned under
+      Enterprise applications → Users and groups), or use security groups (add the <code>groups</code> claim under Token configuration). The role is applied at
+      each Microsoft sign-in and every change is in the audit log.
+    </p>
+    ${state} ${noticeBox(v.notice)}
+    <form method="post" action="${ROLES_PATH}" class="panel">
+      ${hiddenFields(v.csrf, v.version)}
+      <label for="roleSource">Members of these are Regentra admins</label>
+      <select id="roleSource" name="source">
+        ${option('none', 'Off: roles are set by hand')}${option('roles', 'App roles (roles claim)')}${option('groups', 'Groups (groups claim, object IDs)')}
+      </select>
+      <label for="roleValues">Values <span class="hint">one per line: app role values, or group object IDs</span></label>
+      <textarea id="roleValues" name="values" rows="4" spellcheck="false" ${v.error ? html` aria-invalid="true" aria-describedby="roleValues-error"` : ''}>
+${values}</textarea>
+      ${v.error ? html`<p class="field-error" id="roleValues-error">${v.error}</p>` : ''}
+      <p class="hint">
+        With groups, a person in too many groups gets no groups in the token (Microsoft’s “overage”): Regentra then refuses the sign-in rather than guess. App
+        roles have no such limit.
+      </p>
+      <div class="actions"><button type="submit" class="btn inline">Save roles</button></div>
+    </form>
+  </section>`;
 }
 
 export function rolesNotice(query: unknown): Notice | null {
@@ -71,7 +103,15 @@ export function rolesNotice(query: unknown): Notice | null {
   return typeof key === 'string' && Object.hasOwn(NOTICES, key) ? (NOTICES[key] as Notice) : null;
 }
 
-export function roleRoutes(app: FastifyInstance, rerender: (request: FastifyRequest, reply: FastifyReply, status: number, x: { error: string; form: { source: string; values: string } }) => Promise<FastifyReply>): void {
+export function roleRoutes(
+  app: FastifyInstance,
+  rerender: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    x: { error: string; form: { source: string; values: string } },
+  ) => Promise<FastifyReply>,
+): void {
   app.post(ROLES_PATH, async (request, reply) => {
     const body = formBody(request);
     if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
@@ -88,7 +128,9 @@ export function roleRoutes(app: FastifyInstance, rerender: (request: FastifyRequ
     const next = { ...current.value, roleMapping: parsed.value, updatedBy: actor.user.email, updatedAt: app.gateway.now() };
     if (!(await saveSetting(app, STAFF_SSO_KEY, next, current.version))) return back('conflict');
     await auditAdmin(app, request, actor, {
-      type: 'settings.change', outcome: 'success', realm: STAFF_REALM,
+      type: 'settings.change',
+      outcome: 'success',
+      realm: STAFF_REALM,
       details: { setting: STAFF_SSO_KEY, action: 'role-mapping', changes: { roleMapping: { from: current.value.roleMapping ?? null, to: parsed.value } } },
     });
     return back(parsed.value ? 'saved' : 'off');

@@ -23,7 +23,18 @@ import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import { actorOf, csrfToken, csrfValid, replyCsrf, type AdminActor } from './access.ts';
 import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, parseGuid, parseSecret, parseTenantId, textField } from './forms.ts';
-import { beginTestSignIn, checkConnection, readStaffSecret, registeredRedirectUris, sealStaffSecret, settingsFingerprint, takeTestResult, type ConnectionCheck, type EntraAppCredentials, type TestSignInResult } from '../auth/entra/index.ts';
+import {
+  beginTestSignIn,
+  checkConnection,
+  readStaffSecret,
+  registeredRedirectUris,
+  sealStaffSecret,
+  settingsFingerprint,
+  takeTestResult,
+  type ConnectionCheck,
+  type EntraAppCredentials,
+  type TestSignInResult,
+} from '../auth/entra/index.ts';
 import { draftCredentials, isVerified, loadDraft, putDraft, savedFingerprint, sealDraftSecret, type TestDraft } from './sso-draft.ts';
 import { ssoBody, type SsoView } from './sso-view.ts';
 import { sendAdmin } from './shell.ts';
@@ -58,7 +69,10 @@ const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   saved: { kind: 'ok', text: 'Saved. Run Test Connection to verify these values: SSO can be enabled once the test passes.' },
   'saved-tested': { kind: 'ok', text: 'Saved. These values passed Test Connection: you can enable SSO.' },
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
-  enabled: { kind: 'ok', text: 'SSO is on. Team members now see “Sign in with Microsoft” on the login page (every server picks the change up within a few seconds).' },
+  enabled: {
+    kind: 'ok',
+    text: 'SSO is on. Team members now see “Sign in with Microsoft” on the login page (every server picks the change up within a few seconds).',
+  },
   disabled: { kind: 'ok', text: 'SSO is off (and SSO-only with it): everyone signs in with email and password.' },
   'sso-only-on': { kind: 'ok', text: 'SSO-only is on: Staff password sign-in is refused.' },
   'sso-only-off': { kind: 'ok', text: 'SSO-only is off: Staff members can sign in with email and password again.' },
@@ -77,7 +91,11 @@ function authorityOrigin(app: FastifyInstance): string {
 }
 
 /** The credential fields of the form, validated; the secret is '' when the field was left empty. */
-function parseCredentials(body: Record<string, unknown>): { creds: { tenantId: string; clientId: string; secret: string } | null; form: { tenantId: string; clientId: string }; errors: FieldErrors } {
+function parseCredentials(body: Record<string, unknown>): {
+  creds: { tenantId: string; clientId: string; secret: string } | null;
+  form: { tenantId: string; clientId: string };
+  errors: FieldErrors;
+} {
   const tenant = parseTenantId(textField(body, 'tenantId'), 'Tenant ID');
   const client = parseGuid(textField(body, 'clientId'), 'Client ID');
   const secret = parseSecret(body, 'clientSecret');
@@ -110,14 +128,30 @@ export function ssoRoutes(app: FastifyInstance): void {
       notice: x.notice ?? null,
       check: x.check ?? null,
       result: x.result ?? null,
-      pending: draft?.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, passedAt: draft.passedAt, claims: draft.claims } : null,
-      untested: draft && !draft.passedAt ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, startedAt: draft.startedAt } : null,
+      pending: draft?.passedAt
+        ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, passedAt: draft.passedAt, claims: draft.claims }
+        : null,
+      untested:
+        draft && !draft.passedAt
+          ? { tenantId: draft.tenantId, clientId: draft.clientId, newSecret: draft.secretEnc !== null, startedAt: draft.startedAt }
+          : null,
       ssoSession: actor.session.amr.includes('sso'),
     };
     const credentials = credentialsSection(credentialsView(app, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
-    const roles = rolesSection({ csrf: view.csrf, version, settings, notice: rolesNotice(request.query), error: x.roles?.error ?? null, ...(x.roles ? { form: x.roles.form } : {}) });
+    const roles = rolesSection({
+      csrf: view.csrf,
+      version,
+      settings,
+      notice: rolesNotice(request.query),
+      error: x.roles?.error ?? null,
+      ...(x.roles ? { form: x.roles.form } : {}),
+    });
     return sendAdmin(app, request, reply, status, {
-      title: 'Single Sign-On', crumbs: ['Security', 'Single Sign-On'], section: 'sso', body: html`${ssoBody(view)}${credentials}${roles}`, formTargets: [authorityOrigin(app)],
+      title: 'Single Sign-On',
+      crumbs: ['Security', 'Single Sign-On'],
+      section: 'sso',
+      body: html`${ssoBody(view)}${credentials}${roles}`,
+      formTargets: [authorityOrigin(app)],
     });
   }
   credentialRoutes(app, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
@@ -131,12 +165,18 @@ export function ssoRoutes(app: FastifyInstance): void {
     const diff: Record<string, unknown> = changes(before, after, ['tenantId', 'clientId', 'enabled', 'ssoOnly', 'autoProvision', 'autoLink', 'testedAt']);
     // the secret itself never: only that it was replaced
     if (before.clientSecretEnc !== after.clientSecretEnc) diff.clientSecret = before.clientSecretEnc ? 'replaced' : 'set';
-    return auditAdmin(app, c.request, c.actor, { type: 'settings.change', outcome: 'success', realm: STAFF_REALM, details: { setting: STAFF_SSO_KEY, action, changes: diff } });
+    return auditAdmin(app, c.request, c.actor, {
+      type: 'settings.change',
+      outcome: 'success',
+      realm: STAFF_REALM,
+      details: { setting: STAFF_SSO_KEY, action, changes: diff },
+    });
   }
 
   async function commit(c: Ctx, next: StaffSsoSettings, done: keyof typeof DONE, afterSave?: () => Promise<void>): Promise<FastifyReply> {
     const stamped = stamp(next, c.actor);
-    if (!(await saveSetting(app, STAFF_SSO_KEY, stamped, c.current.version))) return render(c.request, c.reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    if (!(await saveSetting(app, STAFF_SSO_KEY, stamped, c.current.version)))
+      return render(c.request, c.reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     await auditChange(c, done, c.current.value, stamped);
     if (afterSave) await afterSave();
     return c.reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?done=${done}`);
@@ -144,7 +184,12 @@ export function ssoRoutes(app: FastifyInstance): void {
 
   /** Refuse an action: audited, the page again with the reason. */
   async function refuse(c: Ctx, status: number, action: string, text: string, x: RenderExtras = {}): Promise<FastifyReply> {
-    await auditAdmin(app, c.request, c.actor, { type: 'settings.change', outcome: 'failure', realm: STAFF_REALM, details: { setting: STAFF_SSO_KEY, action, reason: text } });
+    await auditAdmin(app, c.request, c.actor, {
+      type: 'settings.change',
+      outcome: 'failure',
+      realm: STAFF_REALM,
+      details: { setting: STAFF_SSO_KEY, action, reason: text },
+    });
     return render(c.request, c.reply, status, { ...x, notice: { kind: 'error', text } });
   }
 
@@ -154,18 +199,33 @@ export function ssoRoutes(app: FastifyInstance): void {
     const s = c.current.value;
     const secret = creds.secret || readStaffSecret(app, s);
     // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
-    if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: s.clientSecretEnc ? 'The saved secret cannot be read with the current encryption keys: enter it again.' : 'Enter the client secret.' } });
+    if (secret === null)
+      return render(c.request, c.reply, 400, {
+        form,
+        fieldErrors: {
+          clientSecret: s.clientSecretEnc ? 'The saved secret cannot be read with the current encryption keys: enter it again.' : 'Enter the client secret.',
+        },
+      });
     const fp = settingsFingerprint(app, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret });
     if (fp === savedFingerprint(app, s)) return c.reply.code(303).redirect(`${ADMIN_PATHS.sso}?done=unchanged`);
     const draft = await loadDraft(app, c.actor.user.id);
     const testedAt = draft?.passedAt && draft.fingerprint === fp ? draft.passedAt : null;
     if (s.enabled && testedAt === null) {
-      return refuse(c, 409, 'save', 'SSO is on, so new values must pass Test Connection before they replace the working ones. Click Test Connection, or turn SSO off first.', { form });
+      return refuse(
+        c,
+        409,
+        'save',
+        'SSO is on, so new values must pass Test Connection before they replace the working ones. Click Test Connection, or turn SSO off first.',
+        { form },
+      );
     }
     const next: StaffSsoSettings = {
-      ...s, tenantId: creds.tenantId, clientId: creds.clientId,
+      ...s,
+      tenantId: creds.tenantId,
+      clientId: creds.clientId,
       ...(creds.secret ? { clientSecretEnc: sealStaffSecret(app, creds.secret), secretSetAt: now() } : {}),
-      testedFingerprint: testedAt === null ? null : fp, testedAt,
+      testedFingerprint: testedAt === null ? null : fp,
+      testedAt,
     };
     return commit(c, next, testedAt === null ? 'saved' : 'saved-tested', testedAt === null ? undefined : () => putDraft(app, c.actor.user.id, null));
   }
@@ -178,9 +238,12 @@ export function ssoRoutes(app: FastifyInstance): void {
       return refuse(c, 409, 'save-tested', 'There are no tested values to save (the test expired or the saved secret changed). Run Test Connection again.');
     }
     const next: StaffSsoSettings = {
-      ...s, tenantId: creds.tenantId, clientId: creds.clientId,
+      ...s,
+      tenantId: creds.tenantId,
+      clientId: creds.clientId,
       ...(draft.secretEnc ? { clientSecretEnc: sealStaffSecret(app, creds.clientSecret), secretSetAt: now() } : {}),
-      testedFingerprint: draft.fingerprint, testedAt: draft.passedAt,
+      testedFingerprint: draft.fingerprint,
+      testedAt: draft.passedAt,
     };
     return commit(c, next, 'saved-tested', () => putDraft(app, c.actor.user.id, null));
   }
@@ -190,19 +253,34 @@ export function ssoRoutes(app: FastifyInstance): void {
    * trip through Microsoft, remembering what is being tested as this admin's draft.
    * `secretEnc`: the sealed secret typed for this test, or null (the saved one is tested).
    */
-  async function runTest(c: Ctx, tested: EntraAppCredentials, secretEnc: string | null, form: { tenantId: string; clientId: string }, typedSecret: boolean): Promise<FastifyReply> {
+  async function runTest(
+    c: Ctx,
+    tested: EntraAppCredentials,
+    secretEnc: string | null,
+    form: { tenantId: string; clientId: string },
+    typedSecret: boolean,
+  ): Promise<FastifyReply> {
     const check = await checkConnection(app, tested);
     await auditAdmin(app, c.request, c.actor, {
-      type: 'sso.test', outcome: check.ok ? 'success' : 'failure', realm: STAFF_REALM,
+      type: 'sso.test',
+      outcome: check.ok ? 'success' : 'failure',
+      realm: STAFF_REALM,
       details: { step: 'connection', tenantId: tested.tenantId, clientId: tested.clientId, error: check.error?.code ?? null },
     });
     if (!check.ok) {
-      const retype: Notice | null = typedSecret ? { kind: 'warn', text: 'For your security the secret you typed was not kept: enter it again after fixing the problem.' } : null;
+      const retype: Notice | null = typedSecret
+        ? { kind: 'warn', text: 'For your security the secret you typed was not kept: enter it again after fixing the problem.' }
+        : null;
       return render(c.request, c.reply, 200, { form, check, notice: retype });
     }
     const draft: TestDraft = {
-      tenantId: tested.tenantId, clientId: tested.clientId, secretEnc,
-      fingerprint: settingsFingerprint(app, tested), startedAt: now(), passedAt: null, claims: null,
+      tenantId: tested.tenantId,
+      clientId: tested.clientId,
+      secretEnc,
+      fingerprint: settingsFingerprint(app, tested),
+      startedAt: now(),
+      passedAt: null,
+      claims: null,
     };
     await putDraft(app, c.actor.user.id, draft);
     return beginTestSignIn(app, c.request, c.reply, tested, ADMIN_PATHS.sso);
@@ -222,7 +300,13 @@ export function ssoRoutes(app: FastifyInstance): void {
   async function testDraft(c: Ctx): Promise<FastifyReply> {
     const draft = await loadDraft(app, c.actor.user.id);
     const creds = draft ? draftCredentials(app, c.actor.user.id, draft, c.current.value) : null;
-    if (!draft || !creds) return refuse(c, 409, 'test-draft', 'There are no untested changes to test any more (they expire after 30 minutes, or the secret cannot be read). Enter the values in the form and click Test Connection.');
+    if (!draft || !creds)
+      return refuse(
+        c,
+        409,
+        'test-draft',
+        'There are no untested changes to test any more (they expire after 30 minutes, or the secret cannot be read). Enter the values in the form and click Test Connection.',
+      );
     // the form keeps showing the saved values, whatever the outcome
     return runTest(c, creds, draft.secretEnc, { tenantId: c.current.value.tenantId ?? '', clientId: c.current.value.clientId ?? '' }, false);
   }
@@ -234,9 +318,12 @@ export function ssoRoutes(app: FastifyInstance): void {
 
   function enableRefusal(s: StaffSsoSettings): string | null {
     const certificates = (s.certificates?.length ?? 0) > 0;
-    if (!s.tenantId || !s.clientId || (!s.clientSecretEnc && !certificates)) return 'Enter and save the Tenant ID, Client ID and Client Secret first (or add and test a certificate under Credentials).';
-    if (!certificates && savedFingerprint(app, s) === null) return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
-    if (!isVerified(app, s)) return 'These settings have not passed Test Connection. Click Test Connection: SSO can be enabled once the test passes for the saved values.';
+    if (!s.tenantId || !s.clientId || (!s.clientSecretEnc && !certificates))
+      return 'Enter and save the Tenant ID, Client ID and Client Secret first (or add and test a certificate under Credentials).';
+    if (!certificates && savedFingerprint(app, s) === null)
+      return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
+    if (!isVerified(app, s))
+      return 'These settings have not passed Test Connection. Click Test Connection: SSO can be enabled once the test passes for the saved values.';
     return null;
   }
 
@@ -249,11 +336,21 @@ export function ssoRoutes(app: FastifyInstance): void {
     async 'sso-only-on'(c) {
       if (!c.current.value.enabled) return refuse(c, 409, 'sso-only-on', 'Enable SSO first: SSO-only needs a working Microsoft sign-in.');
       if (!c.actor.session.amr.includes('sso')) {
-        return refuse(c, 403, 'sso-only-on', 'You signed in with a password. To prevent a lockout, SSO-only can only be turned on by an admin who signed in with Microsoft: sign out, sign in with Microsoft and try again.');
+        return refuse(
+          c,
+          403,
+          'sso-only-on',
+          'You signed in with a password. To prevent a lockout, SSO-only can only be turned on by an admin who signed in with Microsoft: sign out, sign in with Microsoft and try again.',
+        );
       }
       // the sign-in must prove the settings in force now, not an earlier tenant
       if (c.actor.session.idp?.tid !== c.current.value.tenantId) {
-        return refuse(c, 403, 'sso-only-on', 'You signed in with Microsoft before the current tenant was configured. Sign out, sign in with Microsoft again and try again.');
+        return refuse(
+          c,
+          403,
+          'sso-only-on',
+          'You signed in with Microsoft before the current tenant was configured. Sign out, sign in with Microsoft again and try again.',
+        );
       }
       return commit(c, { ...c.current.value, ssoOnly: true }, 'sso-only-on');
     },
@@ -263,7 +360,14 @@ export function ssoRoutes(app: FastifyInstance): void {
     'auto-link-on': (c) => commit(c, { ...c.current.value, autoLink: true }, 'auto-link-on'),
     'auto-link-off': (c) => commit(c, { ...c.current.value, autoLink: false }, 'auto-link-off'),
   };
-  const actions: Record<string, (c: Ctx) => Promise<FastifyReply>> = { ...toggles, save, test, 'test-draft': testDraft, 'discard-draft': discardDraft, 'save-tested': saveTested };
+  const actions: Record<string, (c: Ctx) => Promise<FastifyReply>> = {
+    ...toggles,
+    save,
+    test,
+    'test-draft': testDraft,
+    'discard-draft': discardDraft,
+    'save-tested': saveTested,
+  };
 
   /** Back from a test sign-in: record what came back (the saved values are marked tested, or the draft passed). */
   async function recordTestResult(request: FastifyRequest, actor: AdminActor, result: TestSignInResult): Promise<Notice> {
@@ -272,7 +376,8 @@ export function ssoRoutes(app: FastifyInstance): void {
     const current = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     if (savedFingerprint(app, current.value) === result.fingerprint) {
       const next = stamp({ ...current.value, testedFingerprint: result.fingerprint, testedAt: result.at }, actor);
-      if (!(await saveSetting(app, STAFF_SSO_KEY, next, current.version))) return { kind: 'warn', text: `Test passed, but ${CONFLICT_TEXT.charAt(0).toLowerCase()}${CONFLICT_TEXT.slice(1)}` };
+      if (!(await saveSetting(app, STAFF_SSO_KEY, next, current.version)))
+        return { kind: 'warn', text: `Test passed, but ${CONFLICT_TEXT.charAt(0).toLowerCase()}${CONFLICT_TEXT.slice(1)}` };
       await auditChange({ request, actor }, 'tested', current.value, next);
       await putDraft(app, actor.user.id, null);
       return { kind: 'ok', text: 'Test passed. The saved settings are verified: you can enable SSO below.' };
@@ -302,7 +407,8 @@ export function ssoRoutes(app: FastifyInstance): void {
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const c: Ctx = { request, reply, actor: actorOf(request), body, current };
     // a test or a discard changes no setting: a stale page may still run them
-    if (name !== 'test' && name !== 'test-draft' && name !== 'discard-draft' && version !== current.version) return render(request, reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
+    if (name !== 'test' && name !== 'test-draft' && name !== 'discard-draft' && version !== current.version)
+      return render(request, reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     return action(c);
   });
 }

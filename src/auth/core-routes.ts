@@ -51,8 +51,17 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     if (!s) return replyError(request, reply, 'UNAUTHENTICATED', { html: false });
     const { amr, idpAmr } = authMethods(s);
     return {
-      sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idp_amr: idpAmr,
-      authTime: s.authTime, sid: s.sid, idp: s.idp ? { tid: s.idp.tid, oid: s.idp.oid } : null,
+      sub: s.uid,
+      email: s.email,
+      name: s.name,
+      realm: s.realm,
+      client: s.client,
+      role: s.role,
+      amr,
+      idp_amr: idpAmr,
+      authTime: s.authTime,
+      sid: s.sid,
+      idp: s.idp ? { tid: s.idp.tid, oid: s.idp.oid } : null,
     };
   });
 
@@ -77,13 +86,27 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     if (!session) return reply.code(303).header('cache-control', 'no-store').redirect(after);
     // end this session server-side too, so that a copied cookie dies with the sign-out
     await app.gateway.revocation.revokeSession(session, app.gateway.now()).catch((err: unknown) => {
-      request.log.warn({ err }, 'sign-out: the store did not record the revocation; the cookie is cleared, the session refused here, and the revocation retried');
+      request.log.warn(
+        { err },
+        'sign-out: the store did not record the revocation; the cookie is cleared, the session refused here, and the revocation retried',
+      );
     });
     app.gateway.sessionRegistry.ended(session.sid);
     metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
-    await auditor.record({ type: 'signout', outcome: 'success', realm: session.realm, userId: session.uid, actor: session.uid, ip: request.ip, details: { sid: session.sid, amr: session.amr } });
+    await auditor.record({
+      type: 'signout',
+      outcome: 'success',
+      realm: session.realm,
+      userId: session.uid,
+      actor: session.uid,
+      ip: request.ip,
+      details: { sid: session.sid, amr: session.amr },
+    });
     const idpUrl = hooks.endSessionUrl ? await hooks.endSessionUrl(request, session).catch(() => null) : null;
-    return reply.code(303).header('cache-control', 'no-store').redirect(idpUrl ?? after);
+    return reply
+      .code(303)
+      .header('cache-control', 'no-store')
+      .redirect(idpUrl ?? after);
   }
 
   app.post(PATHS.logout, async (request, reply) => {
@@ -103,9 +126,9 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
       // an SSO sign-out continues at Entra's end-session endpoint (CSP form-action covers redirects)
       formTargets: [new URL(app.gateway.config.entra.authorityHost).origin],
       body: html`<h1>Sign out?</h1>
-<p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
-<form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>
-<p class="links"><a href="${rd}">Stay signed in</a></p>`,
+        <p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
+        <form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>
+        <p class="links"><a href="${rd}">Stay signed in</a></p>`,
     });
   });
 
@@ -115,8 +138,8 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
       title: 'Signed out',
       siteName: request.site.name,
       body: html`<h1>You are signed out</h1>
-<p class="lead">You have been signed out of ${request.site.name}. Close the browser to finish, or sign in again.</p>
-<a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(rd)}">Sign in again</a>`,
+        <p class="lead">You have been signed out of ${request.site.name}. Close the browser to finish, or sign in again.</p>
+        <a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(rd)}">Sign in again</a>`,
     });
   });
 }

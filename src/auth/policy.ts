@@ -63,7 +63,6 @@ export interface SessionEpochs {
   readonly ssoSessionsValidAfter: number;
 }
 
-
 /** Which Entra claim makes a staff member an admin, and its values (app role values, or group object ids). */
 export interface RoleMapping {
   readonly source: 'roles' | 'groups';
@@ -85,13 +84,30 @@ export interface StaffCertificate {
   readonly testedFingerprint: string | null;
   readonly testedAt: number | null;
   /** the last Test Connection with it (shown on the page) */
-  readonly lastTest?: { readonly ok: boolean; readonly at: number; readonly code: string | null; readonly message: string; readonly hint: string | null } | null;
+  readonly lastTest?: {
+    readonly ok: boolean;
+    readonly at: number;
+    readonly code: string | null;
+    readonly message: string;
+    readonly hint: string | null;
+  } | null;
 }
 
 export const DEFAULT_STAFF_SSO: StaffSsoSettings & SessionEpochs = Object.freeze({
-  tenantId: null, clientId: null, clientSecretEnc: null, secretSetAt: null, testedFingerprint: null, testedAt: null,
-  enabled: false, ssoOnly: false, autoProvision: false, autoLink: false, updatedBy: null, updatedAt: null,
-  passwordSessionsValidAfter: 0, ssoSessionsValidAfter: 0,
+  tenantId: null,
+  clientId: null,
+  clientSecretEnc: null,
+  secretSetAt: null,
+  testedFingerprint: null,
+  testedAt: null,
+  enabled: false,
+  ssoOnly: false,
+  autoProvision: false,
+  autoLink: false,
+  updatedBy: null,
+  updatedAt: null,
+  passwordSessionsValidAfter: 0,
+  ssoSessionsValidAfter: 0,
 });
 
 /**
@@ -131,9 +147,16 @@ export interface PortalAuthSettings {
 }
 
 export const DEFAULT_PORTAL_AUTH: PortalAuthSettings & SessionEpochs = Object.freeze({
-  tenantId: null, ssoEnabled: false, passwordAllowed: true,
-  consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }), provisioning: 'tenant', autoLink: false,
-  updatedBy: null, updatedAt: null, passwordSessionsValidAfter: 0, ssoSessionsValidAfter: 0,
+  tenantId: null,
+  ssoEnabled: false,
+  passwordAllowed: true,
+  consent: Object.freeze({ status: 'none' as const, at: null, tenantId: null, error: null }),
+  provisioning: 'tenant',
+  autoLink: false,
+  updatedBy: null,
+  updatedAt: null,
+  passwordSessionsValidAfter: 0,
+  ssoSessionsValidAfter: 0,
 });
 
 export type PortalProvisioning = 'tenant' | 'invited';
@@ -173,7 +196,12 @@ interface RealmAccess {
 function staffAccess(s: StaffSsoSettings): RealmAccess {
   // a credential: the client secret, or a certificate (src/auth/entra/staff-credentials.ts)
   const sso = s.enabled && s.tenantId !== null && s.clientId !== null && (s.clientSecretEnc !== null || (s.certificates?.length ?? 0) > 0);
-  return { sso, password: !(sso && s.ssoOnly), tenant: sso ? s.tenantId.toLowerCase() : null, ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null };
+  return {
+    sso,
+    password: !(sso && s.ssoOnly),
+    tenant: sso ? s.tenantId.toLowerCase() : null,
+    ssoIdentity: sso ? `${s.tenantId}|${s.clientId}`.toLowerCase() : null,
+  };
 }
 
 function portalAccess(p: PortalAuthSettings, portalApp: boolean): RealmAccess {
@@ -186,7 +214,8 @@ const PORTAL_PREFIX = 'portal.auth.';
 /** The realm whose sign-in settings live under `key`, or null for any other setting. */
 function accessOf(config: Config, key: string, value: unknown): RealmAccess | null {
   if (key === STAFF_SSO_KEY) return staffAccess({ ...DEFAULT_STAFF_SSO, ...(value as Partial<StaffSsoSettings>) });
-  if (key.startsWith(PORTAL_PREFIX)) return portalAccess({ ...DEFAULT_PORTAL_AUTH, ...(value as Partial<PortalAuthSettings>) }, config.sites.portal?.entra !== undefined);
+  if (key.startsWith(PORTAL_PREFIX))
+    return portalAccess({ ...DEFAULT_PORTAL_AUTH, ...(value as Partial<PortalAuthSettings>) }, config.sites.portal?.entra !== undefined);
   return null;
 }
 
@@ -199,7 +228,14 @@ function accessOf(config: Config, key: string, value: unknown): RealmAccess | nu
  * The stamps are kept from the stored value: a caller cannot reset them. The one way
  * these settings are written (admin pages, CLI).
  */
-export async function putSignInSettings<T extends object>(store: Store, config: Config, key: string, next: T, expectedVersion: number, now: number): Promise<Setting<T>> {
+export async function putSignInSettings<T extends object>(
+  store: Store,
+  config: Config,
+  key: string,
+  next: T,
+  expectedVersion: number,
+  now: number,
+): Promise<Setting<T>> {
   const stored = await store.getSetting<Partial<T> & Partial<SessionEpochs>>(key);
   const before = accessOf(config, key, stored?.value ?? {});
   if (before === null) return store.putSetting(key, next, expectedVersion);
@@ -221,12 +257,16 @@ export async function realmSessionRules(config: Config, store: Store, realm: str
   if (realm === STAFF_REALM) key = STAFF_SSO_KEY;
   const client = config.sites.portal?.clients.find((c) => portalRealm(c.id) === realm);
   if (client) key = portalAuthKey(client.id);
-  if (key === null) return { password: false, sso: false, ssoTenant: null, passwordValidAfter: Number.MAX_SAFE_INTEGER, ssoValidAfter: Number.MAX_SAFE_INTEGER };
+  if (key === null)
+    return { password: false, sso: false, ssoTenant: null, passwordValidAfter: Number.MAX_SAFE_INTEGER, ssoValidAfter: Number.MAX_SAFE_INTEGER };
   const s = await store.getSetting<Partial<SessionEpochs>>(key);
   const access = accessOf(config, key, s?.value ?? {}) as RealmAccess;
   return {
-    password: access.password, sso: access.sso, ssoTenant: access.tenant,
-    passwordValidAfter: s?.value.passwordSessionsValidAfter ?? 0, ssoValidAfter: s?.value.ssoSessionsValidAfter ?? 0,
+    password: access.password,
+    sso: access.sso,
+    ssoTenant: access.tenant,
+    passwordValidAfter: s?.value.passwordSessionsValidAfter ?? 0,
+    ssoValidAfter: s?.value.ssoSessionsValidAfter ?? 0,
   };
 }
 
@@ -241,7 +281,7 @@ export function createPolicyService(config: Config, store: Store): PolicyService
     // replica is dropped within SETTINGS_CACHE_MS of the change, however long the read took
     const start = cache.perf.now();
     const s = await store.getSetting<T>(key);
-    const value = s ? ({ ...fallback, ...s.value }) : fallback;
+    const value = s ? { ...fallback, ...s.value } : fallback;
     cache.set(key, { value }, { start });
     return value;
   }

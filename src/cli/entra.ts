@@ -54,7 +54,9 @@ export function runEntraCommand(args: readonly string[], io: Io, now: number = D
     writeFileSync(files.cer, certificateDer(cert.pem), { flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    io.stderr.write(`regentra-gateway entra generate-certificate: cannot write in ${dir}: ${code === 'EEXIST' ? 'a certificate is already there (remove it or choose another --out)' : code ?? String(err)}\n`);
+    io.stderr.write(
+      `regentra-gateway entra generate-certificate: cannot write in ${dir}: ${code === 'EEXIST' ? 'a certificate is already there (remove it or choose another --out)' : (code ?? String(err))}\n`,
+    );
     return 1;
   }
   io.stdout.write(

@@ -10,7 +10,15 @@
  * Changes are written with the setting's version (no lost update against an admin
  * saving at the same moment) and audited with actor 'cli'.
  */
-import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, putSignInSettings, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../auth/policy.ts';
+import {
+  DEFAULT_PORTAL_AUTH,
+  DEFAULT_STAFF_SSO,
+  portalAuthKey,
+  putSignInSettings,
+  STAFF_SSO_KEY,
+  type PortalAuthSettings,
+  type StaffSsoSettings,
+} from '../auth/policy.ts';
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import type { Config } from '../config/schema.ts';
@@ -44,12 +52,17 @@ export function printRedirectUris(args: readonly string[], config: Config, io: I
     io.stdout.write(`${title}\n`);
     for (const uri of r.uris) io.stdout.write(`  ${uri}\n`);
     if (r.wildcardHosts.length) io.stdout.write(`  (wildcard hosts cannot be registered; add each real host under: ${r.wildcardHosts.join(', ')})\n`);
-    io.stdout.write(r.frontChannelLogoutUrl ? `  Front-channel logout URL: ${r.frontChannelLogoutUrl}\n` : '  Front-channel logout URL: none (portals need sites.portal.centralCallbackHost for one URL that serves every client)\n');
+    io.stdout.write(
+      r.frontChannelLogoutUrl
+        ? `  Front-channel logout URL: ${r.frontChannelLogoutUrl}\n`
+        : '  Front-channel logout URL: none (portals need sites.portal.centralCallbackHost for one URL that serves every client)\n',
+    );
   };
   io.stdout.write('Add every URI to the app registration: Authentication → Web → Redirect URIs (Microsoft refuses any other with AADSTS50011).\n');
   io.stdout.write('Under Token configuration, add the optional ID token claims login_hint and xms_edov.\n\n');
   section('Staff app (Settings → Security → Single Sign-On):', list.staff);
-  if (list.portal) section(`\nPortal app (sites.portal.entra${config.sites.portal?.entra ? ` ${config.sites.portal.entra.clientId}` : ', not configured'}):`, list.portal);
+  if (list.portal)
+    section(`\nPortal app (sites.portal.entra${config.sites.portal?.entra ? ` ${config.sites.portal.entra.clientId}` : ', not configured'}):`, list.portal);
   return 0;
 }
 
@@ -64,8 +77,11 @@ async function status(ctx: CliContext): Promise<number> {
   out.write(`  SSO only:        ${yesNo(s.ssoOnly)}${s.ssoOnly && s.enabled ? '  (password sign-in is refused; break glass: sso disable-sso-only)' : ''}\n`);
   out.write(`  tenant ID:       ${s.tenantId ?? '(not set)'}\n`);
   out.write(`  client ID:       ${s.clientId ?? '(not set)'}\n`);
-  out.write(`  client secret:   ${s.clientSecretEnc ? `set ${when(s.secretSetAt)}, expires ${s.secretExpiresAt ? when(s.secretExpiresAt) : '(date not entered)'}` : '(not set)'}\n`);
-  for (const c of s.certificates ?? []) out.write(`  certificate:     ${c.thumbprint}, expires ${when(c.notAfter)}, ${c.testedAt ? `tested ${when(c.testedAt)}` : 'not tested'}\n`);
+  out.write(
+    `  client secret:   ${s.clientSecretEnc ? `set ${when(s.secretSetAt)}, expires ${s.secretExpiresAt ? when(s.secretExpiresAt) : '(date not entered)'}` : '(not set)'}\n`,
+  );
+  for (const c of s.certificates ?? [])
+    out.write(`  certificate:     ${c.thumbprint}, expires ${when(c.notAfter)}, ${c.testedAt ? `tested ${when(c.testedAt)}` : 'not tested'}\n`);
   if (s.roleMapping) out.write(`  admins from:     Entra ${s.roleMapping.source === 'roles' ? 'app roles' : 'groups'} ${s.roleMapping.values.join(', ')}\n`);
   out.write(`  last tested:     ${when(s.testedAt)}\n`);
   out.write(`  auto-provision:  ${yesNo(s.autoProvision)}\n`);
@@ -76,7 +92,9 @@ async function status(ctx: CliContext): Promise<number> {
     for (const client of portal.clients) {
       const p = await ctx.store.getSetting<Partial<PortalAuthSettings>>(portalAuthKey(client.id));
       const v: PortalAuthSettings = { ...DEFAULT_PORTAL_AUTH, ...(p?.value ?? {}) };
-      out.write(`  ${client.id}: SSO ${v.ssoEnabled ? 'on' : 'off'}, tenant ${v.tenantId ?? '(not set)'}, password ${v.passwordAllowed ? 'allowed' : 'off'}, consent ${v.consent.status}\n`);
+      out.write(
+        `  ${client.id}: SSO ${v.ssoEnabled ? 'on' : 'off'}, tenant ${v.tenantId ?? '(not set)'}, password ${v.passwordAllowed ? 'allowed' : 'off'}, consent ${v.consent.status}\n`,
+      );
     }
   }
   return 0;
@@ -95,7 +113,13 @@ async function changeStaff(ctx: CliContext, needed: (s: StaffSsoSettings) => boo
       throw err;
     }
     await ctx.store.appendAudit({
-      at: now, type: 'settings.change', outcome: 'success', realm: 'staff', userId: null, actor: 'cli', ip: null,
+      at: now,
+      type: 'settings.change',
+      outcome: 'success',
+      realm: 'staff',
+      userId: null,
+      actor: 'cli',
+      ip: null,
       details: { key: STAFF_SSO_KEY, change: what, ...patch },
     });
     return true;
@@ -117,12 +141,18 @@ export async function runSsoCommand(args: readonly string[], ctx: CliContext): P
         return printRedirectUris([], ctx.config, ctx.io);
       case 'disable-sso-only': {
         const changed = await changeStaff(ctx, (s) => s.ssoOnly, { ssoOnly: false }, 'sso-only off (break glass)');
-        ctx.io.stdout.write(changed ? 'SSO-only is now off: email + password sign-in is allowed again (within a few seconds on every replica).\n' : 'SSO-only was already off; nothing changed.\n');
+        ctx.io.stdout.write(
+          changed
+            ? 'SSO-only is now off: email + password sign-in is allowed again (within a few seconds on every replica).\n'
+            : 'SSO-only was already off; nothing changed.\n',
+        );
         return 0;
       }
       case 'disable': {
         const changed = await changeStaff(ctx, (s) => s.enabled || s.ssoOnly, { enabled: false, ssoOnly: false }, 'sso off');
-        ctx.io.stdout.write(changed ? 'Staff SSO is now off (and SSO-only with it): people sign in with email + password.\n' : 'Staff SSO was already off; nothing changed.\n');
+        ctx.io.stdout.write(
+          changed ? 'Staff SSO is now off (and SSO-only with it): people sign in with email + password.\n' : 'Staff SSO was already off; nothing changed.\n',
+        );
         return 0;
       }
       default:

@@ -10,7 +10,18 @@ import type { Io } from './io.ts';
 import type { User } from '../store/types.ts';
 import { StoreError } from '../store/types.ts';
 import {
-  AccountError, createLocalUser, findLocalUser, linkIdentity, parseRealm, resetMfa, setPassword, setRole, setStatus, signOutEverywhere, unlinkIdentity, unlockUser,
+  AccountError,
+  createLocalUser,
+  findLocalUser,
+  linkIdentity,
+  parseRealm,
+  resetMfa,
+  setPassword,
+  setRole,
+  setStatus,
+  signOutEverywhere,
+  unlinkIdentity,
+  unlockUser,
 } from '../auth/password/users.ts';
 import { hasTotp } from '../auth/totp/enrolment.ts';
 
@@ -91,8 +102,15 @@ function mfaState(u: User): string {
 
 function describe(u: User, now: number) {
   return {
-    realm: u.realm, email: u.email, name: u.displayName, role: u.realm === 'staff' ? u.role : null, status: u.status,
-    password: u.passwordHash !== null, mfa: mfaState(u), locked: u.lockedUntil !== null && u.lockedUntil > now, id: u.id,
+    realm: u.realm,
+    email: u.email,
+    name: u.displayName,
+    role: u.realm === 'staff' ? u.role : null,
+    status: u.status,
+    password: u.passwordHash !== null,
+    mfa: mfaState(u),
+    locked: u.lockedUntil !== null && u.lockedUntil > now,
+    id: u.id,
     microsoft: u.externalOid === null ? null : { tid: u.externalTid, oid: u.externalOid },
   };
 }
@@ -101,7 +119,16 @@ function table(rows: ReturnType<typeof describe>[]): string {
   const head = ['REALM', 'EMAIL', 'NAME', 'ROLE', 'STATUS', 'MFA', 'LOCKED', 'MICROSOFT'];
   const cells = rows.map((r) => [r.realm, r.email, r.name, r.role ?? '-', r.status, r.mfa, r.locked ? 'yes' : 'no', r.microsoft ? 'linked' : '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  return [head, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    [head, ...cells]
+      .map((c) =>
+        c
+          .map((v, i) => v.padEnd(widths[i] as number))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function positionals(args: readonly string[], count: number, names: string): string[] {
@@ -123,8 +150,13 @@ export async function runUsersCommand(args: readonly string[], ctx: CliContext):
       allowPositionals: true,
       strict: true,
       options: {
-        name: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        'no-password': { type: 'boolean' }, tid: { type: 'string' }, oid: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'no-password': { type: 'boolean' },
+        tid: { type: 'string' },
+        oid: { type: 'string' },
       },
     });
     const { values, positionals: pos } = parsed;

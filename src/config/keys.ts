@@ -39,8 +39,18 @@ export function checkSigningKey(pem: string, alg: SigningAlg): { kid?: string; e
 }
 
 const KEY_NAMES: Readonly<Record<string, string>> = Object.freeze({
-  prime256v1: 'an EC P-256', secp384r1: 'an EC P-384', secp521r1: 'an EC P-521', secp256k1: 'an EC secp256k1',
-  ed25519: 'an Ed25519', ed448: 'an Ed448', x25519: 'an X25519', x448: 'an X448', rsa: 'an RSA', 'rsa-pss': 'an RSA-PSS', dsa: 'a DSA', dh: 'a Diffie-Hellman',
+  prime256v1: 'an EC P-256',
+  secp384r1: 'an EC P-384',
+  secp521r1: 'an EC P-521',
+  secp256k1: 'an EC secp256k1',
+  ed25519: 'an Ed25519',
+  ed448: 'an Ed448',
+  x25519: 'an X25519',
+  x448: 'an X448',
+  rsa: 'an RSA',
+  'rsa-pss': 'an RSA-PSS',
+  dsa: 'a DSA',
+  dh: 'a Diffie-Hellman',
 });
 
 /** "an EC P-384", "an RSA", … (with its article) */

@@ -78,7 +78,10 @@ const SECRET_PATHS: readonly (readonly (string | number)[])[] = [
 const SECRET_DEPTHS = new Set(SECRET_PATHS.map((p) => p.length));
 
 function isSecretPath(path: readonly (string | number)[]): boolean {
-  return SECRET_DEPTHS.has(path.length) && SECRET_PATHS.some((p) => p.length === path.length && p.every((seg, i) => (typeof seg === 'number' ? typeof path[i] === 'number' : seg === path[i])));
+  return (
+    SECRET_DEPTHS.has(path.length) &&
+    SECRET_PATHS.some((p) => p.length === path.length && p.every((seg, i) => (typeof seg === 'number' ? typeof path[i] === 'number' : seg === path[i])))
+  );
 }
 
 /** Validate a configuration object (as parsed from YAML). */
@@ -98,7 +101,10 @@ export function loadConfigObject(raw: unknown, options: LoadOptions = {}): Loade
   const withPaths = {
     ...value,
     dataDir: absolute(baseDir, value.dataDir),
-    store: value.store.driver === 'sqlite' ? { ...value.store, path: absolute(baseDir, value.store.path ?? resolve(absolute(baseDir, value.dataDir), 'regentra.db')) } : value.store,
+    store:
+      value.store.driver === 'sqlite'
+        ? { ...value.store, path: absolute(baseDir, value.store.path ?? resolve(absolute(baseDir, value.dataDir), 'regentra.db')) }
+        : value.store,
   };
   const unresolved = new Set(issues.map((i) => i.path));
   const checks: ConfigIssue[] = [];
@@ -225,12 +231,14 @@ function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void 
   const portal = c.sites.portal;
   if (portal) {
     if (portal.centralCallbackHost) claim(portal.centralCallbackHost, 'the portal central callback host', () => 'sites.portal.centralCallbackHost');
-    if (portal.centralCallbackHost && !portal.entra) issues.push({ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' });
+    if (portal.centralCallbackHost && !portal.entra)
+      issues.push({ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' });
     const ids = new Map<string, number>();
     for (let ci = 0; ci < portal.clients.length; ci++) {
       const client = portal.clients[ci] as (typeof portal.clients)[number];
       const prevIndex = ids.get(client.id);
-      if (prevIndex !== undefined) issues.push({ path: `sites.portal.clients[${ci}].id`, message: `"${client.id}" is already the id of sites.portal.clients[${prevIndex}]` });
+      if (prevIndex !== undefined)
+        issues.push({ path: `sites.portal.clients[${ci}].id`, message: `"${client.id}" is already the id of sites.portal.clients[${prevIndex}]` });
       else ids.set(client.id, ci);
       for (let hi = 0; hi < client.hosts.length; hi++) claim(client.hosts[hi] as string, ci, () => `sites.portal.clients[${ci}].hosts[${hi}]`);
     }
@@ -256,7 +264,8 @@ function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void 
     if (kid) kids.add(kid);
   });
 
-  if (!c.session.secure && c.server.publicScheme === 'https') warnings.push('session.secure is false while server.publicScheme is https: cookies would be sent over plain http');
+  if (!c.session.secure && c.server.publicScheme === 'https')
+    warnings.push('session.secure is false while server.publicScheme is https: cookies would be sent over plain http');
   if (c.session.idleTimeoutSeconds > c.session.absoluteLifetimeSeconds) {
     issues.push({ path: 'session.idleTimeoutSeconds', message: `must not exceed session.absoluteLifetimeSeconds (${c.session.absoluteLifetimeSeconds})` });
   }
@@ -266,7 +275,11 @@ function crossCheck(c: Parsed, issues: ConfigIssue[], warnings: string[]): void 
     // the authority and Graph must be one Microsoft cloud: a mismatch fails every sign-in (AADSTS500011)
     const mismatch = cloudMismatch(c.entra.authorityHost, c.entra.graphUrl);
     if (mismatch) issues.push({ path: `entra.${mismatch.setting}`, message: mismatch.message });
-    if (c.entra.graphResource !== undefined) issues.push({ path: 'entra.graphResource', message: "is derived from entra.graphUrl for Microsoft's clouds; set it only with entra.allowInsecure: true (a local stand-in)" });
+    if (c.entra.graphResource !== undefined)
+      issues.push({
+        path: 'entra.graphResource',
+        message: "is derived from entra.graphUrl for Microsoft's clouds; set it only with entra.allowInsecure: true (a local stand-in)",
+      });
   }
 }
 

@@ -32,7 +32,14 @@ const upstreamUrl = z.string().refine(
   (u) => {
     try {
       const url = new URL(u);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+      return (
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        url.username === '' &&
+        url.password === '' &&
+        url.pathname === '/' &&
+        url.search === '' &&
+        url.hash === ''
+      );
     } catch {
       return false;
     }
@@ -82,16 +89,14 @@ const siteCommon = {
 };
 
 /** an ISO date (2027-06-30) or date-time: when a credential expires, as Azure shows it */
-const expiryDate = z
-  .union([z.string(), z.date()])
-  .transform((v, ctx) => {
-    const ms = v instanceof Date ? v.getTime() : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59Z` : v);
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a date such as 2027-06-30 (the "Expires" column under Certificates & secrets in Azure)' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const expiryDate = z.union([z.string(), z.date()]).transform((v, ctx) => {
+  const ms = v instanceof Date ? v.getTime() : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T23:59:59Z` : v);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a date such as 2027-06-30 (the "Expires" column under Certificates & secrets in Azure)' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** a certificate credential: the certificate (PEM) and its private key (PEM, a secret: file: or env) */
 const entraCertificate = z
@@ -105,7 +110,11 @@ const entraCertificate = z
       certificateCredential(c.certificate, c.privateKey);
     } catch (err) {
       if (!(err instanceof CertificateError)) throw err;
-      ctx.addIssue({ code: 'custom', path: [err.code === 'CERT_KEY_MISMATCH' || err.code === 'CERT_KEY_UNREADABLE' ? 'privateKey' : 'certificate'], message: `${err.message} (${err.code}); generate a pair with: regentra-gateway entra generate-certificate --out DIR` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [err.code === 'CERT_KEY_MISMATCH' || err.code === 'CERT_KEY_UNREADABLE' ? 'privateKey' : 'certificate'],
+        message: `${err.message} (${err.code}); generate a pair with: regentra-gateway entra generate-certificate --out DIR`,
+      });
     }
   });
 
@@ -121,7 +130,10 @@ const entraApp = z
   .strict()
   .superRefine((a, ctx) => {
     if (a.clientSecret === undefined && a.certificate === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'needs a credential: clientSecret, or certificate { certificate, privateKey } (Microsoft recommends certificates)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs a credential: clientSecret, or certificate { certificate, privateKey } (Microsoft recommends certificates)',
+      });
     }
     if (a.clientSecretExpires !== undefined && a.clientSecret === undefined) {
       ctx.addIssue({ code: 'custom', path: ['clientSecretExpires'], message: 'is the expiry of clientSecret, which is not set' });
@@ -143,14 +155,20 @@ export const portalClientSchema = z
      * still use Regentra's built-in MFA"): `true` is accepted for older configs, `false` refused.
      */
     mfaRequired: z
-      .literal(true, { error: 'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)' })
+      .literal(true, {
+        error:
+          'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)',
+      })
       .optional(),
     /** the client's verified domain, sent as `domain_hint` so Microsoft goes straight to their sign-in */
     domainHint: z
       .string()
       .overwrite((d) => d.trim().toLowerCase())
-      // eslint-disable-next-line security/detect-unsafe-regex -- anchored, at most 253 characters; labels end at '.', which no label class contains: linear
-      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name such as "acme.com" (the client’s verified domain in Entra)')
+      .regex(
+        // eslint-disable-next-line security/detect-unsafe-regex -- anchored, at most 253 characters; labels end at '.', which no label class contains: linear
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        'must be a domain name such as "acme.com" (the client’s verified domain in Entra)',
+      )
       .optional(),
   })
   .strict();
@@ -203,7 +221,10 @@ export const configSchema = z
           .object({
             driver: z.literal('postgres'),
             url: secret,
-            schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
+            schema: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]*$/)
+              .optional(),
             pool: z
               .object({
                 max: z.number().int().min(1).max(500).default(10),
@@ -242,7 +263,10 @@ export const configSchema = z
     session: z
       .object({
         /** cookie name; `__Host-` is prefixed when cookies are Secure */
-        cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('regentra_session'),
+        cookieName: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .default('regentra_session'),
         /** Secure cookies; turn off only for local http (the demo) */
         secure: z.boolean().default(true),
         idleTimeoutSeconds: seconds(30 * 60, 60),
@@ -335,8 +359,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = DeepReadonly<z.output<typeof configSchema>>;
 export type PortalClientConfig = Config['sites']['portal'] extends infer P ? (P extends { clients: readonly (infer C)[] } ? C : never) : never;
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;

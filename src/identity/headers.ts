@@ -38,7 +38,14 @@ export function isIdentityHeaderName(name: string): boolean {
 }
 
 /** Hop-by-hop and forwarding headers the proxy sets itself. */
-export const FORWARDING_HEADERS: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+export const FORWARDING_HEADERS: ReadonlySet<string> = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
 
 /** Encode a text value for a convenience header. */
 export function headerText(value: string): string {
@@ -55,6 +62,9 @@ export function withoutCookies(cookieHeader: string, names: readonly string[]): 
     const name = (eq === -1 ? part : part.slice(0, eq)).trim();
     return !names.includes(name);
   });
-  const out = kept.map((p) => p.trim()).filter((p) => p.length > 0).join('; ');
+  const out = kept
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)
+    .join('; ');
   return out.length > 0 ? out : undefined;
 }

@@ -89,7 +89,8 @@ export async function verifyIdentity(headers: HeaderBag, opts: VerifyOptions): P
     }));
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw new IdentityError('EXPIRED', 'the identity assertion has expired', { cause: err });
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new IdentityError('CLAIMS', `identity assertion claim check failed: ${err.claim} ${err.reason}`, { cause: err });
+    if (err instanceof joseErrors.JWTClaimValidationFailed)
+      throw new IdentityError('CLAIMS', `identity assertion claim check failed: ${err.claim} ${err.reason}`, { cause: err });
     throw new IdentityError('INVALID', 'the identity assertion is not valid', { cause: err });
   }
   const str = (v: unknown) => (typeof v === 'string' ? v : '');

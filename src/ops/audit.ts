@@ -14,7 +14,10 @@ export function createAuditor(store: Store, log: FastifyBaseLogger, now: () => n
   return {
     async record(event) {
       const full: AuditEvent = { ...event, at: event.at ?? now() };
-      log.info({ audit: true, event: full.type, outcome: full.outcome, realm: full.realm, userId: full.userId, actor: full.actor, ip: full.ip, details: full.details }, `audit ${full.type} ${full.outcome}`);
+      log.info(
+        { audit: true, event: full.type, outcome: full.outcome, realm: full.realm, userId: full.userId, actor: full.actor, ip: full.ip, details: full.details },
+        `audit ${full.type} ${full.outcome}`,
+      );
       try {
         await store.appendAudit(full);
       } catch (err) {

@@ -89,7 +89,8 @@ export function lazyChildLogger(this: FastifyInstance, logger: FastifyBaseLogger
   return new LazyChild(logger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
-const infoEnabled = (request: FastifyRequest) => (request.log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
+const infoEnabled = (request: FastifyRequest) =>
+  (request.log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
 
 export class RequestLogController extends LogController {
   readonly #access: Pick<FastifyBaseLogger, 'info'> | undefined;

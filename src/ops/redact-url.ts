@@ -13,8 +13,22 @@ export const REDACTED = '[redacted]';
 
 /** parameter names (lower case) whose value is a credential */
 const EXACT = new Set([
-  'code', 'state', 'ticket', 'id_token', 'session_state', 'client_secret', 'client_assertion', 'password', 'code_verifier',
-  'key', 'sig', 'otp', 'nonce', 'samlresponse', 'samlrequest', 'relaystate',
+  'code',
+  'state',
+  'ticket',
+  'id_token',
+  'session_state',
+  'client_secret',
+  'client_assertion',
+  'password',
+  'code_verifier',
+  'key',
+  'sig',
+  'otp',
+  'nonce',
+  'samlresponse',
+  'samlrequest',
+  'relaystate',
 ]);
 /** …and any name that contains one of these (`access_token`, `new_password`, `X-Amz-Signature`, `jsessionid`) */
 const PARTS = ['token', 'secret', 'passw', 'assertion', 'signature', 'apikey', 'api_key', 'credential', 'session', 'sessid'];

@@ -28,7 +28,17 @@ export interface UpstreamIdentity {
  * connection to the gateway, not the gateway's to the upstream (undici refuses
  * most of them, which turned an old client's `Keep-Alive` into a 502).
  */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'expect']);
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+]);
 
 /** what to do with an inbound header, by lower-case name (absent: pass it on unless it is an identity header) */
 const DROP = 1;
@@ -38,7 +48,10 @@ const INBOUND = new Map<string, number>([...[...HOP_BY_HOP, ...FORWARDING_HEADER
 /** Header names listed in a Connection header (also hop-by-hop), lower case; null when none (the usual case). */
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | null {
   if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Upgrade' || value === 'upgrade') return null;
-  const tokens = (Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
+  const tokens = (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t.length > 0);
   return tokens.length > 0 ? new Set(tokens) : null;
 }
 
@@ -47,7 +60,12 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
  * (upstreams see the name the client used); the WebSocket handshake headers
  * (Sec-WebSocket-*) are kept too, since the tunnel leaves the handshake to the two ends.
  */
-export function upstreamHeaders(request: FastifyRequest, inbound: IncomingHttpHeaders, cookieNames: readonly string[], auth: UpstreamIdentity | null): string[] {
+export function upstreamHeaders(
+  request: FastifyRequest,
+  inbound: IncomingHttpHeaders,
+  cookieNames: readonly string[],
+  auth: UpstreamIdentity | null,
+): string[] {
   const out: string[] = [];
   const listed = connectionTokens(inbound.connection);
   for (const name in inbound) {
@@ -71,9 +89,12 @@ export function upstreamHeaders(request: FastifyRequest, inbound: IncomingHttpHe
   const trustedPeer = Array.isArray(request.ips) && request.ips.length > 1;
   const inboundXff = inbound['x-forwarded-for'];
   out.push(
-    'x-forwarded-for', trustedPeer && typeof inboundXff === 'string' && inboundXff.length > 0 ? `${inboundXff}, ${remote}` : remote,
-    'x-forwarded-proto', request.protocol,
-    'x-forwarded-host', request.host,
+    'x-forwarded-for',
+    trustedPeer && typeof inboundXff === 'string' && inboundXff.length > 0 ? `${inboundXff}, ${remote}` : remote,
+    'x-forwarded-proto',
+    request.protocol,
+    'x-forwarded-host',
+    request.host,
   );
   if (auth) out.push(...identityHeaders(auth));
   return out;
@@ -92,11 +113,16 @@ export function identityHeaders(auth: UpstreamIdentity): readonly string[] {
   if (hit !== undefined) return hit;
   const id = auth.identity;
   const list = [
-    HEADERS.identity, auth.assertion,
-    HEADERS.userId, id.sub,
-    HEADERS.email, headerText(id.email),
-    HEADERS.name, headerText(id.name),
-    HEADERS.realm, id.realm,
+    HEADERS.identity,
+    auth.assertion,
+    HEADERS.userId,
+    id.sub,
+    HEADERS.email,
+    headerText(id.email),
+    HEADERS.name,
+    headerText(id.name),
+    HEADERS.realm,
+    id.realm,
   ];
   if (id.client) list.push(HEADERS.client, id.client);
   if (id.role) list.push(HEADERS.role, id.role);
@@ -110,7 +136,10 @@ export function identityHeaders(auth: UpstreamIdentity): readonly string[] {
 
 /** `__Host-regentra_session` → `regentra_session` (lower case): the name a cookie prefix decorates. */
 function baseCookieName(name: string): string {
-  return name.trim().toLowerCase().replace(/^__(host|secure)-/, '');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/^__(host|secure)-/, '');
 }
 
 /** The base names (see baseCookieName) of the gateway's cookies: no upstream Set-Cookie may use them. */

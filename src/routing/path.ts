@@ -28,8 +28,7 @@
 import { RESERVED_PREFIX } from './reserved.ts';
 
 export type NormalizeResult =
-  | { readonly ok: true; readonly path: string; readonly query: string; readonly ambiguous?: string }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly path: string; readonly query: string; readonly ambiguous?: string } | { readonly ok: false; readonly reason: string };
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
@@ -62,7 +61,10 @@ export function normalizeTarget(target: string): NormalizeResult {
     const ch = rawPath[i] as string;
     const code = rawPath.charCodeAt(i);
     if (code < 0x21 || code > 0x7e) return { ok: false, reason: 'control, space or non-ASCII character in path' };
-    if (ch === '\\') { decoded += '/'; continue; }
+    if (ch === '\\') {
+      decoded += '/';
+      continue;
+    }
     if (ch === '%') {
       const hex = rawPath.slice(i + 1, i + 3);
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, reason: 'malformed %-escape in path' };
@@ -85,9 +87,17 @@ export function normalizeTarget(target: string): NormalizeResult {
     // `;` parameters, raw or encoded (upstreams that decode before stripping them read `..%3B` as `..`)
     const bare = seg.split(/;|%3B/, 1)[0] as string;
     if ((bare === '.' || bare === '..') && bare !== seg) return { ok: false, reason: 'dot-segment with parameters in path' };
-    if (out.length === 0 && bare !== seg && bare.toLowerCase() === RESERVED_PREFIX.slice(1)) return { ok: false, reason: 'parameters on the reserved /.auth segment' };
-    if (seg === '.') { if (i === segments.length - 1) out.push(''); continue; }
-    if (seg === '..') { out.pop(); if (i === segments.length - 1) out.push(''); continue; }
+    if (out.length === 0 && bare !== seg && bare.toLowerCase() === RESERVED_PREFIX.slice(1))
+      return { ok: false, reason: 'parameters on the reserved /.auth segment' };
+    if (seg === '.') {
+      if (i === segments.length - 1) out.push('');
+      continue;
+    }
+    if (seg === '..') {
+      out.pop();
+      if (i === segments.length - 1) out.push('');
+      continue;
+    }
     out.push(seg);
   }
   const path = reserveCase(`/${out.join('/')}`);

@@ -53,29 +53,56 @@ export function buildSiteTable(config: Config): SiteTable {
   };
 
   const staff = config.sites.staff;
-  add(makeSite({
-    realm: STAFF_REALM, kind: 'staff', clientId: null, name: 'Staff', upstream: staff.upstream, audience: staff.audience ?? 'staff',
-    publicPaths: publicPaths(staff.publicPaths), timeouts: staff.timeouts, hosts: staff.hosts,
-    allowAmbiguousPaths: staff.ambiguousPaths === 'allow',
-  }));
+  add(
+    makeSite({
+      realm: STAFF_REALM,
+      kind: 'staff',
+      clientId: null,
+      name: 'Staff',
+      upstream: staff.upstream,
+      audience: staff.audience ?? 'staff',
+      publicPaths: publicPaths(staff.publicPaths),
+      timeouts: staff.timeouts,
+      hosts: staff.hosts,
+      allowAmbiguousPaths: staff.ambiguousPaths === 'allow',
+    }),
+  );
 
   const portal = config.sites.portal;
   if (portal) {
     // one copy of what every client's site shares (there may be thousands of clients)
     const shared = publicPaths(portal.publicPaths);
     for (const client of portal.clients) {
-      add(makeSite({
-        realm: portalRealm(client.id), kind: 'portal', clientId: client.id, name: client.name, upstream: client.upstream ?? portal.upstream,
-        audience: portal.audience ?? 'portal', publicPaths: shared, timeouts: portal.timeouts, hosts: client.hosts,
-        allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
-      }));
+      add(
+        makeSite({
+          realm: portalRealm(client.id),
+          kind: 'portal',
+          clientId: client.id,
+          name: client.name,
+          upstream: client.upstream ?? portal.upstream,
+          audience: portal.audience ?? 'portal',
+          publicPaths: shared,
+          timeouts: portal.timeouts,
+          hosts: client.hosts,
+          allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
+        }),
+      );
     }
     if (portal.centralCallbackHost) {
-      add(makeSite({
-        realm: 'central', kind: 'central', clientId: null, name: 'Support portal sign-in', upstream: portal.upstream, audience: portal.audience ?? 'portal',
-        publicPaths: publicPaths([]), timeouts: portal.timeouts, hosts: [portal.centralCallbackHost],
-        allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
-      }));
+      add(
+        makeSite({
+          realm: 'central',
+          kind: 'central',
+          clientId: null,
+          name: 'Support portal sign-in',
+          upstream: portal.upstream,
+          audience: portal.audience ?? 'portal',
+          publicPaths: publicPaths([]),
+          timeouts: portal.timeouts,
+          hosts: [portal.centralCallbackHost],
+          allowAmbiguousPaths: portal.ambiguousPaths === 'allow',
+        }),
+      );
     }
   }
 
@@ -129,8 +156,15 @@ function publicPaths(paths: readonly string[]): PublicPaths {
 const withoutTrailingSlash = (url: string): string => (url.endsWith('/') ? url.slice(0, -1) : url);
 
 function makeSite(input: {
-  realm: string; kind: SiteKind; clientId: string | null; name: string; upstream: string; audience: string;
-  publicPaths: PublicPaths; timeouts: { connectMs: number; responseMs: number }; hosts: readonly string[];
+  realm: string;
+  kind: SiteKind;
+  clientId: string | null;
+  name: string;
+  upstream: string;
+  audience: string;
+  publicPaths: PublicPaths;
+  timeouts: { connectMs: number; responseMs: number };
+  hosts: readonly string[];
   allowAmbiguousPaths: boolean;
 }): Site {
   return Object.freeze({

@@ -35,7 +35,8 @@ async function runWorker(): Promise<void> {
   const stop = () => void running.stop();
   process.once('SIGTERM', stop).once('SIGINT', stop);
   process.on('message', (msg: ToWorker) => {
-    if (msg?.regentra === 'reload') void running.reload().then((result) => send({ regentra: 'reloaded', id: msg.id, result, config: running.app.gateway.config }));
+    if (msg?.regentra === 'reload')
+      void running.reload().then((result) => send({ regentra: 'reloaded', id: msg.id, result, config: running.app.gateway.config }));
     else if (msg?.regentra === 'stop') stop();
   });
   send({ regentra: 'listening', url: running.url });

@@ -61,7 +61,9 @@ function usesMemoryStore(config: Config): boolean {
 export async function serveWorkers(config: Config, options: ServeOptions = {}): Promise<Running> {
   const count = config.server.workers;
   if (usesMemoryStore(config)) {
-    throw new ConfigError([{ path: 'server.workers', message: `${count} workers need a store they can share: a SQLite file or PostgreSQL, not an in-memory database` }]);
+    throw new ConfigError([
+      { path: 'server.workers', message: `${count} workers need a store they can share: a SQLite file or PostgreSQL, not an in-memory database` },
+    ]);
   }
   const log = options.logDestination ? pino(loggerOptions(config.log.level), options.logDestination) : pino(loggerOptions(config.log.level));
   const store = await openConfiguredStore(config);
@@ -206,7 +208,9 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
   let resolveClosed: (code: number) => void = () => {};
   const closed = new Promise<number>((r) => (resolveClosed = r));
   const onHangup = () =>
-    void reload().then((r) => (r.ok ? log.info({ generation: r.generation }, 'configuration reloaded in every worker') : log.error({ errors: r.errors }, 'configuration reload refused')));
+    void reload().then((r) =>
+      r.ok ? log.info({ generation: r.generation }, 'configuration reloaded in every worker') : log.error({ errors: r.errors }, 'configuration reload refused'),
+    );
   const onStop = () => void stop();
   let stoppingRun: Promise<void> | null = null;
   const stop = () =>

@@ -35,7 +35,12 @@ export interface OpsServerOptions {
 function excluded(query: unknown): Set<string> {
   const raw = (query as { exclude?: string | string[] } | undefined)?.exclude;
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return new Set(list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean));
+  return new Set(
+    list
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
 }
 
 export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {

@@ -174,7 +174,10 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
   async function retire(gen: LiveGeneration, graceMs: number): Promise<void> {
     const drained = await waitIdle(gen, graceMs);
     if (!drained) {
-      opts.log.warn({ generation: gen.id, requests: gen.requests, websockets: gen.sockets.size }, 'closing the previous configuration with requests still running (server.shutdownGraceMs passed)');
+      opts.log.warn(
+        { generation: gen.id, requests: gen.requests, websockets: gen.sockets.size },
+        'closing the previous configuration with requests still running (server.shutdownGraceMs passed)',
+      );
     }
     closeUpgrades(gen);
     destroyUpgrades(gen);
@@ -277,7 +280,10 @@ export function createReloader(opts: ReloaderOptions): Reloader {
   function refuse(errors: string[]): ReloadResult {
     const generation = switchboard.current.id;
     metrics.reloads.inc({ outcome: 'refused' });
-    log.error({ errors, generation }, `configuration reload refused (${errors.length} problem${errors.length === 1 ? '' : 's'}); still serving generation ${generation}`);
+    log.error(
+      { errors, generation },
+      `configuration reload refused (${errors.length} problem${errors.length === 1 ? '' : 's'}); still serving generation ${generation}`,
+    );
     return Object.freeze({ ok: false, generation, errors: Object.freeze(errors) });
   }
 
@@ -325,4 +331,3 @@ export function createReloader(opts: ReloaderOptions): Reloader {
 
   return Object.freeze({ reload });
 }
-

@@ -31,7 +31,6 @@ interface Opened {
   readonly expiresAt: number;
 }
 
-
 /**
  * Wrap `app.decodeSecureSession` (which secure-session's onRequest hook calls) with
  * the cache. `expirySeconds`: secure-session's `expiry` per session name.

@@ -62,7 +62,7 @@ export interface SessionManager {
    * Null for password sessions, after sign-out or revocation, and on another realm or host.
    */
   signInHint(request: FastifyRequest): Promise<string | null>;
-    /**
+  /**
    * The Set-Cookie header this request's response must carry for a refreshed session
    * (see ./refresh-cache.ts), or undefined. Responses sent through Fastify get it from
    * this plugin's onSend hook; the proxy's direct responses add it themselves.
@@ -227,7 +227,15 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     updateFlow(request, patch) {
       const f = manager.flow(request);
       if (!f) return null;
-      const next: FlowState = { ...f, ...patch, csrf: f.csrf, realm: f.realm, host: f.host, started: f.started, rd: typeof patch.rd === 'string' ? patch.rd : f.rd };
+      const next: FlowState = {
+        ...f,
+        ...patch,
+        csrf: f.csrf,
+        realm: f.realm,
+        host: f.host,
+        started: f.started,
+        rd: typeof patch.rd === 'string' ? patch.rd : f.rd,
+      };
       request.flowSession.set('f', next);
       return next;
     },

@@ -32,10 +32,18 @@ export function storeRegistry(store: Store, opts: { readonly lifetimeMs: number;
   function write(session: SessionData, request: FastifyRequest, at: number): void {
     written.set(session.sid, at);
     const ua = request.headers['user-agent'];
-    store.recordSession({
-      sid: session.sid, realm: session.realm, userId: session.uid, createdAt: session.iat, lastSeen: at, expiresAt: session.iat + opts.lifetimeMs,
-      userAgent: typeof ua === 'string' && ua.length > 0 ? ua.slice(0, MAX_USER_AGENT) : null, ip: request.ip ?? null,
-    }).catch((err: unknown) => opts.log.warn({ err }, 'session registry: the store did not record the session (the session itself is unaffected)'));
+    store
+      .recordSession({
+        sid: session.sid,
+        realm: session.realm,
+        userId: session.uid,
+        createdAt: session.iat,
+        lastSeen: at,
+        expiresAt: session.iat + opts.lifetimeMs,
+        userAgent: typeof ua === 'string' && ua.length > 0 ? ua.slice(0, MAX_USER_AGENT) : null,
+        ip: request.ip ?? null,
+      })
+      .catch((err: unknown) => opts.log.warn({ err }, 'session registry: the store did not record the session (the session itself is unaffected)'));
   }
 
   return {

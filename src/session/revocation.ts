@@ -91,12 +91,21 @@ interface SessionState {
 }
 
 export function noRevocation(): RevocationCheck {
-  return { review: (s) => Promise.resolve(s), revokeSession: async () => {}, revokeIdpSession: async () => {}, forget: () => {}, forgetRealms: () => {}, pendingRevocations: () => 0, close: async () => {} };
+  return {
+    review: (s) => Promise.resolve(s),
+    revokeSession: async () => {},
+    revokeIdpSession: async () => {},
+    forget: () => {},
+    forgetRealms: () => {},
+    pendingRevocations: () => 0,
+    close: async () => {},
+  };
 }
 
 const sessionKey = (sid: string) => `session-revoked:${sid}`;
 /** hashed: an Entra sid is Microsoft's text, of a length the store key should not depend on */
-const idpSessionKey = (tid: string, sid: string) => `idp-session-revoked:${createHash('sha256').update(`${tid.toLowerCase()}\u0000${sid}`).digest('base64url')}`;
+const idpSessionKey = (tid: string, sid: string) =>
+  `idp-session-revoked:${createHash('sha256').update(`${tid.toLowerCase()}\u0000${sid}`).digest('base64url')}`;
 
 /** sign-outs kept for a retry at most (beyond this, the oldest are dropped: the cookie was cleared anyway) */
 const MAX_PENDING = 10_000;
@@ -233,7 +242,12 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
 
   return {
     async review(session, now) {
-      const [u, s, r, idp] = await Promise.all([userState(session, now), sessionState(session, now), realmState(session.realm, now), idpSessionRevoked(session, now)]);
+      const [u, s, r, idp] = await Promise.all([
+        userState(session, now),
+        sessionState(session, now),
+        realmState(session.realm, now),
+        idpSessionRevoked(session, now),
+      ]);
       if (s?.revoked || idp) return null;
       if (r && !allowedByRealm(session, r.rules)) return null;
       if (!u) return session; // store down and user unknown here: the sealed session stands (documented)

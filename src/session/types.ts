@@ -73,6 +73,17 @@ export function authMethods(s: Pick<SessionData, 'amr' | 'idpAmr' | 'idp'>): { a
 
 export function identityOf(s: SessionData): Identity {
   const { amr, idpAmr } = authMethods(s);
-  const id: Identity = { sub: s.uid, email: s.email, name: s.name, realm: s.realm, client: s.client, role: s.role, amr, idpAmr, authTime: s.authTime, sid: s.sid };
+  const id: Identity = {
+    sub: s.uid,
+    email: s.email,
+    name: s.name,
+    realm: s.realm,
+    client: s.client,
+    role: s.role,
+    amr,
+    idpAmr,
+    authTime: s.authTime,
+    sid: s.sid,
+  };
   return s.roles && s.roles.length > 0 ? { ...id, roles: s.roles } : id;
 }

@@ -19,12 +19,12 @@ export type { PostgresPoolOptions, PostgresStoreOptions } from './postgres.ts';
 export type OpenStoreOptions =
   | { readonly driver: 'sqlite'; readonly path: string; readonly now?: () => number }
   | {
-    readonly driver: 'postgres';
-    readonly url: string;
-    readonly schema?: string;
-    readonly pool?: Partial<PostgresPoolOptions>;
-    readonly now?: () => number;
-  };
+      readonly driver: 'postgres';
+      readonly url: string;
+      readonly schema?: string;
+      readonly pool?: Partial<PostgresPoolOptions>;
+      readonly now?: () => number;
+    };
 
 /** the defaults, with the options the caller did set */
 function poolOptions(defaults: PostgresPoolOptions, overrides: Partial<PostgresPoolOptions> = {}): PostgresPoolOptions {

@@ -150,10 +150,7 @@ export function migrationSql(migration: Migration, dialect: Dialect): string {
  * than this code knows are left alone, so an older replica can still start during
  * a rolling deploy.
  */
-export function pendingMigrations(
-  applied: readonly AppliedMigration[],
-  migrations: readonly Migration[] = MIGRATIONS,
-): Migration[] {
+export function pendingMigrations(applied: readonly AppliedMigration[], migrations: readonly Migration[] = MIGRATIONS): Migration[] {
   assertOrdered(migrations);
   const appliedByVersion = new Map(applied.map((row) => [Number(row.version), row.name]));
   const pending: Migration[] = [];
@@ -162,10 +159,7 @@ export function pendingMigrations(
     if (name === undefined) {
       pending.push(migration);
     } else if (name !== migration.name) {
-      throw new StoreError(
-        'CORRUPT',
-        `migration ${migration.version} is recorded as "${name}" but this code calls it "${migration.name}"`,
-      );
+      throw new StoreError('CORRUPT', `migration ${migration.version} is recorded as "${name}" but this code calls it "${migration.name}"`);
     }
   }
   return pending;

@@ -56,8 +56,17 @@ const MIGRATION_LOCK_KEY = 0x52474e54;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const UNAVAILABLE_ERRNO: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND',
-  'EAI_AGAIN', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
 ]);
 const UNAVAILABLE_SQLSTATE: ReadonlySet<string> = new Set([
   '57P01', // admin_shutdown
@@ -70,14 +79,17 @@ const UNAVAILABLE_SQLSTATE: ReadonlySet<string> = new Set([
   '25006', // read_only_sql_transaction (a standby, e.g. during failover)
 ]);
 // eslint-disable-next-line security/detect-non-literal-regexp -- built from the fixed literal phrases below (no regex metacharacters, no input)
-const UNAVAILABLE_MESSAGE = new RegExp([
-  'connection terminated',
-  'timeout exceeded when trying to connect', // waiting for a pool slot
-  'timeout expired', // pg.Client connectionTimeoutMillis
-  'query read timeout',
-  'connection error and is not queryable',
-  'cannot use a pool after calling end',
-].join('|'), 'i');
+const UNAVAILABLE_MESSAGE = new RegExp(
+  [
+    'connection terminated',
+    'timeout exceeded when trying to connect', // waiting for a pool slot
+    'timeout expired', // pg.Client connectionTimeoutMillis
+    'query read timeout',
+    'connection error and is not queryable',
+    'cannot use a pool after calling end',
+  ].join('|'),
+  'i',
+);
 
 function isUnavailable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -172,10 +184,7 @@ async function runMigrations(options: PostgresStoreOptions, clock: Clock): Promi
     for (const migration of pendingMigrations(rows)) {
       await client.query('BEGIN');
       await client.query(migrationSql(migration, 'postgres'));
-      await client.query(
-        'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
-        [migration.version, migration.name, clock()],
-      );
+      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, clock()]);
       await client.query('COMMIT');
     }
     await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', lockKey);

@@ -9,10 +9,25 @@ export type SqlValue = string | number | null;
 export type SqlRow = Readonly<Record<string, unknown>>;
 
 export const USER_COLUMNS = [
-  'id', 'realm', 'email', 'email_display', 'display_name', 'role', 'status',
-  'password_hash', 'totp_secret_enc', 'totp_enrolled_at', 'totp_last_step',
-  'sessions_valid_after', 'external_tid', 'external_oid', 'failed_count',
-  'failed_window_start', 'locked_until', 'created_at', 'updated_at',
+  'id',
+  'realm',
+  'email',
+  'email_display',
+  'display_name',
+  'role',
+  'status',
+  'password_hash',
+  'totp_secret_enc',
+  'totp_enrolled_at',
+  'totp_last_step',
+  'sessions_valid_after',
+  'external_tid',
+  'external_oid',
+  'failed_count',
+  'failed_window_start',
+  'locked_until',
+  'created_at',
+  'updated_at',
 ].join(', ');
 
 export const SETTING_COLUMNS = 'key, value, version, updated_at';

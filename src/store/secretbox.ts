@@ -99,8 +99,16 @@ interface Envelope {
 function parseEnvelope(sealed: string): Envelope {
   const parts = typeof sealed === 'string' ? sealed.split('.') : [];
   const [version, keyId, iv, body] = parts;
-  if (parts.length !== 4 || version !== VERSION || keyId === undefined || !KEY_ID.test(keyId)
-    || iv === undefined || !BASE64URL.test(iv) || body === undefined || !BASE64URL.test(body)) {
+  if (
+    parts.length !== 4 ||
+    version !== VERSION ||
+    keyId === undefined ||
+    !KEY_ID.test(keyId) ||
+    iv === undefined ||
+    !BASE64URL.test(iv) ||
+    body === undefined ||
+    !BASE64URL.test(body)
+  ) {
     throw new SecretBoxError('BAD_FORMAT', `not a ${VERSION} sealed value`);
   }
   const ivBytes = Buffer.from(iv, 'base64url');

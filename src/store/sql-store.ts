@@ -7,14 +7,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Dialect } from './migrations.ts';
 import {
-  AUDIT_COLUMNS, SESSION_COLUMNS, SETTING_COLUMNS, USER_COLUMNS, USER_PATCH_COLUMNS,
-  rowToAudit, rowToSession, rowToSetting, rowToUser, toJson, toNumber, toNumberOrNull,
+  AUDIT_COLUMNS,
+  SESSION_COLUMNS,
+  SETTING_COLUMNS,
+  USER_COLUMNS,
+  USER_PATCH_COLUMNS,
+  rowToAudit,
+  rowToSession,
+  rowToSetting,
+  rowToUser,
+  toJson,
+  toNumber,
+  toNumberOrNull,
 } from './rows.ts';
 import type { SqlRow, SqlValue } from './rows.ts';
 import { StoreError, normalizeEmail } from './types.ts';
 import type {
-  AuditEvent, AuditFilter, FailureResult, LockoutPolicy, NewUser, RealmId, SessionRecord, Setting, Store,
-  StoredAuditEvent, User, UserPatch,
+  AuditEvent,
+  AuditFilter,
+  FailureResult,
+  LockoutPolicy,
+  NewUser,
+  RealmId,
+  SessionRecord,
+  Setting,
+  Store,
+  StoredAuditEvent,
+  User,
+  UserPatch,
 } from './types.ts';
 
 export interface SqlStatement {
@@ -89,10 +109,7 @@ function patchAssignments(patch: UserPatch): Array<[string, SqlValue]> {
     values.email = normalizeEmail(patch.email);
     values.emailDisplay = patch.emailDisplay ?? patch.email.trim();
   }
-  return Object.entries(values).map(([field, value]) => [
-    USER_PATCH_COLUMNS[field as keyof UserPatch],
-    value ?? null,
-  ]);
+  return Object.entries(values).map(([field, value]) => [USER_PATCH_COLUMNS[field as keyof UserPatch], value ?? null]);
 }
 
 function updateUserStatement(realm: RealmId, id: string, patch: UserPatch, now: number): SqlStatement {
@@ -170,20 +187,27 @@ function putSettingStatement(key: string, json: string, now: number, expectedVer
        ON CONFLICT (key) DO UPDATE SET
          value = excluded.value, version = settings.version + 1, updated_at = excluded.updated_at
        ${returning}`,
-      key, json, now,
+      key,
+      json,
+      now,
     );
   }
   if (expectedVersion === 0) {
     return sql(
       `INSERT INTO settings (key, value, version, updated_at) VALUES ($1, $2, 1, $3)
        ON CONFLICT (key) DO NOTHING ${returning}`,
-      key, json, now,
+      key,
+      json,
+      now,
     );
   }
   return sql(
     `UPDATE settings SET value = $2, version = version + 1, updated_at = $3
      WHERE key = $1 AND version = $4 ${returning}`,
-    key, json, now, expectedVersion,
+    key,
+    json,
+    now,
+    expectedVersion,
   );
 }
 
@@ -220,25 +244,24 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
   }
 
   async function getUser(realm: RealmId, id: string): Promise<User | null> {
-    return userOrNull(await driver.query(sql(
-      `SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND id = $2`, realm, id)));
+    return userOrNull(await driver.query(sql(`SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND id = $2`, realm, id)));
   }
 
   async function getUserByEmail(realm: RealmId, email: string): Promise<User | null> {
-    return userOrNull(await driver.query(sql(
-      `SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND email = $2`, realm, normalizeEmail(email))));
+    return userOrNull(await driver.query(sql(`SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND email = $2`, realm, normalizeEmail(email))));
   }
 
   async function getUserByExternalId(realm: RealmId, tid: string, oid: string): Promise<User | null> {
-    return userOrNull(await driver.query(sql(
-      `SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND external_tid = $2 AND external_oid = $3`,
-      realm, tid, oid)));
+    return userOrNull(
+      await driver.query(sql(`SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 AND external_tid = $2 AND external_oid = $3`, realm, tid, oid)),
+    );
   }
 
   async function listUsers(realm?: RealmId): Promise<User[]> {
-    const statement = realm === undefined
-      ? sql(`SELECT ${USER_COLUMNS} FROM users ORDER BY realm, email`)
-      : sql(`SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 ORDER BY email`, realm);
+    const statement =
+      realm === undefined
+        ? sql(`SELECT ${USER_COLUMNS} FROM users ORDER BY realm, email`)
+        : sql(`SELECT ${USER_COLUMNS} FROM users WHERE realm = $1 ORDER BY email`, realm);
     return (await driver.query(statement)).map(rowToUser);
   }
 
@@ -262,9 +285,14 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
   }
 
   async function clearFailures(realm: RealmId, id: string): Promise<void> {
-    await driver.execute(sql(
-      `UPDATE users SET failed_count = 0, failed_window_start = NULL, locked_until = NULL
-       WHERE realm = $1 AND id = $2`, realm, id));
+    await driver.execute(
+      sql(
+        `UPDATE users SET failed_count = 0, failed_window_start = NULL, locked_until = NULL
+       WHERE realm = $1 AND id = $2`,
+        realm,
+        id,
+      ),
+    );
   }
 
   async function recordKeyedFailure(key: string, now: number, policy: LockoutPolicy): Promise<FailureResult> {
@@ -283,37 +311,45 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
 
   async function acceptTotpStep(realm: RealmId, id: string, step: number): Promise<boolean> {
     if (!Number.isSafeInteger(step) || step < 0) return false;
-    const rows = await driver.query(sql(
-      `UPDATE users SET totp_last_step = $3
+    const rows = await driver.query(
+      sql(
+        `UPDATE users SET totp_last_step = $3
        WHERE realm = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)
-       RETURNING id`, realm, id, step));
+       RETURNING id`,
+        realm,
+        id,
+        step,
+      ),
+    );
     return rows.length === 1;
   }
 
   async function setRecoveryCodes(userId: string, codeHashes: readonly string[]): Promise<void> {
-    const inserts = [...new Set(codeHashes)].map((hash) =>
-      sql('INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)', userId, hash));
+    const inserts = [...new Set(codeHashes)].map((hash) => sql('INSERT INTO recovery_codes (user_id, code_hash, used_at) VALUES ($1, $2, NULL)', userId, hash));
     await driver.transaction([sql('DELETE FROM recovery_codes WHERE user_id = $1', userId), ...inserts]);
   }
 
   async function consumeRecoveryCode(userId: string, codeHash: string): Promise<boolean> {
-    const rows = await driver.query(sql(
-      `UPDATE recovery_codes SET used_at = $3
+    const rows = await driver.query(
+      sql(
+        `UPDATE recovery_codes SET used_at = $3
        WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
-       RETURNING code_hash`, userId, codeHash, clock()));
+       RETURNING code_hash`,
+        userId,
+        codeHash,
+        clock(),
+      ),
+    );
     return rows.length === 1;
   }
 
   async function countRecoveryCodes(userId: string): Promise<number> {
-    const row = first(await driver.query(sql(
-      'SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', userId)));
+    const row = first(await driver.query(sql('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', userId)));
     return toNumber(row?.n, 'count(recovery_codes)');
   }
 
   async function consumeOnce(key: string, expiresAt: number): Promise<boolean> {
-    const rows = await driver.query(sql(
-      'INSERT INTO once_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key',
-      key, expiresAt));
+    const rows = await driver.query(sql('INSERT INTO once_keys (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', key, expiresAt));
     return rows.length === 1;
   }
 
@@ -336,18 +372,31 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
   }
 
   async function listSettings(prefix: string): Promise<Setting[]> {
-    const rows = await driver.query(sql(
-      `SELECT ${SETTING_COLUMNS} FROM settings
-       WHERE substr(key, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT) ORDER BY key`, prefix));
+    const rows = await driver.query(
+      sql(
+        `SELECT ${SETTING_COLUMNS} FROM settings
+       WHERE substr(key, 1, length(CAST($1 AS TEXT))) = CAST($1 AS TEXT) ORDER BY key`,
+        prefix,
+      ),
+    );
     return rows.map((row) => rowToSetting(row));
   }
 
   async function appendAudit(event: AuditEvent): Promise<void> {
-    await driver.execute(sql(
-      `INSERT INTO audit (at, type, outcome, realm, user_id, actor, ip, details)
+    await driver.execute(
+      sql(
+        `INSERT INTO audit (at, type, outcome, realm, user_id, actor, ip, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      event.at, event.type, event.outcome, event.realm ?? null, event.userId ?? null,
-      event.actor ?? null, event.ip ?? null, toJson(event.details ?? {})));
+        event.at,
+        event.type,
+        event.outcome,
+        event.realm ?? null,
+        event.userId ?? null,
+        event.actor ?? null,
+        event.ip ?? null,
+        toJson(event.details ?? {}),
+      ),
+    );
   }
 
   async function listAudit(filter: AuditFilter = {}): Promise<StoredAuditEvent[]> {
@@ -355,17 +404,29 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
   }
 
   async function recordSession(s: SessionRecord): Promise<void> {
-    await driver.execute(sql(
-      `INSERT INTO sessions (sid, realm, user_id, created_at, last_seen, expires_at, user_agent, ip)
+    await driver.execute(
+      sql(
+        `INSERT INTO sessions (sid, realm, user_id, created_at, last_seen, expires_at, user_agent, ip)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, user_agent = excluded.user_agent, ip = excluded.ip`,
-      s.sid, s.realm, s.userId, s.createdAt, s.lastSeen, s.expiresAt, s.userAgent, s.ip));
+        s.sid,
+        s.realm,
+        s.userId,
+        s.createdAt,
+        s.lastSeen,
+        s.expiresAt,
+        s.userAgent,
+        s.ip,
+      ),
+    );
   }
 
   async function listSessions(realm: RealmId, userId: string, now: number): Promise<SessionRecord[]> {
-    return (await driver.query(sql(
-      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE realm = $1 AND user_id = $2 AND expires_at > $3 ORDER BY last_seen DESC, sid`,
-      realm, userId, now))).map(rowToSession);
+    return (
+      await driver.query(
+        sql(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE realm = $1 AND user_id = $2 AND expires_at > $3 ORDER BY last_seen DESC, sid`, realm, userId, now),
+      )
+    ).map(rowToSession);
   }
 
   async function deleteSession(sid: string): Promise<boolean> {
@@ -384,13 +445,31 @@ export function createSqlStore(driver: SqlDriver, clock: Clock): Store {
     migrate: () => driver.migrate(),
     ping: () => driver.ping(),
     close: () => driver.close(),
-    createUser, getUser, getUserByEmail, getUserByExternalId, listUsers, updateUser, deleteUser,
-    recordFailure, clearFailures, recordKeyedFailure, keyedLockedUntil, acceptTotpStep,
-    setRecoveryCodes, consumeRecoveryCode, countRecoveryCodes,
-    consumeOnce, hasOnceKey,
-    getSetting, putSetting, listSettings,
-    appendAudit, listAudit,
-    recordSession, listSessions, deleteSession,
+    createUser,
+    getUser,
+    getUserByEmail,
+    getUserByExternalId,
+    listUsers,
+    updateUser,
+    deleteUser,
+    recordFailure,
+    clearFailures,
+    recordKeyedFailure,
+    keyedLockedUntil,
+    acceptTotpStep,
+    setRecoveryCodes,
+    consumeRecoveryCode,
+    countRecoveryCodes,
+    consumeOnce,
+    hasOnceKey,
+    getSetting,
+    putSetting,
+    listSettings,
+    appendAudit,
+    listAudit,
+    recordSession,
+    listSessions,
+    deleteSession,
     purgeExpired,
   });
 }

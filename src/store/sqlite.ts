@@ -159,25 +159,27 @@ function createSqliteDriver(db: DatabaseSync, clock: Clock): SqlDriver {
 
   return Object.freeze({
     kind: 'sqlite' as const,
-    query: (statement: SqlStatement) =>
-      sync(() => prepare(statement.text).all(...statement.values) as SqlRow[]),
-    execute: (statement: SqlStatement) =>
-      sync(() => Number(prepare(statement.text).run(...statement.values).changes)),
+    query: (statement: SqlStatement) => sync(() => prepare(statement.text).all(...statement.values) as SqlRow[]),
+    execute: (statement: SqlStatement) => sync(() => Number(prepare(statement.text).run(...statement.values).changes)),
     transaction: (list: readonly SqlStatement[]) =>
-      sync(() => runInTransaction(db, () => {
-        for (const statement of list) prepare(statement.text).run(...statement.values);
-      })),
-    migrate: () => sync(() => {
-      if (closed) throw new StoreError('UNAVAILABLE', 'the store is closed');
-      migrateDatabase(db, clock);
-    }),
+      sync(() =>
+        runInTransaction(db, () => {
+          for (const statement of list) prepare(statement.text).run(...statement.values);
+        }),
+      ),
+    migrate: () =>
+      sync(() => {
+        if (closed) throw new StoreError('UNAVAILABLE', 'the store is closed');
+        migrateDatabase(db, clock);
+      }),
     ping: () => sync(() => void prepare('SELECT 1').get()),
-    close: () => sync(() => {
-      if (closed) return;
-      closed = true;
-      statements.clear();
-      db.close();
-    }),
+    close: () =>
+      sync(() => {
+        if (closed) return;
+        closed = true;
+        statements.clear();
+        db.close();
+      }),
   });
 }
 

@@ -11,9 +11,15 @@
  */
 import { LRUCache } from 'lru-cache';
 
-export type BoundedCacheOptions<K extends NonNullable<unknown>, V extends NonNullable<unknown>> = Omit<LRUCache.Options<K, V, unknown>, 'max' | 'maxSize' | 'sizeCalculation' | 'maxEntrySize'>;
+export type BoundedCacheOptions<K extends NonNullable<unknown>, V extends NonNullable<unknown>> = Omit<
+  LRUCache.Options<K, V, unknown>,
+  'max' | 'maxSize' | 'sizeCalculation' | 'maxEntrySize'
+>;
 
-export function boundedCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(max: number, options: BoundedCacheOptions<K, V> = {}): LRUCache<K, V> {
+export function boundedCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(
+  max: number,
+  options: BoundedCacheOptions<K, V> = {},
+): LRUCache<K, V> {
   if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`a cache needs a positive whole number of entries, not ${max}`);
   return new LRUCache<K, V>({ ...options, maxSize: max, sizeCalculation: one });
 }

@@ -4,7 +4,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
-import { Client, codeAt, createEnrolledUser, csrfOf, manualClock, PASSWORD, recoveryCodesOf, secretOf, signIn, submitPassword, type Page } from '../auth/password/flow.ts';
+import {
+  Client,
+  codeAt,
+  createEnrolledUser,
+  csrfOf,
+  manualClock,
+  PASSWORD,
+  recoveryCodesOf,
+  secretOf,
+  signIn,
+  submitPassword,
+  type Page,
+} from '../auth/password/flow.ts';
 import { verifyPassword } from '../../src/auth/password/hash.ts';
 import { openTotpSecret } from '../../src/auth/totp/enrolment.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY } from '../../src/auth/policy.ts';
@@ -145,14 +157,45 @@ test('an SSO-only account sees its sessions only; no session and a missing CSRF 
   const tid = '11111111-1111-4111-8111-111111111111';
   const idp = { tid, oid: 'cccccccc-1111-4111-8111-111111111111' };
   // an SSO session is a session only while staff SSO is on for its tenant
-  await gw.store.putSetting(STAFF_SSO_KEY, { ...DEFAULT_STAFF_SSO, tenantId: tid, clientId: '22222222-2222-4222-8222-222222222222', clientSecretEnc: 'sealed', enabled: true });
+  await gw.store.putSetting(STAFF_SSO_KEY, {
+    ...DEFAULT_STAFF_SSO,
+    tenantId: tid,
+    clientId: '22222222-2222-4222-8222-222222222222',
+    clientSecretEnc: 'sealed',
+    enabled: true,
+  });
   gw.app.gateway.policy.invalidate();
-  const sso = await gw.store.createUser({ realm: 'staff', email: 'sso-only@regentra.test', displayName: 'Sso Only', role: 'member', externalTid: idp.tid, externalOid: idp.oid });
-  const cookie = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], idp, iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
+  const sso = await gw.store.createUser({
+    realm: 'staff',
+    email: 'sso-only@regentra.test',
+    displayName: 'Sso Only',
+    role: 'member',
+    externalTid: idp.tid,
+    externalOid: idp.oid,
+  });
+  const cookie = await gw.sessionCookie(HOSTS.staff, {
+    uid: sso.id,
+    email: sso.email,
+    role: 'member',
+    amr: ['sso'],
+    idp,
+    iat: clock.t,
+    seen: clock.t,
+    authTime: Math.floor(clock.t / 1000),
+  });
   const c = browser(HOSTS.staff, FIREFOX);
   c.cookies.set(cookie.split('=')[0]!, cookie.slice(cookie.indexOf('=') + 1));
   // a second session of theirs, elsewhere
-  const other = await gw.sessionCookie(HOSTS.staff, { uid: sso.id, email: sso.email, role: 'member', amr: ['sso'], idp, iat: clock.t, seen: clock.t, authTime: Math.floor(clock.t / 1000) });
+  const other = await gw.sessionCookie(HOSTS.staff, {
+    uid: sso.id,
+    email: sso.email,
+    role: 'member',
+    amr: ['sso'],
+    idp,
+    iat: clock.t,
+    seen: clock.t,
+    authTime: Math.floor(clock.t / 1000),
+  });
   assert.equal((await gw.request(HOSTS.staff, ACCOUNT, { cookie: other, headers: { 'user-agent': ANDROID } })).statusCode, 200);
   const page = await c.get(ACCOUNT);
   assert.equal(page.status, 200);

@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import type { TestGateway } from '../support/gateway.ts';
 import { Browser, HOSTS, PATH, csrfOf, staffAdmin, startAdminGateway, versionOf } from './helpers.ts';
 
-const GETS = [PATH.home, '/.auth/admin', PATH.sso, '/.auth/admin/portal/', '/.auth/admin/portal/switch?client=acme', PATH.portal('acme'), PATH.portal('nope'), PATH.audit, '/.auth/admin/nope'];
+const GETS = [
+  PATH.home,
+  '/.auth/admin',
+  PATH.sso,
+  '/.auth/admin/portal/',
+  '/.auth/admin/portal/switch?client=acme',
+  PATH.portal('acme'),
+  PATH.portal('nope'),
+  PATH.audit,
+  '/.auth/admin/nope',
+];
 const POSTS = [PATH.sso, PATH.portal('acme'), '/.auth/admin/nope'];
 const FORM = { csrf: 'x'.repeat(32), version: '0', action: 'enable' };
 
@@ -127,11 +137,11 @@ describe('admin forms: CSRF', () => {
     const other = new Browser(gw, HOSTS.staff, (await staffAdmin(gw)).cookie);
     const foreign = csrfOf((await other.get(PATH.sso)).body);
     assert.equal((await enableAutoProvision(b, (f) => void (f.csrf = foreign))).status, 403);
-    assert.equal((await gw.store.getSetting('sso.staff')), null);
+    assert.equal(await gw.store.getSetting('sso.staff'), null);
 
     const ok = await enableAutoProvision(b, () => {});
     assert.equal(ok.status, 303);
-    assert.equal(((await gw.store.getSetting<{ autoProvision: boolean }>('sso.staff'))?.value.autoProvision), true);
+    assert.equal((await gw.store.getSetting<{ autoProvision: boolean }>('sso.staff'))?.value.autoProvision, true);
   });
 
   test('a post without Origin or Sec-Fetch-Site is refused', async () => {

@@ -13,7 +13,10 @@ before(async () => {
   const a = await staffAdmin(gw);
   email = a.email;
   admin = new Browser(gw, HOSTS.staff, a.cookie);
-  assert.equal((await admin.submit(PATH.sso, { action: 'save', tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret })).status, 303);
+  assert.equal(
+    (await admin.submit(PATH.sso, { action: 'save', tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret })).status,
+    303,
+  );
   assert.equal((await admin.submit(PATH.portal('acme'), { action: 'save', tenantId: TENANTS.acme, mfa: 'default' })).status, 303);
 });
 after(async () => {
@@ -31,7 +34,10 @@ test('lists settings changes with who, when and what (the secret only as â€œsetâ
   assert.match(page.body, /Settings â†’ Audit log/);
   const changes = rows(page.body).filter((r) => r.includes('<code>settings.change</code>'));
   assert.equal(changes.length, 2);
-  assert.ok(changes.every((r) => r.includes(email)), 'actor shown by email');
+  assert.ok(
+    changes.every((r) => r.includes(email)),
+    'actor shown by email',
+  );
   const staffRow = changes.find((r) => r.includes('<td>Staff</td>'))!;
   assert.match(staffRow, /<strong>Saved the SSO settings<\/strong>/);
   assert.match(staffRow, /clientSecret: set/);
@@ -41,7 +47,15 @@ test('lists settings changes with who, when and what (the secret only as â€œsetâ
 });
 
 test('filters by type and realm; unknown filter values are ignored', async () => {
-  await gw.app.gateway.auditor.record({ type: 'signin', outcome: 'success', realm: 'staff', userId: null, actor: null, ip: '127.0.0.1', details: { method: 'password' } });
+  await gw.app.gateway.auditor.record({
+    type: 'signin',
+    outcome: 'success',
+    realm: 'staff',
+    userId: null,
+    actor: null,
+    ip: '127.0.0.1',
+    details: { method: 'password' },
+  });
   const signins = rows((await admin.get(`${PATH.audit}?type=signin`)).body);
   assert.equal(signins.length, 1);
   assert.match(signins[0]!, /<code>signin<\/code>/);
@@ -56,7 +70,16 @@ test('filters by type and realm; unknown filter values are ignored', async () =>
 
 test('pages of 50 events; secret-named details are masked', async () => {
   for (let i = 0; i < 110; i++) {
-    await gw.store.appendAudit({ at: Date.now() + i, type: 'bulk.test', outcome: 'info', realm: 'staff', userId: null, actor: null, ip: null, details: { n: i, clientSecret: 'must-not-show', password: 'hunter2' } });
+    await gw.store.appendAudit({
+      at: Date.now() + i,
+      type: 'bulk.test',
+      outcome: 'info',
+      realm: 'staff',
+      userId: null,
+      actor: null,
+      ip: null,
+      details: { n: i, clientSecret: 'must-not-show', password: 'hunter2' },
+    });
   }
   const page = await admin.get(`${PATH.audit}?type=bulk.test`);
   const r = rows(page.body);
@@ -74,7 +97,16 @@ test('events in words; people by email in every realm; person and date filters',
   const pat = await gw.store.createUser({ realm: 'portal:acme', email: 'pat@acme.test', displayName: 'Pat', role: 'member' });
   const at = Date.parse('2031-05-06T10:00:00Z');
   const ev = (type: string, outcome: 'success' | 'failure' | 'info', details: Record<string, unknown>, t = at) =>
-    gw.store.appendAudit({ at: t, type, outcome, realm: 'portal:acme', userId: pat.id, actor: type.startsWith('user.') ? 'cli' : pat.id, ip: '192.0.2.7', details });
+    gw.store.appendAudit({
+      at: t,
+      type,
+      outcome,
+      realm: 'portal:acme',
+      userId: pat.id,
+      actor: type.startsWith('user.') ? 'cli' : pat.id,
+      ip: '192.0.2.7',
+      details,
+    });
   await ev('signin', 'success', { method: 'sso' });
   await ev('lockout', 'info', { step: 'totp', until: at + 1 });
   await ev('user.link', 'success', { tid: 'x', oid: 'y' });
@@ -85,19 +117,42 @@ test('events in words; people by email in every realm; person and date filters',
   assert.match(r.join(''), /Signed in with Microsoft/);
   assert.match(r.join(''), /Locked out after 5 failed codes/);
   assert.match(r.join(''), /Linked a Microsoft account/);
-  assert.ok(r.every((row) => row.includes('pat@acme.test')), 'the person by email, not a UUID');
+  assert.ok(
+    r.every((row) => row.includes('pat@acme.test')),
+    'the person by email, not a UUID',
+  );
   assert.ok(!r.join('').includes(pat.id));
-  assert.match(r.find((row) => row.includes('Linked'))!, /Command line \(CLI\)/);
+  assert.match(
+    r.find((row) => row.includes('Linked'))!,
+    /Command line \(CLI\)/,
+  );
   assert.equal(rows((await admin.get(`${PATH.audit}?person=${pat.id}`)).body).length, 4, 'a link from the People page names the account by id');
   assert.match((await admin.get(`${PATH.audit}?person=nobody%40acme.test`)).body, /No events match these filters/);
   // the SSO toggle in words
-  await gw.app.gateway.auditor.record({ type: 'settings.change', outcome: 'success', realm: 'staff', userId: null, actor: null, ip: null, details: { setting: 'sso.staff', action: 'enabled' } });
+  await gw.app.gateway.auditor.record({
+    type: 'settings.change',
+    outcome: 'success',
+    realm: 'staff',
+    userId: null,
+    actor: null,
+    ip: null,
+    details: { setting: 'sso.staff', action: 'enabled' },
+  });
   assert.match((await admin.get(`${PATH.audit}?type=settings.change`)).body, /Turned SSO on/);
 });
 
 test('CSV export: the filtered events, quoted, formula cells made inert, no secrets', async () => {
   const evil = await gw.store.createUser({ realm: 'staff', email: '=HYPERLINK("http://x.test")@evil.test', displayName: 'x', role: 'member' });
-  await gw.store.appendAudit({ at: Date.parse('2031-07-01T00:00:00Z'), type: 'signin.failure', outcome: 'failure', realm: 'staff', userId: evil.id, actor: evil.id, ip: '+1', details: { method: 'password', reason: '-2+3,"quoted"\nline', password: 'hunter2' } });
+  await gw.store.appendAudit({
+    at: Date.parse('2031-07-01T00:00:00Z'),
+    type: 'signin.failure',
+    outcome: 'failure',
+    realm: 'staff',
+    userId: evil.id,
+    actor: evil.id,
+    ip: '+1',
+    details: { method: 'password', reason: '-2+3,"quoted"\nline', password: 'hunter2' },
+  });
   const res = await admin.get(`/.auth/admin/audit.csv?type=signin.failure&from=2031-07-01&to=2031-07-01`);
   assert.equal(res.status, 200);
   assert.match(String(res.headers['content-type']), /^text\/csv/);

@@ -15,8 +15,18 @@ export { HOSTS, TENANTS };
 
 export const STAFF_APP = Object.freeze({ clientId: 'a0a0a0a0-1111-4222-8333-444444444444', clientSecret: 'Staff~Secret.Value_1234567890abcdefghij' });
 export const PORTAL_APP = Object.freeze({ clientId: 'b0b0b0b0-1111-4222-8333-555555555555', clientSecret: 'Portal~Secret.Value_0987654321' });
-export const ENTRA_USER = Object.freeze({ oid: 'c0c0c0c0-1111-4222-8333-666666666666', name: 'Grace Hopper', preferredUsername: 'grace@staff.test', email: 'grace@staff.test' });
-export const ACME_USER = Object.freeze({ oid: 'd0d0d0d0-1111-4222-8333-777777777777', name: 'Wile E. Coyote', preferredUsername: 'wile@acme.test', email: 'wile@acme.test' });
+export const ENTRA_USER = Object.freeze({
+  oid: 'c0c0c0c0-1111-4222-8333-666666666666',
+  name: 'Grace Hopper',
+  preferredUsername: 'grace@staff.test',
+  email: 'grace@staff.test',
+});
+export const ACME_USER = Object.freeze({
+  oid: 'd0d0d0d0-1111-4222-8333-777777777777',
+  name: 'Wile E. Coyote',
+  preferredUsername: 'wile@acme.test',
+  email: 'wile@acme.test',
+});
 
 export const PATH = Object.freeze({
   home: '/.auth/admin/',
@@ -35,10 +45,22 @@ export function startEntra(): Promise<FakeEntra> {
       { id: TENANTS.globex, name: 'Globex', users: [] },
     ],
     apps: [
-      { ...STAFF_APP, homeTenant: TENANTS.staff, multiTenant: false, redirectUris: [`http://${HOSTS.staff}/.auth/callback`, `http://${HOSTS.staff}/.auth/signed-out`] },
       {
-        ...PORTAL_APP, homeTenant: TENANTS.staff, multiTenant: true,
-        redirectUris: [`http://${HOSTS.staff}/.auth/consent/callback`, `http://${HOSTS.central}/.auth/callback`, `http://${HOSTS.acme}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`],
+        ...STAFF_APP,
+        homeTenant: TENANTS.staff,
+        multiTenant: false,
+        redirectUris: [`http://${HOSTS.staff}/.auth/callback`, `http://${HOSTS.staff}/.auth/signed-out`],
+      },
+      {
+        ...PORTAL_APP,
+        homeTenant: TENANTS.staff,
+        multiTenant: true,
+        redirectUris: [
+          `http://${HOSTS.staff}/.auth/consent/callback`,
+          `http://${HOSTS.central}/.auth/callback`,
+          `http://${HOSTS.acme}/.auth/callback`,
+          `http://${HOSTS.acme}/.auth/signed-out`,
+        ],
       },
     ],
   });
@@ -65,7 +87,8 @@ export function startAdminGateway(opts: AdminGatewayOptions = {}): Promise<TestG
         sites.portal.centralCallbackHost = HOSTS.central;
       }
       if (opts.keys) raw.keys = opts.keys;
-      if (opts.entra) raw.entra = { authorityHost: opts.entra.url, graphUrl: opts.entra.graphUrl, graphResource: opts.entra.graphResource, allowInsecure: true };
+      if (opts.entra)
+        raw.entra = { authorityHost: opts.entra.url, graphUrl: opts.entra.graphUrl, graphResource: opts.entra.graphResource, allowInsecure: true };
       return raw;
     },
   };
@@ -73,7 +96,10 @@ export function startAdminGateway(opts: AdminGatewayOptions = {}): Promise<TestG
 }
 
 /** A staff admin in the store and a session cookie for them (`amr` e.g. ['sso'] or ['pwd','otp']). */
-export async function staffAdmin(gw: TestGateway, overrides: Partial<SessionData> & { role?: 'admin' | 'member' } = {}): Promise<{ cookie: string; uid: string; email: string }> {
+export async function staffAdmin(
+  gw: TestGateway,
+  overrides: Partial<SessionData> & { role?: 'admin' | 'member' } = {},
+): Promise<{ cookie: string; uid: string; email: string }> {
   const email = overrides.email ?? `admin-${Math.random().toString(36).slice(2, 10)}@regentra.test`;
   const role = overrides.role ?? 'admin';
   const user = await gw.store.createUser({ realm: 'staff', email, displayName: 'Admin', role });
@@ -151,7 +177,10 @@ export class Browser {
   async submit(path: string, fields: Record<string, string>, opts: { action?: string; headers?: Record<string, string> } = {}): Promise<Page> {
     const page = await this.get(path);
     assert.equal(page.status, 200, `GET ${path}: ${page.status}`);
-    return this.send('POST', opts.action ?? path.split('?')[0] as string, { form: { csrf: csrfOf(page.body), version: versionOf(page.body), ...fields }, headers: opts.headers });
+    return this.send('POST', opts.action ?? (path.split('?')[0] as string), {
+      form: { csrf: csrfOf(page.body), version: versionOf(page.body), ...fields },
+      headers: opts.headers,
+    });
   }
 
   /** Assert no body or header this browser received contains `text`. */
@@ -174,5 +203,11 @@ export function versionOf(html: string): string {
 
 /** Decode the HTML entities our templates produce (for reading values back). */
 export function unescapeHtml(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#96;/g, '`').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#96;/g, '`')
+    .replace(/&amp;/g, '&');
 }

@@ -41,7 +41,11 @@ async function addPerson(path: string, fields: Record<string, string>): Promise<
   return { status: res.status, link: res.status === 201 ? linkOf(res.body) : null, body: res.body };
 }
 
-async function confirmAction(path: string, action: string, extra: Record<string, string> = {}): Promise<{ first: string; status: number; location: string | null; body: string }> {
+async function confirmAction(
+  path: string,
+  action: string,
+  extra: Record<string, string> = {},
+): Promise<{ first: string; status: number; location: string | null; body: string }> {
   const page = await admin.get(path);
   const first = await admin.send('POST', path, { form: { csrf: csrfOf(page.body), action, ...extra } });
   assert.equal(first.status, 200, `confirmation page for ${action}`);
@@ -50,9 +54,26 @@ async function confirmAction(path: string, action: string, extra: Record<string,
 }
 
 test('lists accounts with role, methods, MFA, last sign-in and status; search and pages', async () => {
-  for (let i = 0; i < 30; i++) await gw.store.createUser({ realm: 'staff', email: `bulk${String(i).padStart(2, '0')}@regentra.test`, displayName: `Bulk ${i}`, role: 'member' });
-  const ann = await gw.store.createUser({ realm: 'staff', email: 'ann.lister@regentra.test', displayName: 'Ann Lister', role: 'member', passwordHash: 'x', externalTid: '11111111-1111-4111-8111-111111111111', externalOid: 'aaaaaaaa-1111-4111-8111-111111111111' });
-  await gw.app.gateway.auditor.record({ type: 'signin', outcome: 'success', realm: 'staff', userId: ann.id, actor: ann.id, ip: '127.0.0.1', details: { method: 'sso' } });
+  for (let i = 0; i < 30; i++)
+    await gw.store.createUser({ realm: 'staff', email: `bulk${String(i).padStart(2, '0')}@regentra.test`, displayName: `Bulk ${i}`, role: 'member' });
+  const ann = await gw.store.createUser({
+    realm: 'staff',
+    email: 'ann.lister@regentra.test',
+    displayName: 'Ann Lister',
+    role: 'member',
+    passwordHash: 'x',
+    externalTid: '11111111-1111-4111-8111-111111111111',
+    externalOid: 'aaaaaaaa-1111-4111-8111-111111111111',
+  });
+  await gw.app.gateway.auditor.record({
+    type: 'signin',
+    outcome: 'success',
+    realm: 'staff',
+    userId: ann.id,
+    actor: ann.id,
+    ip: '127.0.0.1',
+    details: { method: 'sso' },
+  });
 
   const first = await admin.get(PEOPLE);
   assert.equal(first.status, 200);
@@ -121,7 +142,12 @@ test('adding a person gives a one-time link for the staff host; it sets a passwo
   assert.match(weak.body, /too common/);
   const mismatch = await person.post('/.auth/setup', { csrf: csrfOf(form.body), token, password: 'a-long-enough-passphrase', confirm: 'another-passphrase-x' });
   assert.equal(mismatch.status, 400);
-  const set = await person.post('/.auth/setup', { csrf: csrfOf(form.body), token, password: 'plum-orbit-seventeen-lakes', confirm: 'plum-orbit-seventeen-lakes' });
+  const set = await person.post('/.auth/setup', {
+    csrf: csrfOf(form.body),
+    token,
+    password: 'plum-orbit-seventeen-lakes',
+    confirm: 'plum-orbit-seventeen-lakes',
+  });
   assert.equal(set.status, 303);
   assert.equal(set.location, '/.auth/login/enroll');
   const enrol = await person.get('/.auth/login/enroll');
@@ -174,7 +200,13 @@ test('adding refuses a bad or duplicate email with the field marked', async () =
 });
 
 test('each action asks for confirmation, then is done, audited with the admin as actor', async () => {
-  const bob = await gw.store.createUser({ realm: 'staff', email: 'bob@regentra.test', displayName: 'Bob', role: 'member', passwordHash: await hashPassword('bob-password-long-enough') });
+  const bob = await gw.store.createUser({
+    realm: 'staff',
+    email: 'bob@regentra.test',
+    displayName: 'Bob',
+    role: 'member',
+    passwordHash: await hashPassword('bob-password-long-enough'),
+  });
   const path = `${PEOPLE}/accounts/${bob.id}`;
   const page = await admin.get(path);
   assert.equal(page.status, 200);
@@ -238,7 +270,13 @@ test('the last admin who can reach the settings cannot be disabled, demoted or u
   const me = (await gw.store.getUser('staff', adminId))!;
   await assert.rejects(setStatus(gw.store, me, 'disabled', { actor: 'cli' }), (err: unknown) => err instanceof AccountError && err.code === 'LAST_ADMIN');
   // an admin without a usable sign-in method does not count: another admin with a password does
-  const other = await gw.store.createUser({ realm: 'staff', email: 'second-admin@regentra.test', displayName: 'Second', role: 'admin', passwordHash: await hashPassword('second-admin-password') });
+  const other = await gw.store.createUser({
+    realm: 'staff',
+    email: 'second-admin@regentra.test',
+    displayName: 'Second',
+    role: 'admin',
+    passwordHash: await hashPassword('second-admin-password'),
+  });
   assert.ok(other);
   assert.equal((await setStatus(gw.store, me, 'disabled', { actor: 'cli' })).status, 'disabled');
   await gw.store.updateUser('staff', adminId, { status: 'active' });

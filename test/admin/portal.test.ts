@@ -53,7 +53,10 @@ describe('portal authentication settings', () => {
   test('the sidebar switcher lists the clients and navigates without script', async () => {
     const page = await admin.get(PATH.portal('globex'));
     assert.equal(page.status, 200);
-    assert.match(page.body, /<select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint"><option value="acme">Acme Corp<\/option><option value="globex" selected>Globex<\/option><option value="initech">Initech<\/option><\/select>/);
+    assert.match(
+      page.body,
+      /<select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint"><option value="acme">Acme Corp<\/option><option value="globex" selected>Globex<\/option><option value="initech">Initech<\/option><\/select>/,
+    );
     assert.match(page.body, /<form method="get" action="\/\.auth\/admin\/portal\/switch"/);
     assert.match(page.body, /Settings → Portal → Globex → Authentication/);
     assert.match(unescapeHtml(page.body), /no additional app registration is needed in the client’s tenant/);
@@ -74,7 +77,11 @@ describe('portal authentication settings', () => {
       const page = await admin.get(path);
       assert.equal(page.status, 200, path);
       assert.equal(selected(page.body), 'initech', path);
-      assert.match(page.body, /<a href="\/\.auth\/admin\/portal\/initech\/authentication"/, `${path}: the sidebar's Authentication link is the chosen client's`);
+      assert.match(
+        page.body,
+        /<a href="\/\.auth\/admin\/portal\/initech\/authentication"/,
+        `${path}: the sidebar's Authentication link is the chosen client's`,
+      );
     }
     assert.equal((await admin.get('/.auth/admin/portal/')).location, PATH.portal('initech'));
     // opening another client's page directly chooses it too
@@ -107,7 +114,12 @@ describe('portal authentication settings', () => {
     // this gateway has a central callback host: the one callback for every portal
     const central = gw.config.sites.portal?.centralCallbackHost;
     assert.ok(central);
-    for (const uri of [`http://${central}/.auth/callback`, `http://${HOSTS.acme}/.auth/signed-out`, `http://${HOSTS.globex}/.auth/signed-out`, `http://${HOSTS.staff}/.auth/consent/callback`]) {
+    for (const uri of [
+      `http://${central}/.auth/callback`,
+      `http://${HOSTS.acme}/.auth/signed-out`,
+      `http://${HOSTS.globex}/.auth/signed-out`,
+      `http://${HOSTS.staff}/.auth/consent/callback`,
+    ]) {
       assert.ok(uris.includes(uri), `${uri} in ${uris.join(', ')}`);
     }
     assert.ok(!uris.includes(`http://${HOSTS.acme}/.auth/callback`));
@@ -188,7 +200,10 @@ describe('admin consent', () => {
     assert.equal(s.consent.appPresent, true);
     assert.match(unescapeHtml(page.body), /Microsoft confirmed that the Regentra portal app is present in Acme Corp’s directory/);
     const settingsPage = unescapeHtml((await admin.get(PATH.portal('acme'))).body);
-    assert.match(settingsPage, new RegExp(`Regentra’s app is present in tenant <code>${TENANTS.acme}</code> \\(confirmed with Microsoft\\); consented by an administrator on \\d{4}-`));
+    assert.match(
+      settingsPage,
+      new RegExp(`Regentra’s app is present in tenant <code>${TENANTS.acme}</code> \\(confirmed with Microsoft\\); consented by an administrator on \\d{4}-`),
+    );
     const [event] = await gw.store.listAudit({ type: 'portal.consent', limit: 1 });
     assert.equal(event?.outcome, 'success');
     assert.equal(event?.realm, 'portal:acme');
@@ -240,7 +255,9 @@ describe('admin consent', () => {
     // the link's state is genuine, but the admin never approved: the answer is made up in the browser
     entra.revokeConsent(TENANTS.acme, PORTAL_APP.clientId);
     const link = await consentLink();
-    const forged = new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(link.searchParams.get('state')!)}`);
+    const forged = new URL(
+      `http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(link.searchParams.get('state')!)}`,
+    );
     const page = await callback(forged);
     assert.equal(page.status, 200);
     assert.match(page.body, /Consent was not confirmed/);
@@ -278,13 +295,7 @@ describe('admin consent', () => {
     const state = link.searchParams.get('state')!;
     const [, payload, mac] = state.split('.') as [string, string, string];
     const otherPayload = Buffer.from(JSON.stringify(['acme', TENANTS.globex, Math.floor(clock / 1000) + 3600, 'x'])).toString('base64url');
-    const forged = [
-      `v1.${otherPayload}.${mac}`,
-      `v1.${payload}.${mac.slice(0, -2)}AA`,
-      `v1.${payload}`,
-      'v1..',
-      '',
-    ];
+    const forged = [`v1.${otherPayload}.${mac}`, `v1.${payload}.${mac.slice(0, -2)}AA`, `v1.${payload}`, 'v1..', ''];
     for (const s of forged) {
       const page = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(s)}`));
       assert.equal(page.status, 400, s);
@@ -297,7 +308,9 @@ describe('admin consent', () => {
       const ob = new Browser(other, HOSTS.staff, (await staffAdmin(other)).cookie);
       const m = /id="consent-link" type="text" readonly value="([^"]+)"/.exec((await ob.get(PATH.portal('acme'))).body);
       const foreign = new URL(unescapeHtml(m![1]!)).searchParams.get('state')!;
-      const page = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(foreign)}`));
+      const page = await callback(
+        new URL(`http://${HOSTS.staff}${PATH.consent}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(foreign)}`),
+      );
       assert.equal(page.status, 400);
     } finally {
       await other.close();
@@ -348,11 +361,15 @@ describe('admin consent', () => {
     assert.match(page.body, /Consent was not granted/);
     assert.match(page.body, /A consent given before stays in place/);
     assert.deepEqual((await acme()).consent, before, 'still granted, as confirmed by Microsoft');
-    const kept = (await gw.store.listAudit({ type: 'portal.consent', limit: 50 })).filter((e) => /declined after a confirmed grant/.test(String(e.details.reason)));
+    const kept = (await gw.store.listAudit({ type: 'portal.consent', limit: 50 })).filter((e) =>
+      /declined after a confirmed grant/.test(String(e.details.reason)),
+    );
     assert.equal(kept.length, 1, 'the declined attempt is audited');
     assert.equal(kept[0]?.outcome, 'failure');
     assert.equal(kept[0]?.details.error, 'AADSTS65004');
-    const made = await callback(new URL(`http://${HOSTS.staff}${PATH.consent}?error=access_denied&state=${encodeURIComponent((await consentLink()).searchParams.get('state')!)}`));
+    const made = await callback(
+      new URL(`http://${HOSTS.staff}${PATH.consent}?error=access_denied&state=${encodeURIComponent((await consentLink()).searchParams.get('state')!)}`),
+    );
     assert.equal(made.status, 200);
     assert.equal((await acme()).consent.status, 'granted');
   });

@@ -40,8 +40,13 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     // the secret in use, tested and on (as set up through the page by sso.test.ts)
     const creds = { tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret };
     await put({
-      tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret), secretSetAt: Date.now(),
-      testedFingerprint: settingsFingerprint(gw.app, creds), testedAt: Date.now(), enabled: true,
+      tenantId: TENANTS.staff,
+      clientId: STAFF_APP.clientId,
+      clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret),
+      secretSetAt: Date.now(),
+      testedFingerprint: settingsFingerprint(gw.app, creds),
+      testedAt: Date.now(),
+      enabled: true,
     });
   });
   after(async () => {
@@ -90,7 +95,11 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     assert.match(body, /Test Connection failed with this certificate/);
     assert.match(body, /AADSTS700027/);
     assert.match(body, /upload it under Certificates & secrets → Certificates/);
-    assert.equal((await staffTarget(gw.app, gw.app.gateway.sites.lookup(HOSTS.staff)!)).app.certificate ?? null, null, 'an untested certificate is not used first');
+    assert.equal(
+      (await staffTarget(gw.app, gw.app.gateway.sites.lookup(HOSTS.staff)!)).app.certificate ?? null,
+      null,
+      'an untested certificate is not used first',
+    );
 
     entra.uploadCertificate(STAFF_APP.clientId, (await admin.get(`${PATH.sso}/certificates/${cert.thumbprint}.pem`)).body);
     const passed = await credential({ action: 'test-certificate', thumbprint: cert.thumbprint });

@@ -92,7 +92,10 @@ describe('staff SSO settings page', () => {
     assert.match(bad.body, /The Client ID must be a GUID/);
     const consumer = await act(admin, 'save', { tenantId: '9188040d-6c67-4c5b-b112-36a304b66dad', clientId: CREDS.clientId, clientSecret: CREDS.clientSecret });
     assert.equal(consumer.status, 400);
-    assert.match(unescapeHtml(consumer.body), /This Tenant ID is the tenant of personal Microsoft accounts \(Outlook\.com, Hotmail, Xbox\), not an organisation/);
+    assert.match(
+      unescapeHtml(consumer.body),
+      /This Tenant ID is the tenant of personal Microsoft accounts \(Outlook\.com, Hotmail, Xbox\), not an organisation/,
+    );
     assert.equal((await settings()).tenantId, null);
 
     const missing = await act(admin, 'save', { tenantId: CREDS.tenantId, clientId: CREDS.clientId, clientSecret: '' });
@@ -313,7 +316,9 @@ describe('SSO-only and auto-provision', () => {
 
     // password sign-in is now refused server-side
     assert.doesNotMatch((await new Browser(gw, HOSTS.staff).get('/.auth/login')).body, /name="password"/);
-    const post = await visitor.send('POST', '/.auth/login', { form: { csrf: csrfOf(login.body), email: 'someone@regentra.test', password: 'correct horse battery staple' } });
+    const post = await visitor.send('POST', '/.auth/login', {
+      form: { csrf: csrfOf(login.body), email: 'someone@regentra.test', password: 'correct horse battery staple' },
+    });
     assert.equal(post.status, 403);
     assert.match(post.body, /Password sign-in is turned off/);
 

@@ -26,7 +26,10 @@ test('generate-certificate writes a pair the config takes, prints both thumbprin
   assert.match(a.out.join(''), new RegExp(`thumbprint \\(SHA-1, as Azure shows it\\): ${thumbprint}`));
   assert.equal(statSync(join(dir, 'entra-app.key')).mode & 0o077, 0, 'the key is readable by its owner only');
   const raw = baseRawConfig('http://127.0.0.1:3001', 'http://127.0.0.1:3002') as RawConfig;
-  raw.sites.portal.entra = { clientId: 'x', certificate: { certificate: `file:${join(dir, 'entra-app.crt')}`, privateKey: `file:${join(dir, 'entra-app.key')}` } };
+  raw.sites.portal.entra = {
+    clientId: 'x',
+    certificate: { certificate: `file:${join(dir, 'entra-app.crt')}`, privateKey: `file:${join(dir, 'entra-app.key')}` },
+  };
   const { config } = loadConfigObject(raw);
   assert.equal(portalCredentials(config)[0]?.id, thumbprint);
 

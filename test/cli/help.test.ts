@@ -25,7 +25,8 @@ test('--help, -h, help: the overview of every command, exit 0, no configuration 
     const r = await run(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, /^usage: regentra-gateway \[<command>\] \[--config FILE\]/, args.join(' '));
-    for (const cmd of ['serve', 'check-config', 'keys generate', 'users <command>', 'sso <command>', 'help \\[<command>\\]']) assert.match(r.stdout, new RegExp(`\\n  ${cmd}`), `${args.join(' ')} lists ${cmd}`);
+    for (const cmd of ['serve', 'check-config', 'keys generate', 'users <command>', 'sso <command>', 'help \\[<command>\\]'])
+      assert.match(r.stdout, new RegExp(`\\n  ${cmd}`), `${args.join(' ')} lists ${cmd}`);
     assert.equal(r.stderr, '');
   }
 });
@@ -39,7 +40,10 @@ test('<command> --help and help <command>: that command’s usage, exit 0', asyn
     ['keys', /^usage: regentra-gateway keys generate/],
   ];
   for (const [cmd, usage] of cases) {
-    for (const args of [[cmd, '--help'], ['help', cmd]]) {
+    for (const args of [
+      [cmd, '--help'],
+      ['help', cmd],
+    ]) {
       const r = await run(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, usage, args.join(' '));

@@ -17,8 +17,6 @@ import { ecPem, key32 } from '../support/keys.ts';
 import { runBin, type Run } from '../support/cli.ts';
 import { Client, submitPassword } from '../auth/password/flow.ts';
 
-
-
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'regentra-cli-'));
   writeFileSync(join(dir, 'session.key'), key32());
@@ -51,12 +49,18 @@ test('users: add, list, set-role, disable/enable, reset-password, reset-mfa, unl
   const list = await users(['list', '--json']);
   assert.equal(list.code, 0, list.stderr);
   const rows = JSON.parse(list.stdout) as Array<{ realm: string; email: string; role: string | null; status: string; mfa: string; password: boolean }>;
-  assert.deepEqual(rows.map((r) => [r.realm, r.email, r.role, r.status, r.mfa, r.password]), [
-    ['portal:acme', 'bob@acme.example', null, 'active', 'none', true],
-    ['staff', 'ada@example.com', 'admin', 'active', 'none', true],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.realm, r.email, r.role, r.status, r.mfa, r.password]),
+    [
+      ['portal:acme', 'bob@acme.example', null, 'active', 'none', true],
+      ['staff', 'ada@example.com', 'admin', 'active', 'none', true],
+    ],
+  );
   const table = await users(['list', 'staff']);
-  assert.match(table.stdout, /^REALM\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+MFA\s+LOCKED\s+MICROSOFT\nstaff\s+ada@example.com\s+Ada Lovelace\s+admin\s+active\s+none\s+no\s+-\n$/);
+  assert.match(
+    table.stdout,
+    /^REALM\s+EMAIL\s+NAME\s+ROLE\s+STATUS\s+MFA\s+LOCKED\s+MICROSOFT\nstaff\s+ada@example.com\s+Ada Lovelace\s+admin\s+active\s+none\s+no\s+-\n$/,
+  );
 
   // the last admin who can reach the settings is never demoted or disabled (the pages share the rule)
   const last = await users(['set-role', 'staff', 'ada@example.com', 'member']);
@@ -83,9 +87,13 @@ test('users: add, list, set-role, disable/enable, reset-password, reset-mfa, unl
   assert.ok((ada?.sessionsValidAfter ?? 0) > 0, 'a password reset ends sessions');
   assert.ok(((await store.getUserByEmail('portal:acme', 'bob@acme.example'))?.sessionsValidAfter ?? 0) > 0);
   const audit = await store.listAudit({ limit: 100 });
-  assert.deepEqual(audit.filter((e) => e.userId === ada?.id).map((e) => e.type).reverse(), [
-    'user.create', 'user.role', 'user.disable', 'user.enable', 'user.password.reset', 'user.mfa.reset', 'user.unlock',
-  ]);
+  assert.deepEqual(
+    audit
+      .filter((e) => e.userId === ada?.id)
+      .map((e) => e.type)
+      .reverse(),
+    ['user.create', 'user.role', 'user.disable', 'user.enable', 'user.password.reset', 'user.mfa.reset', 'user.unlock'],
+  );
   assert.ok(audit.filter((e) => e.outcome === 'success').every((e) => e.actor === 'cli'));
   assert.ok(!JSON.stringify(audit).includes('passphrase'), 'no password in the audit log');
 });
@@ -97,7 +105,12 @@ test('users: clear errors and non-zero exit codes for bad input', async (t) => {
 
   const cases: Array<[string[], string, number, RegExp]> = [
     [['add', 'staff', 'ada@EXAMPLE.com', '--name', 'Ada'], PASSWORD, 1, /ada@example\.com already has an account in realm staff/],
-    [['add', 'portal:nope', 'x@example.com', '--name', 'X'], PASSWORD, 1, /unknown realm "portal:nope": use one of staff, portal:acme, portal:globex, portal:initech/],
+    [
+      ['add', 'portal:nope', 'x@example.com', '--name', 'X'],
+      PASSWORD,
+      1,
+      /unknown realm "portal:nope": use one of staff, portal:acme, portal:globex, portal:initech/,
+    ],
     [['add', 'crew', 'x@example.com', '--name', 'X'], PASSWORD, 1, /unknown realm "crew"/],
     [['add', 'staff', 'x@example.com', '--name', 'X'], 'password1234', 1, /too common/],
     [['add', 'staff', 'x@example.com', '--name', 'X'], 'short', 1, /at least 12 characters/],
@@ -115,12 +128,14 @@ test('users: clear errors and non-zero exit codes for bad input', async (t) => {
   ];
   // refused commands change nothing, so they can run side by side (four at a time)
   for (let i = 0; i < cases.length; i += 4) {
-    await Promise.all(cases.slice(i, i + 4).map(async ([args, stdin, code, message]) => {
-      const run = await users(args, stdin && `${stdin}\n`);
-      assert.equal(run.code, code, `${args.join(' ')}: ${run.stderr}`);
-      assert.match(run.stderr, message, args.join(' '));
-      assert.ok(!run.stderr.includes(PASSWORD), 'no password in messages');
-    }));
+    await Promise.all(
+      cases.slice(i, i + 4).map(async ([args, stdin, code, message]) => {
+        const run = await users(args, stdin && `${stdin}\n`);
+        assert.equal(run.code, code, `${args.join(' ')}: ${run.stderr}`);
+        assert.match(run.stderr, message, args.join(' '));
+        assert.ok(!run.stderr.includes(PASSWORD), 'no password in messages');
+      }),
+    );
   }
   const list = JSON.parse((await users(['list', '--json'])).stdout) as unknown[];
   assert.equal(list.length, 1, 'nothing was created by the refused commands');
@@ -147,7 +162,15 @@ test('users link refuses the personal-accounts tenant; sso redirect-uris needs o
   const { dir, file, users } = setup();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.equal((await users(['add', 'staff', 'ada@example.com', '--name', 'Ada', '--no-password'])).code, 0);
-  const refused = await users(['link', 'staff', 'ada@example.com', '--tid', '9188040D-6C67-4C5B-B112-36A304B66DAD', '--oid', 'a1a1a1a1-0000-4000-8000-00000000000a']);
+  const refused = await users([
+    'link',
+    'staff',
+    'ada@example.com',
+    '--tid',
+    '9188040D-6C67-4C5B-B112-36A304B66DAD',
+    '--oid',
+    'a1a1a1a1-0000-4000-8000-00000000000a',
+  ]);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /personal Microsoft accounts/);
 

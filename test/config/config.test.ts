@@ -45,51 +45,165 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bad configurations', () => {
   const cases: ReadonlyArray<readonly [string, (r: Raw) => void, ConfigIssue[]]> = [
-    ['a host used twice', (r) => (r.sites.portal.clients[1].hosts = ['support.acme.test']), [{ path: 'sites.portal.clients[1].hosts[0]', message: '"support.acme.test" is already used by client "acme"' }]],
-    ['a host used twice in another case and with a trailing dot', (r) => (r.sites.portal.clients[1].hosts = ['STAFF.example.test.']), [{ path: 'sites.portal.clients[1].hosts[0]', message: '"staff.example.test" is already used by the staff site' }]],
-    ['unknown keys', (r) => ((r.server.colour = 'blue'), (r.sites.staff.extra = 1)), [{ path: 'server', message: 'unknown key "colour"' }, { path: 'sites.staff', message: 'unknown key "extra"' }]],
+    [
+      'a host used twice',
+      (r) => (r.sites.portal.clients[1].hosts = ['support.acme.test']),
+      [{ path: 'sites.portal.clients[1].hosts[0]', message: '"support.acme.test" is already used by client "acme"' }],
+    ],
+    [
+      'a host used twice in another case and with a trailing dot',
+      (r) => (r.sites.portal.clients[1].hosts = ['STAFF.example.test.']),
+      [{ path: 'sites.portal.clients[1].hosts[0]', message: '"staff.example.test" is already used by the staff site' }],
+    ],
+    [
+      'unknown keys',
+      (r) => ((r.server.colour = 'blue'), (r.sites.staff.extra = 1)),
+      [
+        { path: 'server', message: 'unknown key "colour"' },
+        { path: 'sites.staff', message: 'unknown key "extra"' },
+      ],
+    ],
     ['an unknown top-level section', (r) => (r.site = {}), [{ path: '', message: 'unknown key "site"' }]],
-    ['a portal without TOTP for password sign-in', (r) => (r.sites.portal.clients[0].mfaRequired = false), [{ path: 'sites.portal.clients[0].mfaRequired', message: 'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)' }]],
+    [
+      'a portal without TOTP for password sign-in',
+      (r) => (r.sites.portal.clients[0].mfaRequired = false),
+      [
+        {
+          path: 'sites.portal.clients[0].mfaRequired',
+          message:
+            'password sign-in always requires two-step verification (TOTP), on every portal: remove "mfaRequired: false" (Microsoft sign-in leaves MFA to Entra)',
+        },
+      ],
+    ],
     ['a missing upstream', (r) => delete r.sites.staff.upstream, [{ path: 'sites.staff.upstream', message: 'is required (string)' }]],
     ['a bad upstream URL', (r) => (r.sites.staff.upstream = 'not a url'), [{ path: 'sites.staff.upstream', message: URL_MSG }]],
     ['an upstream with credentials', (r) => (r.sites.portal.upstream = 'http://user:pw@10.0.0.1'), [{ path: 'sites.portal.upstream', message: URL_MSG }]],
     ['an upstream with a path', (r) => (r.sites.staff.upstream = 'http://10.0.0.1:3000/base'), [{ path: 'sites.staff.upstream', message: URL_MSG }]],
     ['an upstream of another scheme', (r) => (r.sites.staff.upstream = 'ftp://10.0.0.1/'), [{ path: 'sites.staff.upstream', message: URL_MSG }]],
     ['a wildcard in the middle', (r) => (r.sites.staff.hosts = ['a.*.example.test']), [{ path: 'sites.staff.hosts[0]', message: HOST_MSG }]],
-    ['a host with a port or a scheme', (r) => (r.sites.portal.clients[0].hosts = ['acme.test:8080', 'https://acme.test']), [{ path: 'sites.portal.clients[0].hosts[0]', message: HOST_MSG }, { path: 'sites.portal.clients[0].hosts[1]', message: HOST_MSG }]],
-    ['a session key of the wrong length', (r) => (r.keys.session = [key32(), Buffer.alloc(16).toString('base64')]), [{ path: 'keys.session[1]', message: 'must decode to exactly 32 bytes, got 16 (generate one with `regentra-gateway keys generate`)' }]],
-    ['a session key that is not base64', (r) => (r.keys.session = ['not base64!']), [{ path: 'keys.session[0]', message: 'must be 32 random bytes in base64 (generate one with `regentra-gateway keys generate`)' }]],
-    ['no session key', (r) => (r.keys.session = []), [{ path: 'keys.session', message: 'at least one session key is required (generate one with `regentra-gateway keys generate`)' }]],
-    ['an Ed25519 key for ES256', (r) => (r.keys.signing = [{ privateKey: edPem() }]), [{ path: 'keys.signing[0].privateKey', message: 'is an Ed25519 key; ES256 needs an EC P-256 key' }]],
-    ['an EC key for EdDSA', (r) => (r.keys.signing = [{ alg: 'EdDSA', privateKey: ecPem() }]), [{ path: 'keys.signing[0].privateKey', message: 'is an EC P-256 key; EdDSA needs an Ed25519 key' }]],
-    ['a P-384 key for ES256', (r) => (r.keys.signing = [{ privateKey: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }]), [{ path: 'keys.signing[0].privateKey', message: 'is an EC P-384 key; ES256 needs an EC P-256 key' }]],
-    ['a signing key that is not PEM', (r) => (r.keys.signing = [{ privateKey: 'hello' }]), [{ path: 'keys.signing[0].privateKey', message: 'is not a PEM private key (PKCS#8 "-----BEGIN PRIVATE KEY-----")' }]],
-    ['two signing keys with one kid', (r) => (r.keys.signing = [{ kid: 'a', privateKey: ecPem() }, { kid: 'a', privateKey: ecPem() }]), [{ path: 'keys.signing[1].kid', message: '"a" is used by another signing key' }]],
-    ['a missing environment variable', (r) => (r.keys.session = ['${REGENTRA_TEST_UNSET}']), [{ path: 'keys.session[0]', message: 'environment variable REGENTRA_TEST_UNSET is not set' }]],
-    ['an unreadable file: secret', (r) => (r.keys.encryption[0].key = `file:${join(dir, 'missing.key')}`), [{ path: 'keys.encryption[0].key', message: `cannot read secret file ${join(dir, 'missing.key')}: ENOENT` }]],
-    ['idle timeout above the absolute lifetime', (r) => (r.session = { secure: false, idleTimeoutSeconds: 7200, absoluteLifetimeSeconds: 3600 }), [{ path: 'session.idleTimeoutSeconds', message: 'must not exceed session.absoluteLifetimeSeconds (3600)' }]],
-    ['a revocation bound above 10 s', (r) => (r.session = { secure: false, revocationCheckSeconds: 60 }), [{ path: 'session.revocationCheckSeconds', message: 'must be at most 10 seconds' }]],
-    ['an http authority without allowInsecure', (r) => (r.entra = { authorityHost: 'http://127.0.0.1:9400' }), [{ path: 'entra.authorityHost', message: 'must be https:// (set entra.allowInsecure: true only for a local stand-in)' }]],
-    ['ambiguousPaths that is not "refuse" or "allow"', (r) => ((r.sites.staff.ambiguousPaths = true), (r.sites.portal.ambiguousPaths = 'Allow')), [
-      { path: 'sites.staff.ambiguousPaths', message: AMBIGUOUS_MSG },
-      { path: 'sites.portal.ambiguousPaths', message: AMBIGUOUS_MSG },
-    ]],
-    ['public paths that are not normalised or are reserved', (r) => (r.sites.staff.publicPaths = ['/a/../b', '/.AUTH/x', 'assets/', '/a%2f']), [
-      { path: 'sites.staff.publicPaths[0]', message: PUBLIC_MSG },
-      { path: 'sites.staff.publicPaths[1]', message: 'must not be under /.auth/ (reserved for the gateway)' },
-      { path: 'sites.staff.publicPaths[2]', message: PUBLIC_MSG },
-      { path: 'sites.staff.publicPaths[3]', message: PUBLIC_MSG },
-    ]],
-    ['a client id used twice', (r) => (r.sites.portal.clients[1].id = 'acme'), [{ path: 'sites.portal.clients[1].id', message: '"acme" is already the id of sites.portal.clients[0]' }]],
-    ['a bad client id', (r) => (r.sites.portal.clients[1].id = 'Globex Inc'), [{ path: 'sites.portal.clients[1].id', message: 'must be a short id of lower-case letters, digits and hyphens (e.g. "acme")' }]],
-    ['a central callback host without the portal Entra app', (r) => (r.sites.portal.centralCallbackHost = 'login.support.example.test'), [{ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' }]],
+    [
+      'a host with a port or a scheme',
+      (r) => (r.sites.portal.clients[0].hosts = ['acme.test:8080', 'https://acme.test']),
+      [
+        { path: 'sites.portal.clients[0].hosts[0]', message: HOST_MSG },
+        { path: 'sites.portal.clients[0].hosts[1]', message: HOST_MSG },
+      ],
+    ],
+    [
+      'a session key of the wrong length',
+      (r) => (r.keys.session = [key32(), Buffer.alloc(16).toString('base64')]),
+      [{ path: 'keys.session[1]', message: 'must decode to exactly 32 bytes, got 16 (generate one with `regentra-gateway keys generate`)' }],
+    ],
+    [
+      'a session key that is not base64',
+      (r) => (r.keys.session = ['not base64!']),
+      [{ path: 'keys.session[0]', message: 'must be 32 random bytes in base64 (generate one with `regentra-gateway keys generate`)' }],
+    ],
+    [
+      'no session key',
+      (r) => (r.keys.session = []),
+      [{ path: 'keys.session', message: 'at least one session key is required (generate one with `regentra-gateway keys generate`)' }],
+    ],
+    [
+      'an Ed25519 key for ES256',
+      (r) => (r.keys.signing = [{ privateKey: edPem() }]),
+      [{ path: 'keys.signing[0].privateKey', message: 'is an Ed25519 key; ES256 needs an EC P-256 key' }],
+    ],
+    [
+      'an EC key for EdDSA',
+      (r) => (r.keys.signing = [{ alg: 'EdDSA', privateKey: ecPem() }]),
+      [{ path: 'keys.signing[0].privateKey', message: 'is an EC P-256 key; EdDSA needs an Ed25519 key' }],
+    ],
+    [
+      'a P-384 key for ES256',
+      (r) =>
+        (r.keys.signing = [
+          { privateKey: generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() },
+        ]),
+      [{ path: 'keys.signing[0].privateKey', message: 'is an EC P-384 key; ES256 needs an EC P-256 key' }],
+    ],
+    [
+      'a signing key that is not PEM',
+      (r) => (r.keys.signing = [{ privateKey: 'hello' }]),
+      [{ path: 'keys.signing[0].privateKey', message: 'is not a PEM private key (PKCS#8 "-----BEGIN PRIVATE KEY-----")' }],
+    ],
+    [
+      'two signing keys with one kid',
+      (r) =>
+        (r.keys.signing = [
+          { kid: 'a', privateKey: ecPem() },
+          { kid: 'a', privateKey: ecPem() },
+        ]),
+      [{ path: 'keys.signing[1].kid', message: '"a" is used by another signing key' }],
+    ],
+    [
+      'a missing environment variable',
+      (r) => (r.keys.session = ['${REGENTRA_TEST_UNSET}']),
+      [{ path: 'keys.session[0]', message: 'environment variable REGENTRA_TEST_UNSET is not set' }],
+    ],
+    [
+      'an unreadable file: secret',
+      (r) => (r.keys.encryption[0].key = `file:${join(dir, 'missing.key')}`),
+      [{ path: 'keys.encryption[0].key', message: `cannot read secret file ${join(dir, 'missing.key')}: ENOENT` }],
+    ],
+    [
+      'idle timeout above the absolute lifetime',
+      (r) => (r.session = { secure: false, idleTimeoutSeconds: 7200, absoluteLifetimeSeconds: 3600 }),
+      [{ path: 'session.idleTimeoutSeconds', message: 'must not exceed session.absoluteLifetimeSeconds (3600)' }],
+    ],
+    [
+      'a revocation bound above 10 s',
+      (r) => (r.session = { secure: false, revocationCheckSeconds: 60 }),
+      [{ path: 'session.revocationCheckSeconds', message: 'must be at most 10 seconds' }],
+    ],
+    [
+      'an http authority without allowInsecure',
+      (r) => (r.entra = { authorityHost: 'http://127.0.0.1:9400' }),
+      [{ path: 'entra.authorityHost', message: 'must be https:// (set entra.allowInsecure: true only for a local stand-in)' }],
+    ],
+    [
+      'ambiguousPaths that is not "refuse" or "allow"',
+      (r) => ((r.sites.staff.ambiguousPaths = true), (r.sites.portal.ambiguousPaths = 'Allow')),
+      [
+        { path: 'sites.staff.ambiguousPaths', message: AMBIGUOUS_MSG },
+        { path: 'sites.portal.ambiguousPaths', message: AMBIGUOUS_MSG },
+      ],
+    ],
+    [
+      'public paths that are not normalised or are reserved',
+      (r) => (r.sites.staff.publicPaths = ['/a/../b', '/.AUTH/x', 'assets/', '/a%2f']),
+      [
+        { path: 'sites.staff.publicPaths[0]', message: PUBLIC_MSG },
+        { path: 'sites.staff.publicPaths[1]', message: 'must not be under /.auth/ (reserved for the gateway)' },
+        { path: 'sites.staff.publicPaths[2]', message: PUBLIC_MSG },
+        { path: 'sites.staff.publicPaths[3]', message: PUBLIC_MSG },
+      ],
+    ],
+    [
+      'a client id used twice',
+      (r) => (r.sites.portal.clients[1].id = 'acme'),
+      [{ path: 'sites.portal.clients[1].id', message: '"acme" is already the id of sites.portal.clients[0]' }],
+    ],
+    [
+      'a bad client id',
+      (r) => (r.sites.portal.clients[1].id = 'Globex Inc'),
+      [{ path: 'sites.portal.clients[1].id', message: 'must be a short id of lower-case letters, digits and hyphens (e.g. "acme")' }],
+    ],
+    [
+      'a central callback host without the portal Entra app',
+      (r) => (r.sites.portal.centralCallbackHost = 'login.support.example.test'),
+      [{ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' }],
+    ],
     ['a port given as a string', (r) => (r.server.port = '8080'), [{ path: 'server.port', message: 'Invalid input: expected number, received string' }]],
   ];
   for (const [name, mutate, expected] of cases) {
     test(name, () => {
       const r = raw();
       mutate(r);
-      assert.deepEqual(issuesOf(() => loadConfigObject(r, { env: {} })), expected);
+      assert.deepEqual(
+        issuesOf(() => loadConfigObject(r, { env: {} })),
+        expected,
+      );
     });
   }
 
@@ -119,7 +233,10 @@ describe('bad configurations', () => {
       }
       return assert.fail('accepted');
     })();
-    assert.deepEqual(err.issues.map((i) => i.path), ['keys.session[0]', 'sites.portal.clients[1].hosts[0]', 'keys.session[1]', 'session.idleTimeoutSeconds']);
+    assert.deepEqual(
+      err.issues.map((i) => i.path),
+      ['keys.session[0]', 'sites.portal.clients[1].hosts[0]', 'keys.session[1]', 'session.idleTimeoutSeconds'],
+    );
     assert.equal(err.message.split('\n')[0], 'invalid configuration in /etc/regentra/gateway.yaml (4 problems)');
     assert.match(err.message, /\n {2}- sites\.portal\.clients\[1\]\.hosts\[0\]: "support\.acme\.test" is already used by client "acme"/);
   });
@@ -197,13 +314,19 @@ describe('a good configuration', () => {
     assert.equal(config.keys.encryption[0]?.key, enc);
     assert.equal(config.dataDir, join(dir, 'state'));
     assert.equal(config.store.driver === 'sqlite' && config.store.path, join(dir, 'state', 'regentra.db'));
-    assert.deepEqual(warnings.filter((w) => w.includes('inline')), []);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('inline')),
+      [],
+    );
   });
 
   test('an empty environment variable counts as missing', () => {
     const r = raw();
     r.keys.session = ['${SESSION_KEY}'];
-    assert.deepEqual(issuesOf(() => loadConfigObject(r, { env: { SESSION_KEY: '' } })), [{ path: 'keys.session[0]', message: 'environment variable SESSION_KEY is not set' }]);
+    assert.deepEqual(
+      issuesOf(() => loadConfigObject(r, { env: { SESSION_KEY: '' } })),
+      [{ path: 'keys.session[0]', message: 'environment variable SESSION_KEY is not set' }],
+    );
   });
 });
 
@@ -216,7 +339,12 @@ describe('config/example.yaml', () => {
     // the example reads its signing key from /run/secrets; point it at a test file instead
     const text = readFileSync(example, 'utf8').replace('file:/run/secrets/regentra-signing.pem', `file:${pemFile}`);
     const { config, warnings } = loadConfigText(text, {
-      env: { REGENTRA_DATABASE_URL: 'postgres://regentra:pw@db.internal:5432/regentra', REGENTRA_SESSION_KEY: key32(), REGENTRA_ENCRYPTION_KEY: key32(), REGENTRA_PORTAL_ENTRA_SECRET: 'entra-secret' },
+      env: {
+        REGENTRA_DATABASE_URL: 'postgres://regentra:pw@db.internal:5432/regentra',
+        REGENTRA_SESSION_KEY: key32(),
+        REGENTRA_ENCRYPTION_KEY: key32(),
+        REGENTRA_PORTAL_ENTRA_SECRET: 'entra-secret',
+      },
       baseDir: dir,
     });
     assert.deepEqual(warnings, []);

@@ -30,5 +30,8 @@ test('one short line per request, with method, host, path, status and time', asy
   assert.match(lines[0]!, /^\d\d:\d\d:\d\d {2}GET {3}staff\.example\.test\S* \/private\/page\?x=1 → 401 {2}\d+ ms$/);
   assert.match(lines[1]!, /^\d\d:\d\d:\d\d {2}GET {3}unknown\.example\S* \/ → 421 {2}\d+ ms$/);
   assert.equal(lines[2]!.slice(8), '  WARN  sso sign-in failed (code IDP_UNAVAILABLE)');
-  assert.ok(lines.every((l) => !l.startsWith('{')), 'no JSON on the terminal');
+  assert.ok(
+    lines.every((l) => !l.startsWith('{')),
+    'no JSON on the terminal',
+  );
 });

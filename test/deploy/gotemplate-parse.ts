@@ -91,8 +91,9 @@ type Tok = { t: 'str' | 'num' | 'ident' | 'field' | 'var' | 'punct'; v: string }
 
 function tokenize(s: string, where: string): Tok[] {
   const toks: Tok[] = [];
-  // eslint-disable-next-line security/detect-unsafe-regex -- sticky tokenizer with disjoint alternatives (escapes vs other characters, names split at '.'): linear, on our own templates
-  const re = /\s*(?:("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|(:=|[=|(),])|(\$[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)|(\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?)|([A-Za-z_][A-Za-z0-9_]*))/y;
+  const re =
+    // eslint-disable-next-line security/detect-unsafe-regex -- sticky tokenizer with disjoint alternatives (escapes vs other characters, names split at '.'): linear, on our own templates
+    /\s*(?:("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|(:=|[=|(),])|(\$[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)|(\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?)|([A-Za-z_][A-Za-z0-9_]*))/y;
   let m: RegExpExecArray | null;
   while (re.lastIndex < s.length && (m = re.exec(s))) {
     if (m[1]) toks.push({ t: 'str', v: JSON.parse(m[1]) as string });

@@ -79,7 +79,11 @@ const FUNCTIONS: Readonly<Record<string, Fn>> = Object.freeze({
     const pad = ' '.repeat(Number(n));
     return pad + String(s ?? '').replaceAll('\n', `\n${pad}`);
   },
-  quote: (args, w) => args.filter((a) => a !== null && a !== undefined).map((a) => goQuote(show(a, w))).join(' '),
+  quote: (args, w) =>
+    args
+      .filter((a) => a !== null && a !== undefined)
+      .map((a) => goQuote(show(a, w)))
+      .join(' '),
   default: ([def, ...given]) => (given.length === 0 || !truthy(given[0]) ? def : given[0]),
   trunc: ([n, s]) => String(s).slice(0, Number(n)),
   trimSuffix: ([suffix, s]) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length || undefined) : String(s)),
@@ -178,9 +182,17 @@ class Renderer {
         }
         case 'range': {
           const v = this.pipe({ ...node.pipe, decl: [] }, dot, vars, where);
-          const entries: [unknown, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : isMap(v) ? Object.keys(v).sort().map((k) => [k, v[k]]) : v === null || v === undefined ? [] : (() => {
-            throw new TemplateError(`${where}: range over a ${typeOf(v)}`);
-          })();
+          const entries: [unknown, unknown][] = Array.isArray(v)
+            ? v.map((x, i) => [i, x])
+            : isMap(v)
+              ? Object.keys(v)
+                  .sort()
+                  .map((k) => [k, v[k]])
+              : v === null || v === undefined
+                ? []
+                : (() => {
+                    throw new TemplateError(`${where}: range over a ${typeOf(v)}`);
+                  })();
           if (entries.length === 0) out += this.nodes(node.otherwise, dot, [...vars, new Map()], where);
           for (const [key, value] of entries) {
             const frame = new Map<string, unknown>();
@@ -232,7 +244,10 @@ class Renderer {
     }
     const fn = FUNCTIONS[head.name];
     if (!fn) throw new TemplateError(`${where}: function "${head.name}" not defined`);
-    return fn(args.map((a) => a()), where);
+    return fn(
+      args.map((a) => a()),
+      where,
+    );
   }
 
   private operand(op: Operand, dot: unknown, vars: Vars, where: string): unknown {

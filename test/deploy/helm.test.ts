@@ -180,7 +180,11 @@ describe('helm chart: values.schema.json', () => {
     ['several SQLite replicas', { replicaCount: 3 }, /SQLite serves one replica/],
     ['SQLite with autoscaling', { autoscaling: { enabled: true } }, /SQLite serves one replica/],
     ['PostgreSQL without secrets.databaseUrl', { store: { driver: 'postgres' }, replicaCount: 2 }, /needs secrets\.databaseUrl/],
-    ['an inline Entra client secret', { gateway: { sites: { portal: { upstream: 'http://portal:8080', entra: { clientId: 'x', clientSecret: 'hunter2' } } } } }, /gateway\.sites\.portal\.entra\.clientSecret: must match/],
+    [
+      'an inline Entra client secret',
+      { gateway: { sites: { portal: { upstream: 'http://portal:8080', entra: { clientId: 'x', clientSecret: 'hunter2' } } } } },
+      /gateway\.sites\.portal\.entra\.clientSecret: must match/,
+    ],
     ['keys inside gateway (the chart manages them)', { gateway: { keys: { session: ['x'] } } }, /gateway\.keys: is not allowed here/],
     ['a store inside gateway', { gateway: { store: { driver: 'sqlite' } } }, /gateway\.store: is not allowed here/],
     ['a listener inside gateway.server', { gateway: { server: { host: '127.0.0.1' } } }, /gateway\.server\.host: is not allowed here/],
@@ -193,7 +197,10 @@ describe('helm chart: values.schema.json', () => {
   for (const [what, override, error] of refused) {
     test(`refuses ${what}`, () => {
       const errors = validate(schema, valuesWith(override));
-      assert.ok(errors.some((e) => error.test(e)), `expected ${error} in:\n${errors.join('\n')}`);
+      assert.ok(
+        errors.some((e) => error.test(e)),
+        `expected ${error} in:\n${errors.join('\n')}`,
+      );
     });
   }
 });
@@ -209,10 +216,22 @@ describe('helm chart: rendered manifests', () => {
     const pod = d.spec.template.spec as Obj;
     const c = pod.containers[0] as Obj;
     assert.equal(c.image, `ghcr.io/regentra/regentra-gateway:${chartMeta.appVersion}`);
-    assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
     assert.equal(pod.automountServiceAccountToken, false);
-    assert.deepEqual(c.ports.map((p: Obj) => [p.name, p.containerPort]), [['http', 8080], ['ops', 9090]]);
+    assert.deepEqual(
+      c.ports.map((p: Obj) => [p.name, p.containerPort]),
+      [
+        ['http', 8080],
+        ['ops', 9090],
+      ],
+    );
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz?exclude=store', port: 'ops' });
     assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'ops' });
     assert.deepEqual(c.lifecycle.preStop.exec.command, ['sleep', '5']);
@@ -224,16 +243,27 @@ describe('helm chart: rendered manifests', () => {
     assert.equal(volumes.data.persistentVolumeClaim.claimName, 'gw-regentra-gateway-data');
     assert.equal(volumes.secrets.projected.defaultMode, 0o440);
     assert.equal(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
-    assert.deepEqual(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels, d.spec.selector.matchLabels);
+    assert.deepEqual(
+      pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels,
+      d.spec.selector.matchLabels,
+    );
     assert.deepEqual(d.spec.selector.matchLabels, d.spec.template.metadata.labels);
     // the checksum is Helm's: sha256 of the rendered configmap.yaml
-    const checksum = createHash('sha256').update(r.files.get('configmap.yaml') as string).digest('hex');
+    const checksum = createHash('sha256')
+      .update(r.files.get('configmap.yaml') as string)
+      .digest('hex');
     assert.equal(d.spec.template.metadata.annotations['checksum/config'], checksum);
 
     const pvc = one(r, 'PersistentVolumeClaim');
     assert.equal(pvc.metadata.annotations['helm.sh/resource-policy'], 'keep');
     const svc = one(r, 'Service');
-    assert.deepEqual(svc.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort]), [['http', 80, 'http'], ['ops', 9090, 'ops']]);
+    assert.deepEqual(
+      svc.spec.ports.map((p: Obj) => [p.name, p.port, p.targetPort]),
+      [
+        ['http', 80, 'http'],
+        ['ops', 9090, 'ops'],
+      ],
+    );
     assert.deepEqual(svc.spec.selector, d.spec.selector.matchLabels);
     assert.match(r.notes, /staff\.example\.com \(staff\)/);
     assert.match(r.notes, /exactly one replica/);
@@ -241,13 +271,25 @@ describe('helm chart: rendered manifests', () => {
 
   test('multi-replica values: rolling updates without unavailability, HPA, PDB, ServiceMonitor, Ingress for every host, scratch /data', () => {
     const r = renderChart(valuesWith(multiReplica));
-    assert.deepEqual([...r.byKind.keys()].sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    assert.deepEqual([...r.byKind.keys()].sort(), [
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'Ingress',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+      'ServiceMonitor',
+    ]);
     const d = one(r, 'Deployment');
     assert.equal(d.spec.replicas, undefined, 'the HPA owns the replica count');
     assert.deepEqual(d.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     const volumes = Object.fromEntries((d.spec.template.spec.volumes as Obj[]).map((v) => [v.name, v]));
     assert.ok(volumes.data.emptyDir && volumes.tmp.emptyDir, '/data and /tmp are emptyDirs on PostgreSQL');
-    assert.deepEqual(volumes.secrets.projected.sources.map((s: Obj) => s.secret.items[0].path), ['signing-0.pem']);
+    assert.deepEqual(
+      volumes.secrets.projected.sources.map((s: Obj) => s.secret.items[0].path),
+      ['signing-0.pem'],
+    );
     const env = Object.fromEntries((d.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.valueFrom?.secretKeyRef ?? e.value]));
     assert.deepEqual(env, {
       REGENTRA_OPS_PORT: '9090',
@@ -270,16 +312,28 @@ describe('helm chart: rendered manifests', () => {
 
     const ingress = one(r, 'Ingress');
     assert.equal(ingress.spec.ingressClassName, 'nginx');
-    assert.deepEqual(ingress.spec.rules.map((rule: Obj) => rule.host), [
-      'staff.regentra.example', 'login.support.regentra.example', 'acme.support.regentra.example', 'support.acme.example', 'globex.support.regentra.example',
-    ]);
-    for (const rule of ingress.spec.rules as Obj[]) assert.deepEqual(rule.http.paths[0].backend.service, { name: 'gw-regentra-gateway', port: { name: 'http' } });
+    assert.deepEqual(
+      ingress.spec.rules.map((rule: Obj) => rule.host),
+      ['staff.regentra.example', 'login.support.regentra.example', 'acme.support.regentra.example', 'support.acme.example', 'globex.support.regentra.example'],
+    );
+    for (const rule of ingress.spec.rules as Obj[])
+      assert.deepEqual(rule.http.paths[0].backend.service, { name: 'gw-regentra-gateway', port: { name: 'http' } });
     assert.equal(ingress.spec.tls.length, 2);
     assert.match(r.notes, /support\.acme\.example \(portal: acme\)/);
   });
 
   test('a replica count above one without autoscaling renders replicas and a PDB; custom affinity replaces the default', () => {
-    const r = renderChart(valuesWith(multiReplica, { autoscaling: { enabled: false }, replicaCount: 4, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['edge'] }] }] } } } }));
+    const r = renderChart(
+      valuesWith(multiReplica, {
+        autoscaling: { enabled: false },
+        replicaCount: 4,
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['edge'] }] }] },
+          },
+        },
+      }),
+    );
     const d = one(r, 'Deployment');
     assert.equal(d.spec.replicas, 4);
     assert.equal(r.byKind.has('HorizontalPodAutoscaler'), false);
@@ -297,17 +351,36 @@ describe('helm chart: rendered manifests', () => {
     const checksum = (values: Obj) => one(renderChart(values), 'Deployment').spec.template.metadata.annotations['checksum/config'] as string;
     const base = checksum(defaults);
     assert.notEqual(checksum(valuesWith({ gateway: { log: { level: 'debug' } } })), base);
-    assert.notEqual(checksum(valuesWith({ secrets: { sessionKeys: [{ name: 'k', key: 'a' }, { name: 'k', key: 'b' }] } })), base);
+    assert.notEqual(
+      checksum(
+        valuesWith({
+          secrets: {
+            sessionKeys: [
+              { name: 'k', key: 'a' },
+              { name: 'k', key: 'b' },
+            ],
+          },
+        }),
+      ),
+      base,
+    );
     assert.equal(checksum(valuesWith({ image: { tag: '9.9.9' } })), base);
   });
 });
 
 describe('helm chart: the rendered gateway configuration', () => {
-  for (const [label, values] of [['values.yaml', defaults], ['values-multi-replica.yaml', valuesWith(multiReplica)]] as const) {
+  for (const [label, values] of [
+    ['values.yaml', defaults],
+    ['values-multi-replica.yaml', valuesWith(multiReplica)],
+  ] as const) {
     test(`${label}: the ConfigMap passes the gateway's loader, secrets by reference only, ops on 0.0.0.0`, () => {
       const { config: loaded, deployment, text } = loadRenderedConfig(values);
       const config = loaded.config;
-      assert.deepEqual(loaded.warnings.filter((w) => /inline/.test(w)), [], 'no secret is inline');
+      assert.deepEqual(
+        loaded.warnings.filter((w) => /inline/.test(w)),
+        [],
+        'no secret is inline',
+      );
       const ports = Object.fromEntries((deployment.spec.template.spec.containers[0].ports as Obj[]).map((p) => [p.name, p.containerPort]));
       assert.deepEqual([config.server.host, config.server.port], ['0.0.0.0', ports.http]);
       assert.deepEqual([config.ops.host, config.ops.port], ['0.0.0.0', ports.ops], 'probes reach the ops listener from outside the pod');
@@ -322,10 +395,16 @@ describe('helm chart: the rendered gateway configuration', () => {
       }
       assert.equal(config.keys.session.length, values.secrets.sessionKeys.length);
       assert.equal(config.keys.signing.length, values.secrets.signingKeys.length);
-      assert.deepEqual(config.keys.encryption.map((k) => k.id), values.secrets.encryptionKeys.map((k: Obj) => k.id));
+      assert.deepEqual(
+        config.keys.encryption.map((k) => k.id),
+        values.secrets.encryptionKeys.map((k: Obj) => k.id),
+      );
       assert.deepEqual(config.sites.staff.hosts, values.gateway.sites.staff.hosts);
       assert.equal(config.server.shutdownGraceMs, values.gateway.server.shutdownGraceMs);
-      assert.deepEqual(config.sites.portal?.clients.map((c) => c.id) ?? [], (values.gateway.sites.portal?.clients ?? []).map((c: Obj) => c.id));
+      assert.deepEqual(
+        config.sites.portal?.clients.map((c) => c.id) ?? [],
+        (values.gateway.sites.portal?.clients ?? []).map((c: Obj) => c.id),
+      );
       assert.doesNotMatch(text, /BEGIN PRIVATE KEY|postgres:\/\//, 'the ConfigMap holds references, not secrets');
     });
   }

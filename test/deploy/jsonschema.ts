@@ -9,8 +9,25 @@
 type Schema = Record<string, unknown>;
 
 const KNOWN = new Set([
-  '$schema', 'title', 'description', 'definitions', '$ref', 'type', 'enum', 'const', 'properties', 'required',
-  'additionalProperties', 'items', 'minItems', 'minimum', 'maximum', 'minLength', 'pattern', 'anyOf', 'allOf',
+  '$schema',
+  'title',
+  'description',
+  'definitions',
+  '$ref',
+  'type',
+  'enum',
+  'const',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'minimum',
+  'maximum',
+  'minLength',
+  'pattern',
+  'anyOf',
+  'allOf',
 ]);
 
 function typeOf(v: unknown): string {
@@ -82,7 +99,9 @@ export function validate(root: Schema, value: unknown): string[] {
         return e;
       });
       if (!attempts.some((e) => e.length === 0)) {
-        out.push(`${at}: ${typeof schema.description === 'string' ? schema.description : 'matches none of the allowed forms'} (${attempts.map((e) => e.join('; ')).join(' | ')})`);
+        out.push(
+          `${at}: ${typeof schema.description === 'string' ? schema.description : 'matches none of the allowed forms'} (${attempts.map((e) => e.join('; ')).join(' | ')})`,
+        );
       }
     }
   }

@@ -43,7 +43,15 @@ function listFiles(dir: string, skip: string): string[] {
 /** the production dependency tree, as `npm ls --omit=dev` sees it: package directories relative to ROOT */
 async function productionPackages(): Promise<string[]> {
   const { stdout } = await run('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-  return [...new Set(stdout.split('\n').map((l) => l.trim()).filter((l) => l && l !== ROOT).map((l) => relative(ROOT, l)))].sort();
+  return [
+    ...new Set(
+      stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && l !== ROOT)
+        .map((l) => relative(ROOT, l)),
+    ),
+  ].sort();
 }
 
 /** lay out the image's /app as the final stage's COPY lines do */
@@ -55,7 +63,7 @@ async function layOutImage(app: string): Promise<string[]> {
       const stage = stages.find((s) => s.name === copy.from);
       assert.ok(stage, `COPY --from=${copy.from} names a stage`);
       const workdir = single(stage, 'WORKDIR');
-      assert.deepEqual(copy.sources, [`${workdir}/node_modules`], 'only the dependency stage\'s node_modules is copied from another stage');
+      assert.deepEqual(copy.sources, [`${workdir}/node_modules`], "only the dependency stage's node_modules is copied from another stage");
       // each package without its nested node_modules (those are listed on their own)
       for (const p of packages) {
         cpSync(join(ROOT, p), join(app, p), { recursive: true, filter: (src) => !relative(join(ROOT, p), src).startsWith('node_modules') });
@@ -115,14 +123,34 @@ describe('production install (the image, without Docker)', () => {
     assert.ok(stages.length >= 2, 'multi-stage');
     for (const s of stages) assert.equal(s.base, 'node:24-slim');
     const deps = stages.find((s) => s.name === copyLines(finalStage).find((c) => c.from)?.from) as Stage;
-    assert.deepEqual(copyLines(deps).flatMap((c) => c.sources), ['package.json', 'package-lock.json']);
-    assert.match(deps.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n'), /npm ci --omit=dev/);
+    assert.deepEqual(
+      copyLines(deps).flatMap((c) => c.sources),
+      ['package.json', 'package-lock.json'],
+    );
+    assert.match(
+      deps.instructions
+        .filter((i) => i.keyword === 'RUN')
+        .map((i) => i.args)
+        .join('\n'),
+      /npm ci --omit=dev/,
+    );
     assert.equal(single(finalStage, 'USER'), '10001:10001');
     assert.equal(single(finalStage, 'VOLUME'), '["/data"]');
     assert.equal(single(finalStage, 'EXPOSE'), '8080 9090');
     assert.equal(single(finalStage, 'STOPSIGNAL'), 'SIGTERM');
-    assert.deepEqual(execForm(single(finalStage, 'CMD') ?? ''), ['node', ...NODE_FLAGS, 'bin/regentra-gateway.js', 'serve', '--config', '/config/gateway.yaml']);
-    assert.equal(finalStage.instructions.some((i) => i.keyword === 'RUN' && /npm|curl|wget/.test(i.args)), false, 'nothing is installed in the final stage');
+    assert.deepEqual(execForm(single(finalStage, 'CMD') ?? ''), [
+      'node',
+      ...NODE_FLAGS,
+      'bin/regentra-gateway.js',
+      'serve',
+      '--config',
+      '/config/gateway.yaml',
+    ]);
+    assert.equal(
+      finalStage.instructions.some((i) => i.keyword === 'RUN' && /npm|curl|wget/.test(i.args)),
+      false,
+      'nothing is installed in the final stage',
+    );
   });
 
   test('the laid-out node_modules holds every production dependency and no development one', () => {
@@ -131,7 +159,8 @@ describe('production install (the image, without Docker)', () => {
       assert.equal(existsSync(join(app, 'node_modules', name)), false, `dev dependency ${name} must not be installed`);
     }
     // nothing above the temp dir could supply a package
-    for (let dir = work; dir !== dirname(dir); dir = dirname(dir)) assert.equal(existsSync(join(dirname(dir), 'node_modules')), false, `${dirname(dir)}/node_modules exists`);
+    for (let dir = work; dir !== dirname(dir); dir = dirname(dir))
+      assert.equal(existsSync(join(dirname(dir), 'node_modules')), false, `${dirname(dir)}/node_modules exists`);
   });
 
   test('check-config, serve, proxy, HEALTHCHECK and a clean stop, from the production install alone', async () => {
@@ -148,18 +177,21 @@ describe('production install (the image, without Docker)', () => {
     const encryption = /^REGENTRA_ENCRYPTION_KEY=(.+)$/m.exec(keys)?.[1] as string;
     const pem = keys.slice(keys.indexOf('-----BEGIN PRIVATE KEY-----'));
     writeFileSync(join(config, 'signing.pem'), pem, { mode: 0o600 });
-    writeFileSync(join(config, 'gateway.yaml'), [
-      'server: { host: 127.0.0.1, port: 0, publicScheme: https, trustedProxies: [127.0.0.1] }',
-      'ops: { host: 127.0.0.1, port: 0 }',
-      `dataDir: ${data}`,
-      'keys:',
-      '  session: ["${REGENTRA_SESSION_KEY}"]',
-      '  signing: [{ privateKey: "file:signing.pem" }]',
-      '  encryption: [{ id: k1, key: "${REGENTRA_ENCRYPTION_KEY}" }]',
-      'sites:',
-      `  staff: { hosts: [staff.example.com], upstream: "${upstream.url}", publicPaths: [/health] }`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(config, 'gateway.yaml'),
+      [
+        'server: { host: 127.0.0.1, port: 0, publicScheme: https, trustedProxies: [127.0.0.1] }',
+        'ops: { host: 127.0.0.1, port: 0 }',
+        `dataDir: ${data}`,
+        'keys:',
+        '  session: ["${REGENTRA_SESSION_KEY}"]',
+        '  signing: [{ privateKey: "file:signing.pem" }]',
+        '  encryption: [{ id: k1, key: "${REGENTRA_ENCRYPTION_KEY}" }]',
+        'sites:',
+        `  staff: { hosts: [staff.example.com], upstream: "${upstream.url}", publicPaths: [/health] }`,
+        '',
+      ].join('\n'),
+    );
     const env = { ...baseEnv, REGENTRA_SESSION_KEY: session, REGENTRA_ENCRYPTION_KEY: encryption };
     const configFile = join(config, 'gateway.yaml');
 
@@ -169,7 +201,11 @@ describe('production install (the image, without Docker)', () => {
     const before = listFiles(app, '');
     const [cmd, ...args] = execForm(single(finalStage, 'CMD') ?? '');
     assert.equal(cmd, 'node');
-    const child = spawn(node, args.map((a) => (a === '/config/gateway.yaml' ? configFile : a)), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      node,
+      args.map((a) => (a === '/config/gateway.yaml' ? configFile : a)),
+      { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const m = await waitForLine(child, /listening on (http:\/\/\S+) \(ops on (http:\/\/[^)\s]+)\)/, 20_000);
       const [url, opsUrl] = [m[1] as string, m[2] as string];

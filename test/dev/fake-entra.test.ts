@@ -21,16 +21,38 @@ const GRACE = {
 };
 const LINUS = { oid: 'c3c3c3c3-0000-4000-8000-00000000000c', name: 'Linus Torvalds', preferredUsername: 'linus@fabrikam.test', email: 'linus@fabrikam.test' };
 /** an email address in a domain the tenant has not verified */
-const MALLORY = { oid: 'd4d4d4d4-0000-4000-8000-00000000000d', name: 'Mallory', preferredUsername: 'mallory@contoso.test', email: 'ceo@fabrikam.test', emailVerified: false };
+const MALLORY = {
+  oid: 'd4d4d4d4-0000-4000-8000-00000000000d',
+  name: 'Mallory',
+  preferredUsername: 'mallory@contoso.test',
+  email: 'ceo@fabrikam.test',
+  emailVerified: false,
+};
 const NORA = { oid: 'e5e5e5e5-0000-4000-8000-00000000000e', name: 'Nora North', preferredUsername: 'nora@northwind.test', email: 'nora@northwind.test' };
 const NED = { oid: 'f6f6f6f6-0000-4000-8000-00000000000f', name: 'Ned North', preferredUsername: 'ned@northwind.test', email: 'ned@northwind.test' };
 
 const REDIRECT = 'http://127.0.0.1:9/auth/callback';
 const LOGGED_OUT = 'http://127.0.0.1:9/signed-out';
-const STAFF = { clientId: '11111111-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff-secret~value', homeTenant: CONTOSO, multiTenant: false, redirectUris: [REDIRECT, LOGGED_OUT] };
+const STAFF = {
+  clientId: '11111111-aaaa-4bbb-8ccc-000000000001',
+  clientSecret: 'staff-secret~value',
+  homeTenant: CONTOSO,
+  multiTenant: false,
+  redirectUris: [REDIRECT, LOGGED_OUT],
+};
 /** the staff app's twin that asks for the optional claims */
-const CLAIMS_APP = { ...STAFF, clientId: '33333333-aaaa-4bbb-8ccc-000000000003', optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'> };
-const PORTAL = { clientId: '22222222-aaaa-4bbb-8ccc-000000000002', clientSecret: 'portal-secret~value', homeTenant: CONTOSO, multiTenant: true, redirectUris: [REDIRECT] };
+const CLAIMS_APP = {
+  ...STAFF,
+  clientId: '33333333-aaaa-4bbb-8ccc-000000000003',
+  optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'>,
+};
+const PORTAL = {
+  clientId: '22222222-aaaa-4bbb-8ccc-000000000002',
+  clientSecret: 'portal-secret~value',
+  homeTenant: CONTOSO,
+  multiTenant: true,
+  redirectUris: [REDIRECT],
+};
 const SCOPE = 'openid profile email offline_access User.Read';
 
 let fe: FakeEntra;
@@ -203,7 +225,12 @@ describe('authorization code flow', () => {
     const first = await fetch(url, { redirect: 'manual' });
     assert.equal(first.status, 303);
     const page = await fetch(new URL(first.headers.get('location') ?? '', url), {
-      headers: { cookie: first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') },
+      headers: {
+        cookie: first.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; '),
+      },
     });
     assert.equal(page.status, 200);
     const html = await page.text();
@@ -221,7 +248,10 @@ describe('authorization code flow', () => {
     const denied = await fe.follow(cancelled.url, { cancel: true });
     assert.equal(denied.searchParams.get('error'), 'access_denied');
     // Entra's redirect errors end with its trace lines, CRLF-separated
-    assert.match(denied.searchParams.get('error_description') ?? '', /^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+    assert.match(
+      denied.searchParams.get('error_description') ?? '',
+      /^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/,
+    );
     assert.equal(denied.searchParams.get('state'), cancelled.checks.expectedState);
     await assert.rejects(client.authorizationCodeGrant(config, denied, cancelled.checks), client.AuthorizationResponseError);
   });
@@ -282,9 +312,17 @@ describe('client authentication and client credentials', () => {
     });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.error, 'unauthorized_client');
-    assert.match(String(unknown.body.error_description), /^AADSTS700016: Application with identifier '99999999-aaaa-4bbb-8ccc-000000000009' was not found in the directory 'Contoso'/);
+    assert.match(
+      String(unknown.body.error_description),
+      /^AADSTS700016: Application with identifier '99999999-aaaa-4bbb-8ccc-000000000009' was not found in the directory 'Contoso'/,
+    );
 
-    const notDefault = await rawToken(CONTOSO, { grant_type: 'client_credentials', client_id: STAFF.clientId, client_secret: STAFF.clientSecret, scope: 'User.Read' });
+    const notDefault = await rawToken(CONTOSO, {
+      grant_type: 'client_credentials',
+      client_id: STAFF.clientId,
+      client_secret: STAFF.clientSecret,
+      scope: 'User.Read',
+    });
     assert.equal(notDefault.status, 400);
     assert.deepEqual(notDefault.body.error_codes, [1002012]);
   });
@@ -310,13 +348,19 @@ describe('multi-tenant apps and admin consent', () => {
       const refused = await fe.follow(url);
       assert.equal(refused.origin + refused.pathname, REDIRECT);
       assert.equal(refused.searchParams.get('error'), 'invalid_client');
-      assert.match(refused.searchParams.get('error_description') ?? '', /^AADSTS65001: The user or administrator has not consented to use the application with ID '22222222-aaaa-4bbb-8ccc-000000000002'/);
+      assert.match(
+        refused.searchParams.get('error_description') ?? '',
+        /^AADSTS65001: The user or administrator has not consented to use the application with ID '22222222-aaaa-4bbb-8ccc-000000000002'/,
+      );
       assert.equal(refused.searchParams.get('state'), checks.expectedState);
       await assert.rejects(client.clientCredentialsGrant(config, { scope: 'https://graph.microsoft.com/.default' }), (e: unknown) => {
         // an app-only token names the missing service principal (401 invalid_client), as Entra does
         assert.ok(e instanceof client.ResponseBodyError);
         assert.equal(e.status, 401);
-        assert.match(e.error_description ?? '', new RegExp(`^AADSTS7000229: The client application ${PORTAL.clientId} is missing service principal in the tenant ${FABRIKAM}`));
+        assert.match(
+          e.error_description ?? '',
+          new RegExp(`^AADSTS7000229: The client application ${PORTAL.clientId} is missing service principal in the tenant ${FABRIKAM}`),
+        );
         return true;
       });
 
@@ -337,7 +381,10 @@ describe('multi-tenant apps and admin consent', () => {
       assert.equal(accepted.searchParams.get('admin_consent'), 'True');
       assert.equal(accepted.searchParams.get('tenant'), FABRIKAM);
       assert.equal(accepted.searchParams.get('state'), 'consent-state');
-      assert.deepEqual(fe.consentCallbacks.map((c) => c.outcome), ['declined', 'accepted']);
+      assert.deepEqual(
+        fe.consentCallbacks.map((c) => c.outcome),
+        ['declined', 'accepted'],
+      );
 
       fe.setAutoLogin(FABRIKAM, LINUS.oid);
       const retry = await authorizationRequest(config);
@@ -366,11 +413,26 @@ describe('scripted failures', () => {
   }
 
   test('overrideNextIdToken produces ID tokens that openid-client rejects, once', async () => {
-    await assert.rejects(redeemWith((c) => ({ claims: { ...c, aud: 'someone-else' } })), client.ClientError);
-    await assert.rejects(redeemWith((c) => ({ claims: { ...c, nonce: 'replayed' } })), client.ClientError);
-    await assert.rejects(redeemWith((c) => ({ claims: { ...c, iss: 'https://login.microsoftonline.com/x/v2.0' } })), client.ClientError);
-    await assert.rejects(redeemWith(() => ({ alg: 'none' })), client.ClientError);
-    await assert.rejects(redeemWith(() => ({ alg: 'ES256' })), client.ClientError);
+    await assert.rejects(
+      redeemWith((c) => ({ claims: { ...c, aud: 'someone-else' } })),
+      client.ClientError,
+    );
+    await assert.rejects(
+      redeemWith((c) => ({ claims: { ...c, nonce: 'replayed' } })),
+      client.ClientError,
+    );
+    await assert.rejects(
+      redeemWith((c) => ({ claims: { ...c, iss: 'https://login.microsoftonline.com/x/v2.0' } })),
+      client.ClientError,
+    );
+    await assert.rejects(
+      redeemWith(() => ({ alg: 'none' })),
+      client.ClientError,
+    );
+    await assert.rejects(
+      redeemWith(() => ({ alg: 'ES256' })),
+      client.ClientError,
+    );
     await assert.rejects(redeemWith(() => ({ raw: 'not-a-jwt' })));
     await assert.rejects(redeemWith(() => ({ unknownKey: true }), true));
     const signed = await redeemWith((c) => ({ claims: { ...c, name: 'Renamed' } }), true);
@@ -424,11 +486,10 @@ describe('sign-out', () => {
     assert.equal(bare.status, 200);
     assert.match(await bare.text(), /You signed out of your account/);
   });
-
 });
 
 describe('strict: as Microsoft documents it', () => {
-  test('one redirect-URI list per app: a post_logout_redirect_uri not in it is AADSTS50011, on Microsoft\'s page', async () => {
+  test("one redirect-URI list per app: a post_logout_redirect_uri not in it is AADSTS50011, on Microsoft's page", async () => {
     const config = await discover(CONTOSO, STAFF);
     const unregistered = client.buildEndSessionUrl(config, { post_logout_redirect_uri: 'https://evil.test/' });
     const res = await fetch(unregistered, { redirect: 'manual' });
@@ -472,7 +533,7 @@ describe('strict: as Microsoft documents it', () => {
     assert.equal(ok.status, 200);
   });
 
-  test('the browser\'s Microsoft session signs in silently — even another tenant\'s account — unless prompt asks for the picker', async () => {
+  test("the browser's Microsoft session signs in silently — even another tenant's account — unless prompt asks for the picker", async () => {
     const browser = fe.browser();
     const staff = await discover(CONTOSO, STAFF);
     const first = await authorizationRequest(staff);
@@ -493,7 +554,10 @@ describe('strict: as Microsoft documents it', () => {
       const portal = await discover(FABRIKAM, PORTAL);
       const foreign = await authorizationRequest(portal);
       fe.setAutoLogin(FABRIKAM, LINUS.oid); // the stand-in's auto-login does not beat a session either
-      await assert.rejects(fe.follow(foreign.url, { browser }), /AADSTS50020: User account 'grace@contoso.onmicrosoft.test'.*does not exist in tenant 'Fabrikam'/);
+      await assert.rejects(
+        fe.follow(foreign.url, { browser }),
+        /AADSTS50020: User account 'grace@contoso.onmicrosoft.test'.*does not exist in tenant 'Fabrikam'/,
+      );
       const chosen = await authorizationRequest(portal, { prompt: 'select_account' });
       const linus = await client.authorizationCodeGrant(portal, await fe.follow(chosen.url, { browser }), chosen.checks);
       assert.equal(linus.claims()?.tid, FABRIKAM);
@@ -509,7 +573,10 @@ describe('strict: as Microsoft documents it', () => {
     const req = await authorizationRequest(config);
     const tokens = await client.authorizationCodeGrant(config, await fe.follow(req.url, { as: ADA.oid, browser }), req.checks);
     const hint = String(tokens.claims()?.login_hint);
-    await assert.rejects(fe.follow(client.buildEndSessionUrl(config, { post_logout_redirect_uri: LOGGED_OUT }), { browser }), /stopped at .*\/logout: HTTP 200/);
+    await assert.rejects(
+      fe.follow(client.buildEndSessionUrl(config, { post_logout_redirect_uri: LOGGED_OUT }), { browser }),
+      /stopped at .*\/logout: HTTP 200/,
+    );
     const out = await fe.follow(client.buildEndSessionUrl(config, { post_logout_redirect_uri: LOGGED_OUT, logout_hint: hint }), { browser });
     assert.equal(out.href, LOGGED_OUT);
     // signed out at Microsoft: the next sign-in shows the picker again

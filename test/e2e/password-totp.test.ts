@@ -11,7 +11,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
-import { createAccount, HOSTS, identityRow, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, whoAmI, type LocalAccount, type Stack } from './support.ts';
+import {
+  createAccount,
+  HOSTS,
+  identityRow,
+  launchBrowser,
+  newContext,
+  pathOf,
+  Shots,
+  startStack,
+  totpCode,
+  whoAmI,
+  type LocalAccount,
+  type Stack,
+} from './support.ts';
 
 const DEEP_LINK = '/reports/q3?year=2031&tab=overview';
 
@@ -24,7 +37,13 @@ const shots = new Shots('password-totp');
 
 before(async () => {
   [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-  sam = await createAccount(stack, { realm: 'staff', email: 'sam.member@regentra.test', name: 'Sam Member', role: 'member', password: 'correct-horse-member-e2e' });
+  sam = await createAccount(stack, {
+    realm: 'staff',
+    email: 'sam.member@regentra.test',
+    name: 'Sam Member',
+    role: 'member',
+    password: 'correct-horse-member-e2e',
+  });
   context = await newContext(browser);
   page = await context.newPage();
 });
@@ -61,7 +80,13 @@ test('first sign-in enrols TOTP, shows recovery codes once and reaches the staff
   assert.ok(box && box.width >= 150 && box.height >= 150, `the QR code is large enough to scan: ${JSON.stringify(box)}`);
   const secret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s+/g, '');
   assert.match(secret, /^[A-Z2-7]{32}$/, 'the key is shown as base32 text');
-  assert.ok(await page.getByRole('link', { name: 'Start over' }).getAttribute('href').then((h) => h?.includes(rdParam)), 'the target survives enrolment');
+  assert.ok(
+    await page
+      .getByRole('link', { name: 'Start over' })
+      .getAttribute('href')
+      .then((h) => h?.includes(rdParam)),
+    'the target survives enrolment',
+  );
   await shots.take(page, 'enrol');
 
   // 3. the first code turns TOTP on: the recovery codes, once

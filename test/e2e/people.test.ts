@@ -19,7 +19,14 @@ const shots = new Shots('people');
 
 before(async () => {
   [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-  adminAccount = await createAccount(stack, { realm: 'staff', email: 'ada.admin@regentra.test', name: 'Ada Admin', role: 'admin', password: 'correct-horse-admin-e2e', totp: true });
+  adminAccount = await createAccount(stack, {
+    realm: 'staff',
+    email: 'ada.admin@regentra.test',
+    name: 'Ada Admin',
+    role: 'admin',
+    password: 'correct-horse-admin-e2e',
+    totp: true,
+  });
 });
 
 after(async () => {

@@ -40,7 +40,14 @@ async function newPage(): Promise<Page> {
 }
 
 test("a staff admin turns on Acme's portal SSO and Acme's Azure admin grants consent", async () => {
-  const admin = await createAccount(stack, { realm: 'staff', email: 'ada.admin@regentra.test', name: 'Ada Admin', role: 'admin', password: 'correct-horse-admin-e2e', totp: true });
+  const admin = await createAccount(stack, {
+    realm: 'staff',
+    email: 'ada.admin@regentra.test',
+    name: 'Ada Admin',
+    role: 'admin',
+    password: 'correct-horse-admin-e2e',
+    totp: true,
+  });
   const staff = stack.origin(HOSTS.staff);
   const page = await newPage();
 
@@ -70,7 +77,7 @@ test("a staff admin turns on Acme's portal SSO and Acme's Azure admin grants con
   await page.getByRole('heading', { name: /Authentication — Acme Corp\s+Entra SSO on/ }).waitFor();
   const consentUrl = await page.getByLabel('Admin consent link').inputValue();
   assert.ok(consentUrl.startsWith(`${stack.fe.url}/${acmeTenant.id}/v2.0/adminconsent?`), consentUrl);
-  assert.match(await page.locator('main').textContent() ?? '', /has not granted consent yet/);
+  assert.match((await page.locator('main').textContent()) ?? '', /has not granted consent yet/);
   await shots.take(page, 'portal-sso-enabled');
 
   // Acme's Azure admin (another browser, no Regentra account) opens the link and accepts
@@ -119,7 +126,10 @@ test("a user of Acme's tenant signs in with Microsoft on Acme's portal", async (
   assert.equal(await identityRow(page, 'Client'), 'acme');
   assert.ok((await identityRow(page, 'Sign-in methods (amr)')).split(/,\s*/).includes('sso'));
   assert.equal(await identityRow(page, 'Path'), DEEP_LINK);
-  assert.ok(stack.portalApp.received.slice(seen).some((r) => r.url === DEEP_LINK && r.host.startsWith(`${HOSTS.acme}:`)), 'the signed-in request reached the portal app');
+  assert.ok(
+    stack.portalApp.received.slice(seen).some((r) => r.url === DEEP_LINK && r.host.startsWith(`${HOSTS.acme}:`)),
+    'the signed-in request reached the portal app',
+  );
   const me = await whoAmI(page);
   assert.equal((me.body?.idp as { tid?: string } | null)?.tid, acmeTenant.id);
   await shots.take(page, 'acme-portal-app');
@@ -181,6 +191,9 @@ test("a user of another tenant (Contoso) is refused on Acme's portal: no session
   assert.equal(await stack.store.getUserByEmail('portal:acme', mallory.email!), null);
   assert.equal(stack.portalApp.received.length, seen, 'nothing reached the portal app');
   const audit = await stack.store.listAudit({ realm: 'portal:acme' });
-  assert.ok(audit.some((e) => e.type === 'signin.failure' && (e.details as { code?: string }).code === 'SSO_WRONG_TENANT'), 'the refusal is audited');
+  assert.ok(
+    audit.some((e) => e.type === 'signin.failure' && (e.details as { code?: string }).code === 'SSO_WRONG_TENANT'),
+    'the refusal is audited',
+  );
   await page.context().close();
 });

@@ -27,11 +27,25 @@ const shots = new Shots('sso-credentials');
 
 before(async () => {
   [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-  admin = await createAccount(stack, { realm: 'staff', email: 'ada.credentials@regentra.test', name: 'Ada', role: 'admin', password: 'correct-horse-admin-e2e', totp: true });
+  admin = await createAccount(stack, {
+    realm: 'staff',
+    email: 'ada.credentials@regentra.test',
+    name: 'Ada',
+    role: 'admin',
+    password: 'correct-horse-admin-e2e',
+    totp: true,
+  });
   const creds = { tenantId: DEMO.staffTenant, clientId: DEMO.staffApp.clientId, clientSecret: DEMO.staffApp.clientSecret };
   const settings: StaffSsoSettings = {
-    ...DEFAULT_STAFF_SSO, tenantId: creds.tenantId, clientId: creds.clientId, clientSecretEnc: sealStaffSecret(stack.app, creds.clientSecret),
-    secretSetAt: Date.now() - 700 * DAY, secretExpiresAt: Date.now() + 10 * DAY, testedFingerprint: settingsFingerprint(stack.app, creds), testedAt: Date.now() - 700 * DAY, enabled: true,
+    ...DEFAULT_STAFF_SSO,
+    tenantId: creds.tenantId,
+    clientId: creds.clientId,
+    clientSecretEnc: sealStaffSecret(stack.app, creds.clientSecret),
+    secretSetAt: Date.now() - 700 * DAY,
+    secretExpiresAt: Date.now() + 10 * DAY,
+    testedFingerprint: settingsFingerprint(stack.app, creds),
+    testedAt: Date.now() - 700 * DAY,
+    enabled: true,
   };
   await stack.store.putSetting(STAFF_SSO_KEY, settings);
   stack.app.gateway.policy.invalidate();

@@ -14,7 +14,21 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
 import { linkIdentity } from '../../src/auth/password/users.ts';
 import { ADMIN_PATHS } from '../../src/pages/admin.ts';
-import { createAccount, DEMO, HOSTS, identityRow, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, whoAmI, type LocalAccount, type Stack } from './support.ts';
+import {
+  createAccount,
+  DEMO,
+  HOSTS,
+  identityRow,
+  launchBrowser,
+  newContext,
+  pathOf,
+  Shots,
+  startStack,
+  totpCode,
+  whoAmI,
+  type LocalAccount,
+  type Stack,
+} from './support.ts';
 
 const ada = DEMO.tenants[0]!.users[0]!; // Ada Admin in Regentra's staff directory
 const SECRET = DEMO.staffApp.clientSecret;
@@ -67,7 +81,10 @@ test('a staff admin sets up, tests and enables staff SSO, then signs in with Mic
 
   // 2. Settings → Security → Single Sign-On
   await page.waitForURL(sso);
-  await page.getByRole('heading', { name: /Single Sign-On/ }).first().waitFor();
+  await page
+    .getByRole('heading', { name: /Single Sign-On/ })
+    .first()
+    .waitFor();
   const initial = await whoAmI(page);
   assert.deepEqual(initial.body?.amr, ['pwd', 'otp']);
   const redirectUri = await page.getByLabel('Redirect URI 1 of 2').inputValue();
@@ -104,8 +121,14 @@ test('a staff admin sets up, tests and enables staff SSO, then signs in with Mic
   assert.equal(afterTest.body?.idp, null, 'no Microsoft identity was attached to the session');
   await assertNoSecret('the test result page');
   const tests = await stack.store.listAudit({ realm: 'staff', type: 'sso.test' });
-  assert.ok(tests.some((e) => e.outcome === 'success' && (e.details as { step?: string }).step === 'connection'), 'the connection check passed');
-  assert.ok(tests.some((e) => e.outcome === 'success' && (e.details as { step?: string }).step === undefined), 'the test sign-in passed');
+  assert.ok(
+    tests.some((e) => e.outcome === 'success' && (e.details as { step?: string }).step === 'connection'),
+    'the connection check passed',
+  );
+  assert.ok(
+    tests.some((e) => e.outcome === 'success' && (e.details as { step?: string }).step === undefined),
+    'the test sign-in passed',
+  );
   await shots.take(page, 'test-passed');
 
   // 5. save the tested values
@@ -130,7 +153,10 @@ test('a staff admin sets up, tests and enables staff SSO, then signs in with Mic
   await page.getByRole('heading', { name: /Authentication — Acme Corp/ }).waitFor();
   await assertNoSecret('the portal settings page');
   await page.goto(`${staff}${ADMIN_PATHS.audit}`);
-  await page.getByRole('heading', { name: /Audit log/ }).first().waitFor();
+  await page
+    .getByRole('heading', { name: /Audit log/ })
+    .first()
+    .waitFor();
   await assertNoSecret('the audit log');
   await shots.take(page, 'audit-log');
 

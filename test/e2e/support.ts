@@ -56,7 +56,14 @@ export interface RecordedApp {
 }
 
 async function recordedSampleApp(opts: { name: string; audience: string; accent: string; jwksUrl: string }): Promise<RecordedApp> {
-  const app: SampleBackend = await startSampleBackend({ port: 0, name: opts.name, audience: opts.audience, issuer: ISSUER, jwksUrl: opts.jwksUrl, accent: opts.accent });
+  const app: SampleBackend = await startSampleBackend({
+    port: 0,
+    name: opts.name,
+    audience: opts.audience,
+    issuer: ISSUER,
+    jwksUrl: opts.jwksUrl,
+    accent: opts.accent,
+  });
   const target = new URL(app.url);
   const received: RecordedApp['received'] = [];
   const front: Server = createServer((req, res) => {
@@ -110,14 +117,18 @@ export async function startStack(): Promise<Stack> {
     tenants: DEMO.tenants.map((t) => ({ id: t.id, name: t.name, users: t.users.map((u) => ({ ...u })) })),
     apps: [
       {
-        ...DEMO.staffApp, multiTenant: false,
+        ...DEMO.staffApp,
+        multiTenant: false,
         redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`, `${origin(HOSTS.staff)}${PATHS.signedOut}`],
         optionalClaims: ['xms_edov', 'login_hint'],
       },
       {
-        ...DEMO.portalApp, multiTenant: true,
+        ...DEMO.portalApp,
+        multiTenant: true,
         redirectUris: [
-          ...portalHosts.map((h) => `${origin(h)}${PATHS.callback}`), ...portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`), `${origin(HOSTS.staff)}${PATHS.consentCallback}`,
+          ...portalHosts.map((h) => `${origin(h)}${PATHS.callback}`),
+          ...portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
+          `${origin(HOSTS.staff)}${PATHS.consentCallback}`,
         ],
         optionalClaims: ['xms_edov', 'login_hint'],
       },
@@ -156,7 +167,14 @@ export async function startStack(): Promise<Stack> {
   await app.listen({ host: 'localhost', port });
 
   return {
-    port, fe, app, config, store, staffApp, portalApp, origin,
+    port,
+    fe,
+    app,
+    config,
+    store,
+    staffApp,
+    portalApp,
+    origin,
     async close() {
       await app.close();
       await store.close();
@@ -174,7 +192,10 @@ export interface LocalAccount {
 }
 
 /** A local account as the CLI makes it; `totp: true` enrols TOTP up front (as demo seeding does). */
-export async function createAccount(stack: Stack, input: { realm: string; email: string; name: string; role: 'admin' | 'member'; password: string; totp?: boolean }): Promise<LocalAccount> {
+export async function createAccount(
+  stack: Stack,
+  input: { realm: string; email: string; name: string; role: 'admin' | 'member'; password: string; totp?: boolean },
+): Promise<LocalAccount> {
   const user = await createLocalUser(stack.store, { ...input, minLength: stack.config.auth.password.minLength, actor: 'e2e' });
   const secret = input.totp ? (await enrolTotp(stack.store, stack.app.gateway.secretBox, user, { actor: 'e2e' })).secret : null;
   return { user, email: input.email, password: input.password, secret };
@@ -188,7 +209,15 @@ export function totpCode(secret: string, steps = 0): Promise<string> {
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -254,7 +283,9 @@ export async function assertAccessible(page: Page, label: string): Promise<void>
   axeSource ??= readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
   await page.evaluate(`${axeSource};void 0`);
   // (page code as a string: this project's TypeScript has no DOM types)
-  const violations = await page.evaluate<Array<{ id: string; impact: string | null; help: string; targets: string[] }>>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
+  const violations = await page.evaluate<
+    Array<{ id: string; impact: string | null; help: string; targets: string[] }>
+  >(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
     .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.map(String).join(' ')) })))`);
   if (violations.length === 0) return;
   const lines = violations.map((v) => `  - ${v.id} (${v.impact ?? 'n/a'}): ${v.help}\n      ${v.targets.join('\n      ')}`);

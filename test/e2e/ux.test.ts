@@ -20,7 +20,23 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PATHS } from '../../src/routing/reserved.ts';
 import { ADMIN_PATHS } from '../../src/pages/admin.ts';
-import { assertAccessible, CACHEABLE_PREFIX, contrastRatio, createAccount, focusRings, DEMO, HOSTS, launchBrowser, newContext, pathOf, Shots, startStack, totpCode, type LocalAccount, type Stack } from './support.ts';
+import {
+  assertAccessible,
+  CACHEABLE_PREFIX,
+  contrastRatio,
+  createAccount,
+  focusRings,
+  DEMO,
+  HOSTS,
+  launchBrowser,
+  newContext,
+  pathOf,
+  Shots,
+  startStack,
+  totpCode,
+  type LocalAccount,
+  type Stack,
+} from './support.ts';
 
 let stack: Stack;
 let browser: Browser;
@@ -40,7 +56,14 @@ after(async () => {
 /** A new staff account for each sign-in (a TOTP code is accepted once per account and time step). */
 function account(role: 'admin' | 'member'): Promise<LocalAccount> {
   const n = ++accounts;
-  return createAccount(stack, { realm: 'staff', email: `${role}${n}@regentra.test`, name: role === 'admin' ? `Ada Admin ${n}` : `Sam Member ${n}`, role, password: `correct-horse-${role}-ux-${n}`, totp: true });
+  return createAccount(stack, {
+    realm: 'staff',
+    email: `${role}${n}@regentra.test`,
+    name: role === 'admin' ? `Ada Admin ${n}` : `Sam Member ${n}`,
+    role,
+    password: `correct-horse-${role}-ux-${n}`,
+    totp: true,
+  });
 }
 
 /** A fresh browser tab; CSP violations and failed requests are collected. */
@@ -96,7 +119,11 @@ test('the gateway’s pages are styled on an unknown host and on error paths', a
     assert.match(card.font, /system-ui/, url);
     await both(page, `styled-${status}`);
   }
-  assert.deepEqual(problems.filter((p) => /Content Security Policy|stylesheet|\.css/i.test(p)), [], 'no refused stylesheet');
+  assert.deepEqual(
+    problems.filter((p) => /Content Security Policy|stylesheet|\.css/i.test(p)),
+    [],
+    'no refused stylesheet',
+  );
   await context.close();
 });
 
@@ -178,7 +205,10 @@ test('an abandoned Test Connection: the form keeps the saved values; the tested 
   await authorize;
   await page.waitForURL((u) => u.origin === stack.fe.url);
   await page.goto(`${staff}${ADMIN_PATHS.sso}`);
-  await page.getByRole('region', { name: /Untested changes from/ }).getByRole('button', { name: 'Discard' }).click();
+  await page
+    .getByRole('region', { name: /Untested changes from/ })
+    .getByRole('button', { name: 'Discard' })
+    .click();
   await page.waitForURL(/done=discarded/);
   assert.equal(await page.getByRole('region', { name: /Untested changes from/ }).count(), 0);
   assert.equal(await page.getByLabel(/^Client ID/).inputValue(), savedClient);

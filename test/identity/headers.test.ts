@@ -13,19 +13,32 @@ import { headerText, isIdentityHeaderName, withoutCookies } from '../../src/iden
 type Raw = RawConfig;
 
 const FORGED = [
-  'X-Regentra-Email', 'forged-1@evil.test',
-  'x-regentra-email', 'forged-2@evil.test',
-  'X_REGENTRA_EMAIL', 'forged-3@evil.test',
-  'x_regentra_identity', 'forged.jwt.token',
-  'X-Regentra_User-Id', 'forged-id',
-  'X-REGENTRA-IDENTITY', 'forged.jwt.token2',
-  'X-Regentra-Identity', 'forged.jwt.token3',
-  'x-regentra-role', 'admin',
-  'X-Regentra-Realm', 'staff',
-  'x-regentra-client', 'globex',
-  'x-regentra-auth-method', 'pwd otp',
-  'X-Regentra-Anything-New', 'x',
-  'x-regentraish', 'x',
+  'X-Regentra-Email',
+  'forged-1@evil.test',
+  'x-regentra-email',
+  'forged-2@evil.test',
+  'X_REGENTRA_EMAIL',
+  'forged-3@evil.test',
+  'x_regentra_identity',
+  'forged.jwt.token',
+  'X-Regentra_User-Id',
+  'forged-id',
+  'X-REGENTRA-IDENTITY',
+  'forged.jwt.token2',
+  'X-Regentra-Identity',
+  'forged.jwt.token3',
+  'x-regentra-role',
+  'admin',
+  'X-Regentra-Realm',
+  'staff',
+  'x-regentra-client',
+  'globex',
+  'x-regentra-auth-method',
+  'pwd otp',
+  'X-Regentra-Anything-New',
+  'x',
+  'x-regentraish',
+  'x',
 ];
 
 /** every header name the upstream saw, as sent (case kept) */
@@ -54,13 +67,21 @@ describe('inbound identity headers are stripped', () => {
     assert.deepEqual(leaked, []);
   });
 
-  test('on an authenticated path, only the gateway\'s own are there, once each', async () => {
+  test("on an authenticated path, only the gateway's own are there, once each", async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff, { email: 'real@example.com' });
     const res = await requestTarget(gw.port, HOSTS.staff, '/private', { headers: [...FORGED, 'cookie', cookie] });
     assert.equal(res.status, 200);
     const echo = JSON.parse(res.body) as Echo;
     const names = rawNames(echo).filter((n) => /^x[-_]regentra/i.test(n));
-    assert.deepEqual(names.sort(), ['x-regentra-auth-method', 'x-regentra-email', 'x-regentra-identity', 'x-regentra-name', 'x-regentra-realm', 'x-regentra-role', 'x-regentra-user-id']);
+    assert.deepEqual(names.sort(), [
+      'x-regentra-auth-method',
+      'x-regentra-email',
+      'x-regentra-identity',
+      'x-regentra-name',
+      'x-regentra-realm',
+      'x-regentra-role',
+      'x-regentra-user-id',
+    ]);
     assert.deepEqual(values(echo, 'x-regentra-email'), ['real@example.com']);
     assert.deepEqual(values(echo, 'x-regentra-realm'), ['staff']);
     assert.deepEqual(values(echo, 'x-regentra-auth-method'), ['pwd otp']);
@@ -101,7 +122,20 @@ describe('forwarding headers', () => {
     await trusted.close();
   });
 
-  const spoofed = ['X-Forwarded-For', '203.0.113.9', 'X-Forwarded-Host', 'evil.test', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Port', '1', 'Forwarded', 'for=203.0.113.9', 'X-Real-IP', '203.0.113.9'];
+  const spoofed = [
+    'X-Forwarded-For',
+    '203.0.113.9',
+    'X-Forwarded-Host',
+    'evil.test',
+    'X-Forwarded-Proto',
+    'https',
+    'X-Forwarded-Port',
+    '1',
+    'Forwarded',
+    'for=203.0.113.9',
+    'X-Real-IP',
+    '203.0.113.9',
+  ];
 
   test('from an untrusted client, X-Forwarded-* are replaced and Forwarded/X-Real-IP dropped', async () => {
     const res = await requestTarget(gw.port, HOSTS.staff, '/assets/x', { headers: spoofed });
@@ -115,7 +149,9 @@ describe('forwarding headers', () => {
   });
 
   test('from a configured trusted proxy, X-Forwarded-For is appended to', async () => {
-    const res = await requestTarget(trusted.port, HOSTS.staff, '/assets/x', { headers: ['X-Forwarded-For', '203.0.113.9, 198.51.100.7', 'X-Forwarded-Proto', 'https'] });
+    const res = await requestTarget(trusted.port, HOSTS.staff, '/assets/x', {
+      headers: ['X-Forwarded-For', '203.0.113.9, 198.51.100.7', 'X-Forwarded-Proto', 'https'],
+    });
     const echo = JSON.parse(res.body) as Echo;
     assert.deepEqual(values(echo, 'x-forwarded-for'), ['203.0.113.9, 198.51.100.7, 127.0.0.1']);
     assert.deepEqual(values(echo, 'x-forwarded-proto'), ['https']);
@@ -135,7 +171,7 @@ describe('cookies', () => {
   });
   after(() => gw.close());
 
-  test('the gateway\'s cookies are removed from Cookie, other cookies stay in order', async () => {
+  test("the gateway's cookies are removed from Cookie, other cookies stay in order", async () => {
     const session = await gw.sessionCookie(HOSTS.staff);
     const cookie = `theme=dark; ${session}; regentra_session_flow=abc; lang=en-GB; regentra_session_other=1`;
     const res = await gw.request(HOSTS.staff, '/private', { cookie });
@@ -143,14 +179,14 @@ describe('cookies', () => {
     assert.equal(echo.headers.cookie, 'theme=dark; lang=en-GB; regentra_session_other=1');
   });
 
-  test('a Cookie with only the gateway\'s cookies is not sent at all', async () => {
+  test("a Cookie with only the gateway's cookies is not sent at all", async () => {
     const session = await gw.sessionCookie(HOSTS.staff);
     const res = await gw.request(HOSTS.staff, '/private', { cookie: session });
     const echo = (await res.body.json()) as Echo;
     assert.equal(echo.headers.cookie, undefined);
   });
 
-  test('the gateway\'s cookies are removed on public paths too', async () => {
+  test("the gateway's cookies are removed on public paths too", async () => {
     const res = await gw.request(HOSTS.staff, '/assets/x', { cookie: 'a=1; regentra_session=stolen?; b=2' });
     const echo = (await res.body.json()) as Echo;
     assert.equal(echo.headers.cookie, 'a=1; b=2');
@@ -162,14 +198,17 @@ describe('cookies', () => {
     assert.equal(withoutCookies(' regentra_session = 1 ', ['regentra_session']), undefined);
   });
 
-  test('an upstream Set-Cookie with the gateway\'s cookie name is dropped, others are kept', async () => {
+  test("an upstream Set-Cookie with the gateway's cookie name is dropped, others are kept", async () => {
     const session = await gw.sessionCookie(HOSTS.staff);
     const res = await gw.request(HOSTS.staff, '/set-cookie', { cookie: session });
     await res.body.dump();
     const set = res.headers['set-cookie'];
     const list = set === undefined ? [] : Array.isArray(set) ? set : [set];
     // the sample upstream sets app=1, regentra_session=evil and __Host-regentra_session=evil
-    assert.deepEqual(list.map((c) => c.split('=')[0]), ['app']);
+    assert.deepEqual(
+      list.map((c) => c.split('=')[0]),
+      ['app'],
+    );
   });
 });
 
@@ -183,7 +222,24 @@ describe('hop-by-hop headers', () => {
   test('Keep-Alive, TE, Upgrade, Proxy-Connection and Connection-listed headers are not forwarded (and break nothing)', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
     const res = await requestTarget(gw.port, HOSTS.staff, '/private', {
-      headers: ['cookie', cookie, 'Connection', 'keep-alive, X-Hop', 'X-Hop', 'secret', 'Keep-Alive', 'timeout=5', 'TE', 'trailers', 'Upgrade', 'h2c', 'Proxy-Connection', 'keep-alive', 'X-Kept', 'yes'],
+      headers: [
+        'cookie',
+        cookie,
+        'Connection',
+        'keep-alive, X-Hop',
+        'X-Hop',
+        'secret',
+        'Keep-Alive',
+        'timeout=5',
+        'TE',
+        'trailers',
+        'Upgrade',
+        'h2c',
+        'Proxy-Connection',
+        'keep-alive',
+        'X-Kept',
+        'yes',
+      ],
     });
     assert.equal(res.status, 200, res.body);
     const echo = JSON.parse(res.body) as Echo;
@@ -193,14 +249,18 @@ describe('hop-by-hop headers', () => {
 
   test('Expect: 100-continue uploads are proxied', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
-    const res = await requestTarget(gw.port, HOSTS.staff, '/upload', { method: 'POST', headers: ['cookie', cookie, 'Expect', '100-continue', 'Content-Type', 'text/plain'], body: 'hello' });
+    const res = await requestTarget(gw.port, HOSTS.staff, '/upload', {
+      method: 'POST',
+      headers: ['cookie', cookie, 'Expect', '100-continue', 'Content-Type', 'text/plain'],
+      body: 'hello',
+    });
     assert.equal(res.status, 200, res.body);
     const echo = JSON.parse(res.body) as Echo;
     assert.equal(echo.bodyBytes, 5);
     assert.deepEqual(values(echo, 'expect'), []);
   });
 
-  test('the upstream\'s own Keep-Alive and Connection-listed response headers are not relayed', async () => {
+  test("the upstream's own Keep-Alive and Connection-listed response headers are not relayed", async () => {
     // the sample upstream (node:http, keep-alive) answers with `Keep-Alive: timeout=5`; the
     // client must see the gateway's own connection terms (server.keepAliveTimeoutMs: 72 s)
     const res = await gw.request(HOSTS.staff, '/assets/hop-response');
@@ -218,7 +278,7 @@ describe('injected text headers', () => {
   });
   after(() => gw.close());
 
-  for (const name of ['José Ñúñez', '山田 太郎', 'Zoë 100% O\'Brien', 'Ada\r\nX-Evil: 1', 'emoji 🧪 and a lone \ud800 surrogate']) {
+  for (const name of ['José Ñúñez', '山田 太郎', "Zoë 100% O'Brien", 'Ada\r\nX-Evil: 1', 'emoji 🧪 and a lone \ud800 surrogate']) {
     test(`${JSON.stringify(name)} reaches the upstream %-encoded and decodes back`, async () => {
       const cookie = await gw.sessionCookie(HOSTS.staff, { name });
       const res = await gw.request(HOSTS.staff, '/private', { cookie });

@@ -185,7 +185,7 @@ describe('the identity JWT', () => {
       await rejectsWith(verifyIdentity({ 'x-regentra-identity': good }, { ...opts('staff'), issuer: 'someone-else' }), 'CLAIMS');
     });
 
-    test('an expired token (the gateway\'s clock two hours back)', async () => {
+    test("an expired token (the gateway's clock two hours back)", async () => {
       t = Date.now() - 2 * 3600_000;
       const old = (await assertionFor(gw, HOSTS.staff, await gw.sessionCookie(HOSTS.staff))).jwt;
       t = Date.now();
@@ -224,7 +224,10 @@ describe('EdDSA signing keys', () => {
     assert.equal(header.alg, 'EdDSA');
     assert.equal(header.kid, 'ed-1');
     const set = await jwks(gw);
-    assert.deepEqual(set.keys.map((k) => [k.kty, k.crv, k.alg, k.kid]), [['OKP', 'Ed25519', 'EdDSA', 'ed-1']]);
+    assert.deepEqual(
+      set.keys.map((k) => [k.kty, k.crv, k.alg, k.kid]),
+      [['OKP', 'Ed25519', 'EdDSA', 'ed-1']],
+    );
     const who = await verifyIdentity({ 'x-regentra-identity': jwt }, { jwksUrl: `${gw.url}/.auth/jwks.json`, audience: 'staff', issuer: ISSUER });
     assert.equal(who.realm, 'staff');
   });
@@ -236,7 +239,12 @@ describe('signing-key rotation', () => {
   let both: TestGateway;
   let nextOnly: TestGateway;
   before(async () => {
-    both = await startGateway({ configure: withSigning([{ privateKey: current, kid: 'current' }, { alg: 'EdDSA', privateKey: next, kid: 'next' }]) });
+    both = await startGateway({
+      configure: withSigning([
+        { privateKey: current, kid: 'current' },
+        { alg: 'EdDSA', privateKey: next, kid: 'next' },
+      ]),
+    });
     nextOnly = await startGateway({ configure: withSigning([{ alg: 'EdDSA', privateKey: next, kid: 'next' }]) });
   });
   after(async () => {
@@ -246,7 +254,10 @@ describe('signing-key rotation', () => {
 
   test('the JWKS publishes both keys and the first one signs', async () => {
     const set = await jwks(both);
-    assert.deepEqual(set.keys.map((k) => k.kid), ['current', 'next']);
+    assert.deepEqual(
+      set.keys.map((k) => k.kid),
+      ['current', 'next'],
+    );
     const { jwt } = await assertionFor(both, HOSTS.staff, await both.sessionCookie(HOSTS.staff));
     assert.equal(decodeProtectedHeader(jwt).kid, 'current');
     await verifyIdentity({ 'x-regentra-identity': jwt }, { jwksUrl: `${both.url}/.auth/jwks.json`, audience: 'staff', issuer: ISSUER });

@@ -18,7 +18,12 @@ test("'regentra-gateway/verify' works from plain JavaScript after the build", as
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   const good = await new SignJWT({ email: 'ada@example.com', name: 'Ada', realm: 'staff', sid: 's1', amr: ['pwd', 'otp'], auth_time: 1 })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('regentra-gateway').setAudience('staff').setSubject('u1').setIssuedAt().setExpirationTime('1m')
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer('regentra-gateway')
+    .setAudience('staff')
+    .setSubject('u1')
+    .setIssuedAt()
+    .setExpirationTime('1m')
     .sign(privateKey);
   const script = `
     import { verifyIdentity } from 'regentra-gateway/verify';

@@ -44,7 +44,10 @@ function captureLog(lines: LogLine[]): Writable {
 }
 
 /** serve() a raw configuration written to a temp file; the log level is forced to info so tests can read it */
-export async function startServed(raw: Record<string, unknown>, options: { installSignalHandlers?: boolean; env?: Record<string, string> } = {}): Promise<Served> {
+export async function startServed(
+  raw: Record<string, unknown>,
+  options: { installSignalHandlers?: boolean; env?: Record<string, string> } = {},
+): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'regentra-serve-'));
   const file = join(dir, 'gateway.yaml');
   const write = (next: Record<string, unknown>) => writeFileSync(file, stringify({ ...next, log: { level: 'info' } }));
@@ -52,7 +55,12 @@ export async function startServed(raw: Record<string, unknown>, options: { insta
   const env = options.env ?? {};
   const logs: LogLine[] = [];
   const { config } = loadConfigFile(file, env);
-  const running = await serve(config, { installSignalHandlers: options.installSignalHandlers ?? false, configFile: file, env, logDestination: captureLog(logs) }).catch((err: unknown) => {
+  const running = await serve(config, {
+    installSignalHandlers: options.installSignalHandlers ?? false,
+    configFile: file,
+    env,
+    logDestination: captureLog(logs),
+  }).catch((err: unknown) => {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });

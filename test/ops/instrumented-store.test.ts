@@ -13,7 +13,11 @@ async function sample(metrics: Metrics, name: string, labels: Record<string, str
   const metric = metrics.registry.getSingleMetric(name);
   assert.ok(metric, `${name} is registered`);
   const values = (await metric.get()).values;
-  const hit = values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want) && (!name.endsWith('_seconds') || (v as { metricName?: string }).metricName === `${name}_count`));
+  const hit = values.find(
+    (v) =>
+      Object.entries(labels).every(([k, want]) => v.labels[k] === want) &&
+      (!name.endsWith('_seconds') || (v as { metricName?: string }).metricName === `${name}_count`),
+  );
   return hit?.value;
 }
 
@@ -32,7 +36,9 @@ after(async () => {
 
 describe('instrumented store', () => {
   test('wraps exactly the methods of a real store', () => {
-    const methods = Object.keys(inner).filter((k) => typeof (inner as unknown as Record<string, unknown>)[k] === 'function').sort();
+    const methods = Object.keys(inner)
+      .filter((k) => typeof (inner as unknown as Record<string, unknown>)[k] === 'function')
+      .sort();
     assert.deepEqual([...STORE_OPERATIONS].sort(), methods);
     assert.deepEqual(Object.keys(store).sort(), ['kind', ...methods].sort());
     assert.equal(store.kind, 'sqlite');
@@ -66,7 +72,13 @@ describe('instrumented store', () => {
   });
 
   test('a synchronous throw or a non-StoreError is counted as unknown and still rejects', async () => {
-    const broken = { ...inner, kind: 'broken', getSetting: () => { throw new TypeError('boom'); } } as unknown as Store;
+    const broken = {
+      ...inner,
+      kind: 'broken',
+      getSetting: () => {
+        throw new TypeError('boom');
+      },
+    } as unknown as Store;
     const m = createMetrics({ defaultMetrics: false });
     try {
       const s = instrumentStore(broken, m);

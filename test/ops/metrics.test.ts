@@ -72,7 +72,13 @@ test('/metrics reports proxied requests, upstream latency and errors, store call
     assert.equal(value('regentra_config_generation'), 1);
 
     // declared even before their first sample
-    for (const name of ['regentra_signins_total', 'regentra_lockouts_total', 'regentra_idp_request_seconds', 'regentra_idp_errors_total', 'regentra_config_reloads_total']) {
+    for (const name of [
+      'regentra_signins_total',
+      'regentra_lockouts_total',
+      'regentra_idp_request_seconds',
+      'regentra_idp_errors_total',
+      'regentra_config_reloads_total',
+    ]) {
       assert.match(scrape.body, new RegExp(`^# HELP ${name} `, 'm'));
     }
     // bounded labels: no host, path or id ever appears

@@ -236,8 +236,14 @@ describe('config reload', () => {
       assert.equal(result.ok, false);
       assert.equal(result.generation, 1);
       const errors = result.ok ? [] : result.errors;
-      assert.ok(errors.some((e) => e.startsWith('sites.staff.upstream:')), errors.join('\n'));
-      assert.ok(errors.some((e) => e.includes('unknown key "surprise"')), errors.join('\n'));
+      assert.ok(
+        errors.some((e) => e.startsWith('sites.staff.upstream:')),
+        errors.join('\n'),
+      );
+      assert.ok(
+        errors.some((e) => e.includes('unknown key "surprise"')),
+        errors.join('\n'),
+      );
       const logged = gw.logs.find((l) => l.msg.startsWith('configuration reload refused'));
       assert.ok(logged, 'the refusal is logged');
       assert.deepEqual(logged.errors, errors);
@@ -302,10 +308,11 @@ describe('config reload', () => {
     const gw = await startServed(raw);
     try {
       const cookie = await gw.sessionCookie(HOSTS.staff);
-      const open = (ws: WebSocket) => new Promise<string>((resolve, reject) => {
-        ws.once('message', (data) => resolve(String(data)));
-        ws.once('error', reject);
-      });
+      const open = (ws: WebSocket) =>
+        new Promise<string>((resolve, reject) => {
+          ws.once('message', (data) => resolve(String(data)));
+          ws.once('error', reject);
+        });
       const wsUrl = gw.running.url.replace('http', 'ws');
       const first = new WebSocket(`${wsUrl}/socket`, { headers: { host: HOSTS.staff, cookie } });
       assert.equal((JSON.parse(await open(first)) as { hello: string }).hello, 'upstream-a');

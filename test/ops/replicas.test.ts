@@ -86,7 +86,11 @@ after(async () => {
   await portalUp?.close();
   await dropSchemas();
   // every replica stopped cleanly (graceful shutdown, exit code 0)
-  assert.deepEqual(codes, codes.map(() => 0), (replicas ?? []).map((r) => r.output()).join('\n'));
+  assert.deepEqual(
+    codes,
+    codes.map(() => 0),
+    (replicas ?? []).map((r) => r.output()).join('\n'),
+  );
 });
 
 // ------------------------------------------------------------------ helpers
@@ -242,7 +246,11 @@ function watch(gw: GatewayProcess, what: string, probe: (gw: GatewayProcess) => 
       const early = seen.find((o) => o.fresh && o.answered < startedAt);
       assert.equal(early, undefined, `${gw.name}: ${what} seen before the change was made`);
       const stale = seen.filter((o) => !o.fresh && o.sent >= doneAt + boundMs);
-      assert.deepEqual(stale.map((o) => o.sent - doneAt), [], `${gw.name}: ${what} took longer than ${boundMs} ms (old state seen this many ms after the change)`);
+      assert.deepEqual(
+        stale.map((o) => o.sent - doneAt),
+        [],
+        `${gw.name}: ${what} took longer than ${boundMs} ms (old state seen this many ms after the change)`,
+      );
       const first = seen.find((o) => o.fresh);
       assert.ok(first, `${gw.name}: ${what} not seen within ${boundMs} ms + 1 s`);
       return Math.max(0, first.sent - doneAt);
@@ -255,7 +263,13 @@ function watch(gw: GatewayProcess, what: string, probe: (gw: GatewayProcess) => 
  * of them refuses the session (401, the upstream not reached) within revocationCheckSeconds.
  * Returns the ms each took (from the end of the change to the first refused request).
  */
-async function refusedWithinBound(on: readonly GatewayProcess[], what: string, host: string, cookie: string, change: () => Promise<void>): Promise<Record<string, number>> {
+async function refusedWithinBound(
+  on: readonly GatewayProcess[],
+  what: string,
+  host: string,
+  cookie: string,
+  change: () => Promise<void>,
+): Promise<Record<string, number>> {
   for (const gw of on) assert.equal((await proxied(gw, host, cookie)).status, 200, `${gw.name} accepts the session before the change`);
   const watches = on.map((gw) => watch(gw, what, async (g) => (await proxied(g, host, cookie)).status === 401));
   await sleep(50);
@@ -278,7 +292,11 @@ async function refusedWithinBound(on: readonly GatewayProcess[], what: string, h
 type Context = { diagnostic(message: string): void };
 
 function report(t: Context, what: string, took: Record<string, number>, boundMs: number): void {
-  t.diagnostic(`${what}: seen after ${Object.entries(took).map(([n, ms]) => `${n} ${ms} ms`).join(', ')} (bound ${boundMs} ms)`);
+  t.diagnostic(
+    `${what}: seen after ${Object.entries(took)
+      .map(([n, ms]) => `${n} ${ms} ms`)
+      .join(', ')} (bound ${boundMs} ms)`,
+  );
 }
 
 // ------------------------------------------------------------------ the cases
@@ -291,7 +309,10 @@ test('three gateway processes share the database, the keys and the schema they m
   for (const gw of replicas) assert.equal((await gw.ops('/readyz')).status, 200, `${gw.name} ready (its database is reachable)`);
   // started at once on an empty schema: every migration was applied exactly once
   const applied = await adminQuery<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-  assert.deepEqual(applied.map((m) => Number(m.version)), MIGRATIONS.map((m) => m.version));
+  assert.deepEqual(
+    applied.map((m) => Number(m.version)),
+    MIGRATIONS.map((m) => m.version),
+  );
 });
 
 test('a session made on replica A (password + TOTP) works on B and C, and the identity reaches the upstream', async () => {
@@ -350,15 +371,19 @@ test('the same TOTP code sent to A, B and C at the same moment is accepted exact
   const acc = await account('portal:acme');
   const browsers = [A, B, C].map(() => new Browser(HOSTS.acme));
   // three pending sign-ins (password done), one per replica
-  const pages = await Promise.all([A, B, C].map(async (gw, i) => {
-    const b = browsers[i] as Browser;
-    assert.equal((await b.password(gw, acc.user.email)).status, 303);
-    const totp = await b.get(gw, '/.auth/login/totp');
-    assert.equal(totp.status, 200);
-    return totp;
-  }));
+  const pages = await Promise.all(
+    [A, B, C].map(async (gw, i) => {
+      const b = browsers[i] as Browser;
+      assert.equal((await b.password(gw, acc.user.email)).status, 303);
+      const totp = await b.get(gw, '/.auth/login/totp');
+      assert.equal(totp.status, 200);
+      return totp;
+    }),
+  );
   const code = await codeAt(acc.secret, Date.now());
-  const answers = await Promise.all([A, B, C].map((gw, i) => (browsers[i] as Browser).post(gw, '/.auth/login/totp', { csrf: csrfOf((pages[i] as Page).body), code })));
+  const answers = await Promise.all(
+    [A, B, C].map((gw, i) => (browsers[i] as Browser).post(gw, '/.auth/login/totp', { csrf: csrfOf((pages[i] as Page).body), code })),
+  );
   const statuses = answers.map((a) => a.status);
   assert.equal(statuses.filter((s) => s === 303).length, 1, `exactly one replica accepted the code: ${statuses.join(', ')}`);
   assert.equal(statuses.filter((s) => s === 401).length, 2, `the other two refused it: ${statuses.join(', ')}`);
@@ -488,11 +513,13 @@ test('an SSO setting changed on A (portal: Entra SSO on, password sign-in off) i
     assert.ok(hasPasswordForm(body) && !hasMicrosoft(body), `${gw.name}: password sign-in only, before`);
   }
   // and someone has the password form open on B and on C
-  const stale = await Promise.all([B, C].map(async (gw) => {
-    const b = new Browser(host);
-    const page = await b.get(gw, '/.auth/login?rd=%2F');
-    return { b, csrf: csrfOf(page.body) };
-  }));
+  const stale = await Promise.all(
+    [B, C].map(async (gw) => {
+      const b = new Browser(host);
+      const page = await b.get(gw, '/.auth/login?rd=%2F');
+      return { b, csrf: csrfOf(page.body) };
+    }),
+  );
 
   // a staff admin signs in on A (password + TOTP) and changes the client's authentication
   const admin = await account('staff', 'admin');
@@ -503,10 +530,12 @@ test('an SSO setting changed on A (portal: Entra SSO on, password sign-in off) i
   assert.equal(form.status, 200, 'the settings page on A');
   const version = /name="version" value="(\d+)"/.exec(form.body)?.[1];
   assert.ok(version !== undefined);
-  const watches = [B, C].map((gw) => watch(gw, 'the SSO setting', async (g) => {
-    const body = await loginPage(g);
-    return hasMicrosoft(body) && !hasPasswordForm(body);
-  }));
+  const watches = [B, C].map((gw) =>
+    watch(gw, 'the SSO setting', async (g) => {
+      const body = await loginPage(g);
+      return hasMicrosoft(body) && !hasPasswordForm(body);
+    }),
+  );
   await sleep(50);
   // passwordAllowed is left unchecked: password sign-in goes off while SSO is on
   const startedAt = Date.now();

@@ -110,7 +110,10 @@ export async function startGatewayProcess(raw: Record<string, unknown>, options:
   let urls: { url: string; opsUrl: string };
   try {
     urls = await new Promise<{ url: string; opsUrl: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start within ${options.readyTimeoutMs ?? 30_000} ms`)), options.readyTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not start within ${options.readyTimeoutMs ?? 30_000} ms`)),
+        options.readyTimeoutMs ?? 30_000,
+      );
       child.stdout.on('data', (chunk: Buffer) => {
         append(chunk);
         const m = LISTENING.exec(output);
@@ -172,7 +175,11 @@ export async function startGatewayProcess(raw: Record<string, unknown>, options:
  * `count` gateway processes of one configuration, started at once (give them a
  * postgres store to share a database: the first start also races the migrations).
  */
-export async function startReplicaProcesses(count: number, raw: Record<string, unknown>, options: Omit<ProcessOptions, 'name'> = {}): Promise<GatewayProcess[]> {
+export async function startReplicaProcesses(
+  count: number,
+  raw: Record<string, unknown>,
+  options: Omit<ProcessOptions, 'name'> = {},
+): Promise<GatewayProcess[]> {
   const names = Array.from({ length: count }, (_, i) => String.fromCharCode(65 + i));
   const started = await Promise.allSettled(names.map((name) => startGatewayProcess(raw, { ...options, name })));
   const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

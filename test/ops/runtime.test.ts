@@ -22,7 +22,7 @@ test('missingNodeFlags: a flag counts when given on the command line or in NODE_
   assert.deepEqual(missingNodeFlags(['--max-old-space-size=512'], '--expose-gc'), [...NODE_FLAGS]);
 });
 
-test('the command\'s shebang and `npm start` pass every flag', () => {
+test("the command's shebang and `npm start` pass every flag", () => {
   const shebang = readFileSync(BIN, 'utf8').split('\n')[0] as string;
   assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
   for (const f of NODE_FLAGS) assert.ok(shebang.split(' ').includes(f), `${f} in ${shebang}`);
@@ -32,7 +32,10 @@ test('the command\'s shebang and `npm start` pass every flag', () => {
 
 test('serve notes the flags a process was started without, and is quiet when they are there', async () => {
   const raw = baseRawConfig('http://127.0.0.1:9', 'http://127.0.0.1:9');
-  for (const [nodeFlags, note] of [[[], true], [NODE_FLAGS, false]] as const) {
+  for (const [nodeFlags, note] of [
+    [[], true],
+    [NODE_FLAGS, false],
+  ] as const) {
     const gw = await startGatewayProcess(raw, { nodeFlags });
     // the note is written right after the line that says it is listening
     await sleep(300);

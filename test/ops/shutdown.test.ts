@@ -47,7 +47,10 @@ test('stop() lets in-flight requests finish, refuses new connections and reports
   staff.delayMs = 1_500;
   const agent = new Agent({ connections: 5, pipelining: 1 });
   const inFlight = Array.from({ length: 5 }, (_, i) =>
-    request(`${running.url}/slow/${i}`, { dispatcher: agent, headers: { host: HOSTS.staff, cookie } }).then(async (res) => ({ status: res.statusCode, body: (await res.body.json()) as { url: string } })),
+    request(`${running.url}/slow/${i}`, { dispatcher: agent, headers: { host: HOSTS.staff, cookie } }).then(async (res) => ({
+      status: res.statusCode,
+      body: (await res.body.json()) as { url: string },
+    })),
   );
   await eventually(() => staff.received.filter((e) => e.url.startsWith('/slow/')).length === 5, 5_000, 'five requests at the upstream');
 
@@ -63,7 +66,10 @@ test('stop() lets in-flight requests finish, refuses new connections and reports
   assert.equal(exitCode, null, 'stopped before the requests finished');
 
   const results = await Promise.all(inFlight);
-  assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [200, 200, 200, 200, 200],
+  );
   assert.deepEqual(results.map((r) => r.body.url).sort(), ['/slow/0', '/slow/1', '/slow/2', '/slow/3', '/slow/4']);
 
   await stopping;

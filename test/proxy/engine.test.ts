@@ -136,7 +136,10 @@ describe('proxy engine', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(body.url, '/set-cookie?x=1');
     const set = setCookies(res.headers['set-cookie']);
-    assert.ok(set.some((c) => c.startsWith('app=1')), 'the upstream cookie is kept');
+    assert.ok(
+      set.some((c) => c.startsWith('app=1')),
+      'the upstream cookie is kept',
+    );
     const mine = set.filter((c) => c.startsWith(`${gw.cookieName}=`));
     assert.equal(mine.length, 1, set.join(' | '));
     assert.ok(!(mine[0] as string).startsWith(`${gw.cookieName}=evil`), 'the upstream cannot set the gateway cookie');
@@ -148,7 +151,11 @@ describe('proxy engine', () => {
 
   test('HEAD, 204 and 304 are relayed without a body', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
-    for (const [method, path, status] of [['HEAD', '/echo', 200], ['GET', '/status/204', 204], ['GET', '/status/304', 304]] as const) {
+    for (const [method, path, status] of [
+      ['HEAD', '/echo', 200],
+      ['GET', '/status/204', 204],
+      ['GET', '/status/304', 304],
+    ] as const) {
       const res = await gw.request(HOSTS.staff, path, { method, cookie });
       assert.equal(res.statusCode, status, `${method} ${path}`);
       assert.equal((await res.body.arrayBuffer()).byteLength, 0);
@@ -171,7 +178,8 @@ describe('proxy engine', () => {
     const before = special.dripsCut;
     const res = await gw.request(HOSTS.staff, '/drip', { cookie });
     assert.equal(res.statusCode, 200);
-    for await (const chunk of res.body) { // read a little, then leave
+    for await (const chunk of res.body) {
+      // read a little, then leave
       void chunk;
       break;
     }
@@ -235,7 +243,9 @@ describe('proxy engine', () => {
       const cookie = await gw.sessionCookie(HOSTS.staff);
       const socket = connect(gw.port, '127.0.0.1');
       await new Promise<void>((r) => socket.once('connect', () => r()));
-      socket.write(`GET /slow HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      socket.write(
+        `GET /slow HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
       await new Promise((r) => setTimeout(r, 150)); // the gateway now waits for the upstream's answer
       socket.resetAndDestroy();
       await new Promise((r) => setTimeout(r, 100));
@@ -284,10 +294,14 @@ describe('access log and plain requests', () => {
     }
   });
 
-  test('an upstream for a plain request sees one Host header and the client\'s body', async () => {
+  test("an upstream for a plain request sees one Host header and the client's body", async () => {
     const gw2 = await startGateway();
     try {
-      const res = await undiciRequest(`${gw2.url}/assets/upload`, { method: 'POST', headers: { host: HOSTS.staff, 'content-type': 'text/plain' }, body: 'hello' });
+      const res = await undiciRequest(`${gw2.url}/assets/upload`, {
+        method: 'POST',
+        headers: { host: HOSTS.staff, 'content-type': 'text/plain' },
+        body: 'hello',
+      });
       const echo = (await res.body.json()) as { bodyBytes: number; rawHeaders: string[] };
       assert.equal(echo.bodyBytes, 5);
       assert.equal(echo.rawHeaders.filter((_, i) => i % 2 === 0 && echo.rawHeaders[i]?.toLowerCase() === 'host').length, 1);

@@ -70,7 +70,12 @@ describe('streaming', () => {
     const res = await gw.request(HOSTS.staff, '/big?bytes=1000000', { cookie });
     await res.body.dump();
     // and the upload path (socket buffers, malloc arenas and JIT code grow once, on first use)
-    const up = await gw.request(HOSTS.staff, '/upload', { method: 'PUT', cookie, body: body(16 * 1024 * 1024), headers: { 'content-type': 'application/octet-stream' } });
+    const up = await gw.request(HOSTS.staff, '/upload', {
+      method: 'PUT',
+      cookie,
+      body: body(16 * 1024 * 1024),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     await up.body.dump();
   });
   after(() => gw.close());
@@ -90,7 +95,12 @@ describe('streaming', () => {
   test('a 100 MB upload with a Content-Length streams through too', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
     const watch = memoryWatch();
-    const res = await gw.request(HOSTS.staff, '/upload', { method: 'POST', cookie, body: body(), headers: { 'content-length': String(SIZE), 'content-type': 'application/json' } });
+    const res = await gw.request(HOSTS.staff, '/upload', {
+      method: 'POST',
+      cookie,
+      body: body(),
+      headers: { 'content-length': String(SIZE), 'content-type': 'application/json' },
+    });
     const echo = (await res.body.json()) as Echo;
     const growth = watch.stop();
     assert.equal(res.statusCode, 200);

@@ -131,7 +131,12 @@ describe('proxy timeouts (timeouts.responseMs)', () => {
       }
     }
     const started = performance.now();
-    const res = await gw.request(HOSTS.staff, '/upload', { cookie, method: 'POST', body: Readable.from(slowBody()), headers: { 'content-type': 'application/octet-stream' } });
+    const res = await gw.request(HOSTS.staff, '/upload', {
+      cookie,
+      method: 'POST',
+      body: Readable.from(slowBody()),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await res.body.json(), { bytes: pieces * 1024 });
     assert.ok(performance.now() - started > RESPONSE_MS * 2, 'the upload took longer than the timeout');
@@ -149,10 +154,17 @@ describe('proxy timeouts (timeouts.responseMs)', () => {
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const res = await gw.request(HOSTS.staff, i % 2 === 0 ? '/stall-body' : '/drip', { cookie });
-        return res.body.text().then(() => 'whole', () => 'cut');
+        return res.body.text().then(
+          () => 'whole',
+          () => 'cut',
+        );
       }),
     );
-    assert.deepEqual(outcomes.filter((o, i) => (i % 2 === 0 ? o !== 'cut' : o !== 'whole')), [], 'stalls cut, drips whole');
+    assert.deepEqual(
+      outcomes.filter((o, i) => (i % 2 === 0 ? o !== 'cut' : o !== 'whole')),
+      [],
+      'stalls cut, drips whole',
+    );
     assert.ok(performance.now() - started < RESPONSE_MS * 3 + TICK_MS + 2_000);
     assert.equal(watched(), 0);
   });

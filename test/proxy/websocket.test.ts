@@ -54,7 +54,7 @@ describe('WebSocket proxying', () => {
     const opened = await open(gw, HOSTS.staff, '/live?room=1', {
       cookie: `theme=dark; ${cookie}`,
       'X-Regentra-Email': 'forged@evil.test',
-      'x_regentra_identity': 'forged',
+      x_regentra_identity: 'forged',
       'X-Forwarded-For': '203.0.113.9',
     });
     assert.ok(opened.ok, JSON.stringify(opened));
@@ -102,7 +102,7 @@ describe('WebSocket proxying', () => {
     assert.equal(gw.staffUpstream.upgrades.length, connections);
   });
 
-  test('with another site\'s session: refused', async () => {
+  test("with another site's session: refused", async () => {
     const cookie = await gw.sessionCookie(HOSTS.globex);
     const connections = gw.portalUpstream.upgrades.length;
     const opened = await open(gw, HOSTS.acme, '/live', { cookie });

@@ -28,7 +28,9 @@ let running: Running;
 let sealer: GatewayApp;
 let store: Store;
 let cookie: string;
-const quiet = process.env.WORKERS_LOG ? (await import('node:fs')).createWriteStream(process.env.WORKERS_LOG) : new (await import('node:stream')).Writable({ write: (_c, _e, done) => done() });
+const quiet = process.env.WORKERS_LOG
+  ? (await import('node:fs')).createWriteStream(process.env.WORKERS_LOG)
+  : new (await import('node:stream')).Writable({ write: (_c, _e, done) => done() });
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'regentra-workers-'));
@@ -105,7 +107,11 @@ test('a worker that dies is replaced', async () => {
   const notReady = await request(`${running.opsUrl}/readyz`);
   assert.equal(notReady.statusCode, 503, 'not ready while a worker is missing');
   await notReady.body.dump();
-  await eventually(async () => (await request(`${running.opsUrl}/readyz`).then(async (r) => (await r.body.dump(), r.statusCode))) === 200, 20_000, 'ready again');
+  await eventually(
+    async () => (await request(`${running.opsUrl}/readyz`).then(async (r) => (await r.body.dump(), r.statusCode))) === 200,
+    20_000,
+    'ready again',
+  );
   const res = await request(`${running.url}/api/after`, { headers: { host: HOSTS.staff, cookie } });
   assert.equal(res.statusCode, 200);
   await res.body.dump();
@@ -122,5 +128,8 @@ test('workers need a store they share: an in-memory SQLite database is refused',
   const raw: RawConfig = baseRawConfig(staff.url, portal.url);
   raw.server.workers = 2;
   const { config } = loadConfigObject(raw);
-  await assert.rejects(serve(config, { installSignalHandlers: false, logDestination: quiet }), (err: unknown) => err instanceof ConfigError && /share/.test(err.message));
+  await assert.rejects(
+    serve(config, { installSignalHandlers: false, logDestination: quiet }),
+    (err: unknown) => err instanceof ConfigError && /share/.test(err.message),
+  );
 });

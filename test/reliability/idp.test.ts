@@ -119,7 +119,11 @@ describe('Microsoft unavailable during a rush of sign-ins', () => {
   test('signing out of a Microsoft session while Microsoft is down still ends it here', async () => {
     env.fe.setDown(true);
     try {
-      const res = await env.gw.request(HOSTS.staff, '/.auth/logout', { method: 'POST', cookie: ssoSession, headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin' } });
+      const res = await env.gw.request(HOSTS.staff, '/.auth/logout', {
+        method: 'POST',
+        cookie: ssoSession,
+        headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin' },
+      });
       await res.body.dump();
       assert.equal(res.statusCode, 303);
       const me = await env.gw.request(HOSTS.staff, '/.auth/me', { cookie: ssoSession });

@@ -23,7 +23,11 @@ const WARMUP = iterations(3_000, 50_000);
 const CONNECTIONS = 16;
 const USERS = 200;
 
-interface Ready { url: string; host: string; cookies: string[] }
+interface Ready {
+  url: string;
+  host: string;
+  cookies: string[];
+}
 
 let child: ChildProcess;
 let ready: Ready;
@@ -82,26 +86,34 @@ function heap(): Promise<{ used: number; rss: number; gc: boolean }> {
 async function load(pool: Pool, count: number, failures: string[]): Promise<number> {
   let next = 0;
   let done = 0;
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-    while (next < count) {
-      const i = next++;
-      const publicPath = i % 10 === 9;
-      const cookie = ready.cookies[i % ready.cookies.length] as string;
-      try {
-        const res = await pool.request({
-          path: publicPath ? `/assets/app.js?i=${i}` : `/api/items/${i % 97}?page=${i % 7}`,
-          method: i % 5 === 4 ? 'POST' : 'GET',
-          headers: { host: ready.host, cookie, accept: 'application/json', 'x-regentra-email': 'forged@evil.test', ...(i % 5 === 4 ? { 'content-type': 'application/json' } : {}) },
-          ...(i % 5 === 4 ? { body: JSON.stringify({ i }) } : {}),
-        });
-        const body = await res.body.text();
-        if (res.statusCode !== 200 || body !== 'ok') failures.push(`#${i}: ${res.statusCode} ${body.slice(0, 100)}`);
-      } catch (err) {
-        failures.push(`#${i}: ${(err as Error).message}`);
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < count) {
+        const i = next++;
+        const publicPath = i % 10 === 9;
+        const cookie = ready.cookies[i % ready.cookies.length] as string;
+        try {
+          const res = await pool.request({
+            path: publicPath ? `/assets/app.js?i=${i}` : `/api/items/${i % 97}?page=${i % 7}`,
+            method: i % 5 === 4 ? 'POST' : 'GET',
+            headers: {
+              host: ready.host,
+              cookie,
+              accept: 'application/json',
+              'x-regentra-email': 'forged@evil.test',
+              ...(i % 5 === 4 ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(i % 5 === 4 ? { body: JSON.stringify({ i }) } : {}),
+          });
+          const body = await res.body.text();
+          if (res.statusCode !== 200 || body !== 'ok') failures.push(`#${i}: ${res.statusCode} ${body.slice(0, 100)}`);
+        } catch (err) {
+          failures.push(`#${i}: ${(err as Error).message}`);
+        }
+        done++;
       }
-      done++;
-    }
-  }));
+    }),
+  );
   return done;
 }
 
@@ -120,13 +132,15 @@ test(`${TOTAL} authenticated requests: no error, flat memory`, async (t) => {
     const seconds = (performance.now() - t0) / 1000;
     const end = await heap();
     const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-    t.diagnostic(`${TOTAL} requests, ${((TOTAL - WARMUP) / seconds).toFixed(0)}/s after warm-up; heap ${mb(start.used)} → ${mb(middle.used)} → ${mb(end.used)} MB; rss ${mb(start.rss)} → ${mb(end.rss)} MB`);
+    t.diagnostic(
+      `${TOTAL} requests, ${((TOTAL - WARMUP) / seconds).toFixed(0)}/s after warm-up; heap ${mb(start.used)} → ${mb(middle.used)} → ${mb(end.used)} MB; rss ${mb(start.rss)} → ${mb(end.rss)} MB`,
+    );
 
     assert.deepEqual(failures.slice(0, 10), [], `${failures.length} failed requests`);
     assert.equal(seenByUpstream.total, TOTAL, 'every request reached the upstream once');
     assert.equal(seenByUpstream.withIdentity, TOTAL - Math.floor((TOTAL + 1) / 10), 'every protected request carried the identity');
     assert.equal(seenByUpstream.forged, 0, 'no forged identity');
-    const bound = (SOAK_BOUND_MB) * 1024 * 1024;
+    const bound = SOAK_BOUND_MB * 1024 * 1024;
     assert.ok(end.used - start.used < bound, `the heap grew by ${mb(end.used - start.used)} MB (bound ${SOAK_BOUND_MB} MB)`);
     assert.ok(end.used - middle.used < bound / 2, `the heap grew by ${mb(end.used - middle.used)} MB over the second half`);
   } finally {

@@ -23,7 +23,12 @@ import { iterations } from '../security/support.ts';
 
 type Raw = RawConfig;
 
-interface Outcome { status: number; error: string | null; id: string; jwt?: string }
+interface Outcome {
+  status: number;
+  error: string | null;
+  id: string;
+  jwt?: string;
+}
 
 /** `n` clients on keep-alive connections, each sending authenticated requests until `stop()` */
 function loadGenerator(served: Served, cookies: readonly string[], n: number) {
@@ -35,7 +40,11 @@ function loadGenerator(served: Served, cookies: readonly string[], n: number) {
     while (running) {
       const id = `r${++seq}`;
       try {
-        const res = await client.request({ path: `/api/${id}`, method: 'GET', headers: { host: HOSTS.staff, cookie: cookies[w % cookies.length] as string, accept: 'application/json' } });
+        const res = await client.request({
+          path: `/api/${id}`,
+          method: 'GET',
+          headers: { host: HOSTS.staff, cookie: cookies[w % cookies.length] as string, accept: 'application/json' },
+        });
         const body = await res.body.text();
         let jwt: string | undefined;
         if (res.statusCode === 200) jwt = (JSON.parse(body) as { headers: Record<string, string> }).headers['x-regentra-identity'];
@@ -83,7 +92,13 @@ test('reloads under authenticated load: keys rotated, a client added, the upstre
       (r) => ({ ...r, keys: { ...r.keys, session: [newSession, oldSession] } }),
       (r) => ({ ...r, keys: { ...r.keys, signing: [{ privateKey: oldSigning }, { privateKey: newSigning }] } }),
       (r) => ({ ...r, keys: { ...r.keys, signing: [{ privateKey: newSigning }, { privateKey: oldSigning }] } }),
-      (r) => ({ ...r, sites: { ...r.sites, portal: { ...r.sites.portal, clients: [...r.sites.portal.clients, { id: 'newco', name: 'NewCo', hosts: ['newco.support.example.test'] }] } } }),
+      (r) => ({
+        ...r,
+        sites: {
+          ...r.sites,
+          portal: { ...r.sites.portal, clients: [...r.sites.portal.clients, { id: 'newco', name: 'NewCo', hosts: ['newco.support.example.test'] }] },
+        },
+      }),
       (r) => ({ ...r, sites: { ...r.sites, staff: { ...r.sites.staff, upstream: b.url } } }),
     ];
     let current = raw;
@@ -111,7 +126,10 @@ test('reloads under authenticated load: keys rotated, a client added, the upstre
       assert.ok(o.jwt, `${o.id} reached the upstream without an identity`);
       await verifyIdentity({ 'x-regentra-identity': o.jwt }, { keys, audience: 'staff', issuer: served.running.app.gateway.config.identity.issuer });
     }
-    assert.ok(b.received.some((e) => e.url.startsWith('/api/')), 'the new upstream took over');
+    assert.ok(
+      b.received.some((e) => e.url.startsWith('/api/')),
+      'the new upstream took over',
+    );
   } finally {
     await served.close();
     await a.close();

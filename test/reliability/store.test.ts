@@ -52,7 +52,8 @@ async function story(o: Outage): Promise<void> {
   assert.equal((await signIn(aliceBrowser, alice.user.email, alice.secret, Date.now(), '/app')).status, 303);
   assert.equal((await aliceBrowser.get('/app')).status, 200);
   const carol = await createEnrolledUser(gw, HOSTS.staff, { email: 'carol@example.com' });
-  for (let i = 0; i < 2; i++) assert.equal((await submitPassword(new Client(gw, HOSTS.staff), carol.user.email, 'not the password')).status, 401, 'a failure, counted');
+  for (let i = 0; i < 2; i++)
+    assert.equal((await submitPassword(new Client(gw, HOSTS.staff), carol.user.email, 'not the password')).status, 401, 'a failure, counted');
   await gw.store.putSetting(portalAuthKey('globex'), { mfaRequired: false });
   const leaving = new Client(gw, HOSTS.staff);
   assert.equal((await signIn(leaving, bob.user.email, bob.secret, Date.now())).status, 303);
@@ -97,7 +98,12 @@ async function story(o: Outage): Promise<void> {
     assert.equal(revoked.statusCode, 401, 'a session signed out before the outage stays ended');
 
     // a change that cannot be written is not acknowledged
-    const save = await admin.send('POST', '/.auth/admin/portal/acme/authentication', { csrf: csrfOf(form.body), version, action: 'save', mfa: 'optional' }, { origin: `http://${HOSTS.staff}` });
+    const save = await admin.send(
+      'POST',
+      '/.auth/admin/portal/acme/authentication',
+      { csrf: csrfOf(form.body), version, action: 'save', mfa: 'optional' },
+      { origin: `http://${HOSTS.staff}` },
+    );
     assert.ok(save.status >= 500, `an admin change during the outage answered ${save.status}`);
     assert.equal(save.location, null, 'not acknowledged');
     assert.doesNotMatch(save.body, /Saved/);
@@ -117,7 +123,10 @@ async function story(o: Outage): Promise<void> {
   const again = new Client(gw, HOSTS.staff);
   const pwd = await submitPassword(again, bob.user.email, PASSWORD);
   assert.equal(pwd.status, 303, `sign-in after recovery: ${pwd.status}`);
-  const done = await again.post('/.auth/login/totp', { csrf: csrfOf((await again.get('/.auth/login/totp')).body), code: await codeAt(bob.secret, Date.now(), 1) });
+  const done = await again.post('/.auth/login/totp', {
+    csrf: csrfOf((await again.get('/.auth/login/totp')).body),
+    code: await codeAt(bob.secret, Date.now(), 1),
+  });
   assert.equal(done.status, 303, 'signed in again without a restart');
   assert.equal((await aliceBrowser.get('/app/after')).status, 200);
 }
@@ -152,7 +161,12 @@ describe('the store goes away and comes back', () => {
 
   test('PostgreSQL: the database stopped (a TCP proxy in front of it) and started again', async () => {
     const proxy = await databaseProxy();
-    const store = await openStore({ driver: 'postgres', url: proxy.url, schema: testSchema('store_outage'), pool: { max: 4, connectionTimeoutMillis: 500, statementTimeoutMillis: 2_000 } });
+    const store = await openStore({
+      driver: 'postgres',
+      url: proxy.url,
+      schema: testSchema('store_outage'),
+      pool: { max: 4, connectionTimeoutMillis: 500, statementTimeoutMillis: 2_000 },
+    });
     const gw = await startGateway({ store, configure: (raw) => ({ ...raw, session: { secure: false, revocationCheckSeconds: 1 } }) });
     try {
       await story({

@@ -14,7 +14,18 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
 
-type Mode = 'reset-on-connect' | 'reset-after-request' | 'close-silently' | 'garbage' | 'huge-header' | 'many-headers' | 'never-answer' | 'cut-mid-body' | 'bad-content-length' | 'http09' | 'ok';
+type Mode =
+  | 'reset-on-connect'
+  | 'reset-after-request'
+  | 'close-silently'
+  | 'garbage'
+  | 'huge-header'
+  | 'many-headers'
+  | 'never-answer'
+  | 'cut-mid-body'
+  | 'bad-content-length'
+  | 'http09'
+  | 'ok';
 
 const RESPONSE_MS = 800;
 
@@ -32,20 +43,29 @@ before(async () => {
     if (mode === 'reset-on-connect') return void s.resetAndDestroy();
     s.once('data', () => {
       switch (mode) {
-        case 'reset-after-request': return void s.resetAndDestroy();
-        case 'close-silently': return void s.end();
-        case 'garbage': return void s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n\u0000\u0001');
-        case 'huge-header': return void s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(300_000)}\r\nContent-Length: 2\r\n\r\nok`);
-        case 'many-headers': return void s.end(`HTTP/1.1 200 OK\r\n${Array.from({ length: 5_000 }, (_, i) => `X-H${i}: v\r\n`).join('')}Content-Length: 2\r\n\r\nok`);
-        case 'never-answer': return;
+        case 'reset-after-request':
+          return void s.resetAndDestroy();
+        case 'close-silently':
+          return void s.end();
+        case 'garbage':
+          return void s.end('SSH-2.0-OpenSSH_9.6\r\n\r\n\u0000\u0001');
+        case 'huge-header':
+          return void s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(300_000)}\r\nContent-Length: 2\r\n\r\nok`);
+        case 'many-headers':
+          return void s.end(`HTTP/1.1 200 OK\r\n${Array.from({ length: 5_000 }, (_, i) => `X-H${i}: v\r\n`).join('')}Content-Length: 2\r\n\r\nok`);
+        case 'never-answer':
+          return;
         case 'cut-mid-body': {
           s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000));
           setTimeout(() => s.resetAndDestroy(), 50);
           return;
         }
-        case 'bad-content-length': return void s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello');
-        case 'http09': return void s.end('hello');
-        default: return void s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
+        case 'bad-content-length':
+          return void s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello');
+        case 'http09':
+          return void s.end('hello');
+        default:
+          return void s.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
       }
     });
   });

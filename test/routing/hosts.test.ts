@@ -63,7 +63,13 @@ describe('host routing', () => {
     assert.equal(((await me.body.json()) as { realm: string }).realm, 'portal:initech');
   });
 
-  for (const host of ['initech.example.test', 'evilinitech.example.test', 'a.initech.example.test.evil.test', 'initech.example.test.evil.test', '.initech.example.test']) {
+  for (const host of [
+    'initech.example.test',
+    'evilinitech.example.test',
+    'a.initech.example.test.evil.test',
+    'initech.example.test.evil.test',
+    '.initech.example.test',
+  ]) {
     test(`a wildcard does not match ${host}`, async () => {
       const before = upstreamCount();
       const r = await reach(host);
@@ -75,7 +81,16 @@ describe('host routing', () => {
 });
 
 describe('unknown hosts', () => {
-  for (const host of ['unknown.example.test', 'staff.example.test.evil.test', 'xstaff.example.test', '127.0.0.1', '127.0.0.1:8080', '[::1]:8080', 'staff.example.test:abc', 'a..b']) {
+  for (const host of [
+    'unknown.example.test',
+    'staff.example.test.evil.test',
+    'xstaff.example.test',
+    '127.0.0.1',
+    '127.0.0.1:8080',
+    '[::1]:8080',
+    'staff.example.test:abc',
+    'a..b',
+  ]) {
     test(`${JSON.stringify(host)} → 421 JSON for API clients, never proxied`, async () => {
       const before = upstreamCount();
       const res = await gw.request(host, '/private', { headers: { accept: 'application/json' } });

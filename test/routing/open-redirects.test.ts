@@ -102,7 +102,10 @@ describe('over HTTP', () => {
       assert.equal(signedOut.statusCode, 200, payload);
       const page = await signedOut.body.text();
       const found = links(page);
-      assert.ok(found.some((l) => l.startsWith('/.auth/login?rd=')), payload);
+      assert.ok(
+        found.some((l) => l.startsWith('/.auth/login?rd=')),
+        payload,
+      );
       for (const link of found) assertLinkSafe(link, payload);
     }
   });
@@ -110,7 +113,10 @@ describe('over HTTP', () => {
   test('the cross-site sign-out confirmation links only to same-host paths', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
     for (const payload of PAYLOADS) {
-      const res = await gw.request(HOSTS.staff, `/.auth/logout?rd=${encodeURIComponent(payload)}`, { cookie, headers: { 'sec-fetch-site': 'cross-site', accept: 'text/html' } });
+      const res = await gw.request(HOSTS.staff, `/.auth/logout?rd=${encodeURIComponent(payload)}`, {
+        cookie,
+        headers: { 'sec-fetch-site': 'cross-site', accept: 'text/html' },
+      });
       assert.equal(res.statusCode, 200, payload);
       const page = await res.body.text();
       assert.match(page, /Sign out\?/);

@@ -65,33 +65,46 @@ function adminRoutes(): string[] {
 }
 
 describe('who may call the admin routes', () => {
-  test('the router\'s admin routes are all exercised below', () => {
+  test("the router's admin routes are all exercised below", () => {
     const routes = adminRoutes();
-    for (const known of ['/.auth/admin', '/.auth/admin/', PATH.sso, PATH.audit, PATH.portal('acme'), '/.auth/admin/portal/switch']) assert.ok(routes.includes(known), known);
+    for (const known of ['/.auth/admin', '/.auth/admin/', PATH.sso, PATH.audit, PATH.portal('acme'), '/.auth/admin/portal/switch'])
+      assert.ok(routes.includes(known), known);
   });
 
   const callers: ReadonlyArray<readonly [string, () => Promise<{ host: string; cookie?: string }>, readonly number[]]> = [
     ['nobody (no session)', async () => ({ host: HOSTS.staff }), [401, 303, 404]],
     ['a staff member', async () => ({ host: HOSTS.staff, cookie: (await staffAdmin(gw, { role: 'member' })).cookie }), [403]],
-    ['a staff "admin" whose account says member', async () => {
-      const { cookie, uid } = await staffAdmin(gw);
-      await gw.store.updateUser('staff', uid, { role: 'member' });
-      return { host: HOSTS.staff, cookie };
-    }, [403]],
-    ['a disabled staff admin', async () => {
-      const { cookie, uid } = await staffAdmin(gw);
-      await gw.store.updateUser('staff', uid, { status: 'disabled' });
-      gw.app.gateway.revocation.forget('staff', uid);
-      return { host: HOSTS.staff, cookie };
-    }, [401, 303, 403, 404]],
+    [
+      'a staff "admin" whose account says member',
+      async () => {
+        const { cookie, uid } = await staffAdmin(gw);
+        await gw.store.updateUser('staff', uid, { role: 'member' });
+        return { host: HOSTS.staff, cookie };
+      },
+      [403],
+    ],
+    [
+      'a disabled staff admin',
+      async () => {
+        const { cookie, uid } = await staffAdmin(gw);
+        await gw.store.updateUser('staff', uid, { status: 'disabled' });
+        gw.app.gateway.revocation.forget('staff', uid);
+        return { host: HOSTS.staff, cookie };
+      },
+      [401, 303, 403, 404],
+    ],
     ['a portal user on the staff host', async () => ({ host: HOSTS.staff, cookie: await gw.sessionCookie(HOSTS.acme) }), [401, 303, 403, 404]],
     ['a portal user on their portal', async () => ({ host: HOSTS.acme, cookie: await gw.sessionCookie(HOSTS.acme) }), [404]],
     ['a staff admin on a portal host', async () => ({ host: HOSTS.acme, cookie: (await staffAdmin(gw)).cookie }), [404]],
     ['a staff admin on the central callback host', async () => ({ host: HOSTS.central, cookie: (await staffAdmin(gw)).cookie }), [404]],
-    ['a staff admin whose session names another realm', async () => {
-      const { uid } = await staffAdmin(gw);
-      return { host: HOSTS.staff, cookie: await gw.sessionCookie(HOSTS.staff, { uid, role: 'admin', realm: 'portal:acme' }) };
-    }, [401, 303, 403]],
+    [
+      'a staff admin whose session names another realm',
+      async () => {
+        const { uid } = await staffAdmin(gw);
+        return { host: HOSTS.staff, cookie: await gw.sessionCookie(HOSTS.staff, { uid, role: 'admin', realm: 'portal:acme' }) };
+      },
+      [401, 303, 403],
+    ],
   ];
 
   for (const [who, make, allowed] of callers) {
@@ -103,7 +116,11 @@ describe('who may call the admin routes', () => {
           for (const accept of ['text/html', 'application/json']) {
             const res = await gw.request(host, path, {
               method,
-              headers: { accept, ...(cookie ? { cookie } : {}), ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: `http://${host}` }) },
+              headers: {
+                accept,
+                ...(cookie ? { cookie } : {}),
+                ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: `http://${host}` }),
+              },
               ...(method === 'GET' || method === 'HEAD' ? {} : { body: 'action=enable&csrf=x&version=0&tenantId=x&mfa=optional' }),
             });
             const body = await res.body.text();
@@ -157,8 +174,14 @@ describe('an admin at work: secrets never come back, every change is audited', (
       ['turn auto-provision on', PATH.sso, { action: 'auto-provision-on' }, 'success', 303],
       ['turn auto-provision off', PATH.sso, { action: 'auto-provision-off' }, 'success', 303],
       ['SSO-only while SSO is off', PATH.sso, { action: 'sso-only-on' }, 'failure', 409],
-      ['save acme\'s tenant and SSO', PATH.portal('acme'), { action: 'save', tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on', mfa: 'required' }, 'success', 303],
-      ['turn globex\'s TOTP requirement off', PATH.portal('globex'), { action: 'save', tenantId: '', mfa: 'optional' }, 'success', 303],
+      [
+        "save acme's tenant and SSO",
+        PATH.portal('acme'),
+        { action: 'save', tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on', mfa: 'required' },
+        'success',
+        303,
+      ],
+      ["turn globex's TOTP requirement off", PATH.portal('globex'), { action: 'save', tenantId: '', mfa: 'optional' }, 'success', 303],
       ['enable SSO for globex without a tenant', PATH.portal('globex'), { action: 'save', tenantId: '', ssoEnabled: 'on', mfa: 'optional' }, 'failure', 409],
     ];
     for (const [what, path, fields, outcome, status] of steps) {
@@ -178,22 +201,47 @@ describe('an admin at work: secrets never come back, every change is audited', (
 
   test('Test Connection round trip: the secret travels to Microsoft and nowhere else', async () => {
     const form = await page(PATH.sso);
-    const res = await admin.send('POST', PATH.sso, { form: { csrf: csrfOf(form.body), version: versionOf(form.body), action: 'test', tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret } });
+    const res = await admin.send('POST', PATH.sso, {
+      form: {
+        csrf: csrfOf(form.body),
+        version: versionOf(form.body),
+        action: 'test',
+        tenantId: TENANTS.staff,
+        clientId: STAFF_APP.clientId,
+        clientSecret: STAFF_APP.clientSecret,
+      },
+    });
     seen.push(res.body, JSON.stringify(res.headers));
     assert.equal(res.status, 303, res.body.slice(0, 300));
     assert.ok(res.location?.startsWith(entra.url), 'to Microsoft');
-    assert.ok(!res.location!.includes(encodeURIComponent(STAFF_APP.clientSecret)) && !res.location!.includes(STAFF_APP.clientSecret), 'not in the authorize URL');
+    assert.ok(
+      !res.location!.includes(encodeURIComponent(STAFF_APP.clientSecret)) && !res.location!.includes(STAFF_APP.clientSecret),
+      'not in the authorize URL',
+    );
   });
 
   test('no page, API answer, audit row or log line holds a secret', async () => {
-    for (const path of [PATH.home, PATH.sso, PATH.portal('acme'), PATH.portal('globex'), PATH.portal('initech'), PATH.audit, `${PATH.audit}?type=settings.change`, `${PATH.audit}?type=sso.test`, '/.auth/me', '/.auth/admin/portal/switch?client=acme']) {
+    for (const path of [
+      PATH.home,
+      PATH.sso,
+      PATH.portal('acme'),
+      PATH.portal('globex'),
+      PATH.portal('initech'),
+      PATH.audit,
+      `${PATH.audit}?type=settings.change`,
+      `${PATH.audit}?type=sso.test`,
+      '/.auth/me',
+      '/.auth/admin/portal/switch?client=acme',
+    ]) {
       for (const accept of ['text/html', 'application/json']) {
         const p = await page(path, { accept });
         if (p.location) seen.push((await page(p.location)).body);
       }
     }
     const stored = (await gw.store.getSetting<StaffSsoSettings>(STAFF_SSO_KEY))!.value;
-    const drafts = (await gw.store.listSettings('sso.staff.draft.')).map((s) => (s.value as { secretEnc?: string } | null)?.secretEnc).filter((v): v is string => typeof v === 'string');
+    const drafts = (await gw.store.listSettings('sso.staff.draft.'))
+      .map((s) => (s.value as { secretEnc?: string } | null)?.secretEnc)
+      .filter((v): v is string => typeof v === 'string');
     const keys = gw.config.keys;
     const secrets: Record<string, string> = {
       'staff client secret': STAFF_APP.clientSecret,

@@ -84,7 +84,9 @@ describe('a cookie name sent twice is no session', () => {
     test(name, async () => {
       const h = header();
       const send = (path: string) =>
-        rawExchange(gw.port, `GET ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nAccept: application/json\r\nCookie: ${h}\r\nConnection: close\r\n\r\n`, { waitMs: 500 });
+        rawExchange(gw.port, `GET ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nAccept: application/json\r\nCookie: ${h}\r\nConnection: close\r\n\r\n`, {
+          waitMs: 500,
+        });
       assert.equal((await send('/.auth/me')).statuses[0], 401, 'an ambiguous session cookie is no session');
       const before = staffUp.received.length;
       assert.equal((await send('/private')).statuses[0], 401);
@@ -113,7 +115,7 @@ describe('a cookie name sent twice is no session', () => {
 });
 
 describe('cookie values in the wrong place are nothing', () => {
-  test('the flow cookie\'s value under the session name, and the session\'s under the flow name', async () => {
+  test("the flow cookie's value under the session name, and the session's under the flow name", async () => {
     assert.equal((await me(`${names.session}=${victim.flow}`)).status, 401);
     const res = await gw.request(HOSTS.staff, '/.auth/login/totp', { headers: { cookie: `${names.flow}=${victim.session}`, accept: 'text/html' } });
     await res.body.dump();
@@ -129,7 +131,7 @@ describe('cookie values in the wrong place are nothing', () => {
   });
 });
 
-describe('the gateway\'s cookies never reach an upstream', () => {
+describe("the gateway's cookies never reach an upstream", () => {
   const routes: ReadonlyArray<readonly [string, string]> = [
     ['public path', 'GET /assets/app.js HTTP/1.1'],
     ['public exact path', 'GET /health HTTP/1.1'],
@@ -153,14 +155,18 @@ describe('the gateway\'s cookies never reach an upstream', () => {
       for (const cookieLines of spellings()) {
         tap.clear();
         const body = line.startsWith('POST') ? 'a=1' : '';
-        const r = await rawExchange(gw.port, `${line}\r\nHost: ${HOSTS.staff}\r\n${cookieLines.map((l) => `${l}\r\n`).join('')}${body ? `Content-Length: ${body.length}\r\n` : ''}Connection: close\r\n\r\n${body}`, { waitMs: 500 });
+        const r = await rawExchange(
+          gw.port,
+          `${line}\r\nHost: ${HOSTS.staff}\r\n${cookieLines.map((l) => `${l}\r\n`).join('')}${body ? `Content-Length: ${body.length}\r\n` : ''}Connection: close\r\n\r\n${body}`,
+          { waitMs: 500 },
+        );
         const wire = tap.text();
         assert.equal(r.statuses[0], 200, `${cookieLines.join(' | ').slice(0, 80)}: ${r.text.slice(0, 100)}`);
         assert.ok(wire.length > 0, 'proxied');
         for (const value of [victim.session, victim.flow, decodeURIComponent(victim.session), decodeURIComponent(victim.flow)]) {
           assert.ok(!wire.includes(value), `a gateway cookie value reached the upstream (${cookieLines.join(' | ').slice(0, 60)})`);
         }
-        assert.doesNotMatch(wire, new RegExp(`${names.session}`), 'the gateway\'s cookie name reached the upstream');
+        assert.doesNotMatch(wire, new RegExp(`${names.session}`), "the gateway's cookie name reached the upstream");
         if (cookieLines.join().includes('theme=dark')) assert.match(wire, /\r\ncookie: [^\r]*theme=dark/i, 'other cookies are kept');
       }
     });
@@ -169,7 +175,11 @@ describe('the gateway\'s cookies never reach an upstream', () => {
   test('a WebSocket upgrade (public and protected) carries none of them', async () => {
     for (const path of ['/assets/live', '/live']) {
       tap.clear();
-      const r = await rawExchange(gw.port, `GET ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: theme=dark; ${names.session}=${victim.session}; ${names.flow}=${victim.flow}\r\n\r\n`, { waitMs: 300 });
+      const r = await rawExchange(
+        gw.port,
+        `GET ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: theme=dark; ${names.session}=${victim.session}; ${names.flow}=${victim.flow}\r\n\r\n`,
+        { waitMs: 300 },
+      );
       assert.equal(r.statuses[0], 101, path);
       const wire = tap.text();
       assert.ok(!wire.includes(victim.session) && !wire.includes(victim.flow), path);
@@ -179,7 +189,7 @@ describe('the gateway\'s cookies never reach an upstream', () => {
 });
 
 describe('a copied session cookie after sign-out', () => {
-  test('is no session: not for the gateway\'s pages, not for the upstream, not for a WebSocket', async () => {
+  test("is no session: not for the gateway's pages, not for the upstream, not for a WebSocket", async () => {
     const { secret } = await createEnrolledUser(gw, HOSTS.staff, { email: 'copied@example.com' });
     const browser = new Client(gw, HOSTS.staff);
     assert.equal((await signIn(browser, 'copied@example.com', secret, Date.now(), '/app')).status, 303);
@@ -187,14 +197,18 @@ describe('a copied session cookie after sign-out', () => {
     assert.equal((await me(copy)).status, 200, 'the copy works before the sign-out');
     const out = await browser.send('POST', '/.auth/logout', {}, { origin: `http://${HOSTS.staff}` });
     assert.equal(out.status, 303);
-    assert.ok(!browser.cookies.has(names.session), 'the browser\'s cookie is cleared');
+    assert.ok(!browser.cookies.has(names.session), "the browser's cookie is cleared");
 
     assert.equal((await me(copy)).status, 401);
     const before = staffUp.received.length + staffUp.upgrades.length;
     const api = await gw.request(HOSTS.staff, '/app', { headers: { cookie: copy, accept: 'application/json' } });
     await api.body.dump();
     assert.equal(api.statusCode, 401);
-    const ws = await rawExchange(gw.port, `GET /live HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${copy}\r\n\r\n`, { waitMs: 300 });
+    const ws = await rawExchange(
+      gw.port,
+      `GET /live HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${copy}\r\n\r\n`,
+      { waitMs: 300 },
+    );
     assert.equal(ws.statuses[0], 401);
     assert.equal(staffUp.received.length + staffUp.upgrades.length, before, 'nothing reached the upstream');
     // signing in again gives a new session; the copy stays dead

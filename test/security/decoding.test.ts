@@ -115,7 +115,10 @@ describe('a site that allows them (ambiguousPaths: allow) forwards them as recei
   after(() => gw.close());
 
   // the gateway's own spelling differs for these two (escapes upper-cased, `%32` → `2`): see below
-  const respelled = new Map([['%ef%bc%8e%ef%bc%8e', '%EF%BC%8E%EF%BC%8E'], ['%25%32%65%25%32%65', '%252e%252e']]);
+  const respelled = new Map([
+    ['%ef%bc%8e%ef%bc%8e', '%EF%BC%8E%EF%BC%8E'],
+    ['%25%32%65%25%32%65', '%252e%252e'],
+  ]);
   for (const [label, v] of VARIANTS) {
     const seen = respelled.get(v) ?? v;
     test(`${label}: public without a session, protected with one; the upstream receives ${seen === v ? 'exactly the bytes' : seen}`, async () => {

@@ -24,26 +24,65 @@ import { fuzzSeed, iterations, prng } from './support.ts';
 type Rng = ReturnType<typeof prng>;
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const NASTY = ['', '.', '..', '%', '%00', '\u0000', '\n', '\r\n', ' ', '=', ';', ',', '"', '\\', '/', '+', '*', '&', '!', '{', '[', '|', '>', '#', '---', '\u00ff', '\ud800', '\u202e', 'v1', 'v2', 'A'.repeat(5000)];
+const NASTY = [
+  '',
+  '.',
+  '..',
+  '%',
+  '%00',
+  '\u0000',
+  '\n',
+  '\r\n',
+  ' ',
+  '=',
+  ';',
+  ',',
+  '"',
+  '\\',
+  '/',
+  '+',
+  '*',
+  '&',
+  '!',
+  '{',
+  '[',
+  '|',
+  '>',
+  '#',
+  '---',
+  '\u00ff',
+  '\ud800',
+  '\u202e',
+  'v1',
+  'v2',
+  'A'.repeat(5000),
+];
 
 /** one random mutation of a string (of printable, URL-ish text) */
 function mutate(rnd: Rng, s: string): string {
   const at = rnd.int(s.length + 1);
   switch (rnd.int(9)) {
-    case 0: { // flip a character to another of the base64url alphabet
+    case 0: {
+      // flip a character to another of the base64url alphabet
       if (s.length === 0) return rnd.pick(NASTY);
       const i = rnd.int(s.length);
       return s.slice(0, i) + rnd.pick([...B64URL]) + s.slice(i + 1);
     }
-    case 1: return s.slice(0, at); // truncate
-    case 2: return s.slice(at); // drop a head
-    case 3: return s.slice(0, at) + rnd.pick(NASTY) + s.slice(at); // insert
-    case 4: { // delete a span
+    case 1:
+      return s.slice(0, at); // truncate
+    case 2:
+      return s.slice(at); // drop a head
+    case 3:
+      return s.slice(0, at) + rnd.pick(NASTY) + s.slice(at); // insert
+    case 4: {
+      // delete a span
       const end = Math.min(s.length, at + 1 + rnd.int(8));
       return s.slice(0, at) + s.slice(end);
     }
-    case 5: return s + s.slice(rnd.int(s.length)); // extend with a copy of itself
-    case 6: { // swap two parts around a separator
+    case 5:
+      return s + s.slice(rnd.int(s.length)); // extend with a copy of itself
+    case 6: {
+      // swap two parts around a separator
       const parts = s.split('.');
       if (parts.length < 2) return `${s}.${s}`;
       const i = rnd.int(parts.length);
@@ -51,8 +90,10 @@ function mutate(rnd: Rng, s: string): string {
       [parts[i], parts[j]] = [parts[j] as string, parts[i] as string];
       return parts.join('.');
     }
-    case 7: return rnd.bytes(rnd.int(200)).toString('base64url');
-    default: { // bit flip on the decoded bytes of one part
+    case 7:
+      return rnd.bytes(rnd.int(200)).toString('base64url');
+    default: {
+      // bit flip on the decoded bytes of one part
       const parts = s.split('.');
       const i = rnd.int(parts.length);
       const bytes = Buffer.from(parts[i] as string, 'base64url');
@@ -96,7 +137,20 @@ describe('the configuration loader', () => {
     const rnd = prng(seed);
     const text = stringify(valid);
     const lines = text.split('\n');
-    const extras = ['x: &a [1, 2]\ny: *a', 'z: *undefined_anchor', '<<: {a: 1}', '__proto__: {polluted: true}', 'constructor: {prototype: {x: 1}}', '!!binary AAAA', '%TAG ! tag:x,2000:\n---', 'a: !!js/regexp /x/', '- x', '{', '"', '\t\tkey: v'];
+    const extras = [
+      'x: &a [1, 2]\ny: *a',
+      'z: *undefined_anchor',
+      '<<: {a: 1}',
+      '__proto__: {polluted: true}',
+      'constructor: {prototype: {x: 1}}',
+      '!!binary AAAA',
+      '%TAG ! tag:x,2000:\n---',
+      'a: !!js/regexp /x/',
+      '- x',
+      '{',
+      '"',
+      '\t\tkey: v',
+    ];
     let accepted = 0;
     const n = iterations(1_500, 150_000);
     for (let i = 0; i < n; i++) {
@@ -125,7 +179,10 @@ describe('the configuration loader', () => {
   });
 
   test('alias expansion bombs and unresolved aliases are ConfigErrors', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((c, i) => `${c}: &${c} [${Array.from({ length: 9 }, () => `*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefg'.split('').map((c, i) => `${c}: &${c} [${Array.from({ length: 9 }, () => `*${'abcdefg'[i]}`).join(', ')}]`),
+    ].join('\n');
     for (const text of [bomb, 'sites: *nowhere', `${stringify(valid)}\nextra: *missing`]) {
       assert.throws(() => loadConfigText(text), ConfigError, text.slice(0, 40));
     }
@@ -133,7 +190,29 @@ describe('the configuration loader', () => {
 
   test(`mutated configuration objects: a configuration or a ConfigError (seed ${seed + 1})`, (t) => {
     const rnd = prng(seed + 1);
-    const values = [null, undefined, 0, -1, 1e308, NaN, '', 'x', '${NOPE}', 'file:/nonexistent', '*.', '*.*.x', 'EVIL.TEST.', 'http://u:p@h/', 'javascript:alert(1)', [], {}, [null], { __proto__: { x: 1 } }, 'A'.repeat(10_000), true];
+    const values = [
+      null,
+      undefined,
+      0,
+      -1,
+      1e308,
+      NaN,
+      '',
+      'x',
+      '${NOPE}',
+      'file:/nonexistent',
+      '*.',
+      '*.*.x',
+      'EVIL.TEST.',
+      'http://u:p@h/',
+      'javascript:alert(1)',
+      [],
+      {},
+      [null],
+      { __proto__: { x: 1 } },
+      'A'.repeat(10_000),
+      true,
+    ];
     let accepted = 0;
     const n = iterations(1_500, 150_000);
     for (let i = 0; i < n; i++) {
@@ -160,7 +239,8 @@ describe('the configuration loader', () => {
         checkAccepted(loadConfigObject(copy).config);
         accepted++;
       } catch (err) {
-        if (!(err instanceof ConfigError)) assert.fail(`iteration ${i}: ${(err as Error).name}: ${(err as Error).message.slice(0, 200)}\n${JSON.stringify(copy).slice(0, 600)}`);
+        if (!(err instanceof ConfigError))
+          assert.fail(`iteration ${i}: ${(err as Error).name}: ${(err as Error).message.slice(0, 200)}\n${JSON.stringify(copy).slice(0, 600)}`);
       }
     }
     t.diagnostic(`${n} inputs, ${accepted} accepted`);
@@ -244,7 +324,9 @@ describe('the cookie, ticket and state decoders', () => {
         accepted++;
         assert.equal((JSON.parse(body) as { email: string }).email, 'fuzz@example.com');
       }
-      const flow = await gw.request(HOSTS.staff, '/.auth/login/totp', { headers: { cookie: `${name}_flow=${encodeURIComponent(mutated.toWellFormed())}`, accept: 'text/html' } });
+      const flow = await gw.request(HOSTS.staff, '/.auth/login/totp', {
+        headers: { cookie: `${name}_flow=${encodeURIComponent(mutated.toWellFormed())}`, accept: 'text/html' },
+      });
       await flow.body.dump();
       assert.ok(flow.statusCode < 500, `flow cookie: ${flow.statusCode}`);
     }
@@ -268,7 +350,9 @@ describe('the cookie, ticket and state decoders', () => {
     const n = iterations(200, 30_000);
     for (let i = 0; i < n; i++) {
       const t1 = mutateN(rnd, ticket);
-      const res = await env.gw.request(HOSTS.acme, `/.auth/handoff?ticket=${encodeURIComponent(t1.toWellFormed())}`, { headers: { accept: 'application/json', cookie: browser.cookieHeader(HOSTS.acme) ?? '' } });
+      const res = await env.gw.request(HOSTS.acme, `/.auth/handoff?ticket=${encodeURIComponent(t1.toWellFormed())}`, {
+        headers: { accept: 'application/json', cookie: browser.cookieHeader(HOSTS.acme) ?? '' },
+      });
       await res.body.dump();
       if (res.statusCode === 303) {
         sessions++;

@@ -25,12 +25,15 @@ after(async () => {
   await trusted.close();
 });
 
-const upstreamCount = (g: TestGateway) => g.staffUpstream.received.length + g.portalUpstream.received.length + g.staffUpstream.upgrades.length + g.portalUpstream.upgrades.length;
+const upstreamCount = (g: TestGateway) =>
+  g.staffUpstream.received.length + g.portalUpstream.received.length + g.staffUpstream.upgrades.length + g.portalUpstream.upgrades.length;
 
 /** one raw request with the given header lines (each without CRLF); Connection: close added */
 async function send(g: TestGateway, target: string, headerLines: readonly string[], method = 'GET') {
   const before = upstreamCount(g);
-  const r = await rawExchange(g.port, `${method} ${target} HTTP/1.1\r\n${headerLines.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`, { waitMs: 500 });
+  const r = await rawExchange(g.port, `${method} ${target} HTTP/1.1\r\n${headerLines.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`, {
+    waitMs: 500,
+  });
   return { ...r, status: r.statuses[0] ?? 0, headers: firstHeaders(r.text), body: firstBody(r.text), proxied: upstreamCount(g) - before };
 }
 
@@ -74,7 +77,12 @@ describe('anything else is refused with 421 and never proxied', () => {
   ];
   for (const host of unknown) {
     test(`Host: ${JSON.stringify(host)}`, async () => {
-      for (const [target, extra] of [['/assets/a.css', []], ['/private', [`Cookie: ${staffCookie}`]], ['/.auth/login', []], ['/.auth/me', [`Cookie: ${staffCookie}`]]] as const) {
+      for (const [target, extra] of [
+        ['/assets/a.css', []],
+        ['/private', [`Cookie: ${staffCookie}`]],
+        ['/.auth/login', []],
+        ['/.auth/me', [`Cookie: ${staffCookie}`]],
+      ] as const) {
         const r = await send(gw, target, [`Host: ${Buffer.from(host, 'utf8').toString('latin1')}`, 'Accept: application/json', ...extra]);
         assert.ok(r.status === 421 || r.status === 400, `${target}: ${r.status} ${r.text.slice(0, 120)}`);
         assert.equal(r.proxied, 0, `${target}: proxied`);
@@ -84,7 +92,11 @@ describe('anything else is refused with 421 and never proxied', () => {
   }
 
   test('a WebSocket upgrade naming an unknown host is refused', async () => {
-    const r = await rawExchange(gw.port, `GET /live HTTP/1.1\r\nHost: evil.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${staffCookie}\r\n\r\n`, { waitMs: 500 });
+    const r = await rawExchange(
+      gw.port,
+      `GET /live HTTP/1.1\r\nHost: evil.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: ${staffCookie}\r\n\r\n`,
+      { waitMs: 500 },
+    );
     assert.equal(r.statuses[0], 421);
     assert.equal(gw.staffUpstream.upgrades.length + gw.portalUpstream.upgrades.length, 0);
   });
@@ -108,7 +120,10 @@ describe('a request naming two hosts is refused', () => {
   ];
   for (const [name, lines] of cases) {
     test(`${name}: 400 and the connection closed, nothing proxied`, async () => {
-      for (const [target, extra] of [['/assets/a.css', []], ['/private', [`Cookie: ${staffCookie}`]]] as const) {
+      for (const [target, extra] of [
+        ['/assets/a.css', []],
+        ['/private', [`Cookie: ${staffCookie}`]],
+      ] as const) {
         for (const g of [gw, trusted]) {
           const r = await send(g, target, [...lines, ...extra]);
           assert.equal(r.status, 400, `${target}: ${r.text.slice(0, 200)}`);
@@ -116,7 +131,11 @@ describe('a request naming two hosts is refused', () => {
           assert.equal(r.closed, true);
         }
       }
-      const ws = await rawExchange(gw.port, `GET /assets/live HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, { waitMs: 500 });
+      const ws = await rawExchange(
+        gw.port,
+        `GET /assets/live HTTP/1.1\r\n${lines.join('\r\n')}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+        { waitMs: 500 },
+      );
       assert.equal(ws.statuses[0], 400, `upgrade: ${ws.text.slice(0, 120)}`);
       assert.equal(gw.staffUpstream.upgrades.length + gw.portalUpstream.upgrades.length, 0);
     });
@@ -149,14 +168,22 @@ describe('a request naming two hosts is refused', () => {
     const before = upstreamCount(gw);
     const r = await rawExchange(gw.port, `CONNECT evil.test:443 HTTP/1.1\r\nHost: ${HOSTS.staff}\r\n\r\n`, { waitMs: 500 });
     assert.ok(r.closed, 'the connection is closed');
-    assert.ok(r.statuses.every((s) => s >= 400), `answered ${r.statuses}`);
+    assert.ok(
+      r.statuses.every((s) => s >= 400),
+      `answered ${r.statuses}`,
+    );
     assert.equal(upstreamCount(gw), before);
   });
 });
 
 describe('forwarded host headers', () => {
   test('from an untrusted peer, X-Forwarded-Host and Forwarded do not choose the site', async () => {
-    const unknownHost = await send(gw, '/assets/a.css', ['Host: evil.test', `X-Forwarded-Host: ${HOSTS.staff}`, `Forwarded: host=${HOSTS.staff}`, 'Accept: application/json']);
+    const unknownHost = await send(gw, '/assets/a.css', [
+      'Host: evil.test',
+      `X-Forwarded-Host: ${HOSTS.staff}`,
+      `Forwarded: host=${HOSTS.staff}`,
+      'Accept: application/json',
+    ]);
     assert.equal(unknownHost.status, 421);
     assert.equal(unknownHost.proxied, 0);
     const staff = await send(gw, '/assets/a.css', [`Host: ${HOSTS.staff}`, 'X-Forwarded-Host: evil.test', `Forwarded: host=${HOSTS.acme}`]);

@@ -60,8 +60,14 @@ const SMUGGLED = `GET /assets/SMUGGLED HTTP/1.1\r\nHost: ${H}\r\n\r\n`;
 
 describe('request smuggling', () => {
   const cases: ReadonlyArray<readonly [string, string]> = [
-    ['CL.TE: Content-Length and Transfer-Encoding: chunked', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['TE.CL: Transfer-Encoding first, then Content-Length', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n${SMUGGLED}\r\n0\r\n\r\n`],
+    [
+      'CL.TE: Content-Length and Transfer-Encoding: chunked',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
+    [
+      'TE.CL: Transfer-Encoding first, then Content-Length',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n${SMUGGLED}\r\n0\r\n\r\n`,
+    ],
     ['two Content-Length headers that differ', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 4\r\nContent-Length: 80\r\n\r\nabcd${SMUGGLED}`],
     ['two Content-Length headers that agree', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd${SMUGGLED}`],
     ['a Content-Length list', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 4, 4\r\n\r\nabcd${SMUGGLED}`],
@@ -72,16 +78,28 @@ describe('request smuggling', () => {
     ['space before the colon', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding : chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`],
     ['Transfer-Encoding: xchunked', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: xchunked\r\nContent-Length: 4\r\n\r\nabcd${SMUGGLED}`],
     ['Transfer-Encoding: chunked, identity', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['Transfer-Encoding: identity, chunked with Content-Length', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: identity, chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['two Transfer-Encoding headers', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`],
-    ['Transfer-Encoding folded onto the next line (obs-fold)', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`],
+    [
+      'Transfer-Encoding: identity, chunked with Content-Length',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: identity, chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
+    [
+      'two Transfer-Encoding headers',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
+    [
+      'Transfer-Encoding folded onto the next line (obs-fold)',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
     ['a header folded onto the next line (obs-fold)', `GET /assets/a HTTP/1.1\r\nHost: ${H}\r\nX-Note: a\r\n b\r\n\r\n${SMUGGLED}`],
     ['Transfer-Encoding with a tab', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding:\tchunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n${SMUGGLED}`],
     ['bare LF line endings', `POST /assets/a HTTP/1.1\nHost: ${H}\nTransfer-Encoding: chunked\nContent-Length: 4\n\n0\n\n${SMUGGLED}`],
     ['a bare LF inside the header block', `POST /assets/a HTTP/1.1\r\nHost: ${H}\nContent-Length: 4\r\n\r\nabcd${SMUGGLED}`],
     ['a bare CR', `GET /assets/a HTTP/1.1\r\nHost: ${H}\rX-A: b\r\n\r\n${SMUGGLED}`],
     ['chunk size not hex', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n${SMUGGLED}`],
-    ['chunk size overflowing 64 bits', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000001\r\nabc\r\n0\r\n\r\n${SMUGGLED}`],
+    [
+      'chunk size overflowing 64 bits',
+      `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000001\r\nabc\r\n0\r\n\r\n${SMUGGLED}`,
+    ],
     ['chunk size with a sign', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\n+3\r\nabc\r\n0\r\n\r\n${SMUGGLED}`],
     ['chunk size with a space', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n${SMUGGLED}`],
     ['chunk shorter than its size', `POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc\r\n0\r\n\r\n${SMUGGLED}`],
@@ -107,16 +125,25 @@ describe('request smuggling', () => {
 
   test('pipelined well-formed requests are each proxied once, as themselves', async () => {
     const one = (p: string) => `GET /assets/${p} HTTP/1.1\r\nHost: ${H}\r\n\r\n`;
-    const r = await attack(`${one('p1')}POST /assets/p2 HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 5\r\n\r\nhello${one('p3')}GET /assets/p4 HTTP/1.1\r\nHost: ${H}\r\nConnection: close\r\n\r\n`);
+    const r = await attack(
+      `${one('p1')}POST /assets/p2 HTTP/1.1\r\nHost: ${H}\r\nContent-Length: 5\r\n\r\nhello${one('p3')}GET /assets/p4 HTTP/1.1\r\nHost: ${H}\r\nConnection: close\r\n\r\n`,
+    );
     assert.deepEqual(r.statuses, [200, 200, 200, 200]);
-    assert.deepEqual(r.received.map((e) => `${e.method} ${e.url} ${e.bodyBytes}`), ['GET /assets/p1 0', 'POST /assets/p2 5', 'GET /assets/p3 0', 'GET /assets/p4 0']);
+    assert.deepEqual(
+      r.received.map((e) => `${e.method} ${e.url} ${e.bodyBytes}`),
+      ['GET /assets/p1 0', 'POST /assets/p2 5', 'GET /assets/p3 0', 'GET /assets/p4 0'],
+    );
   });
 
   test('a body that looks like a request is forwarded as a body, not as a request', async () => {
     const body = SMUGGLED;
     const r = await attack(`POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     assert.deepEqual(r.statuses, [200]);
-    assert.deepEqual(r.received.map((e) => `${e.method} ${e.url} ${e.bodyBytes}`), [`POST /assets/a ${body.length}`], 'one request upstream, with the body');
+    assert.deepEqual(
+      r.received.map((e) => `${e.method} ${e.url} ${e.bodyBytes}`),
+      [`POST /assets/a ${body.length}`],
+      'one request upstream, with the body',
+    );
   });
 
   test('an HTTP/1.0 request with Transfer-Encoding is not kept alive', async () => {
@@ -171,7 +198,10 @@ describe('oversized and slow requests', () => {
     assert.ok(r.closed, 'the connection was closed');
     assert.ok(took < HEADERS_TIMEOUT_MS + 2_500, `closed after ${Math.round(took)} ms, not within the bound`);
     assert.ok(took >= HEADERS_TIMEOUT_MS - 100, `closed after ${Math.round(took)} ms, before the timeout`);
-    assert.ok(r.statuses.every((s) => s === 408), `answered ${r.statuses}`);
+    assert.ok(
+      r.statuses.every((s) => s === 408),
+      `answered ${r.statuses}`,
+    );
     assert.equal(tap.text().includes('X-Drip'), false, 'nothing proxied');
   });
 
@@ -183,16 +213,40 @@ describe('oversized and slow requests', () => {
   });
 });
 
-describe('malformed requests get the gateway\'s answer or a clean 400', () => {
+describe("malformed requests get the gateway's answer or a clean 400", () => {
   /** the gateway's catalogue answer: an x-request-id, and a JSON body with a stable error code or a page with the reference */
   const isGatewayAnswer = (text: string) => /\r\nx-request-id: /i.test(text) && (/"error":"[a-z_]+"/.test(text) || /Reference: [0-9a-f-]{36}/.test(text));
 
   const targets = [
-    '/%', '/%zz', '/a%2', '/%C0%AE', '/%ff', '/a%00b', '/a%2fb', '/a%5cb', '/.auth%2fme', '/assets/..;/x', '/..;/',
-    '*', 'http://evil.test/', 'evil.test', '?x', '', '/a\u00e9', '/a\u0007', '/assets/\u00ff',
-    '/.auth/assets/%E0%A4%A', `/.auth/assets/${'n'.repeat(500)}`, `/.auth/admin/portal/${'x'.repeat(300)}/authentication`,
-    '/.auth/login?rd=%', '/.auth/login?rd=%E0%A4%A&rd=x', '/.auth/callback?code=%ff&state=%', '/.auth/handoff?ticket=%%%',
-    '/.auth/consent/callback?state=%00', '/.auth/sso?rd[]=x&__proto__[x]=1', '/.auth/me?constructor=1',
+    '/%',
+    '/%zz',
+    '/a%2',
+    '/%C0%AE',
+    '/%ff',
+    '/a%00b',
+    '/a%2fb',
+    '/a%5cb',
+    '/.auth%2fme',
+    '/assets/..;/x',
+    '/..;/',
+    '*',
+    'http://evil.test/',
+    'evil.test',
+    '?x',
+    '',
+    '/a\u00e9',
+    '/a\u0007',
+    '/assets/\u00ff',
+    '/.auth/assets/%E0%A4%A',
+    `/.auth/assets/${'n'.repeat(500)}`,
+    `/.auth/admin/portal/${'x'.repeat(300)}/authentication`,
+    '/.auth/login?rd=%',
+    '/.auth/login?rd=%E0%A4%A&rd=x',
+    '/.auth/callback?code=%ff&state=%',
+    '/.auth/handoff?ticket=%%%',
+    '/.auth/consent/callback?state=%00',
+    '/.auth/sso?rd[]=x&__proto__[x]=1',
+    '/.auth/me?constructor=1',
   ];
   for (const target of targets) {
     test(`GET ${JSON.stringify(target)}`, async () => {
@@ -200,13 +254,13 @@ describe('malformed requests get the gateway\'s answer or a clean 400', () => {
       const status = r.statuses[0] ?? 0;
       assert.ok(status > 0, 'answered');
       assert.ok(status < 500, `a server error: ${r.text.slice(0, 200)}`);
-      if (status === 400 && !isGatewayAnswer(r.text)) assert.ok(r.closed, 'a 400 that is not the gateway\'s own closes the connection');
+      if (status === 400 && !isGatewayAnswer(r.text)) assert.ok(r.closed, "a 400 that is not the gateway's own closes the connection");
       else assert.ok(isGatewayAnswer(r.text) || status === 200 || status === 302 || status === 303, `not the gateway's answer: ${r.text.slice(0, 300)}`);
       assert.equal(r.received.length, 0, 'nothing proxied');
     });
   }
 
-  test('bodies the gateway\'s forms cannot parse are the gateway\'s 400/413/415 answers', async () => {
+  test("bodies the gateway's forms cannot parse are the gateway's 400/413/415 answers", async () => {
     const bodies: ReadonlyArray<readonly [string, string]> = [
       ['application/json', '{"email":'],
       ['application/json', '{"__proto__":{"csrf":"x"}}'],
@@ -217,7 +271,9 @@ describe('malformed requests get the gateway\'s answer or a clean 400', () => {
       ['', 'csrf=x'],
     ];
     for (const [type, body] of bodies) {
-      const r = await attack(`POST /.auth/login HTTP/1.1\r\nHost: ${H}\r\nAccept: application/json\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      const r = await attack(
+        `POST /.auth/login HTTP/1.1\r\nHost: ${H}\r\nAccept: application/json\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
       const status = r.statuses[0] ?? 0;
       assert.ok(status >= 400 && status < 500, `${type}: ${status} ${r.text.slice(0, 200)}`);
       assert.ok(isGatewayAnswer(r.text), `${type}: not the gateway's answer: ${r.text.slice(0, 300)}`);
@@ -225,15 +281,22 @@ describe('malformed requests get the gateway\'s answer or a clean 400', () => {
     await healthy();
   });
 
-  test('an Expect other than 100-continue is the gateway\'s to answer, and never desynchronises the connection', async () => {
-    for (const [target, status] of [['/assets/a', 200], ['/.auth/me', 401], ['/private', 401]] as const) {
+  test("an Expect other than 100-continue is the gateway's to answer, and never desynchronises the connection", async () => {
+    for (const [target, status] of [
+      ['/assets/a', 200],
+      ['/.auth/me', 401],
+      ['/private', 401],
+    ] as const) {
       const r = await attack(`GET ${target} HTTP/1.1\r\nHost: ${H}\r\nExpect: something-else\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
       assert.deepEqual(r.statuses, [status], `${target}: ${r.text.slice(0, 200)}`);
       if (status !== 200) assert.ok(isGatewayAnswer(r.text), `${target}: not the gateway's answer: ${r.text.slice(0, 300)}`);
     }
     const r = await attack(`POST /assets/a HTTP/1.1\r\nHost: ${H}\r\nExpect: something-else\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`);
     assert.ok(r.statuses.length <= 1, `answered ${r.statuses}`);
-    assert.ok(r.received.every((e) => !e.url.includes('SMUGGLED')), 'the body was read as a request');
+    assert.ok(
+      r.received.every((e) => !e.url.includes('SMUGGLED')),
+      'the body was read as a request',
+    );
   });
 
   test('a request without Host (HTTP/1.1) is a clean 400', async () => {
@@ -246,19 +309,26 @@ describe('malformed requests get the gateway\'s answer or a clean 400', () => {
 });
 
 describe('the production listener (serve(), which survives reloads) enforces the same', () => {
-  test('slow headers are cut, two Host headers and other expectations are the gateway\'s answers', async () => {
+  test("slow headers are cut, two Host headers and other expectations are the gateway's answers", async () => {
     const raw = baseRawConfig(tap.url, tap.url) as { server: Record<string, unknown> };
     raw.server.headersTimeoutMs = HEADERS_TIMEOUT_MS;
     const served = await startServed(raw);
     try {
       const port = Number(new URL(served.running.url).port);
       const started = performance.now();
-      const slow = await rawExchange(port, [`GET /assets/a HTTP/1.1\r\nHost: ${H}\r\n`, ...Array.from({ length: 40 }, (_, i) => `X-Drip-${i}: a\r\n`)], { pauseMs: 200, waitMs: 100 });
+      const slow = await rawExchange(port, [`GET /assets/a HTTP/1.1\r\nHost: ${H}\r\n`, ...Array.from({ length: 40 }, (_, i) => `X-Drip-${i}: a\r\n`)], {
+        pauseMs: 200,
+        waitMs: 100,
+      });
       assert.ok(slow.closed && performance.now() - started < HEADERS_TIMEOUT_MS + 2_500, `closed after ${Math.round(performance.now() - started)} ms`);
       const twoHosts = await rawExchange(port, `GET /assets/a HTTP/1.1\r\nHost: ${H}\r\nHost: evil.test\r\n\r\n`, { waitMs: 500 });
       assert.equal(twoHosts.statuses[0], 400);
       assert.ok(twoHosts.closed);
-      const expect = await rawExchange(port, `GET /.auth/me HTTP/1.1\r\nHost: ${H}\r\nExpect: something-else\r\nAccept: application/json\r\nConnection: close\r\n\r\n`, { waitMs: 500 });
+      const expect = await rawExchange(
+        port,
+        `GET /.auth/me HTTP/1.1\r\nHost: ${H}\r\nExpect: something-else\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
+        { waitMs: 500 },
+      );
       assert.deepEqual(expect.statuses, [401], expect.text.slice(0, 200));
     } finally {
       await served.close();

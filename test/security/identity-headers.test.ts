@@ -27,9 +27,16 @@ function spellings(name: string): string[] {
 const NAMES = Object.values(HEADERS);
 const EXTRA = ['x-regentra-session', 'x-regentra-admin', 'x-regentra-tenant', 'X-Regentra'];
 /** [name, value] for every spelling of every identity header, each value marked FORGED */
-const FORGERIES: Array<[string, string]> = [...NAMES, ...EXTRA].flatMap((n, i) => spellings(n).map((s, j): [string, string] => [s, `FORGED-${i}-${j}@evil.test`]));
+const FORGERIES: Array<[string, string]> = [...NAMES, ...EXTRA].flatMap((n, i) =>
+  spellings(n).map((s, j): [string, string] => [s, `FORGED-${i}-${j}@evil.test`]),
+);
 /** the same header twice, in two cases, with different values */
-const REPEATED: Array<[string, string]> = [['X-Regentra-Email', 'FORGED-rep-1@evil.test'], ['x-regentra-email', 'FORGED-rep-2@evil.test'], ['X-Regentra-Role', 'admin'], ['X-Regentra-Role', 'admin']];
+const REPEATED: Array<[string, string]> = [
+  ['X-Regentra-Email', 'FORGED-rep-1@evil.test'],
+  ['x-regentra-email', 'FORGED-rep-2@evil.test'],
+  ['X-Regentra-Role', 'admin'],
+  ['X-Regentra-Role', 'admin'],
+];
 
 function headerLines(pairs: ReadonlyArray<readonly [string, string]>): string {
   return pairs.map(([n, v]) => `${n}: ${v}\r\n`).join('');
@@ -119,16 +126,22 @@ describe('identity header injection', () => {
         assert.deepEqual(names, [], 'no identity header at all on a public path or without a session');
       } else {
         // exactly the gateway's own, lower case, once each
-        const expected = route.session === 'staff'
-          ? [HEADERS.authMethod, HEADERS.email, HEADERS.identity, HEADERS.name, HEADERS.realm, HEADERS.role, HEADERS.userId]
-          : [HEADERS.authMethod, HEADERS.client, HEADERS.email, HEADERS.identity, HEADERS.name, HEADERS.realm, HEADERS.userId];
+        const expected =
+          route.session === 'staff'
+            ? [HEADERS.authMethod, HEADERS.email, HEADERS.identity, HEADERS.name, HEADERS.realm, HEADERS.role, HEADERS.userId]
+            : [HEADERS.authMethod, HEADERS.client, HEADERS.email, HEADERS.identity, HEADERS.name, HEADERS.realm, HEADERS.userId];
         assert.deepEqual([...names].sort(), expected.sort());
         const email = /\r\nx-regentra-email: ([^\r]*)\r\n/.exec(wire)?.[1];
         assert.equal(email, route.session === 'staff' ? 'real@example.com' : 'acme-user@example.com');
         const jwt = /\r\nx-regentra-identity: ([^\r]*)\r\n/.exec(wire)?.[1] as string;
-        const who = await verifyIdentity({ 'x-regentra-identity': jwt }, {
-          keys: JSON.parse(gw.app.gateway.jwks.body), audience: route.session === 'staff' ? 'staff' : 'portal', issuer: gw.config.identity.issuer,
-        });
+        const who = await verifyIdentity(
+          { 'x-regentra-identity': jwt },
+          {
+            keys: JSON.parse(gw.app.gateway.jwks.body),
+            audience: route.session === 'staff' ? 'staff' : 'portal',
+            issuer: gw.config.identity.issuer,
+          },
+        );
         assert.equal(who.email, email);
       }
     });
@@ -167,7 +180,10 @@ describe('identity header injection', () => {
     ];
     for (const fold of folds) {
       for (const session of [null, cookie]) {
-        const { status, wire, closed } = await through(HOSTS.staff, `GET /assets/x HTTP/1.1\r\nHost: ${HOSTS.staff}\r\n${fold}\r\n${session ? `Cookie: ${session}\r\n` : ''}`);
+        const { status, wire, closed } = await through(
+          HOSTS.staff,
+          `GET /assets/x HTTP/1.1\r\nHost: ${HOSTS.staff}\r\n${fold}\r\n${session ? `Cookie: ${session}\r\n` : ''}`,
+        );
         assert.deepEqual(status, [400], JSON.stringify(fold));
         assert.equal(closed, true, 'connection closed');
         assert.equal(wire, '', 'nothing proxied');
@@ -177,24 +193,31 @@ describe('identity header injection', () => {
 
   test('identity headers sent as chunked trailers never reach the upstream', async () => {
     const chunked = '5\r\nhello\r\n0\r\nX-Regentra-Email: FORGED-trailer@evil.test\r\nx_regentra_identity: FORGED.jwt\r\n\r\n';
-    for (const [path, c] of [['/assets/up', null], ['/private/up', cookie]] as const) {
-      const { status, wire } = await through(HOSTS.staff, `POST ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nTrailer: X-Regentra-Email\r\nTransfer-Encoding: chunked\r\n${c ? `Cookie: ${c}\r\n` : ''}`, chunked);
+    for (const [path, c] of [
+      ['/assets/up', null],
+      ['/private/up', cookie],
+    ] as const) {
+      const { status, wire } = await through(
+        HOSTS.staff,
+        `POST ${path} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nTrailer: X-Regentra-Email\r\nTransfer-Encoding: chunked\r\n${c ? `Cookie: ${c}\r\n` : ''}`,
+        chunked,
+      );
       assert.deepEqual(status, [200], path);
       assert.doesNotMatch(wire, /FORGED/, `${path}: a trailer reached the upstream`);
       assert.ok(wire.includes('hello'), 'the body itself was forwarded');
     }
   });
 
-  test('naming identity headers in Connection does not remove the gateway\'s own or smuggle a forged one', async () => {
+  test("naming identity headers in Connection does not remove the gateway's own or smuggle a forged one", async () => {
     const { status, wire } = await through(
       HOSTS.staff,
       `GET /private HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nConnection: keep-alive, X-Regentra-Identity, x-regentra-email\r\nX-Regentra-Email: FORGED@evil.test\r\nCookie: ${cookie}\r\n`,
     );
     assert.deepEqual(status, [200]);
     assert.doesNotMatch(wire, /FORGED/);
-    assert.match(wire, /\r\nx-regentra-identity: ey/, 'the gateway\'s own assertion is still sent');
+    assert.match(wire, /\r\nx-regentra-identity: ey/, "the gateway's own assertion is still sent");
     assert.match(wire, /\r\nx-regentra-email: real@example\.com\r\n/);
-    assert.doesNotMatch(wire, /\r\nconnection: [^\r]*regentra/i, 'the client\'s Connection list is not forwarded');
+    assert.doesNotMatch(wire, /\r\nconnection: [^\r]*regentra/i, "the client's Connection list is not forwarded");
   });
 
   describe('WebSocket upgrades', () => {

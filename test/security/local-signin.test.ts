@@ -34,7 +34,13 @@ let passwordHash: Promise<string> | undefined;
 /** an active account with PASSWORD on `host`'s site (staff: admin unless `role`) */
 async function createUser(gw: TestGateway, host: string, o: { email: string; role?: 'admin' | 'member' }): Promise<User> {
   const site = gw.app.gateway.sites.lookup(host)!;
-  return gw.store.createUser({ realm: site.realm, email: o.email, displayName: 'Test User', role: o.role ?? (site.kind === 'staff' ? 'admin' : 'member'), passwordHash: await (passwordHash ??= hashPassword(PASSWORD)) });
+  return gw.store.createUser({
+    realm: site.realm,
+    email: o.email,
+    displayName: 'Test User',
+    role: o.role ?? (site.kind === 'staff' ? 'admin' : 'member'),
+    passwordHash: await (passwordHash ??= hashPassword(PASSWORD)),
+  });
 }
 
 /** …with TOTP on: its secret and recovery codes */
@@ -56,15 +62,31 @@ describe('user enumeration', () => {
 
   test('every wrong answer is the same page: unknown email, wrong password, disabled, SSO-only, not enrolled', async () => {
     await createUser(gw, HOSTS.staff, { email: 'new@example.com' });
-    const neutral = (body: string, email: string) => body.replaceAll(email, 'EMAIL').replace(/name="csrf" value="[^"]+"/, 'CSRF').replace(/Reference: [^<]+/, '');
+    const neutral = (body: string, email: string) =>
+      body
+        .replaceAll(email, 'EMAIL')
+        .replace(/name="csrf" value="[^"]+"/, 'CSRF')
+        .replace(/Reference: [^<]+/, '');
     const answers = [];
     for (const email of ['nobody@example.com', 'known@example.com', 'disabled@example.com', 'sso-only@example.com', 'new@example.com', 'KNOWN@example.com ']) {
       const res = await submitPassword(new Client(gw, HOSTS.staff), email, 'definitely not the password');
-      answers.push({ email, status: res.status, alert: alertOf(res.body), page: neutral(res.body, email.trim()), headers: [res.headers['cache-control'], res.headers['retry-after'], res.headers['content-type']] });
+      answers.push({
+        email,
+        status: res.status,
+        alert: alertOf(res.body),
+        page: neutral(res.body, email.trim()),
+        headers: [res.headers['cache-control'], res.headers['retry-after'], res.headers['content-type']],
+      });
     }
     // the right password on a disabled account confirms nothing either
     const right = await submitPassword(new Client(gw, HOSTS.staff), 'disabled@example.com', PASSWORD);
-    answers.push({ email: 'disabled@example.com (right password)', status: right.status, alert: alertOf(right.body), page: neutral(right.body, 'disabled@example.com'), headers: [right.headers['cache-control'], right.headers['retry-after'], right.headers['content-type']] });
+    answers.push({
+      email: 'disabled@example.com (right password)',
+      status: right.status,
+      alert: alertOf(right.body),
+      page: neutral(right.body, 'disabled@example.com'),
+      headers: [right.headers['cache-control'], right.headers['retry-after'], right.headers['content-type']],
+    });
     for (const a of answers.slice(1)) {
       assert.equal(a.status, answers[0]!.status, a.email);
       assert.equal(a.alert, 'Email or password is incorrect.', a.email);
@@ -95,7 +117,9 @@ describe('user enumeration', () => {
       else unknown.push(await timed(`nobody-${i}@example.com`, `wrong guess ${i}`));
     }
     const auc = superiority(known, unknown);
-    t.diagnostic(`wrong password: median ${median(known).toFixed(1)} ms; unknown email: median ${median(unknown).toFixed(1)} ms; P(known > unknown) = ${auc.toFixed(3)}`);
+    t.diagnostic(
+      `wrong password: median ${median(known).toFixed(1)} ms; unknown email: median ${median(unknown).toFixed(1)} ms; P(known > unknown) = ${auc.toFixed(3)}`,
+    );
     // under one distribution P is 0.5 ± 0.084 (n = 24 + 24); 0.15..0.85 is a 4.2-sigma band, while a
     // skipped (or cheaper) hash on either path puts every sample of one above the other: P = 0 or 1
     assert.ok(auc > 0.15 && auc < 0.85, `the two paths are distinguishable by time: P(known > unknown) = ${auc.toFixed(3)}`);
@@ -209,7 +233,10 @@ describe('brute force and replay across two replicas on one PostgreSQL database'
       // the current step's code: still valid (one step behind) if the clock crosses a step meanwhile
       const code = await codeAt(secret, Date.now());
       hold.arm(user, 2, false);
-      const [r1, r2] = await Promise.all([x.client.post('/.auth/login/totp', { csrf: x.csrf, code }), y.client.post('/.auth/login/totp', { csrf: y.csrf, code })]);
+      const [r1, r2] = await Promise.all([
+        x.client.post('/.auth/login/totp', { csrf: x.csrf, code }),
+        y.client.post('/.auth/login/totp', { csrf: y.csrf, code }),
+      ]);
       hold.disarm();
       const statuses = [r1.status, r2.status].sort();
       assert.deepEqual(statuses, [303, 401], `round ${round}: ${statuses}`);
@@ -269,7 +296,9 @@ describe('brute force and replay across two replicas on one PostgreSQL database'
       browsers.push({ client, csrf: csrfOf((await client.get('/.auth/login')).body) });
     }
     hold.arm(user, SIZE);
-    const answers = await Promise.all(browsers.map((p, i) => p.client.post('/.auth/login', { csrf: p.csrf, email: user.email, password: i === SIZE - 1 ? PASSWORD : `wrong guess ${i}` })));
+    const answers = await Promise.all(
+      browsers.map((p, i) => p.client.post('/.auth/login', { csrf: p.csrf, email: user.email, password: i === SIZE - 1 ? PASSWORD : `wrong guess ${i}` })),
+    );
     hold.disarm();
     const last = answers.at(-1)!;
     t.diagnostic(`answers ${answers.map((r) => `${r.status}${r.location ?? ''}`).join(' ')}; failures counted ${hold.failures}`);
@@ -278,7 +307,11 @@ describe('brute force and replay across two replicas on one PostgreSQL database'
     assert.equal(last.status, 429);
     // the lock's end is given to the minute; two answers milliseconds apart may straddle one
     const unclocked = (body: string) => (alertOf(body) ?? '').replace(/\(at \d\d:\d\d UTC\)/, '(at HH:MM UTC)');
-    assert.equal(unclocked(last.body), unclocked(answers.find((r) => r.status === 429 && r !== last)?.body ?? last.body), 'the same answer as a wrong guess on a locked account');
+    assert.equal(
+      unclocked(last.body),
+      unclocked(answers.find((r) => r.status === 429 && r !== last)?.body ?? last.body),
+      'the same answer as a wrong guess on a locked account',
+    );
   });
 
   test('after all that, an account that was never attacked signs in on both replicas', async () => {
@@ -315,7 +348,10 @@ describe('session fixation', () => {
     const pwd = await submitPassword(browser, victim.user.email, PASSWORD);
     assert.equal(pwd.location, '/.auth/login/totp');
     assert.notEqual(browser.cookies.get(flowName), flowValue, 'the sign-in started a new flow');
-    const done = await browser.post('/.auth/login/totp', { csrf: csrfOf((await browser.get('/.auth/login/totp')).body), code: await codeAt(victim.secret, Date.now()) });
+    const done = await browser.post('/.auth/login/totp', {
+      csrf: csrfOf((await browser.get('/.auth/login/totp')).body),
+      code: await codeAt(victim.secret, Date.now()),
+    });
     assert.equal(done.status, 303);
     const session = browser.cookies.get(gw.cookieName);
     assert.ok(session && session !== planted.get(gw.cookieName), 'a new session cookie');
@@ -327,7 +363,7 @@ describe('session fixation', () => {
     const mine = await whoIs(`${gw.cookieName}=${session}`);
     const theirs = await whoIs(`${gw.cookieName}=${planted.get(gw.cookieName)}`);
     assert.equal(mine?.email, victim.user.email);
-    assert.equal(theirs?.email, attacker.user.email, 'the planted session is still only the attacker\'s');
+    assert.equal(theirs?.email, attacker.user.email, "the planted session is still only the attacker's");
     assert.notEqual(mine?.sid, theirs?.sid);
     // the planted flow cookie (which the attacker kept) carries nothing of the victim's sign-in
     const replay = await gw.request(HOSTS.staff, '/.auth/login/totp', { cookie: `${flowName}=${flowValue}`, headers: { accept: 'text/html' } });
@@ -395,7 +431,7 @@ describe('CSRF on every state-changing route', () => {
     assert.deepEqual(stateChangingRoutes(gw.app.printRoutes({ commonPrefix: false })), COVERED);
   });
 
-  test('sign-in forms: a cross-site post with the victim\'s cookies but without this flow\'s token changes nothing', async () => {
+  test("sign-in forms: a cross-site post with the victim's cookies but without this flow's token changes nothing", async () => {
     const { user, secret, recoveryCodes } = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf-victim@example.com' });
     const victim = new Client(gw, HOSTS.staff);
     assert.equal((await submitPassword(victim, user.email, PASSWORD)).status, 303);
@@ -407,7 +443,12 @@ describe('CSRF on every state-changing route', () => {
     ] as const;
     for (const [path, form] of forged) {
       for (const csrf of [undefined, '', 'x'.repeat(32), csrfOf((await new Client(gw, HOSTS.staff).get('/.auth/login')).body)]) {
-        const res = await victim.send('POST', path, { ...form, ...(csrf === undefined ? {} : { csrf }) }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+        const res = await victim.send(
+          'POST',
+          path,
+          { ...form, ...(csrf === undefined ? {} : { csrf }) },
+          { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+        );
         assert.equal(res.status, 403, `${path} with token ${JSON.stringify(csrf)?.slice(0, 12)}`);
         assert.match(res.body, /Form expired/);
       }
@@ -421,7 +462,14 @@ describe('CSRF on every state-changing route', () => {
 
   test('sign-out: a cross-site or origin-less POST keeps the session', async () => {
     const cookie = await gw.sessionCookie(HOSTS.staff);
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, {}, { origin: 'null' }, { origin: `http://${HOSTS.staff}.evil.example` }]) {
+    for (const headers of [
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      {},
+      { origin: 'null' },
+      { origin: `http://${HOSTS.staff}.evil.example` },
+    ]) {
       const res = await gw.request(HOSTS.staff, '/.auth/logout', { method: 'POST', cookie, headers: { accept: 'text/html', ...headers } });
       await res.body.dump();
       assert.equal(res.statusCode, 403, JSON.stringify(headers));
@@ -431,7 +479,7 @@ describe('CSRF on every state-changing route', () => {
     }
   });
 
-  test('account and People forms: a cross-site post with the owner\'s cookies and even the right token changes nothing', async () => {
+  test("account and People forms: a cross-site post with the owner's cookies and even the right token changes nothing", async () => {
     const admin = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf-people@example.com', role: 'admin' });
     const browser = new Client(gw, HOSTS.staff);
     assert.equal((await signIn(browser, admin.user.email, admin.secret, Date.now())).status, 303);
@@ -441,7 +489,10 @@ describe('CSRF on every state-changing route', () => {
     assert.equal(people.status, 200);
     const before = JSON.stringify(await gw.store.listUsers('staff'));
     const posts: ReadonlyArray<readonly [string, Record<string, string>]> = [
-      ['/.auth/account/password', { csrf: csrfOf(account.body), current: PASSWORD, password: 'another long passphrase 9', confirm: 'another long passphrase 9' }],
+      [
+        '/.auth/account/password',
+        { csrf: csrfOf(account.body), current: PASSWORD, password: 'another long passphrase 9', confirm: 'another long passphrase 9' },
+      ],
       ['/.auth/account/recovery-codes', { csrf: csrfOf(account.body) }],
       ['/.auth/account/sessions', { csrf: csrfOf(account.body), action: 'sign-out-others' }],
       ['/.auth/account/authenticator', { csrf: csrfOf(account.body) }],
@@ -458,12 +509,17 @@ describe('CSRF on every state-changing route', () => {
     assert.equal((await browser.get('/.auth/account')).status, 200, 'still signed in');
   });
 
-  test('a set-up link\'s form: a post without this browser\'s flow token is refused', async () => {
-    const res = await new Client(gw, HOSTS.staff).send('POST', '/.auth/setup', { token: 'x'.repeat(43), password: 'a long passphrase 1', confirm: 'a long passphrase 1' }, { origin: 'https://evil.example' });
+  test("a set-up link's form: a post without this browser's flow token is refused", async () => {
+    const res = await new Client(gw, HOSTS.staff).send(
+      'POST',
+      '/.auth/setup',
+      { token: 'x'.repeat(43), password: 'a long passphrase 1', confirm: 'a long passphrase 1' },
+      { origin: 'https://evil.example' },
+    );
     assert.equal(res.status, 403);
   });
 
-  test('admin forms: a cross-site post with the admin\'s cookies and even the right token is refused', async () => {
+  test("admin forms: a cross-site post with the admin's cookies and even the right token is refused", async () => {
     const admin = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf-admin@example.com', role: 'admin' });
     const browser = new Client(gw, HOSTS.staff);
     assert.equal((await signIn(browser, admin.user.email, admin.secret, Date.now())).status, 303);

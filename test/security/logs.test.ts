@@ -51,7 +51,14 @@ describe('credentials in URLs never reach a log line', () => {
     const { logger, lines } = capturingLogger();
     const env = await startEnv({ logger });
     envs.push(env);
-    await env.gw.store.createUser({ realm: 'staff', email: USERS.ada.email, displayName: USERS.ada.name, role: 'admin', externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
+    await env.gw.store.createUser({
+      realm: 'staff',
+      email: USERS.ada.email,
+      displayName: USERS.ada.name,
+      role: 'admin',
+      externalTid: TENANTS.staff,
+      externalOid: USERS.ada.oid,
+    });
     const browser = env.browser();
     const authorize = await browser.start(HOSTS.staff);
     const callback = await browser.atMicrosoft(authorize, USERS.ada.oid);
@@ -83,7 +90,12 @@ describe('credentials in URLs never reach a log line', () => {
     const handoff = pages.find((p) => p.url.pathname === PATHS.handoff);
     assert.ok(handoff, `the sign-in went through a hand-off: ${pages.map((p) => p.url.href).join(' → ')}`);
     assert.equal(handoff.url.host, HOSTS.acme);
-    assert.deepEqual(Object.keys(secrets).map((k) => k.split(' ')[0]).sort(), ['code', 'state', 'ticket']);
+    assert.deepEqual(
+      Object.keys(secrets)
+        .map((k) => k.split(' ')[0])
+        .sort(),
+      ['code', 'state', 'ticket'],
+    );
     assert.equal(new URL(last(pages).url).pathname, '/dashboard');
 
     assertNoSecret(lines, secrets, 'the log');
@@ -116,15 +128,29 @@ describe('credentials in URLs never reach a log line', () => {
     envs.push(env);
     const code = 'CODE-in-a-bad-request-0123456789';
     // a request node:http refuses (header without a colon): Fastify logs the error with node's raw packet
-    const r = await rawExchange(env.gw.port, `GET ${PATHS.callback}?code=${code}&state=STATE-in-a-bad-request HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nno colon here\r\n\r\n`);
+    const r = await rawExchange(
+      env.gw.port,
+      `GET ${PATHS.callback}?code=${code}&state=STATE-in-a-bad-request HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nno colon here\r\n\r\n`,
+    );
     assert.equal(r.statuses[0], 400);
     // a path the gateway refuses, and one it cannot route, with credentials in the query
     await env.browser().open(`http://${HOSTS.staff}/a%00b?access_token=TOKEN-in-a-bad-path-0123&ticket=TICKET-in-a-bad-path-0123`);
     await env.browser().open(`http://${HOSTS.staff}${PATHS.handoff}x?ticket=TICKET-unrouted-0123456789`);
-    assert.ok(lines.some((l) => l.includes('"client error"')), 'the client error was logged');
-    assertNoSecret(lines, {
-      code, state: 'STATE-in-a-bad-request', token: 'TOKEN-in-a-bad-path-0123', ticket: 'TICKET-in-a-bad-path-0123', unrouted: 'TICKET-unrouted-0123456789',
-    }, 'the log');
+    assert.ok(
+      lines.some((l) => l.includes('"client error"')),
+      'the client error was logged',
+    );
+    assertNoSecret(
+      lines,
+      {
+        code,
+        state: 'STATE-in-a-bad-request',
+        token: 'TOKEN-in-a-bad-path-0123',
+        ticket: 'TICKET-in-a-bad-path-0123',
+        unrouted: 'TICKET-unrouted-0123456789',
+      },
+      'the log',
+    );
     assert.ok(!lines.some((l) => l.includes('rawPacket')), 'the raw request bytes are not logged');
   });
 });
@@ -139,7 +165,10 @@ describe('the logger options redact credentials wherever a URL is written', () =
     logger.error({ err: new Error('outer', { cause: new Error('inner /x?ticket=SECRET-CAUSE-1') }) }, 'nested');
     logger.info({ err: { message: `bad request for /x?id_token=SECRET-IDTOKEN-1`, code: 'E' } }, 'bad request');
     logger.warn({ cause: { name: 'TypeError', message: 'at https://login.test/t?client_secret=SECRET-CLIENT-1&client_assertion=SECRET-ASSERTION-1' } }, 'sso');
-    logger.info({ url: '/a?session_state=SECRET-SESSION-1&password=SECRET-PASSWORD-1&code_verifier=SECRET-VERIFIER-1', originalUrl: '/b?refresh_token=SECRET-REFRESH-1' }, 'rewrite');
+    logger.info(
+      { url: '/a?session_state=SECRET-SESSION-1&password=SECRET-PASSWORD-1&code_verifier=SECRET-VERIFIER-1', originalUrl: '/b?refresh_token=SECRET-REFRESH-1' },
+      'rewrite',
+    );
     logger.info({ req: { method: 'GET', url: '/.auth/login?rd=%2Fapp%3Faccess_token%3DSECRET-NESTED-1', headers: { host: 'h' } } }, 'incoming request');
     const all = lines.join('\n');
     assert.deepEqual(all.match(/SECRET-[A-Z]+-1/g), null, all);

@@ -22,7 +22,7 @@ const BAD_TOKENS: ReadonlyArray<readonly [string, IdTokenOverride]> = [
   ['ES256 instead of RS256', () => ({ alg: 'ES256' })],
   ['wrong aud', (c) => ({ claims: { ...c, aud: '00000000-aaaa-4bbb-8ccc-999999999999' } })],
   ['wrong iss', (c) => ({ claims: { ...c, iss: String(c.iss).replace(TENANTS.acme, REGENTRA_TENANT) } })],
-  ['tid of another client\'s tenant', (c) => ({ claims: { ...c, tid: TENANTS.globex } })],
+  ["tid of another client's tenant", (c) => ({ claims: { ...c, tid: TENANTS.globex } })],
   ['tid not a GUID', (c) => ({ claims: { ...c, tid: 'organizations' } })],
   ['expired', (c) => ({ claims: { ...c, iat: now() - 7200, nbf: now() - 7200, exp: now() - 3600 } })],
   ['issued in the future', (c) => ({ claims: { ...c, iat: now() + 3600, nbf: now() - 10, exp: now() + 7200 } })],
@@ -72,7 +72,7 @@ describe('the central callback host refuses what the direct callback refuses', (
     assert.equal(env.fe.tokenRequests.length, tokenCalls, 'nothing redeemed');
   });
 
-  test('a stolen code paired with the attacker\'s own fresh state is refused', async () => {
+  test("a stolen code paired with the attacker's own fresh state is refused", async () => {
     const victim = env.browser();
     const callback = new URL(await victim.atMicrosoft(await victim.start(HOSTS.acme), USERS.alice.oid));
     assert.equal((await victim.open(callback)).status, 303, 'the victim signs in');
@@ -85,7 +85,7 @@ describe('the central callback host refuses what the direct callback refuses', (
     assert.equal(page.location, null);
   });
 
-  test('a code for one client\'s tenant with a state started on another client is refused', async () => {
+  test("a code for one client's tenant with a state started on another client is refused", async () => {
     const users = (await env.gw.store.listUsers('portal:globex')).length;
     // the attacker's state for acme; a code from a sign-in to globex (another tenant, another client)
     const acme = env.browser();

@@ -21,12 +21,56 @@ import { rawExchange } from './support.ts';
 
 const STEMS = ['', '/assets', '/ASSETS', '/Assets', '/health', '/assets/x', '/.auth', '/.AUTH', '/private'];
 const TRICKS = [
-  '/..', '/../', '/%2e%2e/', '/%2E%2E/', '/.%2e/', '/%2e./', '/./', '//', '\\..\\', '\\', '/..\\', '/%5c..%5c',
-  '/..;/', '/..;x=1/', ';/../', ';x/../', '/%2e%2e;/', '/..%3b/', '/..%3B/', '/%2e%2e%3b/', '/.%3b/', '/x%3b/../',
-  '/..%2f', '%2f..%2f', '/.auth%2f', '%23/../', '#/../', '/%23/', '?/../', '?x=/../', '%3f/../', '/%252e%252e/',
-  '/..%00/', '/..%20/', '/.. /', '/...//', '/.../', '/.auth/../', '/.AUTH/', '/.auth;x/', '/.auth%3bx/', '/%2eauth/',
+  '/..',
+  '/../',
+  '/%2e%2e/',
+  '/%2E%2E/',
+  '/.%2e/',
+  '/%2e./',
+  '/./',
+  '//',
+  '\\..\\',
+  '\\',
+  '/..\\',
+  '/%5c..%5c',
+  '/..;/',
+  '/..;x=1/',
+  ';/../',
+  ';x/../',
+  '/%2e%2e;/',
+  '/..%3b/',
+  '/..%3B/',
+  '/%2e%2e%3b/',
+  '/.%3b/',
+  '/x%3b/../',
+  '/..%2f',
+  '%2f..%2f',
+  '/.auth%2f',
+  '%23/../',
+  '#/../',
+  '/%23/',
+  '?/../',
+  '?x=/../',
+  '%3f/../',
+  '/%252e%252e/',
+  '/..%00/',
+  '/..%20/',
+  '/.. /',
+  '/...//',
+  '/.../',
+  '/.auth/../',
+  '/.AUTH/',
+  '/.auth;x/',
+  '/.auth%3bx/',
+  '/%2eauth/',
   // read differently by upstreams that decode twice or apply Unicode compatibility normalisation (NFKC)
-  '/..%252f', '/%25%32%65%25%32%65/', '/%EF%BC%8E%EF%BC%8E/', '/%E2%80%A5/', '/..%EF%BC%8F', '/..%E2%88%95', '/%EF%BC%8Eauth/',
+  '/..%252f',
+  '/%25%32%65%25%32%65/',
+  '/%EF%BC%8E%EF%BC%8E/',
+  '/%E2%80%A5/',
+  '/..%EF%BC%8F',
+  '/..%E2%88%95',
+  '/%EF%BC%8Eauth/',
 ];
 const TAILS = ['private', 'me', '.auth/me', 'assets/x', 'health', ''];
 
@@ -53,46 +97,75 @@ function resolve(p: string): string {
     const s = segs[i] as string;
     const last = i === segs.length - 1;
     if (s === '' && !last) continue;
-    if (s === '.') { if (last) out.push(''); continue; }
-    if (s === '..') { out.pop(); if (last) out.push(''); continue; }
+    if (s === '.') {
+      if (last) out.push('');
+      continue;
+    }
+    if (s === '..') {
+      out.pop();
+      if (last) out.push('');
+      continue;
+    }
     out.push(s);
   }
   return `/${out.join('/')}`;
 }
 
-const stripParams = (p: string) => p.split('/').map((s) => s.split(';', 1)[0]).join('/');
+const stripParams = (p: string) =>
+  p
+    .split('/')
+    .map((s) => s.split(';', 1)[0])
+    .join('/');
 
 /** how upstream servers may read the path they receive (null: they would refuse it) */
 const READINGS: ReadonlyArray<readonly [string, (path: string) => string | null]> = [
   ['as received', (p) => p],
-  ['WHATWG URL', (p) => {
-    try {
-      return safeDecode(new URL(p, 'http://upstream.invalid').pathname);
-    } catch {
-      return null;
-    }
-  }],
-  ['decode, then resolve', (p) => {
-    const d = safeDecode(p);
-    return d === null ? null : resolve(d.replaceAll('\\', '/'));
-  }],
-  ['strip ;params, decode, resolve (Tomcat)', (p) => {
-    const d = safeDecode(stripParams(p));
-    return d === null ? null : resolve(d);
-  }],
-  ['decode, strip ;params, resolve (Spring)', (p) => {
-    const d = safeDecode(p);
-    return d === null ? null : resolve(stripParams(d));
-  }],
-  ['decode twice, resolve', (p) => {
-    const d = safeDecode(p);
-    const dd = d === null ? null : safeDecode(d);
-    return dd === null ? null : resolve(dd.replaceAll('\\', '/'));
-  }],
-  ['decode, NFKC, resolve', (p) => {
-    const d = safeDecode(p);
-    return d === null ? null : resolve(d.normalize('NFKC').replaceAll('\\', '/'));
-  }],
+  [
+    'WHATWG URL',
+    (p) => {
+      try {
+        return safeDecode(new URL(p, 'http://upstream.invalid').pathname);
+      } catch {
+        return null;
+      }
+    },
+  ],
+  [
+    'decode, then resolve',
+    (p) => {
+      const d = safeDecode(p);
+      return d === null ? null : resolve(d.replaceAll('\\', '/'));
+    },
+  ],
+  [
+    'strip ;params, decode, resolve (Tomcat)',
+    (p) => {
+      const d = safeDecode(stripParams(p));
+      return d === null ? null : resolve(d);
+    },
+  ],
+  [
+    'decode, strip ;params, resolve (Spring)',
+    (p) => {
+      const d = safeDecode(p);
+      return d === null ? null : resolve(stripParams(d));
+    },
+  ],
+  [
+    'decode twice, resolve',
+    (p) => {
+      const d = safeDecode(p);
+      const dd = d === null ? null : safeDecode(d);
+      return dd === null ? null : resolve(dd.replaceAll('\\', '/'));
+    },
+  ],
+  [
+    'decode, NFKC, resolve',
+    (p) => {
+      const d = safeDecode(p);
+      return d === null ? null : resolve(d.normalize('NFKC').replaceAll('\\', '/'));
+    },
+  ],
 ];
 
 const isReservedReading = (p: string) => /^\/+\.auth(\/|;|$)/i.test(p);
@@ -112,7 +185,10 @@ describe('path decisions are made on the path the upstream receives', () => {
     const id = `p${++probe}`;
     const r = await rawExchange(
       gw.port,
-      Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nAccept: application/json\r\nX-Probe: ${id}\r\n${withSession ? `Cookie: ${cookie}\r\n` : ''}Connection: close\r\n\r\n`, 'latin1'),
+      Buffer.from(
+        `GET ${target} HTTP/1.1\r\nHost: ${HOSTS.staff}\r\nAccept: application/json\r\nX-Probe: ${id}\r\n${withSession ? `Cookie: ${cookie}\r\n` : ''}Connection: close\r\n\r\n`,
+        'latin1',
+      ),
       { waitMs: 500 },
     );
     const seen = gw.staffUpstream.received.filter((e) => e.headers['x-probe'] === id).map((e) => e.url);
@@ -123,13 +199,15 @@ describe('path decisions are made on the path the upstream receives', () => {
   async function sendAll(list: readonly string[], withSession: boolean) {
     const out = new Array<{ target: string; status: number; seen: string[] }>(list.length);
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < list.length) {
-        const i = next++;
-        const target = list[i] as string;
-        out[i] = { target, ...(await send(target, withSession)) };
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < list.length) {
+          const i = next++;
+          const target = list[i] as string;
+          out[i] = { target, ...(await send(target, withSession)) };
+        }
+      }),
+    );
     return out;
   }
 
@@ -146,7 +224,8 @@ describe('path decisions are made on the path the upstream receives', () => {
       if (status !== 200) problems.push(`${target}: proxied but answered ${status}`);
       const n = normalizeTarget(target);
       const expected = n.ok ? (n.query ? `${n.path}?${n.query}` : n.path) : null;
-      if (seen.length !== 1 || seen[0] !== expected) problems.push(`${target}: the upstream received ${JSON.stringify(seen)}, the gateway decided on ${expected}`);
+      if (seen.length !== 1 || seen[0] !== expected)
+        problems.push(`${target}: the upstream received ${JSON.stringify(seen)}, the gateway decided on ${expected}`);
       const path = (seen[0] as string).split('?', 1)[0] as string;
       if (!isPublicPath(site, path)) problems.push(`${target}: proxied without a session, but ${path} is not public`);
       for (const [name, read] of READINGS) {

@@ -21,8 +21,24 @@ import { HOST_TRICKS, REDIRECT_PAYLOADS } from './support.ts';
 
 /** payloads built from the host tricks: every way of naming another host as a target */
 const TRICK_PAYLOADS = HOST_TRICKS.flatMap((h) => [
-  `//${h}`, `//${h}/`, `///${h}`, `https://${h}/`, `http:${h}`, `https:/\\${h}`, `/\\${h}`, `\\\\${h}`, `/%2f${h}`, `/%5c${h}`, `//${h}%2f..`,
-  h, `${h}/x`, `/.${h}`, `//${h}@${HOSTS.staff}`, `//${HOSTS.staff}@${h}`, `http://${HOSTS.staff}.${h}/`, `https://${HOSTS.acme}${h.slice(h.indexOf('.'))}`,
+  `//${h}`,
+  `//${h}/`,
+  `///${h}`,
+  `https://${h}/`,
+  `http:${h}`,
+  `https:/\\${h}`,
+  `/\\${h}`,
+  `\\\\${h}`,
+  `/%2f${h}`,
+  `/%5c${h}`,
+  `//${h}%2f..`,
+  h,
+  `${h}/x`,
+  `/.${h}`,
+  `//${h}@${HOSTS.staff}`,
+  `//${HOSTS.staff}@${h}`,
+  `http://${HOSTS.staff}.${h}/`,
+  `https://${HOSTS.acme}${h.slice(h.indexOf('.'))}`,
 ]);
 const ALL = [...REDIRECT_PAYLOADS, ...TRICK_PAYLOADS];
 
@@ -30,7 +46,10 @@ function assertOwnHost(location: string | null | undefined, host: string, payloa
   assert.ok(typeof location === 'string' && location.length > 0, `a target for ${JSON.stringify(payload)}`);
   const url = new URL(location, `http://${host}/`);
   assert.equal(url.origin, `http://${host}`, `${JSON.stringify(payload)} → ${location} leaves ${host}`);
-  assert.ok(!/^[a-z][a-z0-9+.-]*:|^\/\/|^\/\\|^\\/i.test(location) || location.startsWith(`http://${host}/`), `${JSON.stringify(payload)} → ${location} is not a same-host path`);
+  assert.ok(
+    !/^[a-z][a-z0-9+.-]*:|^\/\/|^\/\\|^\\/i.test(location) || location.startsWith(`http://${host}/`),
+    `${JSON.stringify(payload)} → ${location} is not a same-host path`,
+  );
 }
 
 function flowTarget(env: Env, cookieValue: string | undefined): string | undefined {
@@ -47,8 +66,10 @@ before(async () => {
 after(() => env.close());
 
 describe('sign-in with Microsoft keeps only same-host targets', () => {
-
-  for (const [name, host, raw] of [['staff, direct callback', HOSTS.staff, true], ['portal, through the central callback host', HOSTS.acme, false]] as const) {
+  for (const [name, host, raw] of [
+    ['staff, direct callback', HOSTS.staff, true],
+    ['portal, through the central callback host', HOSTS.acme, false],
+  ] as const) {
     test(`${name}: all ${ALL.length} targets given to /.auth/sso are kept as same-host paths`, async () => {
       const e = env;
       let asWritten = 0;
@@ -71,7 +92,7 @@ describe('sign-in with Microsoft keeps only same-host targets', () => {
           assert.ok(answer.status >= 400 && answer.headers.location === undefined, `${payload}: ${answer.status}`);
           continue;
         }
-        const setCookie = ([answer.headers['set-cookie'] ?? []].flat()).find((c) => c.startsWith(`${e.gw.cookieName}_flow=`));
+        const setCookie = [answer.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith(`${e.gw.cookieName}_flow=`));
         assertOwnHost(flowTarget(e, setCookie?.split(';', 1)[0]?.split('=').slice(1).join('=')), host, payload);
       }
       if (raw) assert.ok(asWritten > ALL.length / 2, `only ${asWritten} payloads could be sent as written`);
@@ -125,7 +146,10 @@ describe('password sign-in and sign-out with host tricks', () => {
         assert.equal(signedIn.statusCode, 303, payload);
         assertOwnHost(signedIn.headers.location as string, host, payload);
 
-        const out = await env.gw.request(host, `/.auth/logout?rd=${encodeURIComponent(payload)}`, { cookie, headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin' } });
+        const out = await env.gw.request(host, `/.auth/logout?rd=${encodeURIComponent(payload)}`, {
+          cookie,
+          headers: { accept: 'text/html', 'sec-fetch-site': 'same-origin' },
+        });
         await out.body.dump();
         assert.equal(out.statusCode, 303);
         assertOwnHost(out.headers.location as string, host, payload);
@@ -158,7 +182,7 @@ describe('admin consent never redirects', () => {
     }
   });
 
-  test('the consent link\'s redirect URI is the configured staff host, whatever spelling of it the admin used', async () => {
+  test("the consent link's redirect URI is the configured staff host, whatever spelling of it the admin used", async () => {
     const admin = await env.gw.store.createUser({ realm: 'staff', email: 'consent-admin@example.com', displayName: 'Admin', role: 'admin' });
     for (const spelling of [HOSTS.staff, HOSTS.staff.toUpperCase(), `${HOSTS.staff}.`, `${HOSTS.staff}:8443`]) {
       const cookie = await env.gw.sessionCookie(spelling.toLowerCase().replace(/\.$|:\d+$/g, ''), { uid: admin.id, email: admin.email, role: 'admin' });

@@ -51,7 +51,11 @@ export interface RawReply {
  * a pause between them), collect everything it sends back until it closes the
  * connection or `waitMs` passes after the last write.
  */
-export function rawExchange(port: number, data: string | Buffer | ReadonlyArray<string | Buffer>, opts: { waitMs?: number; pauseMs?: number } = {}): Promise<RawReply> {
+export function rawExchange(
+  port: number,
+  data: string | Buffer | ReadonlyArray<string | Buffer>,
+  opts: { waitMs?: number; pauseMs?: number } = {},
+): Promise<RawReply> {
   const parts = Array.isArray(data) ? data : [data];
   const waitMs = opts.waitMs ?? 1_000;
   return new Promise((resolve) => {

@@ -16,8 +16,20 @@ test('an Entra session revoked on one replica ends its gateway sessions on anoth
   const user = await store.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
   let clock = Date.now();
   const session = (sid: string | undefined): SessionData => ({
-    v: 1, sid: randomUUID(), realm: 'staff', host: 'staff.example.test', uid: user.id, email: user.email, name: 'Ada', role: 'member',
-    client: null, amr: ['sso'], authTime: Math.floor(clock / 1000), iat: clock, seen: clock, idp: { tid: TID, oid: randomUUID(), ...(sid ? { sid } : {}) },
+    v: 1,
+    sid: randomUUID(),
+    realm: 'staff',
+    host: 'staff.example.test',
+    uid: user.id,
+    email: user.email,
+    name: 'Ada',
+    role: 'member',
+    client: null,
+    amr: ['sso'],
+    authTime: Math.floor(clock / 1000),
+    iat: clock,
+    seen: clock,
+    idp: { tid: TID, oid: randomUUID(), ...(sid ? { sid } : {}) },
   });
   const opts = { ttlMs: 10_000, sessionLifetimeMs: 3_600_000, now: () => clock };
   const here = storeRevocation(store, opts);
@@ -32,11 +44,19 @@ test('an Entra session revoked on one replica ends its gateway sessions on anoth
   for (const s of [...fromIt, other, noSid]) assert.equal((await there.review(s, clock)) === null, false);
 
   await here.revokeIdpSession(TID, 'entra-sid-1', clock);
-  assert.equal(null === await here.review(fromIt[0] as SessionData, clock), true, 'at once on the replica that received it');
-  assert.equal(null === await there.review(fromIt[1] as SessionData, clock), false, 'the other replica still has its cached answer');
+  assert.equal(null === (await here.review(fromIt[0] as SessionData, clock)), true, 'at once on the replica that received it');
+  assert.equal(null === (await there.review(fromIt[1] as SessionData, clock)), false, 'the other replica still has its cached answer');
   clock += 10_001;
-  for (const s of fromIt) assert.equal(null === await there.review(s, clock), true, 'within the bound on every replica');
-  assert.equal(null === await there.review(other, clock), false, 'another Entra session is not affected');
-  assert.equal(null === await there.review(noSid, clock), false);
-  assert.equal(null === await there.review({ ...(fromIt[0] as SessionData), idp: { tid: '99999999-2222-4333-8444-555555555555', oid: randomUUID(), sid: 'entra-sid-1' } }, clock), false, 'the same sid in another tenant is another session');
+  for (const s of fromIt) assert.equal(null === (await there.review(s, clock)), true, 'within the bound on every replica');
+  assert.equal(null === (await there.review(other, clock)), false, 'another Entra session is not affected');
+  assert.equal(null === (await there.review(noSid, clock)), false);
+  assert.equal(
+    null ===
+      (await there.review(
+        { ...(fromIt[0] as SessionData), idp: { tid: '99999999-2222-4333-8444-555555555555', oid: randomUUID(), sid: 'entra-sid-1' } },
+        clock,
+      )),
+    false,
+    'the same sid in another tenant is another session',
+  );
 });

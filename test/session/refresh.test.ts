@@ -42,7 +42,10 @@ describe('a replayed old cookie', () => {
   after(() => gw.close());
 
   /** the response's session cookie pair (`name=value`), or undefined */
-  async function send(path: string, cookie: string): Promise<{ status: number; refreshed: string | undefined; cleared: boolean; attributes: string | undefined }> {
+  async function send(
+    path: string,
+    cookie: string,
+  ): Promise<{ status: number; refreshed: string | undefined; cleared: boolean; attributes: string | undefined }> {
     const res = await gw.request(HOSTS.staff, path, { cookie, headers: { accept: 'application/json' } });
     await res.body.dump();
     const mine = setCookies(res).filter((c) => c.startsWith(`${gw.cookieName}=`));
@@ -58,11 +61,17 @@ describe('a replayed old cookie', () => {
     clock.advance(TOUCH_MS + 60_000);
     const answers = [];
     for (const path of ['/private', '/private/a', '/.auth/me', '/private/b', '/.auth/me']) answers.push(await send(path, old));
-    assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
+    assert.ok(
+      answers.every((a) => a.status === 200),
+      JSON.stringify(answers),
+    );
     const first = answers[0]?.refreshed;
     assert.ok(first, 'the proxied response carries the refreshed cookie');
     assert.equal(answers[0]?.attributes, 'Path=/; HttpOnly; SameSite=Lax', 'the attributes secure-session gives the session cookie');
-    assert.ok(answers.every((a) => a.refreshed === first), 'every response, proxied or the gateway\'s own, carries the same refreshed cookie');
+    assert.ok(
+      answers.every((a) => a.refreshed === first),
+      "every response, proxied or the gateway's own, carries the same refreshed cookie",
+    );
     assert.equal(seals, 1, 'the refresh is sealed once');
     // parallel requests with the old cookie: still one seal
     const burst = await Promise.all(Array.from({ length: 16 }, (_, i) => send(`/private/${i}`, old)));
@@ -85,7 +94,7 @@ describe('a replayed old cookie', () => {
     assert.equal(seals, 2);
   });
 
-  test('another session of the same user never gets this session\'s refreshed cookie', async () => {
+  test("another session of the same user never gets this session's refreshed cookie", async () => {
     const a = await gw.sessionCookie(HOSTS.staff, { email: 'two-sessions@example.com' });
     const user = await gw.store.getUserByEmail('staff', 'two-sessions@example.com');
     assert.ok(user);
@@ -113,7 +122,7 @@ describe('a replayed old cookie', () => {
     assert.equal(gw.staffUpstream.received.filter((q) => q.headers.cookie?.includes(r.refreshed as string)).length, 0);
   });
 
-  test('a disabled user\'s session is refused even while its refresh is cached', async () => {
+  test("a disabled user's session is refused even while its refresh is cached", async () => {
     const old = await gw.sessionCookie(HOSTS.staff, { email: 'disabled-later@example.com' });
     const user = await gw.store.getUserByEmail('staff', 'disabled-later@example.com');
     assert.ok(user);
@@ -129,7 +138,7 @@ describe('a replayed old cookie', () => {
     }
   });
 
-  test('an idle-expired cookie is refused even while its session\'s refresh is cached', async () => {
+  test("an idle-expired cookie is refused even while its session's refresh is cached", async () => {
     const old = await gw.sessionCookie(HOSTS.staff);
     clock.advance(590_000);
     const r = await send('/private', old);

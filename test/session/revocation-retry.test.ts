@@ -24,8 +24,20 @@ test('a sign-out the store could not record is retried until it is, then every r
   const user = await real.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
   const now = Date.now();
   const session: SessionData = {
-    v: 1, sid: randomUUID(), realm: 'staff', host: 'staff.example.test', uid: user.id, email: user.email, name: 'Ada', role: 'member',
-    client: null, amr: ['pwd', 'otp'], authTime: Math.floor(now / 1000), iat: now, seen: now, idp: null,
+    v: 1,
+    sid: randomUUID(),
+    realm: 'staff',
+    host: 'staff.example.test',
+    uid: user.id,
+    email: user.email,
+    name: 'Ada',
+    role: 'member',
+    client: null,
+    amr: ['pwd', 'otp'],
+    authTime: Math.floor(now / 1000),
+    iat: now,
+    seen: now,
+    idp: null,
   };
   const errors: unknown[] = [];
   const opts = { ttlMs: 0, sessionLifetimeMs: 3_600_000, now: Date.now, retryMs: 50, onError: (e: unknown) => errors.push(e) };
@@ -58,7 +70,22 @@ test('close() makes one last attempt to record what is pending', async (t) => {
   let down = true;
   const store: Store = { ...real, consumeOnce: (...a) => (down ? Promise.reject(new StoreError('UNAVAILABLE', 'down')) : real.consumeOnce(...a)) };
   const now = Date.now();
-  const session = { v: 1, sid: randomUUID(), realm: 'staff', host: 'h', uid: 'u', email: 'e@example.com', name: 'n', role: 'member', client: null, amr: ['pwd'], authTime: 0, iat: now, seen: now, idp: null } as SessionData;
+  const session = {
+    v: 1,
+    sid: randomUUID(),
+    realm: 'staff',
+    host: 'h',
+    uid: 'u',
+    email: 'e@example.com',
+    name: 'n',
+    role: 'member',
+    client: null,
+    amr: ['pwd'],
+    authTime: 0,
+    iat: now,
+    seen: now,
+    idp: null,
+  } as SessionData;
   const check = storeRevocation(store, { ttlMs: 0, sessionLifetimeMs: 3_600_000, now: Date.now, retryMs: 60_000 });
   await assert.rejects(check.revokeSession(session, now));
   down = false;

@@ -73,7 +73,7 @@ describe('sessions are bound to their realm and host', () => {
     assert.equal((await me(gw, HOSTS.globex, cookie)).status, 401);
   });
 
-  test('one wildcard sub-domain does not accept another\'s cookie', async () => {
+  test("one wildcard sub-domain does not accept another's cookie", async () => {
     const cookie = await gw.sessionCookie('a.initech.example.test');
     assert.equal((await me(gw, 'a.initech.example.test', cookie)).status, 200);
     assert.equal((await me(gw, 'b.initech.example.test', cookie)).status, 401);
@@ -149,7 +149,10 @@ describe('idle timeout and absolute lifetime', () => {
     // …but the original cookie is now idle for 1198 s
     const stale = await me(gw, HOSTS.staff, cookie);
     assert.equal(stale.status, 401);
-    assert.ok(stale.setCookie.some((c) => c.startsWith(`${gw.cookieName}=`) && isCleared(c)), 'the expired cookie is cleared');
+    assert.ok(
+      stale.setCookie.some((c) => c.startsWith(`${gw.cookieName}=`) && isCleared(c)),
+      'the expired cookie is cleared',
+    );
     clock.set(start);
   });
 
@@ -247,7 +250,10 @@ describe('cookie attributes with session.secure', () => {
     assert.equal(r.status, 200);
     const set = r.setCookie.find((c) => c.startsWith('__Host-regentra_session='));
     assert.ok(set, r.setCookie.join('\n'));
-    const attrs = set.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    const attrs = set
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
     assert.ok(attrs.includes('secure'), set);
     assert.ok(attrs.includes('httponly'), set);
     assert.ok(attrs.includes('samesite=lax'), set);
@@ -354,7 +360,7 @@ describe('revocation', () => {
     return { cookie, id: user.id };
   }
 
-  test('a disabled user\'s session ends within revocationCheckSeconds', async () => {
+  test("a disabled user's session ends within revocationCheckSeconds", async () => {
     const { cookie, id } = await signedIn('disable-me@example.com');
     assert.equal((await me(gw, HOSTS.staff, cookie)).status, 200);
     await gw.store.updateUser('staff', id, { status: 'disabled' });
@@ -382,7 +388,7 @@ describe('revocation', () => {
     assert.equal((await me(gw, HOSTS.staff, newer)).status, 200);
   });
 
-  test('a deleted user\'s session ends', async () => {
+  test("a deleted user's session ends", async () => {
     const { cookie, id } = await signedIn('delete-me@example.com');
     assert.equal((await me(gw, HOSTS.staff, cookie)).status, 200);
     await gw.store.deleteUser('staff', id);

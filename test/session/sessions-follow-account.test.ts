@@ -118,7 +118,8 @@ test('a role change reaches every session on both replicas: the next request car
   // promoted back: admin again everywhere
   await setRole(r.a.store, { ...user, role: 'member' }, 'admin', { actor: 'cli', now: r.clock.now });
   r.pastBound();
-  for (const gw of [r.a, r.b]) assert.deepEqual([(await visit(gw, HOSTS.staff, cookie)).role, (await visit(gw, HOSTS.staff, cookie)).jwtRole], ['admin', 'admin']);
+  for (const gw of [r.a, r.b])
+    assert.deepEqual([(await visit(gw, HOSTS.staff, cookie)).role, (await visit(gw, HOSTS.staff, cookie)).jwtRole], ['admin', 'admin']);
 });
 
 test('disable, then enable: a cookie copied before the disable stays dead on both replicas', async (t) => {
@@ -140,7 +141,15 @@ test('password reset, MFA reset, link and unlink end the sessions on both replic
     ['password reset', (u) => setPassword(r.a.store, u, 'a brand new long passphrase 93', { actor: 'cli', now: r.clock.now, minLength: 12 })],
     ['MFA reset', (u) => resetMfa(r.a.store, u, { actor: 'cli', now: r.clock.now })],
     ['link', (u) => linkIdentity(r.a.store, u, { tid: TENANTS.staff, oid: USERS.ken.oid }, { actor: 'cli', now: r.clock.now })],
-    ['unlink', async (u) => unlinkIdentity(r.a.store, await linkIdentity(r.a.store, u, { tid: TENANTS.staff, oid: USERS.grace.oid }, { actor: "cli", now: () => r.clock.t - 10_000 }), { actor: 'cli', now: r.clock.now })],
+    [
+      'unlink',
+      async (u) =>
+        unlinkIdentity(
+          r.a.store,
+          await linkIdentity(r.a.store, u, { tid: TENANTS.staff, oid: USERS.grace.oid }, { actor: 'cli', now: () => r.clock.t - 10_000 }),
+          { actor: 'cli', now: r.clock.now },
+        ),
+    ],
   ];
   for (const [what, change] of changes) {
     r.clock.advance(60_000);
@@ -170,7 +179,11 @@ test('staff SSO-only on: password sessions end on both replicas, SSO sessions st
   assert.deepEqual(ssoSeen.amr, ['sso']);
 
   // break glass from the CLI: password sign-in is allowed again, but that session stays ended
-  const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+  const sink = new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
   const io: Io = { stdout: sink, stderr: sink, stdin: process.stdin };
   assert.equal(await runSsoCommand(['disable-sso-only'], { config: r.a.config, store: r.a.store, io }), 0);
   r.pastBound();
@@ -185,7 +198,8 @@ test('portal password sign-in turned off: the client’s password sessions end o
   const sso = await ssoSession(r, HOSTS.acme, USERS.alice.oid);
   const { cookie: globex } = await passwordSession(r, HOSTS.globex);
   const admin = new AdminBrowser(r.a, HOSTS.staff, (await staffAdmin(r.a)).cookie);
-  const save = (fields: Record<string, string>) => admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on', ...fields });
+  const save = (fields: Record<string, string>) =>
+    admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on', ...fields });
 
   assert.equal((await save({})).status, 303, 'password sign-in off');
   r.pastBound();
@@ -204,11 +218,18 @@ test('SSO turned off (staff) or the tenant changed (portal): SSO sessions end on
   const staffSso = await ssoSession(r, HOSTS.staff, USERS.ada.oid);
   const { cookie: acmePwd } = await passwordSession(r, HOSTS.acme);
   const acmeSso = await ssoSession(r, HOSTS.acme, USERS.alice.oid);
-  for (const [host, cookie] of [[HOSTS.staff, staffSso], [HOSTS.acme, acmeSso]] as const) assert.deepEqual(await statusOnBoth(r, host, cookie), [200, 200]);
+  for (const [host, cookie] of [
+    [HOSTS.staff, staffSso],
+    [HOSTS.acme, acmeSso],
+  ] as const)
+    assert.deepEqual(await statusOnBoth(r, host, cookie), [200, 200]);
 
   const admin = new AdminBrowser(r.a, HOSTS.staff, (await staffAdmin(r.a)).cookie);
   assert.equal((await admin.submit(PATH.sso, { action: 'disable' })).status, 303);
-  assert.equal((await admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.globex, ssoEnabled: 'on', passwordAllowed: 'on' })).status, 303);
+  assert.equal(
+    (await admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.globex, ssoEnabled: 'on', passwordAllowed: 'on' })).status,
+    303,
+  );
   r.pastBound();
   assert.deepEqual(await statusOnBoth(r, HOSTS.staff, staffSso), [302, 302], 'staff SSO off');
   assert.deepEqual(await statusOnBoth(r, HOSTS.acme, acmeSso), [302, 302], 'Acme now signs in through another tenant');
@@ -216,7 +237,10 @@ test('SSO turned off (staff) or the tenant changed (portal): SSO sessions end on
   assert.deepEqual(await statusOnBoth(r, HOSTS.acme, acmePwd), [200, 200]);
 
   // the tenant back as it was: the session that ended stays ended
-  assert.equal((await admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on' })).status, 303);
+  assert.equal(
+    (await admin.submit(PATH.portal('acme'), { action: 'save', mfa: 'default', tenantId: TENANTS.acme, ssoEnabled: 'on', passwordAllowed: 'on' })).status,
+    303,
+  );
   r.pastBound();
   assert.deepEqual(await statusOnBoth(r, HOSTS.acme, acmeSso), [302, 302]);
 });

@@ -86,7 +86,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await newUser(realm, 'b@example.com');
       await newUser(realm, 'a@example.com');
       const elsewhere = await newUser();
-      assert.deepEqual((await store.listUsers(realm)).map((user) => user.email), ['a@example.com', 'b@example.com']);
+      assert.deepEqual(
+        (await store.listUsers(realm)).map((user) => user.email),
+        ['a@example.com', 'b@example.com'],
+      );
       const all = await store.listUsers();
       assert.ok(all.some((user) => user.id === elsewhere.id));
       assert.ok(all.filter((user) => user.realm === realm).length === 2);
@@ -97,9 +100,15 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const user = await newUser(realm, 'first@example.com');
       await newUser(realm, 'taken@example.com');
       const patched = await store.updateUser(realm, user.id, {
-        email: ' New@Example.com', displayName: 'New Name', role: 'admin', status: 'disabled',
-        passwordHash: 'scrypt$x', totpSecretEnc: 'v1.k.a.b', totpEnrolledAt: 1_700_000_000_000,
-        totpLastStep: 5, sessionsValidAfter: 1_700_000_000_001,
+        email: ' New@Example.com',
+        displayName: 'New Name',
+        role: 'admin',
+        status: 'disabled',
+        passwordHash: 'scrypt$x',
+        totpSecretEnc: 'v1.k.a.b',
+        totpEnrolledAt: 1_700_000_000_000,
+        totpLastStep: 5,
+        sessionsValidAfter: 1_700_000_000_001,
       });
       assert.equal(patched.email, 'new@example.com');
       assert.equal(patched.emailDisplay, 'New@Example.com');
@@ -128,7 +137,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const realm = unique('realm');
       const tid = randomUUID();
       const bound = await store.createUser({
-        realm, email: 'sso@example.com', displayName: 'S', externalTid: tid, externalOid: 'oid-1',
+        realm,
+        email: 'sso@example.com',
+        displayName: 'S',
+        externalTid: tid,
+        externalOid: 'oid-1',
       });
       assert.deepEqual(await store.getUserByExternalId(realm, tid, 'oid-1'), bound);
       assert.equal(await store.getUserByExternalId(realm, tid, 'oid-2'), null);
@@ -139,7 +152,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(await store.getUserByExternalId(realm, tid, 'oid-2'), linked);
       await rejectsWith(store.updateUser(realm, later.id, { externalOid: 'oid-1' }), 'DUPLICATE');
       const elsewhere = await store.createUser({
-        realm: unique('realm'), email: 'sso@example.com', displayName: 'S', externalTid: tid, externalOid: 'oid-1',
+        realm: unique('realm'),
+        email: 'sso@example.com',
+        displayName: 'S',
+        externalTid: tid,
+        externalOid: 'oid-1',
       });
       assert.equal(elsewhere.externalOid, 'oid-1');
     });
@@ -179,7 +196,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const policy: LockoutPolicy = { maxFailures: 100, windowMs: 60_000, lockMs: 1000 };
       const now = Date.now();
       const results = await times(10, () => store.recordFailure(realm, user.id, now, policy));
-      assert.deepEqual(results.map((result) => result.failures).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual(
+        results.map((result) => result.failures).sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      );
     });
 
     test('acceptTotpStep is a compare-and-set on the last step', async () => {
@@ -255,7 +275,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const policy = { maxFailures: 100, windowMs: 60_000, lockMs: 60_000 };
       const t = Date.now();
       const results = await Promise.all(Array.from({ length: 20 }, () => store.recordKeyedFailure(key, t, policy)));
-      assert.deepEqual(results.map((r) => r.failures).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        results.map((r) => r.failures).sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
 
     test('hasOnceKey reads a recorded key until it expires, without recording one', async () => {
@@ -326,22 +349,43 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.putSetting(`${prefix.toUpperCase()}c`, 3);
       await store.putSetting(`${prefix.slice(0, -2)}xyz`, 4);
       const listed = await store.listSettings(prefix);
-      assert.deepEqual(listed.map((setting) => [setting.key, setting.value]), [[`${prefix}a`, 1], [`${prefix}b`, 2]]);
+      assert.deepEqual(
+        listed.map((setting) => [setting.key, setting.value]),
+        [
+          [`${prefix}a`, 1],
+          [`${prefix}b`, 2],
+        ],
+      );
     });
 
     test('audit is appended and listed newest first, with filters', async () => {
       const realm = unique('realm');
       const base = { outcome: 'info', userId: null, actor: null, ip: null, details: {} } as const;
-      await store.appendAudit({ ...base, at: 1000, type: 'signin', outcome: 'success', realm, userId: 'u1', ip: '192.0.2.1', details: { method: 'password', n: 1 } });
+      await store.appendAudit({
+        ...base,
+        at: 1000,
+        type: 'signin',
+        outcome: 'success',
+        realm,
+        userId: 'u1',
+        ip: '192.0.2.1',
+        details: { method: 'password', n: 1 },
+      });
       await store.appendAudit({ ...base, at: 3000, type: 'signout', realm, actor: 'cli' });
       await store.appendAudit({ ...base, at: 2000, type: 'signin', outcome: 'failure', realm });
       await store.appendAudit({ ...base, at: 2000, type: 'signin', realm });
       await store.appendAudit({ ...base, at: 5000, type: 'signin', realm: unique('realm') });
 
       const listed = await store.listAudit({ realm });
-      assert.deepEqual(listed.map((event) => [event.at, event.type, event.outcome]), [
-        [3000, 'signout', 'info'], [2000, 'signin', 'info'], [2000, 'signin', 'failure'], [1000, 'signin', 'success'],
-      ]);
+      assert.deepEqual(
+        listed.map((event) => [event.at, event.type, event.outcome]),
+        [
+          [3000, 'signout', 'info'],
+          [2000, 'signin', 'info'],
+          [2000, 'signin', 'failure'],
+          [1000, 'signin', 'success'],
+        ],
+      );
       const oldest = listed[3];
       assert.equal(typeof oldest?.id, 'number');
       assert.deepEqual(
@@ -349,8 +393,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         { realm, userId: 'u1', actor: null, ip: '192.0.2.1', details: { method: 'password', n: 1 } },
       );
       assert.equal(listed[0]?.actor, 'cli');
-      assert.deepEqual((await store.listAudit({ realm, type: 'signin' })).map((event) => event.at), [2000, 2000, 1000]);
-      assert.deepEqual((await store.listAudit({ realm, limit: 2 })).map((event) => event.at), [3000, 2000]);
+      assert.deepEqual(
+        (await store.listAudit({ realm, type: 'signin' })).map((event) => event.at),
+        [2000, 2000, 1000],
+      );
+      assert.deepEqual(
+        (await store.listAudit({ realm, limit: 2 })).map((event) => event.at),
+        [3000, 2000],
+      );
       const recent = await store.listAudit({ limit: 1000 });
       assert.ok(recent.length >= 5);
       assert.ok(recent.every((event, index) => index === 0 || recent[index - 1]!.at >= event.at));
@@ -366,21 +416,42 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.appendAudit({ ...base, at: 10_100, type: 'user.disable', realm, userId: 'p2', actor: 'p1' });
       await store.appendAudit({ ...base, at: 10_200, type: 'user.disable', realm, userId: 'p2', actor: 'cli' });
       assert.equal((await store.listAudit({ realm, person: 'p1' })).length, 6, 'as user or as actor');
-      assert.deepEqual((await store.listAudit({ realm, person: 'p2' })).map((e) => e.at), [10_200, 10_100]);
-      assert.deepEqual((await store.listAudit({ realm, since: 10_001, until: 10_003 })).map((e) => e.at), [10_002, 10_001]);
-      assert.deepEqual((await store.listAudit({ realm, limit: 2, offset: 2 })).map((e) => e.at), [10_004, 10_003]);
+      assert.deepEqual(
+        (await store.listAudit({ realm, person: 'p2' })).map((e) => e.at),
+        [10_200, 10_100],
+      );
+      assert.deepEqual(
+        (await store.listAudit({ realm, since: 10_001, until: 10_003 })).map((e) => e.at),
+        [10_002, 10_001],
+      );
+      assert.deepEqual(
+        (await store.listAudit({ realm, limit: 2, offset: 2 })).map((e) => e.at),
+        [10_004, 10_003],
+      );
       assert.deepEqual(await store.listAudit({ realm, offset: 100 }), []);
     });
 
     test('sessions: recorded, updated in place, listed per user most recent first, deleted, purged when expired', async () => {
       const realm = unique('realm');
       const t = 5_000_000_000_000;
-      const a = { sid: unique('sid'), realm, userId: 'u1', createdAt: t, lastSeen: t, expiresAt: t + 1000, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', ip: '192.0.2.1' };
+      const a = {
+        sid: unique('sid'),
+        realm,
+        userId: 'u1',
+        createdAt: t,
+        lastSeen: t,
+        expiresAt: t + 1000,
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+        ip: '192.0.2.1',
+      };
       const b = { ...a, sid: unique('sid'), lastSeen: t + 10, userAgent: null, ip: null };
       await store.recordSession(a);
       await store.recordSession(b);
       await store.recordSession({ ...a, sid: unique('sid'), userId: 'u2' });
-      assert.deepEqual((await store.listSessions(realm, 'u1', t)).map((s) => s.sid), [b.sid, a.sid]);
+      assert.deepEqual(
+        (await store.listSessions(realm, 'u1', t)).map((s) => s.sid),
+        [b.sid, a.sid],
+      );
       await store.recordSession({ ...a, lastSeen: t + 20, ip: '192.0.2.9', createdAt: 1 });
       const [first] = await store.listSessions(realm, 'u1', t);
       assert.deepEqual(first, { ...a, lastSeen: t + 20, ip: '192.0.2.9' }, 'an update keeps created_at');

@@ -28,7 +28,10 @@ describe('gateway on PostgreSQL', () => {
       assert.equal(echo.url, '/reports');
       assert.equal(echo.headers['x-regentra-email'], 'pg-user@example.com');
       const rows = await adminQuery<{ email: string }>(`SELECT email FROM ${schema}.users`);
-      assert.deepEqual(rows.map((r) => r.email), ['pg-user@example.com']);
+      assert.deepEqual(
+        rows.map((r) => r.email),
+        ['pg-user@example.com'],
+      );
     } finally {
       await gw.close();
       await store.close();
@@ -46,7 +49,10 @@ describe('gateway on PostgreSQL', () => {
     try {
       const gw = (served = await startServed(raw));
       assert.equal(gw.running.app.gateway.store.kind, 'postgres');
-      const migrated = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [schema, 'schema_migrations']);
+      const migrated = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [
+        schema,
+        'schema_migrations',
+      ]);
       assert.equal(Number(migrated[0]?.n), 1, 'migrations ran in the configured schema');
 
       const ready = await gw.ops('/readyz');
@@ -110,11 +116,15 @@ describe('gateway on PostgreSQL', () => {
       const store = one.running.app.gateway.store;
       const [user] = await store.listUsers('staff');
       await store.updateUser('staff', user!.id, { status: 'disabled' });
-      await eventually(async () => {
-        const res = await two.request(HOSTS.staff, '/app', { cookie });
-        await res.body.dump();
-        return res.statusCode === 401;
-      }, 5_000, 'the other replica to see the disabled user');
+      await eventually(
+        async () => {
+          const res = await two.request(HOSTS.staff, '/app', { cookie });
+          await res.body.dump();
+          return res.statusCode === 401;
+        },
+        5_000,
+        'the other replica to see the disabled user',
+      );
     } finally {
       for (const replica of replicas) await replica.close();
       await staff.close();

@@ -55,9 +55,12 @@ describe('postgres store', () => {
       await Promise.all(stores.map((store) => store.migrate()));
       await Promise.all(stores.map((store) => store.migrate()));
       const rows = await adminQuery<{ version: number; name: string; n: string }>(
-        `SELECT version, name, COUNT(*) OVER (PARTITION BY version) AS n FROM ${schema}.schema_migrations ORDER BY version`);
-      assert.deepEqual(rows.map(({ version, name, n }) => ({ version, name, n: Number(n) })),
-        MIGRATIONS.map(({ version, name }) => ({ version, name, n: 1 })));
+        `SELECT version, name, COUNT(*) OVER (PARTITION BY version) AS n FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+      assert.deepEqual(
+        rows.map(({ version, name, n }) => ({ version, name, n: Number(n) })),
+        MIGRATIONS.map(({ version, name }) => ({ version, name, n: 1 })),
+      );
       const user = await stores[0]!.createUser({ realm: 'staff', email: 'race@example.com', displayName: 'R' });
       assert.deepEqual(await stores[2]!.getUser('staff', user.id), user);
     } finally {
@@ -122,7 +125,10 @@ describe('postgres store', () => {
     let store: Store | undefined;
     try {
       store = await openPostgresStore({
-        url: proxy.url, schema, pool: POOL, onBackgroundError: (error) => backgroundErrors.push(error),
+        url: proxy.url,
+        schema,
+        pool: POOL,
+        onBackgroundError: (error) => backgroundErrors.push(error),
       });
       await store.migrate();
       const user = await store.createUser({ realm: 'staff', email: 'lost@example.com', displayName: 'L' });
@@ -150,7 +156,7 @@ describe('postgres store', () => {
   test('BIGINT times come back as numbers', async () => {
     const store = await openStore({ driver: 'postgres', url: DATABASE_URL, schema: contractSchema, pool: POOL, now: () => 1_800_000_000_123 });
     try {
-      const user = await store.createUser({ realm: 'bigint', email: `${randomBytes(6).toString("hex")}@example.com`, displayName: 'B' });
+      const user = await store.createUser({ realm: 'bigint', email: `${randomBytes(6).toString('hex')}@example.com`, displayName: 'B' });
       assert.equal(user.createdAt, 1_800_000_000_123);
       assert.equal(await store.acceptTotpStep('bigint', user.id, 2 ** 40), true);
       assert.equal((await store.getUser('bigint', user.id))?.totpLastStep, 2 ** 40);

@@ -64,7 +64,10 @@ describe('secretbox', () => {
     throwsWith(() => box.open([version, keyId, flip(iv, 3), body].join('.'), AAD), 'DECRYPT_FAILED');
     // the same key under another id: the header is authenticated too
     const raw = randomBytes(32);
-    const twin = createSecretBox([{ id: 'a', key: raw }, { id: 'b', key: raw }]);
+    const twin = createSecretBox([
+      { id: 'a', key: raw },
+      { id: 'b', key: raw },
+    ]);
     const sealedA = twin.seal('secret', AAD);
     throwsWith(() => twin.open(sealedA.replace('v1.a.', 'v1.b.'), AAD), 'DECRYPT_FAILED');
   });
@@ -77,8 +80,16 @@ describe('secretbox', () => {
   test('malformed values fail with BAD_FORMAT', () => {
     const box = createSecretBox([key('k1')]);
     const sealed = box.seal('secret', AAD);
-    for (const bad of ['', 'secret', sealed.replace('v1.', 'v2.'), `${sealed}.x`, sealed.split('.').slice(0, 3).join('.'),
-      sealed.replace(/\.[^.]+$/, '.AAAA'), sealed.replace(/^(v1\.k1\.)[^.]+/, '$1AAAA'), sealed.replace(/\.([^.]+)$/, '.$1+/')]) {
+    for (const bad of [
+      '',
+      'secret',
+      sealed.replace('v1.', 'v2.'),
+      `${sealed}.x`,
+      sealed.split('.').slice(0, 3).join('.'),
+      sealed.replace(/\.[^.]+$/, '.AAAA'),
+      sealed.replace(/^(v1\.k1\.)[^.]+/, '$1AAAA'),
+      sealed.replace(/\.([^.]+)$/, '.$1+/'),
+    ]) {
       throwsWith(() => box.open(bad, AAD), 'BAD_FORMAT');
     }
     throwsWith(() => box.open(undefined as unknown as string, AAD), 'BAD_FORMAT');

@@ -55,7 +55,10 @@ describe('sqlite store', () => {
     const db = new DatabaseSync(path);
     try {
       const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
-      assert.deepEqual(rows.map((row) => ({ ...row })), MIGRATIONS.map(({ version, name }) => ({ version, name })));
+      assert.deepEqual(
+        rows.map((row) => ({ ...row })),
+        MIGRATIONS.map(({ version, name }) => ({ version, name })),
+      );
       assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
     } finally {
       db.close();

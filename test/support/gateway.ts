@@ -99,15 +99,35 @@ export interface StartOptions {
  * A session cookie header for `host`, sealed with `app`'s keys (tests only).
  * Creates the user in `store` (revocation checks need it) unless `uid` is given.
  */
-export async function sealedSessionCookie(app: GatewayApp, store: Store, host: string, now: () => number = Date.now, overrides: Partial<SessionData> = {}): Promise<string> {
+export async function sealedSessionCookie(
+  app: GatewayApp,
+  store: Store,
+  host: string,
+  now: () => number = Date.now,
+  overrides: Partial<SessionData> = {},
+): Promise<string> {
   const site = app.gateway.sites.lookup(host);
   if (!site) throw new Error(`no site for ${host}`);
   const t = now();
   const email = overrides.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
-  const uid = overrides.uid ?? (await store.createUser({ realm: site.realm, email, displayName: overrides.name ?? 'Ada Lovelace', role: site.kind === 'staff' ? 'admin' : 'member' })).id;
+  const uid =
+    overrides.uid ??
+    (await store.createUser({ realm: site.realm, email, displayName: overrides.name ?? 'Ada Lovelace', role: site.kind === 'staff' ? 'admin' : 'member' })).id;
   const data: SessionData = {
-    v: 1, sid: randomUUID(), realm: site.realm, host: host.toLowerCase(), uid, email, name: 'Ada Lovelace',
-    role: site.kind === 'staff' ? 'admin' : null, client: site.clientId, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
+    v: 1,
+    sid: randomUUID(),
+    realm: site.realm,
+    host: host.toLowerCase(),
+    uid,
+    email,
+    name: 'Ada Lovelace',
+    role: site.kind === 'staff' ? 'admin' : null,
+    client: site.clientId,
+    amr: ['pwd', 'otp'],
+    authTime: Math.floor(t / 1000),
+    iat: t,
+    seen: t,
+    idp: null,
     ...overrides,
   };
   return `${cookieNamesFor(app.gateway.config).session}=${sealSession(app, data)}`;

@@ -69,7 +69,7 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
   },
   '700027': {
     user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
-    admin: "Microsoft refused the certificate: it is not uploaded to the app registration, has expired, or the signature did not match it.",
+    admin: 'Microsoft refused the certificate: it is not uploaded to the app registration, has expired, or the signature did not match it.',
     hint: 'Download the certificate from Regentra (its thumbprint is shown next to it) and upload it under Certificates & secrets → Certificates in the app registration; check that the thumbprint Azure shows is the same.',
   },
   '700024': {
@@ -79,7 +79,7 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
   },
   '700021': {
     user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
-    admin: "The certificate sign-in named another application than the Client ID.",
+    admin: 'The certificate sign-in named another application than the Client ID.',
     hint: 'Check the Client ID (Application ID from the app registration).',
   },
   '700023': {
@@ -89,7 +89,7 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
   },
   '50011': {
     user: 'This sign-in is not set up correctly. Your administrator needs to fix it.',
-    admin: "The redirect URI sent by Regentra is not registered on the app.",
+    admin: 'The redirect URI sent by Regentra is not registered on the app.',
     hint: "Add the redirect URI shown in Regentra's SSO settings to the app registration (Authentication → Web → Redirect URIs), exactly as shown.",
   },
   '7000229': {
@@ -109,7 +109,8 @@ export const AADSTS_CATALOGUE: Readonly<Record<string, AadstsEntry>> = Object.fr
   },
   '50076': {
     user: 'Your organisation requires multi-factor authentication for this sign-in. Start again and complete the verification Microsoft asks for.',
-    admin: 'Multi-factor authentication is required (by a Conditional Access policy, per-user MFA, or because the person signs in from a new location) and was not completed.',
+    admin:
+      'Multi-factor authentication is required (by a Conditional Access policy, per-user MFA, or because the person signs in from a new location) and was not completed.',
     hint: 'Have the person sign in again and complete MFA; if they cannot, check their authentication methods in the Microsoft Entra admin center and look up the sign-in by its correlation ID in Sign-in logs.',
   },
   '500011': {
@@ -146,7 +147,13 @@ export function describeAadsts(errorDescription: string | undefined, body?: Read
   if (n === null) return null;
   const microsoft = entraIds(body, errorDescription);
   const entry = AADSTS_CATALOGUE[n];
-  if (!entry) return Object.freeze({ code: `AADSTS${n}`, message: `Microsoft refused the request (AADSTS${n}).`, hint: `Look up AADSTS${n} at https://login.microsoftonline.com/error?code=${n}.`, microsoft });
+  if (!entry)
+    return Object.freeze({
+      code: `AADSTS${n}`,
+      message: `Microsoft refused the request (AADSTS${n}).`,
+      hint: `Look up AADSTS${n} at https://login.microsoftonline.com/error?code=${n}.`,
+      microsoft,
+    });
   return Object.freeze({ code: `AADSTS${n}`, message: entry.admin, hint: entry.hint, microsoft });
 }
 

@@ -64,7 +64,10 @@ export function newSecrets(): { id: string; nonce: string; verifier: string; sta
 }
 
 export function sealCentralState(app: FastifyInstance, s: CentralState): string {
-  return app.gateway.secretBox.seal(JSON.stringify({ i: s.id, n: s.nonce, v: s.verifier, c: s.clientId, t: s.tenantId, h: s.host, x: s.exp }), CENTRAL_STATE_AAD);
+  return app.gateway.secretBox.seal(
+    JSON.stringify({ i: s.id, n: s.nonce, v: s.verifier, c: s.clientId, t: s.tenantId, h: s.host, x: s.exp }),
+    CENTRAL_STATE_AAD,
+  );
 }
 
 /** Open a central `state`; null when it does not open, is malformed or has expired. */
@@ -76,10 +79,26 @@ export function openCentralState(app: FastifyInstance, state: string): CentralSt
     return null;
   }
   const r = raw as Record<string, unknown>;
-  const ok = typeof r === 'object' && r !== null && typeof r.i === 'string' && typeof r.n === 'string' && typeof r.v === 'string'
-    && typeof r.c === 'string' && isGuid(r.t) && typeof r.h === 'string' && typeof r.x === 'number';
+  const ok =
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.i === 'string' &&
+    typeof r.n === 'string' &&
+    typeof r.v === 'string' &&
+    typeof r.c === 'string' &&
+    isGuid(r.t) &&
+    typeof r.h === 'string' &&
+    typeof r.x === 'number';
   if (!ok || (r.x as number) < app.gateway.now()) return null;
-  return { id: r.i as string, nonce: r.n as string, verifier: r.v as string, clientId: r.c as string, tenantId: r.t as string, host: r.h as string, exp: r.x as number };
+  return {
+    id: r.i as string,
+    nonce: r.n as string,
+    verifier: r.v as string,
+    clientId: r.c as string,
+    tenantId: r.t as string,
+    host: r.h as string,
+    exp: r.x as number,
+  };
 }
 
 /** The attempt kept in this host's flow cookie, or null. */
@@ -135,7 +154,10 @@ export const sameString: (a: string, b: string) => boolean = sameSecret;
 
 /** Accept an authorization code once, on any replica (Entra refuses a redeemed code too). */
 export async function consumeCode(app: FastifyInstance, code: string): Promise<void> {
-  const first = await app.gateway.store.consumeOnce(`oidc-code:${createHash('sha256').update(code).digest('base64url')}`, app.gateway.now() + ATTEMPT_LIFETIME_MS);
+  const first = await app.gateway.store.consumeOnce(
+    `oidc-code:${createHash('sha256').update(code).digest('base64url')}`,
+    app.gateway.now() + ATTEMPT_LIFETIME_MS,
+  );
   if (!first) throw new EntraError('SSO_REPLAYED');
 }
 

@@ -63,9 +63,21 @@ function openTicket(app: FastifyInstance, sealed: string, host: string): Ticket 
   } catch {
     return null;
   }
-  const ok = typeof t === 'object' && t !== null && typeof t.id === 'string' && typeof t.realm === 'string' && t.host === host && typeof t.attempt === 'string'
-    && typeof t.uid === 'string' && isGuid(t.tid) && isGuid(t.oid) && Array.isArray(t.amr) && t.amr.every((v) => typeof v === 'string')
-    && typeof t.authTime === 'number' && typeof t.exp === 'number' && (t.lh === null || (typeof t.lh === 'string' && LOGIN_HINT.test(t.lh)));
+  const ok =
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.id === 'string' &&
+    typeof t.realm === 'string' &&
+    t.host === host &&
+    typeof t.attempt === 'string' &&
+    typeof t.uid === 'string' &&
+    isGuid(t.tid) &&
+    isGuid(t.oid) &&
+    Array.isArray(t.amr) &&
+    t.amr.every((v) => typeof v === 'string') &&
+    typeof t.authTime === 'number' &&
+    typeof t.exp === 'number' &&
+    (t.lh === null || (typeof t.lh === 'string' && LOGIN_HINT.test(t.lh)));
   return ok ? t : null;
 }
 
@@ -82,15 +94,34 @@ export async function centralCallback(app: FastifyInstance, request: FastifyRequ
   const target = await portalTarget(app, cs.clientId);
   if (target.app.tenantId !== cs.tenantId || target.centralHost === null) throw new EntraError('SSO_FLOW_MISSING');
   const { identity, resolved } = await redeemAndResolve(
-    app, target, { redirectUri: redirectUriFor(app.gateway.config, target.centralHost), nonce: cs.nonce, verifier: cs.verifier, state: null }, p,
+    app,
+    target,
+    { redirectUri: redirectUriFor(app.gateway.config, target.centralHost), nonce: cs.nonce, verifier: cs.verifier, state: null },
+    p,
   );
   const now = app.gateway.now();
   const ticket = sealTicket(app, {
-    id: randomBytes(18).toString('base64url'), realm: target.realm, host: cs.host, attempt: cs.id, uid: resolved.user.id,
-    tid: identity.tid, oid: identity.oid, amr: identity.amr, sid: identity.sid, roles: identity.roles, authTime: Math.floor(now / 1000), exp: now + TICKET_LIFETIME_MS, lh: identity.loginHint,
+    id: randomBytes(18).toString('base64url'),
+    realm: target.realm,
+    host: cs.host,
+    attempt: cs.id,
+    uid: resolved.user.id,
+    tid: identity.tid,
+    oid: identity.oid,
+    amr: identity.amr,
+    sid: identity.sid,
+    roles: identity.roles,
+    authTime: Math.floor(now / 1000),
+    exp: now + TICKET_LIFETIME_MS,
+    lh: identity.loginHint,
   });
   await app.gateway.auditor.record({
-    type: 'signin.handoff', outcome: 'info', realm: target.realm, userId: resolved.user.id, actor: resolved.user.id, ip: request.ip,
+    type: 'signin.handoff',
+    outcome: 'info',
+    realm: target.realm,
+    userId: resolved.user.id,
+    actor: resolved.user.id,
+    ip: request.ip,
     details: { method: 'sso', tid: identity.tid, oid: identity.oid, account: resolved.outcome },
   });
   return noStore(reply).redirect(`${publicOrigin(app.gateway.config, cs.host)}${PATHS.handoff}?ticket=${encodeURIComponent(ticket)}`, 303);
@@ -116,9 +147,15 @@ export async function redeemHandoff(app: FastifyInstance, request: FastifyReques
   if (user.status !== 'active') throw new EntraError('SSO_USER_DISABLED');
   const rd = app.sessions.flow(request)?.rd ?? '/';
   return establishSession(app, request, reply, {
-    user, rd, outcome: 'handoff', authTime: t.authTime,
+    user,
+    rd,
+    outcome: 'handoff',
+    authTime: t.authTime,
     identity: {
-      tid: t.tid, oid: t.oid, amr: t.amr, loginHint: t.lh,
+      tid: t.tid,
+      oid: t.oid,
+      amr: t.amr,
+      loginHint: t.lh,
       sid: typeof t.sid === 'string' && SID_PATTERN.test(t.sid) ? t.sid : null,
       roles: Array.isArray(t.roles) ? t.roles.filter((r) => typeof r === 'string' && ROLE_VALUE.test(r)) : [],
     },

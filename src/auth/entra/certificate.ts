@@ -39,7 +39,8 @@ export interface CertificateCredential extends AppCertificate {
   readonly privateKeyPem: string;
 }
 
-export type CertificateErrorCode = 'CERT_UNREADABLE' | 'CERT_NOT_RSA' | 'CERT_KEY_TOO_SMALL' | 'CERT_KEY_MISMATCH' | 'CERT_KEY_UNREADABLE' | 'CERT_BAD_VALIDITY';
+export type CertificateErrorCode =
+  'CERT_UNREADABLE' | 'CERT_NOT_RSA' | 'CERT_KEY_TOO_SMALL' | 'CERT_KEY_MISMATCH' | 'CERT_KEY_UNREADABLE' | 'CERT_BAD_VALIDITY';
 
 export class CertificateError extends CodedError<CertificateErrorCode> {
   constructor(code: CertificateErrorCode, message: string) {
@@ -63,7 +64,8 @@ function extensions(): Buffer {
 /** Generate an RSA key pair and a self-signed certificate for `commonName`. */
 export function generateCertificate(options: { commonName: string; days?: number; now?: number; bits?: number }): CertificateCredential {
   const days = options.days ?? DEFAULT_CERT_DAYS;
-  if (!Number.isInteger(days) || days < 1 || days > MAX_CERT_DAYS) throw new CertificateError('CERT_BAD_VALIDITY', `The validity must be a whole number of days from 1 to ${MAX_CERT_DAYS}.`);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_CERT_DAYS)
+    throw new CertificateError('CERT_BAD_VALIDITY', `The validity must be a whole number of days from 1 to ${MAX_CERT_DAYS}.`);
   const bits = options.bits ?? MIN_RSA_BITS;
   if (bits < MIN_RSA_BITS) throw new CertificateError('CERT_KEY_TOO_SMALL', `Entra needs RSA keys of at least ${MIN_RSA_BITS} bits.`);
   const now = options.now ?? Date.now();
@@ -102,9 +104,11 @@ function parse(pem: string | Buffer): X509Certificate {
 export function describeCertificate(input: string | Buffer): AppCertificate {
   const x = parse(input);
   const key = x.publicKey;
-  if (key.asymmetricKeyType !== 'rsa') throw new CertificateError('CERT_NOT_RSA', `The certificate's key is ${key.asymmetricKeyType ?? 'not RSA'}: Entra needs an RSA key.`);
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new CertificateError('CERT_NOT_RSA', `The certificate's key is ${key.asymmetricKeyType ?? 'not RSA'}: Entra needs an RSA key.`);
   const keyBits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (keyBits < MIN_RSA_BITS) throw new CertificateError('CERT_KEY_TOO_SMALL', `The certificate's RSA key has ${keyBits} bits: Entra needs at least ${MIN_RSA_BITS}.`);
+  if (keyBits < MIN_RSA_BITS)
+    throw new CertificateError('CERT_KEY_TOO_SMALL', `The certificate's RSA key has ${keyBits} bits: Entra needs at least ${MIN_RSA_BITS}.`);
   return Object.freeze({
     pem: x.toString(),
     thumbprint: x.fingerprint.replace(/:/g, '').toUpperCase(),
@@ -123,9 +127,13 @@ export function certificateCredential(certPem: string | Buffer, privateKeyPem: s
   try {
     key = createPrivateKey(privateKeyPem);
   } catch {
-    throw new CertificateError('CERT_KEY_UNREADABLE', 'The private key is not a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"), or it is encrypted.');
+    throw new CertificateError(
+      'CERT_KEY_UNREADABLE',
+      'The private key is not a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"), or it is encrypted.',
+    );
   }
-  if (!new X509Certificate(facts.pem).checkPrivateKey(key)) throw new CertificateError('CERT_KEY_MISMATCH', "The private key is not the certificate's: they must come from the same key pair.");
+  if (!new X509Certificate(facts.pem).checkPrivateKey(key))
+    throw new CertificateError('CERT_KEY_MISMATCH', "The private key is not the certificate's: they must come from the same key pair.");
   return Object.freeze({ ...facts, privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString() });
 }
 

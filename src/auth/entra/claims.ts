@@ -80,7 +80,12 @@ export function plausibleEmail(value: unknown): string | null {
 }
 
 function text(value: unknown, max: number): string {
-  return typeof value === 'string' ? value.replace(/\p{Cc}/gu, '').trim().slice(0, max) : '';
+  return typeof value === 'string'
+    ? value
+        .replace(/\p{Cc}/gu, '')
+        .trim()
+        .slice(0, max)
+    : '';
 }
 
 /** Check the claims openid-client does not, and extract the identity; throws EntraError. */
@@ -125,7 +130,12 @@ export function explainRefusedToken(err: EntraError, tenantId: string): EntraErr
   if (err.code !== 'SSO_TOKEN_INVALID') return err;
   const opError = (err.cause as { cause?: unknown } | undefined)?.cause as { code?: unknown; cause?: unknown } | undefined;
   const detail = opError?.cause as { claim?: unknown; claims?: { tid?: unknown } } | undefined;
-  if (opError?.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && detail?.claim === 'iss' && isGuid(detail.claims?.tid) && detail.claims.tid.toLowerCase() !== tenantId.toLowerCase()) {
+  if (
+    opError?.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' &&
+    detail?.claim === 'iss' &&
+    isGuid(detail.claims?.tid) &&
+    detail.claims.tid.toLowerCase() !== tenantId.toLowerCase()
+  ) {
     return new EntraError(isConsumerTenant(detail.claims.tid) ? 'SSO_PERSONAL_ACCOUNT' : 'SSO_WRONG_TENANT', { cause: err.cause });
   }
   return err;

@@ -74,7 +74,10 @@ export interface GraphProfile {
 export interface EntraClient {
   /** the tenant's metadata (cached; `fresh` bypasses the cache and refreshes it) */
   metadata(tenantId: string, options?: { fresh?: boolean }): Promise<oidc.ServerMetadata>;
-  authorizationUrl(app: EntraAppCredentials, params: { redirectUri: string; state: string; nonce: string; verifier: string; hints?: AuthorizationHints }): Promise<URL>;
+  authorizationUrl(
+    app: EntraAppCredentials,
+    params: { redirectUri: string; state: string; nonce: string; verifier: string; hints?: AuthorizationHints },
+  ): Promise<URL>;
   redeem(app: EntraAppCredentials, input: RedeemInput): Promise<Redeemed>;
   /** a client-credentials token for Graph `.default`: proves the app, the tenant and the secret */
   clientCredentials(app: EntraAppCredentials): Promise<void>;
@@ -108,7 +111,10 @@ function isJwks(body: unknown): boolean {
  * body is no OAuth error (openid-client then judges the response as it is).
  */
 async function explainedErrorAnswer(response: Response): Promise<EntraError | null> {
-  const body: unknown = await response.clone().json().catch(() => null);
+  const body: unknown = await response
+    .clone()
+    .json()
+    .catch(() => null);
   return oauthBodyError(body, response.status);
 }
 
@@ -147,7 +153,10 @@ function idpFetch(gw: GatewayContext, operationOf: (url: string) => Operation): 
         if (operation === 'discovery') throw new IdpTransportError(`discovery: HTTP ${response.status}`);
       }
       if (operation === 'jwks' && response.status === 200) {
-        const body: unknown = await response.clone().json().catch(() => null);
+        const body: unknown = await response
+          .clone()
+          .json()
+          .catch(() => null);
         if (!isJwks(body)) throw new IdpTransportError('jwks: not a JSON Web Key Set');
       }
       return response;
@@ -289,7 +298,15 @@ function createEntraClient(gw: GatewayContext): EntraClient {
 
   /** Run `call` with the app's credential, then with each alternate while Microsoft refuses the credential itself. */
   async function withCredentials<T>(app: EntraAppCredentials, call: (creds: EntraAppCredentials) => Promise<T>): Promise<T> {
-    const all: EntraAppCredentials[] = [app, ...(app.alternates ?? []).map((a) => ({ tenantId: app.tenantId, clientId: app.clientId, clientSecret: a.clientSecret, certificate: a.certificate ?? null }))];
+    const all: EntraAppCredentials[] = [
+      app,
+      ...(app.alternates ?? []).map((a) => ({
+        tenantId: app.tenantId,
+        clientId: app.clientId,
+        clientSecret: a.clientSecret,
+        certificate: a.certificate ?? null,
+      })),
+    ];
     let refused: unknown = null;
     for (const [i, creds] of all.entries()) {
       try {
@@ -334,7 +351,12 @@ function createEntraClient(gw: GatewayContext): EntraClient {
       url.searchParams.set('$select', 'mail,userPrincipalName');
       const call = idpFetch(gw, () => 'graph');
       try {
-        const response = await call(url.href, { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, body: undefined, redirect: 'manual' });
+        const response = await call(url.href, {
+          method: 'GET',
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+          body: undefined,
+          redirect: 'manual',
+        });
         if (response.status === 401 || response.status === 403) throw await graphRefusal(response);
         if (response.status !== 200) {
           await response.body?.cancel();

@@ -26,8 +26,16 @@ export const GLOBAL_GRAPH = 'https://graph.microsoft.com';
 
 export const MICROSOFT_CLOUDS: readonly MicrosoftCloud[] = Object.freeze([
   { name: 'Global (including Microsoft 365 GCC)', authorityHosts: ['https://login.microsoftonline.com'], graphUrls: [GLOBAL_GRAPH] },
-  { name: 'US Government (GCC High, DoD)', authorityHosts: ['https://login.microsoftonline.us'], graphUrls: ['https://graph.microsoft.us', 'https://dod-graph.microsoft.us'] },
-  { name: 'China (operated by 21Vianet)', authorityHosts: ['https://login.chinacloudapi.cn', 'https://login.partner.microsoftonline.cn'], graphUrls: ['https://microsoftgraph.chinacloudapi.cn'] },
+  {
+    name: 'US Government (GCC High, DoD)',
+    authorityHosts: ['https://login.microsoftonline.us'],
+    graphUrls: ['https://graph.microsoft.us', 'https://dod-graph.microsoft.us'],
+  },
+  {
+    name: 'China (operated by 21Vianet)',
+    authorityHosts: ['https://login.chinacloudapi.cn', 'https://login.partner.microsoftonline.cn'],
+    graphUrls: ['https://microsoftgraph.chinacloudapi.cn'],
+  },
 ]);
 
 /** A URL as origin + path without trailing slashes (scheme and host lower-cased). */
@@ -47,7 +55,10 @@ export function cloudMismatch(authorityHost: string, graphUrl: string): { settin
   const cloud = MICROSOFT_CLOUDS.find((c) => c.authorityHosts.includes(authority));
   if (!cloud) {
     const known = MICROSOFT_CLOUDS.flatMap((c) => c.authorityHosts).join(', ');
-    return { setting: 'authorityHost', message: `${authority} is not a Microsoft Entra authority (one of ${known}; entra.allowInsecure: true only for a local stand-in)` };
+    return {
+      setting: 'authorityHost',
+      message: `${authority} is not a Microsoft Entra authority (one of ${known}; entra.allowInsecure: true only for a local stand-in)`,
+    };
   }
   if (!cloud.graphUrls.includes(graph)) {
     return { setting: 'graphUrl', message: `${graph} is not Microsoft Graph of the ${cloud.name} cloud of ${authority}: use ${cloud.graphUrls.join(' or ')}` };

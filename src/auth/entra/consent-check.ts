@@ -17,9 +17,7 @@ import { entraClient } from './client.ts';
 import { asEntraError } from './errors.ts';
 import type { EntraAppCredentials } from './secrets.ts';
 
-export type ConsentConfirmation =
-  | { readonly confirmed: true }
-  | { readonly confirmed: false; readonly unavailable: boolean; readonly info: EntraErrorInfo };
+export type ConsentConfirmation = { readonly confirmed: true } | { readonly confirmed: false; readonly unavailable: boolean; readonly info: EntraErrorInfo };
 
 export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, app: Omit<EntraAppCredentials, 'tenantId'>): Promise<ConsentConfirmation> {
   try {

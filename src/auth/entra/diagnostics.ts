@@ -66,7 +66,10 @@ export function graphIds(body: unknown, headers?: Headers): MicrosoftIds | null 
 export function microsoftIdsHtml(m: MicrosoftIds | null | undefined): SafeHtml | string {
   if (!m) return '';
   const parts: Array<[string, string | null]> = [
-    ['Trace ID', m.traceId], ['Correlation ID', m.correlationId], ['Request ID', m.requestId], ['Timestamp', m.timestamp],
+    ['Trace ID', m.traceId],
+    ['Correlation ID', m.correlationId],
+    ['Request ID', m.requestId],
+    ['Timestamp', m.timestamp],
   ];
   const shown = parts.filter((p): p is [string, string] => p[1] !== null);
   return html`<p class="ms-ids">For Microsoft support: ${shown.map(([label, value], i) => html`${i ? ' · ' : ''}${label} <code>${value}</code>`)}</p>`;

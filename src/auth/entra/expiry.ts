@@ -55,8 +55,10 @@ export async function credentialExpiries(app: FastifyInstance): Promise<Credenti
   const stored = await app.gateway.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
   const staff: StaffSsoSettings = { ...DEFAULT_STAFF_SSO, ...(stored?.value ?? {}) };
   // public facts only: no private key is opened to tell an expiry date
-  if (staff.clientSecretEnc && staff.secretExpiresAt) out.push({ app: 'staff', kind: 'secret', id: 'secret', expiresAt: staff.secretExpiresAt, daysLeft: daysLeft(staff.secretExpiresAt, now) });
-  for (const c of staff.certificates ?? []) out.push({ app: 'staff', kind: 'certificate', id: c.thumbprint, expiresAt: c.notAfter, daysLeft: daysLeft(c.notAfter, now) });
+  if (staff.clientSecretEnc && staff.secretExpiresAt)
+    out.push({ app: 'staff', kind: 'secret', id: 'secret', expiresAt: staff.secretExpiresAt, daysLeft: daysLeft(staff.secretExpiresAt, now) });
+  for (const c of staff.certificates ?? [])
+    out.push({ app: 'staff', kind: 'certificate', id: c.thumbprint, expiresAt: c.notAfter, daysLeft: daysLeft(c.notAfter, now) });
   for (const c of portalCredentials(app.gateway.config, now)) {
     if (c.expiresAt !== null) out.push({ app: 'portal', kind: c.kind, id: c.id, expiresAt: c.expiresAt, daysLeft: daysLeft(c.expiresAt, now) });
   }
@@ -84,9 +86,17 @@ export async function checkCredentialExpiry(app: FastifyInstance): Promise<void>
     const key = `entra-credential-expiry:${e.app}:${e.id}:${e.expiresAt}:${threshold}`;
     if (!(await store.consumeOnce(key, Math.max(e.expiresAt, now()) + 60 * DAY_MS))) continue;
     const text = `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${new Date(e.expiresAt).toISOString()})`;
-    app.log.warn({ app: e.app, credential: e.kind, id: e.id, expiresAt: new Date(e.expiresAt).toISOString(), daysLeft: e.daysLeft }, `${text}: add a new credential, test it, then remove the old one`);
+    app.log.warn(
+      { app: e.app, credential: e.kind, id: e.id, expiresAt: new Date(e.expiresAt).toISOString(), daysLeft: e.daysLeft },
+      `${text}: add a new credential, test it, then remove the old one`,
+    );
     await auditor.record({
-      type: 'sso.credential.expiry', outcome: 'info', realm: e.app === 'staff' ? STAFF_REALM : 'portal', userId: null, actor: null, ip: null,
+      type: 'sso.credential.expiry',
+      outcome: 'info',
+      realm: e.app === 'staff' ? STAFF_REALM : 'portal',
+      userId: null,
+      actor: null,
+      ip: null,
       details: { app: e.app, credential: e.kind, id: e.id, expiresAt: e.expiresAt, daysLeft: e.daysLeft, threshold },
     });
   }

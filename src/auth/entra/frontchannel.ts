@@ -39,7 +39,18 @@ function answer(app: FastifyInstance, reply: FastifyReply, status: number, text:
     .header('referrer-policy', 'no-referrer')
     .header('x-content-type-options', 'nosniff')
     .type('text/html; charset=utf-8')
-    .send(html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><p>${text}</p></body></html>`.toString());
+    .send(
+      html`<!doctype html>
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <title>Signed out</title>
+          </head>
+          <body>
+            <p>${text}</p>
+          </body>
+        </html>`.toString(),
+    );
 }
 
 export async function frontChannelLogout(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -59,6 +70,14 @@ export async function frontChannelLogout(app: FastifyInstance, request: FastifyR
     // kept and retried by the revocation check: this replica already treats those sessions as ended
     request.log.warn({ err }, 'front-channel sign-out not yet recorded in the store (retrying)');
   }
-  await auditor.record({ type: 'signout.frontchannel', outcome: 'success', realm: request.site.kind === 'central' ? 'portal' : request.site.realm, userId: null, actor: null, ip: request.ip, details: { tid } });
+  await auditor.record({
+    type: 'signout.frontchannel',
+    outcome: 'success',
+    realm: request.site.kind === 'central' ? 'portal' : request.site.realm,
+    userId: null,
+    actor: null,
+    ip: request.ip,
+    details: { tid },
+  });
   return answer(app, reply, 200, 'Signed out.');
 }

@@ -35,7 +35,8 @@ export function portalCredentials(config: Config, now: number = Date.now()): rea
       .map((c) => certificateCredential(c.certificate, c.privateKey))
       .sort((a, b) => b.notBefore - a.notBefore)
       .map((c) => ({ kind: 'certificate', id: c.thumbprint, credential: { clientSecret: '', certificate: c }, expiresAt: c.notAfter }));
-    if (app.clientSecret !== undefined) out.push({ kind: 'secret', id: 'secret', credential: { clientSecret: app.clientSecret }, expiresAt: app.clientSecretExpires ?? null });
+    if (app.clientSecret !== undefined)
+      out.push({ kind: 'secret', id: 'secret', credential: { clientSecret: app.clientSecret }, expiresAt: app.clientSecretExpires ?? null });
     list = Object.freeze(out);
     parsed.set(config, list);
   }
@@ -44,7 +45,10 @@ export function portalCredentials(config: Config, now: number = Date.now()): rea
 }
 
 /** The portal app's client id with its first credential and the others as alternates. */
-export function portalAppCredentials(config: Config, now?: number): { clientId: string; clientSecret: string; certificate: AppCredential['certificate']; alternates: AppCredential[] } | null {
+export function portalAppCredentials(
+  config: Config,
+  now?: number,
+): { clientId: string; clientSecret: string; certificate: AppCredential['certificate']; alternates: AppCredential[] } | null {
   const app = config.sites.portal?.entra;
   const [first, ...others] = portalCredentials(config, now).map((c) => c.credential);
   if (!app || !first) return null;

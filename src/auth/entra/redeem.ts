@@ -39,8 +39,7 @@ export async function redeemIdentity(
   const identity = identityFromClaims(redeemed.claims, { tenantId: creds.tenantId, clientId: creds.clientId, issuer: server.issuer, now: app.gateway.now() });
   let email: Promise<string | null> | null = null;
   const { accessToken } = redeemed;
-  const lookupEmail = () =>
-    (email ??= client.graphProfile(accessToken).then((p) => plausibleEmail(p.mail) ?? plausibleEmail(p.userPrincipalName)));
+  const lookupEmail = () => (email ??= client.graphProfile(accessToken).then((p) => plausibleEmail(p.mail) ?? plausibleEmail(p.userPrincipalName)));
   return { identity, lookupEmail };
 }
 
@@ -53,10 +52,20 @@ export async function redeemAndResolve(
 ) {
   if (p.code === null || p.state === null || attempt.nonce === null || attempt.verifier === null) throw new EntraError('SSO_BAD_CALLBACK');
   const { identity, lookupEmail } = await redeemIdentity(app, target.app, {
-    redirectUri: attempt.redirectUri, code: p.code, state: p.state, expectedState: attempt.state ?? p.state, verifier: attempt.verifier, nonce: attempt.nonce,
+    redirectUri: attempt.redirectUri,
+    code: p.code,
+    state: p.state,
+    expectedState: attempt.state ?? p.state,
+    verifier: attempt.verifier,
+    nonce: attempt.nonce,
   });
   // a role rule that cannot be decided (groups overage) refuses before any account is made or linked
   if (target.kind === 'staff') staffRoleFromEntra((await app.gateway.policy.staffSso()).roleMapping, identity);
-  const resolved = await resolveUser(app.gateway.store, identity, { realm: target.realm, autoProvision: target.autoProvision, autoLink: target.autoLink, lookupEmail });
+  const resolved = await resolveUser(app.gateway.store, identity, {
+    realm: target.realm,
+    autoProvision: target.autoProvision,
+    autoLink: target.autoLink,
+    lookupEmail,
+  });
   return { identity, resolved };
 }

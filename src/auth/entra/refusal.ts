@@ -35,13 +35,27 @@ function isInfo(v: unknown): v is EntraErrorInfo {
 
 function isKept(v: unknown): v is KeptRefusal {
   const r = v as Partial<KeptRefusal> | null;
-  return typeof r === 'object' && r !== null && isEntraErrorCode(r.code) && typeof r.userMessage === 'string'
-    && (r.info === null || isInfo(r.info)) && typeof r.ref === 'string' && typeof r.at === 'number';
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    isEntraErrorCode(r.code) &&
+    typeof r.userMessage === 'string' &&
+    (r.info === null || isInfo(r.info)) &&
+    typeof r.ref === 'string' &&
+    typeof r.at === 'number'
+  );
 }
 
 /** Keep the refusal in this host's flow cookie and send the browser to /.auth/error. */
 export function redirectToRefusal(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
-  const kept: KeptRefusal = { code: err.code, userMessage: err.userMessage, info: err.info, ref: request.id, at: app.gateway.now(), who: unlinkedIdentity(err) };
+  const kept: KeptRefusal = {
+    code: err.code,
+    userMessage: err.userMessage,
+    info: err.info,
+    ref: request.id,
+    at: app.gateway.now(),
+    who: unlinkedIdentity(err),
+  };
   if (app.sessions.updateFlow(request, { [REFUSAL_KEY]: kept }) === null) app.sessions.startFlow(request, '/', { [REFUSAL_KEY]: kept });
   return noStore(reply).header('x-request-id', request.id).redirect(PATHS.error, 303);
 }
@@ -54,7 +68,10 @@ export function showRefusal(app: FastifyInstance, request: FastifyRequest, reply
   if (!isKept(kept) || !isEntraErrorCode(kept.code)) {
     const back = request.site.kind === 'central' ? html`` : html`<p class="links"><a href="${PATHS.login}">Go to the sign-in page</a></p>`;
     return replyError(request, reply, 'NOT_FOUND', {
-      html: true, title: 'No sign-in to report', message: 'There is no recent sign-in error to show in this browser. Start again from the sign-in page.', extra: back,
+      html: true,
+      title: 'No sign-in to report',
+      message: 'There is no recent sign-in error to show in this browser. Start again from the sign-in page.',
+      extra: back,
     });
   }
   const who = kept.who && isGuid(kept.who.tid) && isGuid(kept.who.oid) ? { tid: kept.who.tid, oid: kept.who.oid } : null;

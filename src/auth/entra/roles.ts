@@ -63,7 +63,12 @@ export async function applyStaffRole(app: FastifyInstance, user: User, claims: R
   const updated = await store.updateUser(user.realm, user.id, { role, ...(role === 'member' ? { sessionsValidAfter: now() - 1 } : {}) });
   revocation.forget(user.realm, user.id);
   await auditor.record({
-    type: 'user.role', outcome: 'success', realm: user.realm, userId: user.id, actor: 'entra', ip: null,
+    type: 'user.role',
+    outcome: 'success',
+    realm: user.realm,
+    userId: user.id,
+    actor: 'entra',
+    ip: null,
     details: { from: user.role, to: role, source: s.roleMapping?.source === 'groups' ? 'entra groups' : 'entra app roles', at: now() },
   });
   return updated;

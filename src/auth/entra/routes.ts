@@ -53,7 +53,11 @@ export async function entraRoutes(app: FastifyInstance): Promise<void> {
   // GET only: a HEAD (link preview, scanner) must not consume an attempt or a ticket
   const only = { exposeHeadRoute: false };
   app.get(PATHS.sso, only, guarded(app, startSignIn));
-  app.get(PATHS.callback, only, guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply)), true));
+  app.get(
+    PATHS.callback,
+    only,
+    guarded(app, (a, request, reply) => (request.site.kind === 'central' ? centralCallback(a, request, reply) : directCallback(a, request, reply)), true),
+  );
   app.get(PATHS.handoff, only, guarded(app, redeemHandoff, true));
   app.get(PATHS.error, (request, reply) => showRefusal(app, request, reply));
   app.get(PATHS.frontchannelLogout, only, (request, reply) => frontChannelLogout(app, request, reply));

@@ -20,7 +20,16 @@ import { entraClient, type AuthorizationHints } from './client.ts';
 import type { EntraIdentity } from './claims.ts';
 import { aadstsError, asEntraError, EntraError, logFields, replyEntraError } from './errors.ts';
 import {
-  callbackParams, consumeState, currentAttempt, dropAttempt, keepAttempt, newSecrets, sameString, sealCentralState, ATTEMPT_LIFETIME_MS, type Attempt,
+  callbackParams,
+  consumeState,
+  currentAttempt,
+  dropAttempt,
+  keepAttempt,
+  newSecrets,
+  sameString,
+  sealCentralState,
+  ATTEMPT_LIFETIME_MS,
+  type Attempt,
 } from './attempt.ts';
 import { targetForSite, type SsoTarget } from './target.ts';
 import { redirectUriFor } from './urls.ts';
@@ -40,12 +49,38 @@ function prepareAttempt(app: FastifyInstance, request: FastifyRequest, target: S
   const { tenantId, clientId } = target.app;
   if (target.centralHost !== null && target.portalClient !== null) {
     const state = sealCentralState(app, {
-      id: s.id, nonce: s.nonce, verifier: s.verifier, clientId: target.portalClient, tenantId, host: request.siteHost, exp: now() + ATTEMPT_LIFETIME_MS,
+      id: s.id,
+      nonce: s.nonce,
+      verifier: s.verifier,
+      clientId: target.portalClient,
+      tenantId,
+      host: request.siteHost,
+      exp: now() + ATTEMPT_LIFETIME_MS,
     });
-    const attempt: Attempt = { purpose: 'signin', state: null, id: s.id, nonce: null, verifier: null, tenantId, clientId, redirectUri: redirectUriFor(config, target.centralHost), central: true };
+    const attempt: Attempt = {
+      purpose: 'signin',
+      state: null,
+      id: s.id,
+      nonce: null,
+      verifier: null,
+      tenantId,
+      clientId,
+      redirectUri: redirectUriFor(config, target.centralHost),
+      central: true,
+    };
     return { attempt, state, nonce: s.nonce, verifier: s.verifier };
   }
-  const attempt: Attempt = { purpose: 'signin', state: s.state, id: s.state, nonce: s.nonce, verifier: s.verifier, tenantId, clientId, redirectUri: redirectUriFor(config, request.siteHost), central: false };
+  const attempt: Attempt = {
+    purpose: 'signin',
+    state: s.state,
+    id: s.state,
+    nonce: s.nonce,
+    verifier: s.verifier,
+    tenantId,
+    clientId,
+    redirectUri: redirectUriFor(config, request.siteHost),
+    central: false,
+  };
   return { attempt, state: s.state, nonce: s.nonce, verifier: s.verifier };
 }
 
@@ -100,14 +135,21 @@ export async function establishSession(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  s: { user: User; identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr' | 'loginHint'> & Partial<Pick<EntraIdentity, 'sid' | 'roles' | 'groups' | 'groupsOverage'>>; rd: string; outcome: string; authTime?: number },
+  s: {
+    user: User;
+    identity: Pick<EntraIdentity, 'tid' | 'oid' | 'amr' | 'loginHint'> & Partial<Pick<EntraIdentity, 'sid' | 'roles' | 'groups' | 'groupsOverage'>>;
+    rd: string;
+    outcome: string;
+    authTime?: number;
+  },
 ): Promise<FastifyReply> {
   const { metrics, auditor, now } = app.gateway;
   const site = request.site;
   // staff: the role from Entra when Settings → Single Sign-On maps app roles or groups (roles.ts)
-  const user = site.kind === 'staff'
-    ? await applyStaffRole(app, s.user, { roles: s.identity.roles ?? [], groups: s.identity.groups ?? [], groupsOverage: s.identity.groupsOverage ?? false })
-    : s.user;
+  const user =
+    site.kind === 'staff'
+      ? await applyStaffRole(app, s.user, { roles: s.identity.roles ?? [], groups: s.identity.groups ?? [], groupsOverage: s.identity.groupsOverage ?? false })
+      : s.user;
   const roles = site.kind === 'portal' ? sessionRoles(s.identity.roles ?? []) : [];
   const session = app.sessions.start(request, {
     uid: user.id,
@@ -120,7 +162,8 @@ export async function establishSession(
     idpAmr: Object.freeze([...s.identity.amr]),
     authTime: s.authTime ?? Math.floor(now() / 1000),
     idp: Object.freeze({
-      tid: s.identity.tid, oid: s.identity.oid,
+      tid: s.identity.tid,
+      oid: s.identity.oid,
       ...(s.identity.loginHint ? { loginHint: s.identity.loginHint } : {}),
       ...(s.identity.sid ? { sid: s.identity.sid } : {}),
     }),
@@ -128,7 +171,12 @@ export async function establishSession(
   app.sessions.endFlow(request);
   metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });
   await auditor.record({
-    type: 'signin', outcome: 'success', realm: site.realm, userId: s.user.id, actor: s.user.id, ip: request.ip,
+    type: 'signin',
+    outcome: 'success',
+    realm: site.realm,
+    userId: s.user.id,
+    actor: s.user.id,
+    ip: request.ip,
     details: { method: 'sso', sid: session.sid, tid: s.identity.tid, oid: s.identity.oid, account: s.outcome },
   });
   return noStore(reply).redirect(safeRedirectTarget(s.rd), 303);
@@ -139,14 +187,27 @@ export async function establishSession(
  * `viaErrorPage`: the request's URL carries a one-time code or ticket, so a browser is
  * redirected to /.auth/error rather than shown the page at this URL (./refusal.ts).
  */
-export async function refuseSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: unknown, realm: string | null, viaErrorPage = false): Promise<FastifyReply> {
+export async function refuseSignIn(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  realm: string | null,
+  viaErrorPage = false,
+): Promise<FastifyReply> {
   const e = asEntraError(err);
   const fields = logFields(e);
-  if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED' || e.code === 'SSO_GRAPH_DENIED') request.log.warn(fields, 'sso sign-in failed');
+  if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED' || e.code === 'SSO_GRAPH_DENIED')
+    request.log.warn(fields, 'sso sign-in failed');
   else request.log.info(fields, 'sso sign-in refused');
   app.gateway.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
   await app.gateway.auditor.record({
-    type: 'signin.failure', outcome: 'failure', realm, userId: null, actor: null, ip: request.ip,
+    type: 'signin.failure',
+    outcome: 'failure',
+    realm,
+    userId: null,
+    actor: null,
+    ip: request.ip,
     details: { method: 'sso', code: e.code, ...(e.info ? { aadsts: e.info.code } : {}), ...(e.audit ?? {}) },
   });
   if (viaErrorPage && wantsHtml(request)) {

@@ -48,14 +48,31 @@ export function staffCredentials(app: FastifyInstance, s: StaffSsoSettings): Sta
   const secret = readStaffSecret(app, s);
   // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
   if (secret !== null) {
-    const verified = s.testedFingerprint !== null && s.tenantId !== null && s.clientId !== null
-      && fingerprintMatches(app.gateway.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: secret }, s.testedFingerprint);
-    out.push({ kind: 'secret', id: 'secret', credential: { clientSecret: secret }, addedAt: s.secretSetAt ?? 0, expiresAt: s.secretExpiresAt ?? null, working: verified });
+    const verified =
+      s.testedFingerprint !== null &&
+      s.tenantId !== null &&
+      s.clientId !== null &&
+      fingerprintMatches(app.gateway.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: secret }, s.testedFingerprint);
+    out.push({
+      kind: 'secret',
+      id: 'secret',
+      credential: { clientSecret: secret },
+      addedAt: s.secretSetAt ?? 0,
+      expiresAt: s.secretExpiresAt ?? null,
+      working: verified,
+    });
   }
   for (const c of s.certificates ?? []) {
     const opened = openStaffCertificate(app, c);
     if (!opened) continue;
-    out.push({ kind: 'certificate', id: c.thumbprint, credential: { clientSecret: '', certificate: opened }, addedAt: c.createdAt, expiresAt: c.notAfter, working: certificateTested(app, s, c, opened) });
+    out.push({
+      kind: 'certificate',
+      id: c.thumbprint,
+      credential: { clientSecret: '', certificate: opened },
+      addedAt: c.createdAt,
+      expiresAt: c.notAfter,
+      working: certificateTested(app, s, c, opened),
+    });
   }
   const rank = (c: StaffCredential) => (c.expiresAt !== null && c.expiresAt <= now ? 2 : c.working ? 0 : 1);
   return out.sort((a, b) => rank(a) - rank(b) || b.addedAt - a.addedAt);

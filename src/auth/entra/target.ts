@@ -41,8 +41,20 @@ export async function staffTarget(app: FastifyInstance, site: Site): Promise<Sso
   const [first, ...others] = staffCredentials(app, s).map((c) => c.credential);
   if (!isGuid(s.tenantId) || isConsumerTenant(s.tenantId) || !s.clientId || !first) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
-    kind: 'staff', realm: STAFF_REALM, portalClient: null, autoProvision: s.autoProvision, autoLink: s.autoLink, centralHost: null, domainHint: null,
-    app: Object.freeze({ tenantId: s.tenantId.toLowerCase(), clientId: s.clientId, clientSecret: first.clientSecret, certificate: first.certificate ?? null, alternates: others }),
+    kind: 'staff',
+    realm: STAFF_REALM,
+    portalClient: null,
+    autoProvision: s.autoProvision,
+    autoLink: s.autoLink,
+    centralHost: null,
+    domainHint: null,
+    app: Object.freeze({
+      tenantId: s.tenantId.toLowerCase(),
+      clientId: s.clientId,
+      clientSecret: first.clientSecret,
+      certificate: first.certificate ?? null,
+      alternates: others,
+    }),
   });
 }
 
@@ -56,7 +68,13 @@ export async function portalTarget(app: FastifyInstance, clientId: string): Prom
   if (!isGuid(tenantId) || isConsumerTenant(tenantId)) throw new EntraError('SSO_MISCONFIGURED');
   const domainHint = config.sites.portal?.clients.find((c) => c.id === clientId)?.domainHint ?? null;
   return Object.freeze({
-    kind: 'portal', realm: site.realm, portalClient: clientId, autoProvision: p.provisioning !== 'invited', autoLink: p.autoLink, centralHost: config.sites.portal?.centralCallbackHost ?? null, domainHint,
+    kind: 'portal',
+    realm: site.realm,
+    portalClient: clientId,
+    autoProvision: p.provisioning !== 'invited',
+    autoLink: p.autoLink,
+    centralHost: config.sites.portal?.centralCallbackHost ?? null,
+    domainHint,
     app: Object.freeze({ ...portalApp, tenantId: tenantId.toLowerCase() }),
   });
 }

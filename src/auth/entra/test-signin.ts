@@ -47,15 +47,23 @@ export interface TestSignInResult {
 
 /** The form's values, trimmed, or an explanation of what is wrong with them. */
 function checkCredentials(creds: EntraAppCredentials): { creds: EntraAppCredentials } | { error: EntraErrorInfo } {
-  const tenantId = String(creds.tenantId ?? '').trim().toLowerCase();
+  const tenantId = String(creds.tenantId ?? '')
+    .trim()
+    .toLowerCase();
   const clientId = String(creds.clientId ?? '').trim();
   const clientSecret = String(creds.clientSecret ?? '');
   const invalid = (message: string, hint: string) => ({ error: Object.freeze({ code: 'INVALID_SETTINGS', message, hint }) });
-  if (!isGuid(tenantId)) return invalid('The Tenant ID is not a GUID.', 'Copy the Tenant ID from Azure Active Directory → Overview (a value such as 72f988bf-86f1-41af-91ab-2d7cd011db47).');
-  if (!clientId || clientId.length > MAX_CLIENT_ID || /\s/.test(clientId)) return invalid('The Client ID is missing or malformed.', 'Copy the Application (client) ID from the app registration\'s Overview page.');
+  if (!isGuid(tenantId))
+    return invalid(
+      'The Tenant ID is not a GUID.',
+      'Copy the Tenant ID from Azure Active Directory → Overview (a value such as 72f988bf-86f1-41af-91ab-2d7cd011db47).',
+    );
+  if (!clientId || clientId.length > MAX_CLIENT_ID || /\s/.test(clientId))
+    return invalid('The Client ID is missing or malformed.', "Copy the Application (client) ID from the app registration's Overview page.");
   const alternates = creds.alternates ?? [];
   if (creds.certificate) return { creds: Object.freeze({ tenantId, clientId, clientSecret: '', certificate: creds.certificate, alternates }) };
-  if (!clientSecret || clientSecret.length > MAX_SECRET) return invalid('The client secret is missing.', 'Paste the secret\'s Value from Certificates & secrets.');
+  if (!clientSecret || clientSecret.length > MAX_SECRET)
+    return invalid('The client secret is missing.', "Paste the secret's Value from Certificates & secrets.");
   return { creds: Object.freeze({ tenantId, clientId, clientSecret, alternates }) };
 }
 
@@ -87,7 +95,8 @@ export async function checkConnection(app: FastifyInstance, input: EntraAppCrede
 
 /** A path under /.auth/admin/ to come back to (anything else: the admin home). */
 function safeAdminReturn(returnTo: unknown): string {
-  if (typeof returnTo !== 'string' || returnTo.length > 2048 || !/^\/[\x21-\x7e]*$/.test(returnTo) || returnTo.includes('\\') || returnTo.startsWith('//')) return PATHS.admin;
+  if (typeof returnTo !== 'string' || returnTo.length > 2048 || !/^\/[\x21-\x7e]*$/.test(returnTo) || returnTo.includes('\\') || returnTo.startsWith('//'))
+    return PATHS.admin;
   const n = normalizeTarget(returnTo);
   if (!n.ok || !n.path.startsWith(PATHS.admin)) return PATHS.admin;
   return n.query ? `${n.path}?${n.query}` : n.path;
@@ -117,8 +126,17 @@ export async function beginTestSignIn(
   const { creds } = checked;
   const s = newSecrets();
   const attempt: Attempt = {
-    purpose: 'test', state: s.state, id: s.state, nonce: s.nonce, verifier: s.verifier, tenantId: creds.tenantId, clientId: creds.clientId,
-    redirectUri: redirectUriFor(app.gateway.config, request.siteHost), central: false, secret: creds.clientSecret, returnTo: back,
+    purpose: 'test',
+    state: s.state,
+    id: s.state,
+    nonce: s.nonce,
+    verifier: s.verifier,
+    tenantId: creds.tenantId,
+    clientId: creds.clientId,
+    redirectUri: redirectUriFor(app.gateway.config, request.siteHost),
+    central: false,
+    secret: creds.clientSecret,
+    returnTo: back,
   };
   let url: URL;
   try {
@@ -144,12 +162,24 @@ export async function finishTestSignIn(
   let result: TestSignInResult;
   try {
     if (p.error !== null) throw aadstsError(p.error, p.errorDescription ?? undefined);
-    if (p.code === null || p.state === null || attempt.nonce === null || attempt.verifier === null || attempt.state === null) throw new EntraError('SSO_BAD_CALLBACK');
+    if (p.code === null || p.state === null || attempt.nonce === null || attempt.verifier === null || attempt.state === null)
+      throw new EntraError('SSO_BAD_CALLBACK');
     const { identity, lookupEmail } = await redeemIdentity(app, creds, {
-      redirectUri: attempt.redirectUri, code: p.code, state: p.state, expectedState: attempt.state, verifier: attempt.verifier, nonce: attempt.nonce,
+      redirectUri: attempt.redirectUri,
+      code: p.code,
+      state: p.state,
+      expectedState: attempt.state,
+      verifier: attempt.verifier,
+      nonce: attempt.nonce,
     });
     const email = identity.email ?? (await lookupEmail().catch(() => null));
-    result = Object.freeze({ ok: true, fingerprint, at: app.gateway.now(), claims: Object.freeze({ name: identity.name, email, tid: identity.tid, oid: identity.oid }), error: null });
+    result = Object.freeze({
+      ok: true,
+      fingerprint,
+      at: app.gateway.now(),
+      claims: Object.freeze({ name: identity.name, email, tid: identity.tid, oid: identity.oid }),
+      error: null,
+    });
   } catch (err) {
     const e = asEntraError(err);
     request.log.info(logFields(e), 'sso test sign-in failed');
@@ -158,7 +188,12 @@ export async function finishTestSignIn(
   storeResult(app, request, result);
   const session = await app.sessions.current(request);
   await app.gateway.auditor.record({
-    type: 'sso.test', outcome: result.ok ? 'success' : 'failure', realm: request.site.realm, userId: session?.uid ?? null, actor: session?.uid ?? null, ip: request.ip,
+    type: 'sso.test',
+    outcome: result.ok ? 'success' : 'failure',
+    realm: request.site.realm,
+    userId: session?.uid ?? null,
+    actor: session?.uid ?? null,
+    ip: request.ip,
     details: { tenantId: creds.tenantId, clientId: creds.clientId, ...(result.error ? { code: result.error.code } : {}) },
   });
   return noStore(reply).redirect(attempt.returnTo ?? PATHS.admin, 303);

@@ -100,11 +100,16 @@ export function registeredRedirectUris(config: Config): RedirectUriList {
   if (!portal) return { staff, portal: null };
   const allHosts = portal.clients.flatMap((c) => c.hosts);
   const portalHosts = [...new Set(exact(allHosts))];
-  const callbacks = portal.centralCallbackHost !== undefined ? [redirectUriFor(config, portal.centralCallbackHost)] : portalHosts.map((h) => redirectUriFor(config, h));
+  const callbacks =
+    portal.centralCallbackHost !== undefined ? [redirectUriFor(config, portal.centralCallbackHost)] : portalHosts.map((h) => redirectUriFor(config, h));
   return {
     staff,
     portal: {
-      uris: [...callbacks, ...portalHosts.map((h) => postLogoutRedirectUri(config, h)), `${publicOrigin(config, primaryStaffHost(config))}${PATHS.consentCallback}`],
+      uris: [
+        ...callbacks,
+        ...portalHosts.map((h) => postLogoutRedirectUri(config, h)),
+        `${publicOrigin(config, primaryStaffHost(config))}${PATHS.consentCallback}`,
+      ],
       wildcardHosts: [...new Set(wild(allHosts))],
       frontChannelLogoutUrl: portal.centralCallbackHost !== undefined ? `${publicOrigin(config, portal.centralCallbackHost)}${PATHS.frontchannelLogout}` : null,
     },

@@ -77,8 +77,15 @@ export async function resolveUser(store: Store, id: EntraIdentity, opts: Resolve
   if (await store.getUserByEmail(opts.realm, normalizeEmail(email))) throw notLinked(id, email, 'email-in-use');
   try {
     const user = await store.createUser({
-      realm: opts.realm, email: normalizeEmail(email), emailDisplay: email, displayName: id.name || email, role: 'member', status: 'active',
-      passwordHash: null, externalTid: id.tid, externalOid: id.oid,
+      realm: opts.realm,
+      email: normalizeEmail(email),
+      emailDisplay: email,
+      displayName: id.name || email,
+      role: 'member',
+      status: 'active',
+      passwordHash: null,
+      externalTid: id.tid,
+      externalOid: id.oid,
     });
     return { user, outcome: 'created' };
   } catch (err) {

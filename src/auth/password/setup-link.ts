@@ -63,7 +63,12 @@ export interface IssuedLink {
 }
 
 /** A new set-up link for `user` (any earlier one stops working); audited as `user.setup-link`. */
-export async function issueSetupLink(store: Store, config: Config, user: User, opts: ChangeOptions & { readonly reason: 'new-account' | 'reset' }): Promise<IssuedLink> {
+export async function issueSetupLink(
+  store: Store,
+  config: Config,
+  user: User,
+  opts: ChangeOptions & { readonly reason: 'new-account' | 'reset' },
+): Promise<IssuedLink> {
   const host = linkHost(config, user.realm);
   if (host === null) throw new AccountError('NO_LINK_HOST', `the realm ${user.realm} has no exact host name (only wildcards) for a set-up link`);
   const now = (opts.now ?? Date.now)();
@@ -72,7 +77,16 @@ export async function issueSetupLink(store: Store, config: Config, user: User, o
   const expiresAt = now + SETUP_LINK_TTL_MS;
   await store.putSetting<LinkRecord>(linkKey(hash), { realm: user.realm, uid: user.id, expiresAt, createdAt: now });
   await store.putSetting<CurrentLink>(currentKey(user.realm, user.id), { hash, expiresAt });
-  await store.appendAudit({ at: now, type: 'user.setup-link', outcome: 'success', realm: user.realm, userId: user.id, actor: opts.actor ?? 'system', ip: null, details: { reason: opts.reason, expiresAt, host } });
+  await store.appendAudit({
+    at: now,
+    type: 'user.setup-link',
+    outcome: 'success',
+    realm: user.realm,
+    userId: user.id,
+    actor: opts.actor ?? 'system',
+    ip: null,
+    details: { reason: opts.reason, expiresAt, host },
+  });
   return { url: `${publicOrigin(config, host)}${PATHS.setup}?token=${token}`, expiresAt };
 }
 
@@ -86,8 +100,7 @@ export async function pendingSetupLink(store: Store, user: User, now: number): P
 export type LinkProblem = 'invalid' | 'expired' | 'used' | 'replaced' | 'disabled';
 
 export type LinkCheck =
-  | { readonly ok: true; readonly user: User; readonly hash: string; readonly expiresAt: number }
-  | { readonly ok: false; readonly problem: LinkProblem };
+  { readonly ok: true; readonly user: User; readonly hash: string; readonly expiresAt: number } | { readonly ok: false; readonly problem: LinkProblem };
 
 /** Is `token` a usable set-up link for this realm (the request's host) at `now`? Read-only. */
 export async function checkSetupLink(store: Store, realm: RealmId, token: unknown, now: number): Promise<LinkCheck> {

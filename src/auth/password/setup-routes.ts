@@ -23,7 +23,10 @@ import { setPassword } from './users.ts';
 import type { User } from '../../store/types.ts';
 
 const PROBLEMS: Readonly<Record<LinkProblem, { title: string; text: string }>> = Object.freeze({
-  invalid: { title: 'This link does not work', text: 'The set-up link is not valid on this site. Check that you opened the whole link, on the site it was made for.' },
+  invalid: {
+    title: 'This link does not work',
+    text: 'The set-up link is not valid on this site. Check that you opened the whole link, on the site it was made for.',
+  },
   expired: { title: 'This link has expired', text: 'Set-up links work for 72 hours.' },
   used: { title: 'This link was already used', text: 'Each set-up link works once. If you set your password with it, sign in with that password.' },
   replaced: { title: 'This link was replaced', text: 'A newer set-up link was made for your account; only the newest one works.' },
@@ -39,9 +42,9 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       title: p.title,
       siteName: request.site.name,
       body: html`<h1>${p.title}</h1>
-<p class="lead">${p.text}</p>
-<div class="alert warn" role="status">Ask your administrator for a new set-up link.</div>
-<a class="btn secondary" href="${PATHS.login}">Go to sign-in</a>`,
+        <p class="lead">${p.text}</p>
+        <div class="alert warn" role="status">Ask your administrator for a new set-up link.</div>
+        <a class="btn secondary" href="${PATHS.login}">Go to sign-in</a>`,
     });
   }
 
@@ -51,19 +54,28 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       title: 'Set up your account',
       siteName: request.site.name,
       body: html`<h1>Set up your account</h1>
-<p class="lead">Choose a password for <strong>${user.email}</strong> on ${request.site.name}.</p>
-${error ? html`<div class="alert error" role="alert" id="password-error">${error}</div>` : ''}
-<form method="post" action="${PATHS.setup}">
-<input type="hidden" name="csrf" value="${csrf}">
-<input type="hidden" name="token" value="${token}">
-<input type="text" name="username" value="${user.email}" autocomplete="username" hidden>
-<label for="password">New password <span class="hint">(at least ${String(minLength)} characters; a few unrelated words work well)</span></label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${String(minLength)}" maxlength="1024" autofocus${error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}>
-<label for="confirm">Repeat the password</label>
-<input id="confirm" name="confirm" type="password" autocomplete="new-password" required maxlength="1024">
-<button class="btn" type="submit">Set password and continue</button>
-</form>
-<p class="hint">Next you set up an authenticator app if ${request.site.name} asks for one.</p>`,
+        <p class="lead">Choose a password for <strong>${user.email}</strong> on ${request.site.name}.</p>
+        ${error ? html`<div class="alert error" role="alert" id="password-error">${error}</div>` : ''}
+        <form method="post" action="${PATHS.setup}">
+          <input type="hidden" name="csrf" value="${csrf}" />
+          <input type="hidden" name="token" value="${token}" />
+          <input type="text" name="username" value="${user.email}" autocomplete="username" hidden />
+          <label for="password">New password <span class="hint">(at least ${String(minLength)} characters; a few unrelated words work well)</span></label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="new-password"
+            required
+            minlength="${String(minLength)}"
+            maxlength="1024"
+            autofocus${error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}
+          />
+          <label for="confirm">Repeat the password</label>
+          <input id="confirm" name="confirm" type="password" autocomplete="new-password" required maxlength="1024" />
+          <button class="btn" type="submit">Set password and continue</button>
+        </form>
+        <p class="hint">Next you set up an authenticator app if ${request.site.name} asks for one.</p>`,
     });
   }
 
@@ -73,8 +85,11 @@ ${error ? html`<div class="alert error" role="alert" id="password-error">${error
       title: 'Password sign-in is turned off',
       siteName: request.site.name,
       body: html`<h1>Password sign-in is turned off</h1>
-<p class="lead">${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your administrator to link it to your account.</p>
-<a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
+        <p class="lead">
+          ${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your
+          administrator to link it to your account.
+        </p>
+        <a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
     });
   }
 
@@ -98,12 +113,23 @@ ${error ? html`<div class="alert error" role="alert" id="password-error">${error
     const off = await passwordOff(request, reply);
     if (off) return off;
     const password = field(request, 'password') ?? '';
-    const problem = password !== (field(request, 'confirm') ?? '') ? 'The two passwords are not the same.' : passwordProblem(password, { minLength: config.auth.password.minLength, email: check.user.email });
+    const problem =
+      password !== (field(request, 'confirm') ?? '')
+        ? 'The two passwords are not the same.'
+        : passwordProblem(password, { minLength: config.auth.password.minLength, email: check.user.email });
     if (problem !== null) return form(request, reply, 400, check.user, token as string, flow.csrf, problem);
     if (!(await consumeSetupLink(store, check))) return problemPage(request, reply, 'used');
     const user = await setPassword(store, check.user, password, { minLength: config.auth.password.minLength, actor: check.user.id, now });
     app.gateway.revocation.forget(user.realm, user.id);
-    await auditor.record({ type: 'user.setup', outcome: 'success', realm: user.realm, userId: user.id, actor: user.id, ip: request.ip, details: { step: 'password' } });
+    await auditor.record({
+      type: 'user.setup',
+      outcome: 'success',
+      realm: user.realm,
+      userId: user.id,
+      actor: user.id,
+      ip: request.ip,
+      details: { step: 'password' },
+    });
     app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });

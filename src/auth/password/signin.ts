@@ -131,14 +131,31 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       const realm = request.site.realm;
       await store.recordKeyedFailure(ipKey(request), t, ipPolicy);
       const user = 'user' in subject ? subject.user : null;
-      const until = 'user' in subject
-        ? (await store.recordFailure(realm, subject.user.id, t, lockout)).lockedUntil
-        : (await store.recordKeyedFailure(emailKey(request, subject.unknownEmail), t, lockout)).lockedUntil;
+      const until =
+        'user' in subject
+          ? (await store.recordFailure(realm, subject.user.id, t, lockout)).lockedUntil
+          : (await store.recordKeyedFailure(emailKey(request, subject.unknownEmail), t, lockout)).lockedUntil;
       metrics.signIns.inc({ realm: realmKind(realm), method: 'password', outcome: 'failure' });
-      await auditor.record({ type: 'signin.failure', outcome: 'failure', realm, userId: user?.id ?? null, actor: null, ip: request.ip, details: { method: 'password', step, reason } });
+      await auditor.record({
+        type: 'signin.failure',
+        outcome: 'failure',
+        realm,
+        userId: user?.id ?? null,
+        actor: null,
+        ip: request.ip,
+        details: { method: 'password', step, reason },
+      });
       if (until === null) return null;
       metrics.lockouts.inc({ realm: realmKind(realm) });
-      await auditor.record({ type: 'lockout', outcome: 'info', realm, userId: user?.id ?? null, actor: null, ip: request.ip, details: { step, until, unknownAccount: user === null } });
+      await auditor.record({
+        type: 'lockout',
+        outcome: 'info',
+        realm,
+        userId: user?.id ?? null,
+        actor: null,
+        ip: request.ip,
+        details: { step, until, unknownAccount: user === null },
+      });
       return until;
     },
 
@@ -161,15 +178,29 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       const rd = flow?.rd ?? '/';
       const site = request.site;
       const data: NewSession = {
-        uid: user.id, email: user.email, name: user.displayName, role: site.kind === 'staff' ? user.role : null,
-        client: site.clientId, amr: [...amr], authTime: Math.floor(t / 1000), idp: null,
+        uid: user.id,
+        email: user.email,
+        name: user.displayName,
+        role: site.kind === 'staff' ? user.role : null,
+        client: site.clientId,
+        amr: [...amr],
+        authTime: Math.floor(t / 1000),
+        idp: null,
       };
       // store writes first: a store error must not leave a session behind its 503 page
       if (user.failedCount > 0 || user.lockedUntil !== null) await store.clearFailures(user.realm, user.id);
       const session = app.sessions.start(request, data);
       app.sessions.endFlow(request);
       metrics.signIns.inc({ realm: realmKind(site.realm), method: 'password', outcome: 'success' });
-      await auditor.record({ type: 'signin', outcome: 'success', realm: site.realm, userId: user.id, actor: user.id, ip: request.ip, details: { method: 'password', amr: session.amr, sid: session.sid } });
+      await auditor.record({
+        type: 'signin',
+        outcome: 'success',
+        realm: site.realm,
+        userId: user.id,
+        actor: user.id,
+        ip: request.ip,
+        details: { method: 'password', amr: session.amr, sid: session.sid },
+      });
       return rd;
     },
 

@@ -25,8 +25,19 @@ import { GUID } from '../../util/security.ts';
 import { CodedError } from '../../errors.ts';
 
 export type AccountErrorCode =
-  | 'UNKNOWN_REALM' | 'INVALID_EMAIL' | 'INVALID_NAME' | 'INVALID_ROLE' | 'DUPLICATE_EMAIL' | 'WEAK_PASSWORD' | 'NO_SUCH_USER'
-  | 'INVALID_IDENTITY' | 'IDENTITY_IN_USE' | 'NOT_LINKED' | 'LAST_ADMIN' | 'NO_LINK_HOST' | 'ROLE_FROM_ENTRA';
+  | 'UNKNOWN_REALM'
+  | 'INVALID_EMAIL'
+  | 'INVALID_NAME'
+  | 'INVALID_ROLE'
+  | 'DUPLICATE_EMAIL'
+  | 'WEAK_PASSWORD'
+  | 'NO_SUCH_USER'
+  | 'INVALID_IDENTITY'
+  | 'IDENTITY_IN_USE'
+  | 'NOT_LINKED'
+  | 'LAST_ADMIN'
+  | 'NO_LINK_HOST'
+  | 'ROLE_FROM_ENTRA';
 
 /** A refused account change; `message` is meant for the operator or user. */
 export class AccountError extends CodedError<AccountErrorCode> {
@@ -84,7 +95,16 @@ function checkPassword(password: string, minLength: number, email: string): void
 }
 
 async function audit(store: Store, type: string, user: User, opts: ChangeOptions, details: Record<string, unknown> = {}): Promise<void> {
-  await store.appendAudit({ at: (opts.now ?? Date.now)(), type, outcome: 'success', realm: user.realm, userId: user.id, actor: opts.actor ?? 'system', ip: null, details });
+  await store.appendAudit({
+    at: (opts.now ?? Date.now)(),
+    type,
+    outcome: 'success',
+    realm: user.realm,
+    userId: user.id,
+    actor: opts.actor ?? 'system',
+    ip: null,
+    details,
+  });
 }
 
 /** The user with this email in `realm`; throws NO_SUCH_USER. */
@@ -128,7 +148,14 @@ export async function createLocalUser(store: Store, input: NewLocalUser): Promis
 const ENDS_SESSIONS: ReadonlyArray<keyof UserPatch> = ['status', 'passwordHash', 'totpSecretEnc', 'totpEnrolledAt', 'externalTid', 'externalOid'];
 
 /** The one write of an account change: ends its sessions where the change calls for it, then audits. */
-async function change(store: Store, user: User, patch: UserPatch, type: string, opts: ChangeOptions & { readonly endSessions?: boolean }, details?: Record<string, unknown>): Promise<User> {
+async function change(
+  store: Store,
+  user: User,
+  patch: UserPatch,
+  type: string,
+  opts: ChangeOptions & { readonly endSessions?: boolean },
+  details?: Record<string, unknown>,
+): Promise<User> {
   const ends = opts.endSessions === true || ENDS_SESSIONS.some((f) => patch[f] !== undefined);
   const updated = await store.updateUser(user.realm, user.id, ends ? { ...patch, sessionsValidAfter: (opts.now ?? Date.now)() } : patch);
   await audit(store, type, updated, opts, details);
@@ -155,7 +182,10 @@ export async function setRole(store: Store, user: User, role: string, opts: Chan
     const mapping = sso?.roleMapping;
     if (mapping && mapping.values.length > 0) {
       const where = mapping.source === 'groups' ? 'group membership' : 'app role assignment';
-      throw new AccountError('ROLE_FROM_ENTRA', `the role of ${user.email} comes from Microsoft Entra (Settings → Single Sign-On → Roles from Microsoft Entra): change the person's ${where} in Azure; it applies at their next sign-in`);
+      throw new AccountError(
+        'ROLE_FROM_ENTRA',
+        `the role of ${user.email} comes from Microsoft Entra (Settings → Single Sign-On → Roles from Microsoft Entra): change the person's ${where} in Azure; it applies at their next sign-in`,
+      );
     }
   }
   await keepAnAdmin(store, user, { ...user, role: checked }, 'demote');
@@ -179,22 +209,30 @@ export async function resetMfa(store: Store, user: User, opts: ChangeOptions = {
   return change(store, user, {}, 'user.mfa.reset', { ...opts, endSessions: true });
 }
 
-
 /**
  * Link the account to a Microsoft identity (tenant id + object id), the one way an
  * account with a password, an authenticator or the admin role gets Microsoft sign-in
  * (a token's email never links those: src/auth/entra/users.ts). The account's sessions
  * end, as on every change of how it signs in.
  */
-export async function linkIdentity(store: Store, user: User, identity: { readonly tid: string; readonly oid: string }, opts: ChangeOptions = {}): Promise<User> {
+export async function linkIdentity(
+  store: Store,
+  user: User,
+  identity: { readonly tid: string; readonly oid: string },
+  opts: ChangeOptions = {},
+): Promise<User> {
   if (!GUID.test(identity.tid) || !GUID.test(identity.oid)) {
-    throw new AccountError('INVALID_IDENTITY', 'the tenant id and object id are GUIDs (Entra admin center → Users → the person → Object ID; Overview → Tenant ID)');
+    throw new AccountError(
+      'INVALID_IDENTITY',
+      'the tenant id and object id are GUIDs (Entra admin center → Users → the person → Object ID; Overview → Tenant ID)',
+    );
   }
   if (isConsumerTenant(identity.tid)) throw new AccountError('INVALID_IDENTITY', `tenant ${identity.tid} ${CONSUMER_TENANT_REFUSAL}`);
   const tid = identity.tid.toLowerCase();
   const oid = identity.oid.toLowerCase();
   const holder = await store.getUserByExternalId(user.realm, tid, oid);
-  if (holder !== null && holder.id !== user.id) throw new AccountError('IDENTITY_IN_USE', `that Microsoft identity is linked to ${holder.email} in realm ${user.realm}: unlink it there first`);
+  if (holder !== null && holder.id !== user.id)
+    throw new AccountError('IDENTITY_IN_USE', `that Microsoft identity is linked to ${holder.email} in realm ${user.realm}: unlink it there first`);
   const from = user.externalOid === null ? null : { tid: user.externalTid, oid: user.externalOid };
   return change(store, user, { externalTid: tid, externalOid: oid }, 'user.link', opts, { tid, oid, from });
 }
@@ -256,7 +294,13 @@ export async function keepAnAdmin(store: Store, before: User, after: User, chang
  * one): `secret` becomes the active TOTP secret, fresh recovery codes replace the old
  * ones, and the account's sessions end (the caller re-issues the one in use).
  */
-export async function replaceAuthenticator(store: Store, box: SecretBox, user: User, secret: string, opts: ChangeOptions = {}): Promise<{ user: User; recoveryCodes: string[] }> {
+export async function replaceAuthenticator(
+  store: Store,
+  box: SecretBox,
+  user: User,
+  secret: string,
+  opts: ChangeOptions = {},
+): Promise<{ user: User; recoveryCodes: string[] }> {
   const at = (opts.now ?? Date.now)();
   const recoveryCodes = await setActiveTotpSecret(store, box, user, secret, at);
   const updated = await change(store, user, { sessionsValidAfter: at }, 'mfa.replace', opts, { method: 'totp' });

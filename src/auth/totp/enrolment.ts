@@ -83,7 +83,10 @@ export function hashRecoveryCode(userId: string, code: string): string {
 /** Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones; returns them for showing once. */
 export async function issueRecoveryCodes(store: Store, userId: string): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-  await store.setRecoveryCodes(userId, codes.map((c) => hashRecoveryCode(userId, normalizeRecoveryCode(c) as string)));
+  await store.setRecoveryCodes(
+    userId,
+    codes.map((c) => hashRecoveryCode(userId, normalizeRecoveryCode(c) as string)),
+  );
   return codes;
 }
 

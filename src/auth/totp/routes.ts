@@ -79,7 +79,14 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
    * false: the caller shows the step again. (A boolean, not the reply: awaiting a
    * FastifyReply resolves to undefined, because a reply is thenable.)
    */
-  async function lockedByWrongCode(request: FastifyRequest, reply: FastifyReply, flow: FlowState, user: User, step: FailedStep, reason: string): Promise<boolean> {
+  async function lockedByWrongCode(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    flow: FlowState,
+    user: User,
+    step: FailedStep,
+    reason: string,
+  ): Promise<boolean> {
     const until = await local.fail(request, { user }, step, reason);
     if (until === null) return false;
     await local.locked(request, reply, flow, until);
@@ -153,7 +160,15 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     if (result === 'ok') {
       if ((await unlockedNow(request, reply, s.flow, s.user)) === null) return reply;
       const codes = await completeTotpEnrolment(store, s.user, now());
-      await app.gateway.auditor.record({ type: 'mfa.enroll', outcome: 'success', realm: s.user.realm, userId: s.user.id, actor: s.user.id, ip: request.ip, details: { method: 'totp' } });
+      await app.gateway.auditor.record({
+        type: 'mfa.enroll',
+        outcome: 'success',
+        realm: s.user.realm,
+        userId: s.user.id,
+        actor: s.user.id,
+        ip: request.ip,
+        details: { method: 'totp' },
+      });
       const rd = await local.finish(request, s.user, ['pwd', 'otp']);
       return sendPage(reply, 200, recoveryCodesPage({ siteName: request.site.name, rd, codes }));
     }

@@ -45,7 +45,9 @@ describe('AADSTS errors', () => {
       const browser = env.browser();
       const state = (await browser.start(HOSTS.staff)).searchParams.get('state') ?? '';
       const description = `AADSTS${n}: <script>alert(1)</script> Trace ID: 1 Correlation ID: 2 Timestamp: 2024-01-01 00:00:00Z`;
-      const page = await browser.open(`http://${HOSTS.staff}/.auth/callback?error=invalid_request&error_description=${encodeURIComponent(description)}&state=${encodeURIComponent(state)}`);
+      const page = await browser.open(
+        `http://${HOSTS.staff}/.auth/callback?error=invalid_request&error_description=${encodeURIComponent(description)}&state=${encodeURIComponent(state)}`,
+      );
       assertErrorPage(page, 400, /For your administrator/);
       assert.match(page.body, new RegExp(`AADSTS${n}`));
       assert.match(page.body, pattern);

@@ -24,8 +24,11 @@ const MALLORY = {
   member: { oid: guid(4), name: 'Mallory', preferredUsername: 'mallory4@staff.test', email: 'member@staff.test', emailVerified: true },
   graphOnly: { oid: guid(5), name: 'Mallory', preferredUsername: 'mallory5@staff.test', mail: 'invited@staff.test' },
   guest: {
-    oid: guid(6), name: 'Guest', preferredUsername: 'invited_staff.test#EXT#@staff.onmicrosoft.test',
-    userPrincipalName: 'invited_staff.test#EXT#@staff.onmicrosoft.test', mail: 'invited@staff.test',
+    oid: guid(6),
+    name: 'Guest',
+    preferredUsername: 'invited_staff.test#EXT#@staff.onmicrosoft.test',
+    userPrincipalName: 'invited_staff.test#EXT#@staff.onmicrosoft.test',
+    mail: 'invited@staff.test',
   },
   upnOnly: { oid: guid(7), name: 'Mallory', preferredUsername: 'invited@staff.test', userPrincipalName: 'invited@staff.test' },
 } satisfies Record<string, FakeUser>;
@@ -92,7 +95,14 @@ describe('no account takeover by email', () => {
     });
     const { store } = env.gw;
     const box = env.app.gateway.secretBox;
-    itAdmin = await createLocalUser(store, { realm: 'staff', email: 'it-admin@staff.test', name: 'IT Admin', role: 'admin', password: 'a long admin passphrase', minLength: 12 });
+    itAdmin = await createLocalUser(store, {
+      realm: 'staff',
+      email: 'it-admin@staff.test',
+      name: 'IT Admin',
+      role: 'admin',
+      password: 'a long admin passphrase',
+      minLength: 12,
+    });
     await enrolTotp(store, box, itAdmin);
     member = await createLocalUser(store, { realm: 'staff', email: 'member@staff.test', name: 'Member', password: 'a long member passphrase', minLength: 12 });
     await enrolTotp(store, box, member);
@@ -127,7 +137,10 @@ describe('no account takeover by email', () => {
 
   test('staff: a Graph-only email does not link, even to an account that a verified email could link', async () => {
     await assertRefused(HOSTS.staff, MALLORY.graphOnly.oid, invited, staffUpstreamCount);
-    assert.ok(env.fe.graphRequests.some((r) => r.oid === MALLORY.graphOnly.oid), 'Graph was asked for the email of a new account');
+    assert.ok(
+      env.fe.graphRequests.some((r) => r.oid === MALLORY.graphOnly.oid),
+      'Graph was asked for the email of a new account',
+    );
   });
 
   test("staff: a guest's #EXT# UPN and Graph mail do not link", async () => {

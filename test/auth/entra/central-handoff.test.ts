@@ -121,7 +121,14 @@ describe('central callback host and hand-off tickets', () => {
   });
 
   test('staff sign-in is not routed through the central host', async () => {
-    await env.gw.store.createUser({ realm: 'staff', email: 'ada@staff.test', displayName: 'Ada', role: 'admin', externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
+    await env.gw.store.createUser({
+      realm: 'staff',
+      email: 'ada@staff.test',
+      displayName: 'Ada',
+      role: 'admin',
+      externalTid: TENANTS.staff,
+      externalOid: USERS.ada.oid,
+    });
     const browser = env.browser();
     const authorize = await browser.start(HOSTS.staff);
     assert.equal(authorize.searchParams.get('redirect_uri'), `http://${HOSTS.staff}/.auth/callback`);

@@ -28,11 +28,26 @@ describe('generated certificates', () => {
   test('what Entra would not take is refused with a precise error', () => {
     const a = generateCertificate({ commonName: 'a' });
     const b = generateCertificate({ commonName: 'b' });
-    assert.throws(() => certificateCredential(a.pem, b.privateKeyPem), (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_MISMATCH');
-    assert.throws(() => certificateCredential(a.pem, 'not a key'), (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_UNREADABLE');
-    assert.throws(() => describeCertificate('garbage'), (e: unknown) => e instanceof CertificateError && e.code === 'CERT_UNREADABLE');
-    assert.throws(() => generateCertificate({ commonName: 'x', bits: 1024 }), (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_TOO_SMALL');
-    assert.throws(() => generateCertificate({ commonName: 'x', days: 0 }), (e: unknown) => e instanceof CertificateError && e.code === 'CERT_BAD_VALIDITY');
+    assert.throws(
+      () => certificateCredential(a.pem, b.privateKeyPem),
+      (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_MISMATCH',
+    );
+    assert.throws(
+      () => certificateCredential(a.pem, 'not a key'),
+      (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_UNREADABLE',
+    );
+    assert.throws(
+      () => describeCertificate('garbage'),
+      (e: unknown) => e instanceof CertificateError && e.code === 'CERT_UNREADABLE',
+    );
+    assert.throws(
+      () => generateCertificate({ commonName: 'x', bits: 1024 }),
+      (e: unknown) => e instanceof CertificateError && e.code === 'CERT_KEY_TOO_SMALL',
+    );
+    assert.throws(
+      () => generateCertificate({ commonName: 'x', days: 0 }),
+      (e: unknown) => e instanceof CertificateError && e.code === 'CERT_BAD_VALIDITY',
+    );
   });
 });
 
@@ -78,7 +93,10 @@ describe('certificate credentials against the stand-in', () => {
     }
     const assertions = bodies.map((b) => new URLSearchParams(b).get('client_assertion')).filter((a): a is string => a !== null);
     assert.equal(assertions.length, 2);
-    const [h, p] = (assertions[0] as string).split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+    const [h, p] = (assertions[0] as string)
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
     assert.equal(h?.alg, 'RS256');
     assert.equal(h?.['x5t#S256'], cert.x5tS256);
     assert.equal(p?.aud, `${env.fe.url}/${TENANTS.staff}/oauth2/v2.0/token`);
@@ -99,8 +117,15 @@ describe('certificate credentials against the stand-in', () => {
       new SignJWT({ jti: crypto.randomUUID(), ...claims }).setProtectedHeader({ alg: 'RS256', 'x5t#S256': cert.x5tS256 }).sign(signWith);
     const post = async (assertion: string) => {
       const res = await fetch(token, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: STAFF_APP.clientId, scope: 'https://graph.microsoft.com/.default', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: STAFF_APP.clientId,
+          scope: 'https://graph.microsoft.com/.default',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
       });
       return { status: res.status, body: (await res.json()) as { error: string; error_codes?: number[]; error_description: string } };
     };
@@ -135,10 +160,19 @@ describe('certificate credentials against the stand-in', () => {
     const before = env.fe.tokenRequests.length;
     const result = await checkConnection(env.app, { ...base, clientSecret: '', certificate: unknown, alternates: [{ clientSecret: STAFF_APP.clientSecret }] });
     assert.equal(result.ok, true);
-    assert.deepEqual(env.fe.tokenRequests.slice(before).map((r) => r.clientAuth), ['private_key_jwt', 'client_secret_post']);
+    assert.deepEqual(
+      env.fe.tokenRequests.slice(before).map((r) => r.clientAuth),
+      ['private_key_jwt', 'client_secret_post'],
+    );
     // an error that is not about the credential is not retried with another one
     const again = env.fe.tokenRequests.length;
-    const wrongTenant = await checkConnection(env.app, { ...base, tenantId: TENANTS.acme, clientSecret: '', certificate: cert, alternates: [{ clientSecret: STAFF_APP.clientSecret }] });
+    const wrongTenant = await checkConnection(env.app, {
+      ...base,
+      tenantId: TENANTS.acme,
+      clientSecret: '',
+      certificate: cert,
+      alternates: [{ clientSecret: STAFF_APP.clientSecret }],
+    });
     assert.equal(wrongTenant.ok, false);
     assert.equal(env.fe.tokenRequests.length - again, 1);
   });

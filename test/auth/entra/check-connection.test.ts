@@ -6,7 +6,10 @@ import { startEnv, STAFF_APP, TENANTS, type Env } from './support.ts';
 import { checkConnection } from '../../../src/auth/entra/index.ts';
 
 const creds = (patch: Partial<{ tenantId: string; clientId: string; clientSecret: string }> = {}) => ({
-  tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret, ...patch,
+  tenantId: TENANTS.staff,
+  clientId: STAFF_APP.clientId,
+  clientSecret: STAFF_APP.clientSecret,
+  ...patch,
 });
 
 describe('checkConnection', () => {
@@ -20,7 +23,13 @@ describe('checkConnection', () => {
     const result = await checkConnection(env.app, creds({ tenantId: TENANTS.staff.toUpperCase() }));
     assert.equal(result.ok, true);
     assert.equal(result.error, null);
-    assert.deepEqual(result.steps.map((s) => [s.name, s.ok]), [['discovery', true], ['token', true]]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.name, s.ok]),
+      [
+        ['discovery', true],
+        ['token', true],
+      ],
+    );
     const token = env.fe.tokenRequests.at(-1);
     assert.equal(token?.params.grant_type, 'client_credentials');
     assert.equal(token?.params.scope, 'https://graph.microsoft.com/.default');
@@ -31,7 +40,13 @@ describe('checkConnection', () => {
   test('a wrong secret: AADSTS7000215 with its hint; the secret is not in the answer', async () => {
     const result = await checkConnection(env.app, creds({ clientSecret: 'wrong~secret' }));
     assert.equal(result.ok, false);
-    assert.deepEqual(result.steps.map((s) => [s.name, s.ok]), [['discovery', true], ['token', false]]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.name, s.ok]),
+      [
+        ['discovery', true],
+        ['token', false],
+      ],
+    );
     assert.equal(result.error?.code, 'AADSTS7000215');
     assert.match(result.error?.hint ?? '', /Secret ID/);
     assert.ok(!JSON.stringify(result).includes('wrong~secret'));
@@ -41,7 +56,10 @@ describe('checkConnection', () => {
     const before = env.fe.tokenRequests.length;
     const result = await checkConnection(env.app, creds({ tenantId: '99999999-9999-4999-8999-999999999999' }));
     assert.equal(result.ok, false);
-    assert.deepEqual(result.steps.map((s) => [s.name, s.ok]), [['discovery', false]]);
+    assert.deepEqual(
+      result.steps.map((s) => [s.name, s.ok]),
+      [['discovery', false]],
+    );
     assert.equal(result.error?.code, 'AADSTS90002');
     assert.match(result.error?.hint ?? '', /Tenant ID/);
     assert.equal(env.fe.tokenRequests.length, before);

@@ -11,7 +11,13 @@ import type { Io } from '../../../src/main.ts';
 function io(): Io & { out: () => string; err: () => string } {
   let out = '';
   let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
+  const sink = (add: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        add(String(chunk));
+        cb();
+      },
+    });
   return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), stdin: process.stdin, out: () => out, err: () => err };
 }
 

@@ -22,13 +22,29 @@ describe('portal app certificate from the config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'regentra-cert-'));
     writeFileSync(join(dir, 'portal.crt'), cert.pem);
     writeFileSync(join(dir, 'portal.key'), cert.privateKeyPem, { mode: 0o600 });
-    const capture = (level: string) => (obj: unknown, msg?: string) => { lines.push({ level, obj, msg: msg ?? '' }); };
-    const logger = { level: 'info', info: capture('info'), warn: capture('warn'), error: capture('error'), debug() {}, trace() {}, fatal: capture('fatal'), silent() {}, child() { return logger; } };
+    const capture = (level: string) => (obj: unknown, msg?: string) => {
+      lines.push({ level, obj, msg: msg ?? '' });
+    };
+    const logger = {
+      level: 'info',
+      info: capture('info'),
+      warn: capture('warn'),
+      error: capture('error'),
+      debug() {},
+      trace() {},
+      fatal: capture('fatal'),
+      silent() {},
+      child() {
+        return logger;
+      },
+    };
     env = await startEnv({
       staff: null,
       logger: logger,
       portalEntra: {
-        clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret, clientSecretExpires: new Date(Date.now() + 300 * DAY).toISOString().slice(0, 10),
+        clientId: PORTAL_APP.clientId,
+        clientSecret: PORTAL_APP.clientSecret,
+        clientSecretExpires: new Date(Date.now() + 300 * DAY).toISOString().slice(0, 10),
         certificate: { certificate: `file:${join(dir, 'portal.crt')}`, privateKey: `file:${join(dir, 'portal.key')}` },
       },
     });
@@ -39,7 +55,13 @@ describe('portal app certificate from the config', () => {
     const before = env.fe.tokenRequests.length;
     const pages = await env.browser().signIn(HOSTS.acme, USERS.alice.oid, '/');
     assert.equal(last(pages).status, 200);
-    assert.deepEqual(env.fe.tokenRequests.slice(before).filter((r) => r.params.grant_type === 'authorization_code').map((r) => r.clientAuth), ['private_key_jwt', 'client_secret_post']);
+    assert.deepEqual(
+      env.fe.tokenRequests
+        .slice(before)
+        .filter((r) => r.params.grant_type === 'authorization_code')
+        .map((r) => r.clientAuth),
+      ['private_key_jwt', 'client_secret_post'],
+    );
     const fallbacks = await env.app.gateway.metrics.registry.getSingleMetricAsString('regentra_entra_credential_fallbacks_total');
     assert.match(fallbacks, /regentra_entra_credential_fallbacks_total\{refused="certificate",code="AADSTS700027"\} 1/);
   });
@@ -49,14 +71,20 @@ describe('portal app certificate from the config', () => {
     const before = env.fe.tokenRequests.length;
     const pages = await env.browser().signIn(HOSTS.acme, USERS.alice.oid, '/');
     assert.equal(last(pages).status, 200);
-    assert.deepEqual(env.fe.tokenRequests.slice(before).filter((r) => r.params.grant_type === 'authorization_code').map((r) => r.clientAuth), ['private_key_jwt']);
+    assert.deepEqual(
+      env.fe.tokenRequests
+        .slice(before)
+        .filter((r) => r.params.grant_type === 'authorization_code')
+        .map((r) => r.clientAuth),
+      ['private_key_jwt'],
+    );
   });
 
   test('20 days left: one warning (threshold 30), however often the check runs (a store consumeOnce key, as every replica shares); the gauge holds the last expiry', async () => {
     {
       await checkCredentialExpiry(env.app);
       await checkCredentialExpiry(env.app);
-      const events = (await env.gw.store.listAudit({ type: 'sso.credential.expiry', limit: 10 }));
+      const events = await env.gw.store.listAudit({ type: 'sso.credential.expiry', limit: 10 });
       assert.equal(events.length, 1, 'once, however often and wherever it runs');
       const details = events[0]?.details as { app: string; credential: string; id: string; threshold: number; daysLeft: number };
       assert.deepEqual([details.app, details.credential, details.id, details.threshold], ['portal', 'certificate', cert.thumbprint, 30]);
@@ -80,7 +108,10 @@ describe('the expiry thresholds over time', () => {
     const gw = await startGateway({
       now: () => clock,
       configure(raw) {
-        (raw.sites as { portal: Record<string, unknown> }).portal.entra = { clientId: PORTAL_APP.clientId, certificate: { certificate: `file:${join(dir, 'c.crt')}`, privateKey: `file:${join(dir, 'c.key')}` } };
+        (raw.sites as { portal: Record<string, unknown> }).portal.entra = {
+          clientId: PORTAL_APP.clientId,
+          certificate: { certificate: `file:${join(dir, 'c.crt')}`, privateKey: `file:${join(dir, 'c.key')}` },
+        };
         return raw;
       },
     });
@@ -91,7 +122,10 @@ describe('the expiry thresholds over time', () => {
         await checkCredentialExpiry(gw.app);
       }
       for (const e of await gw.store.listAudit({ type: 'sso.credential.expiry', limit: 20 })) seen.push((e.details as { threshold: number }).threshold);
-      assert.deepEqual(seen.sort((a, b) => b - a), [30, 14, 7, 1, 0]);
+      assert.deepEqual(
+        seen.sort((a, b) => b - a),
+        [30, 14, 7, 1, 0],
+      );
     } finally {
       await gw.close();
     }

@@ -36,7 +36,9 @@ describe('cross-tenant tokens on a portal', () => {
     const browser = env.browser();
     const authorize = await browser.start(HOSTS.acme);
     const state = authorize.searchParams.get('state') ?? '';
-    const page = await browser.open(`http://${HOSTS.acme}/.auth/callback?error=access_denied&error_description=${encodeURIComponent("AADSTS50020: User account 'glen@globex.test' from identity provider 'https://sts.windows.net/x/' does not exist in tenant 'Acme Corp'.")}&state=${encodeURIComponent(state)}`);
+    const page = await browser.open(
+      `http://${HOSTS.acme}/.auth/callback?error=access_denied&error_description=${encodeURIComponent("AADSTS50020: User account 'glen@globex.test' from identity provider 'https://sts.windows.net/x/' does not exist in tenant 'Acme Corp'.")}&state=${encodeURIComponent(state)}`,
+    );
     assert.equal(page.status, 400);
     assert.match(page.body, /another organisation(&#39;|')s directory/);
     assert.match(page.body, /For your administrator/);

@@ -12,8 +12,7 @@ describe('sign-out and Entra end-session', () => {
   });
   after(() => env.close());
 
-  const logout = (browser: Browser, host: string) =>
-    browser.open(`http://${host}/.auth/logout`, { method: 'POST', headers: { origin: `http://${host}` } });
+  const logout = (browser: Browser, host: string) => browser.open(`http://${host}/.auth/logout`, { method: 'POST', headers: { origin: `http://${host}` } });
 
   test('staff SSO session: to the staff tenant end-session endpoint, and back to the signed-out page', async () => {
     const browser = env.browser();

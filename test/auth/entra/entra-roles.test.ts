@@ -9,15 +9,44 @@ import { verifyIdentity } from '../../../src/identity/verify.ts';
 import { AccountError, setRole } from '../../../src/auth/password/users.ts';
 
 const ADMIN_GROUP = '0a0a0a0a-1111-4222-8333-999999999999';
-const boss = { oid: 'a7a7a7a7-0000-4000-8000-0000000000a7', name: 'Barbara Boss', preferredUsername: 'boss@staff.test', email: 'boss@staff.test', appRoles: { [STAFF_APP.clientId]: ['Regentra.Admin'] }, groups: [ADMIN_GROUP] };
-const crew = { oid: 'a8a8a8a8-0000-4000-8000-0000000000a8', name: 'Carl Crew', preferredUsername: 'crew@staff.test', email: 'crew@staff.test', appRoles: { [STAFF_APP.clientId]: ['Regentra.Reader'] }, groups: [] };
-const many = { oid: 'a9a9a9a9-0000-4000-8000-0000000000a9', name: 'Mona Many', preferredUsername: 'many@staff.test', email: 'many@staff.test', groupsOverage: true };
-const agent = { oid: 'aaaaaaaa-0000-4000-8000-0000000000aa', name: 'Agnes Agent', preferredUsername: 'agnes@acme.test', email: 'agnes@acme.test', appRoles: { [PORTAL_APP.clientId]: ['Tickets.Approve', 'Tickets.Read'] } };
+const boss = {
+  oid: 'a7a7a7a7-0000-4000-8000-0000000000a7',
+  name: 'Barbara Boss',
+  preferredUsername: 'boss@staff.test',
+  email: 'boss@staff.test',
+  appRoles: { [STAFF_APP.clientId]: ['Regentra.Admin'] },
+  groups: [ADMIN_GROUP],
+};
+const crew = {
+  oid: 'a8a8a8a8-0000-4000-8000-0000000000a8',
+  name: 'Carl Crew',
+  preferredUsername: 'crew@staff.test',
+  email: 'crew@staff.test',
+  appRoles: { [STAFF_APP.clientId]: ['Regentra.Reader'] },
+  groups: [],
+};
+const many = {
+  oid: 'a9a9a9a9-0000-4000-8000-0000000000a9',
+  name: 'Mona Many',
+  preferredUsername: 'many@staff.test',
+  email: 'many@staff.test',
+  groupsOverage: true,
+};
+const agent = {
+  oid: 'aaaaaaaa-0000-4000-8000-0000000000aa',
+  name: 'Agnes Agent',
+  preferredUsername: 'agnes@acme.test',
+  email: 'agnes@acme.test',
+  appRoles: { [PORTAL_APP.clientId]: ['Tickets.Approve', 'Tickets.Read'] },
+};
 
 describe('roles from Entra', () => {
   let env: Env;
   before(async () => {
-    env = await startEnv({ staff: { autoProvision: true, roleMapping: { source: 'roles', values: ['Regentra.Admin'] } }, extraUsers: { staff: [boss, crew, many], acme: [agent] } });
+    env = await startEnv({
+      staff: { autoProvision: true, roleMapping: { source: 'roles', values: ['Regentra.Admin'] } },
+      extraUsers: { staff: [boss, crew, many], acme: [agent] },
+    });
   });
   after(() => env.close());
 
@@ -31,7 +60,10 @@ describe('roles from Entra', () => {
     const audit = await env.gw.store.listAudit({ type: 'user.role', limit: 10 });
     const change = audit.find((e) => e.actor === 'entra');
     assert.ok(change, 'the promotion is audited with actor entra');
-    assert.deepEqual([(change.details as { from: string }).from, (change.details as { to: string }).to, (change.details as { source: string }).source], ['member', 'admin', 'entra app roles']);
+    assert.deepEqual(
+      [(change.details as { from: string }).from, (change.details as { to: string }).to, (change.details as { source: string }).source],
+      ['member', 'admin', 'entra app roles'],
+    );
 
     // the role assignment is removed in Azure: the next sign-in demotes, and the admin's other session ends
     const first = env.browser();
@@ -49,7 +81,11 @@ describe('roles from Entra', () => {
   test('while the mapping is on, the role of a Microsoft-linked account cannot be changed by hand', async () => {
     const user = await staffUser(crew.oid);
     assert.ok(user);
-    await assert.rejects(setRole(env.gw.store, user, 'admin'), (e: unknown) => e instanceof AccountError && e.code === 'ROLE_FROM_ENTRA' && /comes from Microsoft Entra/.test(e.message) && /app role assignment/.test(e.message));
+    await assert.rejects(
+      setRole(env.gw.store, user, 'admin'),
+      (e: unknown) =>
+        e instanceof AccountError && e.code === 'ROLE_FROM_ENTRA' && /comes from Microsoft Entra/.test(e.message) && /app role assignment/.test(e.message),
+    );
     // a password-only account is still managed by hand
     const local = await env.gw.store.createUser({ realm: 'staff', email: 'local@staff.test', displayName: 'Local', role: 'member' });
     assert.equal((await setRole(env.gw.store, local, 'admin')).role, 'admin');
@@ -70,7 +106,7 @@ describe('roles from Entra', () => {
   test("portal: the client's app roles reach the portal app (JWT roles claim, X-Regentra-Roles); an inbound one is stripped", async () => {
     const b = env.browser();
     assert.equal(last(await b.signIn(HOSTS.acme, agent.oid, '/')).status, 200);
-    await b.open(`http://${HOSTS.acme}/tickets`, { headers: { 'x-regentra-roles': 'Global.Admin', 'X_Regentra_Roles': 'Global.Admin' } });
+    await b.open(`http://${HOSTS.acme}/tickets`, { headers: { 'x-regentra-roles': 'Global.Admin', X_Regentra_Roles: 'Global.Admin' } });
     const echo = env.gw.portalUpstream.received.at(-1);
     assert.ok(echo);
     assert.equal(echo.headers['x-regentra-roles'], 'Tickets.Approve Tickets.Read');

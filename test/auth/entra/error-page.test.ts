@@ -33,7 +33,8 @@ describe('the sign-in error page', () => {
     const reference = /Reference: ([^ ]+) · ([^<]+)</.exec(shown.body);
     assert.ok(reference, 'a reference on the page');
     assert.equal(reference[1], redirect.headers['x-request-id'], 'the reference is the refused request’s (it is in the logs)');
-    for (const secret of [callback.searchParams.get('code'), callback.searchParams.get('state')]) assert.ok(secret && !shown.body.includes(secret), 'no code or state on the page');
+    for (const secret of [callback.searchParams.get('code'), callback.searchParams.get('state')])
+      assert.ok(secret && !shown.body.includes(secret), 'no code or state on the page');
 
     // reload: the same words, the same reference
     const again = await browser.open(redirect.location);

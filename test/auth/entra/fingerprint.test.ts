@@ -29,7 +29,11 @@ test('a fingerprint names its key and matches exactly its own values', () => {
   assert.ok(!fp.includes(creds.clientSecret));
   assert.equal(fingerprintMatches(config, creds, fp), true);
   assert.equal(fingerprintMatches(config, { ...creds, tenantId: creds.tenantId.toUpperCase() }, fp), true, 'the tenant id is not case-sensitive');
-  for (const changed of [{ ...creds, clientSecret: 'another' }, { ...creds, clientId: 'another' }, { ...creds, tenantId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a' }]) {
+  for (const changed of [
+    { ...creds, clientSecret: 'another' },
+    { ...creds, clientId: 'another' },
+    { ...creds, tenantId: 'f8cdef31-a31e-4b4a-93e4-5f571e91255a' },
+  ]) {
     assert.equal(fingerprintMatches(config, changed, fp), false);
   }
   for (const bad of ['', 'v1.abc', fp.replace('v2.k1.', 'v2.k9.'), `${fp}x`, fp.slice(0, -1)]) assert.equal(fingerprintMatches(config, creds, bad), false, bad);

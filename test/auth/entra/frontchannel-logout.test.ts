@@ -51,7 +51,11 @@ describe('front-channel sign-out', () => {
     assert.equal(last(await ken.signIn(HOSTS.staff, USERS.ken.oid)).status, 200);
     const sid = env.fe.signOutOfMicrosoft(TENANTS.staff, USERS.ken.oid).map((u) => new URL(u).searchParams.get('sid'))[0] as string;
     const base = `http://${HOSTS.staff}${PATHS.frontchannelLogout}`;
-    for (const iss of [`${env.fe.url}/${TENANTS.acme}/v2.0`, `https://login.microsoftonline.com/${TENANTS.staff}/v2.0`, `${env.fe.url}/${TENANTS.staff}/v2.0/`]) {
+    for (const iss of [
+      `${env.fe.url}/${TENANTS.acme}/v2.0`,
+      `https://login.microsoftonline.com/${TENANTS.staff}/v2.0`,
+      `${env.fe.url}/${TENANTS.staff}/v2.0/`,
+    ]) {
       const r = await env.browser().open(`${base}?sid=${encodeURIComponent(sid)}&iss=${encodeURIComponent(iss)}`);
       assert.equal(r.status, 400, iss);
     }
@@ -59,7 +63,11 @@ describe('front-channel sign-out', () => {
     assert.equal(noSid.status, 400);
     assert.equal(await signedIn(ken), true, 'none of these signed Ken out');
     // on a portal host, the staff tenant's issuer is not one of its own
-    const portal = await env.browser().open(`http://${HOSTS.globex}${PATHS.frontchannelLogout}?sid=${encodeURIComponent(sid)}&iss=${encodeURIComponent(`${env.fe.url}/${TENANTS.staff}/v2.0`)}`);
+    const portal = await env
+      .browser()
+      .open(
+        `http://${HOSTS.globex}${PATHS.frontchannelLogout}?sid=${encodeURIComponent(sid)}&iss=${encodeURIComponent(`${env.fe.url}/${TENANTS.staff}/v2.0`)}`,
+      );
     assert.equal(portal.status, 400);
     assert.equal(await signedIn(ken), true);
   });

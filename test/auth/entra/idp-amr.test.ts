@@ -15,7 +15,14 @@ describe('Microsoft’s amr is kept apart from the gateway’s', () => {
   let env: Env;
   before(async () => {
     env = await startEnv({ central: true });
-    await env.gw.store.createUser({ realm: 'staff', email: 'ada@staff.test', displayName: 'Ada', role: 'member', externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
+    await env.gw.store.createUser({
+      realm: 'staff',
+      email: 'ada@staff.test',
+      displayName: 'Ada',
+      role: 'member',
+      externalTid: TENANTS.staff,
+      externalOid: USERS.ada.oid,
+    });
   });
   after(() => env.close());
 

@@ -11,7 +11,10 @@ import type { Refusal } from '../../../dev/fake-entra/index.ts';
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 const creds = (patch: Partial<{ tenantId: string; clientId: string; clientSecret: string }> = {}) => ({
-  tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret, ...patch,
+  tenantId: TENANTS.staff,
+  clientId: STAFF_APP.clientId,
+  clientSecret: STAFF_APP.clientSecret,
+  ...patch,
 });
 
 /** the "For Microsoft support" line of a page: Trace ID, Correlation ID and Timestamp as Microsoft sent them */
@@ -115,16 +118,34 @@ describe('Microsoft errors, as Microsoft sends them', () => {
   }
 
   test('the refusal log line carries Microsoft’s ids (and no secret)', () => {
-    const e = aadstsError('invalid_client', 'AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333\r\nCorrelation ID: aaaa0000-bb11-2222-33cc-444444dddddd\r\nTimestamp: 2024-01-01 00:00:00Z');
+    const e = aadstsError(
+      'invalid_client',
+      'AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0000aaaa-11bb-cccc-dd22-eeeeee333333\r\nCorrelation ID: aaaa0000-bb11-2222-33cc-444444dddddd\r\nTimestamp: 2024-01-01 00:00:00Z',
+    );
     assert.deepEqual(logFields(e).microsoft, {
-      traceId: '0000aaaa-11bb-cccc-dd22-eeeeee333333', correlationId: 'aaaa0000-bb11-2222-33cc-444444dddddd', requestId: null, timestamp: '2024-01-01 00:00:00Z',
+      traceId: '0000aaaa-11bb-cccc-dd22-eeeeee333333',
+      correlationId: 'aaaa0000-bb11-2222-33cc-444444dddddd',
+      requestId: null,
+      timestamp: '2024-01-01 00:00:00Z',
     });
     // the JSON body's fields win over the text; anything not shaped like an id is dropped
-    const fromBody = aadstsError('invalid_client', 'AADSTS7000215: x Trace ID: <b>', undefined, { trace_id: '11111111-2222-4333-8444-555555555555', correlation_id: 'nope', timestamp: '2024-01-01 00:00:00Z' });
-    assert.deepEqual(fromBody.info?.microsoft, { traceId: '11111111-2222-4333-8444-555555555555', correlationId: null, requestId: null, timestamp: '2024-01-01 00:00:00Z' });
+    const fromBody = aadstsError('invalid_client', 'AADSTS7000215: x Trace ID: <b>', undefined, {
+      trace_id: '11111111-2222-4333-8444-555555555555',
+      correlation_id: 'nope',
+      timestamp: '2024-01-01 00:00:00Z',
+    });
+    assert.deepEqual(fromBody.info?.microsoft, {
+      traceId: '11111111-2222-4333-8444-555555555555',
+      correlationId: null,
+      requestId: null,
+      timestamp: '2024-01-01 00:00:00Z',
+    });
   });
 
-  for (const [kind, status, code] of [['forbidden', 403, 'Authorization_RequestDenied'], ['invalid-token', 401, 'InvalidAuthenticationToken']] as const) {
+  for (const [kind, status, code] of [
+    ['forbidden', 403, 'Authorization_RequestDenied'],
+    ['invalid-token', 401, 'InvalidAuthenticationToken'],
+  ] as const) {
     test(`Graph /me answers ${status} ${code}: a permission problem with its fix, not "Microsoft unavailable"`, async () => {
       env.fe.refuseGraph(kind);
       try {

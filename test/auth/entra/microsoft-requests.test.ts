@@ -14,8 +14,10 @@ import { CONSUMER_TENANT_ID, registeredRedirectUris } from '../../../src/auth/en
 import { loadConfigObject } from '../../../src/config/load.ts';
 import type { Config } from '../../../src/config/schema.ts';
 
-const withPortal = (config: Config, patch: Record<string, unknown>): Config =>
-  ({ ...config, sites: { ...config.sites, portal: { ...config.sites.portal!, ...patch } } });
+const withPortal = (config: Config, patch: Record<string, unknown>): Config => ({
+  ...config,
+  sites: { ...config.sites, portal: { ...config.sites.portal!, ...patch } },
+});
 
 const me = async (browser: Browser, host: string) => browser.open(`http://${host}/.auth/me`, { headers: { accept: 'application/json' } });
 
@@ -38,10 +40,16 @@ describe('the redirect URIs to register, in one place', () => {
     }
     assert.ok(portal.uris.includes(`http://${HOSTS.staff}/.auth/consent/callback`));
     assert.ok(portal.wildcardHosts.length > 0 && portal.wildcardHosts.every((h) => h.startsWith('*.')));
-    assert.ok(portal.uris.every((u) => !u.includes('*')), 'no wildcard URI');
+    assert.ok(
+      portal.uris.every((u) => !u.includes('*')),
+      'no wildcard URI',
+    );
     // with a central callback host: one callback, still a signed-out page per portal host
     const central = registeredRedirectUris(withPortal(env.gw.config, { centralCallbackHost: HOSTS.central })).portal!;
-    assert.deepEqual(central.uris.filter((u) => u.endsWith('/.auth/callback')), [`http://${HOSTS.central}/.auth/callback`]);
+    assert.deepEqual(
+      central.uris.filter((u) => u.endsWith('/.auth/callback')),
+      [`http://${HOSTS.central}/.auth/callback`],
+    );
     assert.ok(central.uris.includes(`http://${HOSTS.acme}/.auth/signed-out`));
     // the front-channel logout URL: one per app, on a host that accepts every tenant of the app
     assert.equal(list.staff.frontChannelLogoutUrl, `http://${HOSTS.staff}/.auth/frontchannel-logout`);
@@ -163,10 +171,20 @@ describe('entra.prompt', () => {
   });
 
   test('validated: anything else is a precise configuration error', () => {
-    const base = { keys: { session: ['x'], signing: [{ privateKey: 'x' }], encryption: [{ id: 'a', key: 'x' }] }, sites: { staff: { hosts: ['s.example.test'], upstream: 'http://127.0.0.1:1' } } };
+    const base = {
+      keys: { session: ['x'], signing: [{ privateKey: 'x' }], encryption: [{ id: 'a', key: 'x' }] },
+      sites: { staff: { hosts: ['s.example.test'], upstream: 'http://127.0.0.1:1' } },
+    };
     assert.throws(() => loadConfigObject({ ...base, entra: { prompt: 'consent' } }), /entra\.prompt.*select_account, login or none/s);
     assert.throws(
-      () => loadConfigObject({ ...base, sites: { ...base.sites, portal: { upstream: 'http://127.0.0.1:1', clients: [{ id: 'a', name: 'A', hosts: ['a.example.test'], domainHint: 'not a domain' }] } } }),
+      () =>
+        loadConfigObject({
+          ...base,
+          sites: {
+            ...base.sites,
+            portal: { upstream: 'http://127.0.0.1:1', clients: [{ id: 'a', name: 'A', hosts: ['a.example.test'], domainHint: 'not a domain' }] },
+          },
+        }),
       /domainHint.*domain name/s,
     );
   });

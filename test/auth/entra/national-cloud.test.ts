@@ -37,7 +37,13 @@ describe('a national cloud', () => {
       },
     });
     await gw.store.putSetting(STAFF_SSO_KEY, {
-      ...DEFAULT_STAFF_SSO, tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret), secretSetAt: Date.now(), enabled: true, autoProvision: true,
+      ...DEFAULT_STAFF_SSO,
+      tenantId: TENANTS.staff,
+      clientId: STAFF_APP.clientId,
+      clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret),
+      secretSetAt: Date.now(),
+      enabled: true,
+      autoProvision: true,
     });
     gw.app.gateway.policy.invalidate();
   });
@@ -49,12 +55,20 @@ describe('a national cloud', () => {
   test('the stand-in refuses the global Graph’s scope (AADSTS500011), as a national cloud does', async () => {
     const response = await fetch(`${fe.url}/${TENANTS.staff}/oauth2/v2.0/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: STAFF_APP.clientId, client_secret: STAFF_APP.clientSecret, scope: 'https://graph.microsoft.com/.default' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: STAFF_APP.clientId,
+        client_secret: STAFF_APP.clientSecret,
+        scope: 'https://graph.microsoft.com/.default',
+      }),
     });
     assert.equal(response.status, 400);
     const body = (await response.json()) as { error: string; error_description: string };
     assert.equal(body.error, 'invalid_resource');
-    assert.match(body.error_description, /^AADSTS500011: The resource principal named https:\/\/graph\.microsoft\.com was not found in the tenant named Regentra Staff/);
+    assert.match(
+      body.error_description,
+      /^AADSTS500011: The resource principal named https:\/\/graph\.microsoft\.com was not found in the tenant named Regentra Staff/,
+    );
   });
 
   test('sign-in asks for this cloud’s User.Read and reads Graph there', async () => {
@@ -84,9 +98,14 @@ describe('a national cloud', () => {
 
   test('a gateway set up for the global Graph against this cloud: AADSTS500011 with the fix', async () => {
     const config = { ...gw.app.gateway.config, entra: { ...gw.app.gateway.config.entra, graphResource: 'https://graph.microsoft.com' } } as Config;
-    const result = await checkConnection({ ...gw.app, gateway: { ...gw.app.gateway, config } }, {
-      tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret,
-    });
+    const result = await checkConnection(
+      { ...gw.app, gateway: { ...gw.app.gateway, config } },
+      {
+        tenantId: TENANTS.staff,
+        clientId: STAFF_APP.clientId,
+        clientSecret: STAFF_APP.clientSecret,
+      },
+    );
     assert.equal(result.error?.code, 'AADSTS500011');
     assert.match(result.error?.hint ?? '', /graph\.microsoft\.us/);
   });
@@ -119,16 +138,35 @@ describe('cloud pairs in the configuration', () => {
 
   test('a mixed pair or an unknown authority is a precise config error', () => {
     assert.deepEqual(issues({ authorityHost: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.com' }), [
-      { path: 'entra.graphUrl', message: 'https://graph.microsoft.com is not Microsoft Graph of the US Government (GCC High, DoD) cloud of https://login.microsoftonline.us: use https://graph.microsoft.us or https://dod-graph.microsoft.us' },
+      {
+        path: 'entra.graphUrl',
+        message:
+          'https://graph.microsoft.com is not Microsoft Graph of the US Government (GCC High, DoD) cloud of https://login.microsoftonline.us: use https://graph.microsoft.us or https://dod-graph.microsoft.us',
+      },
     ]);
     assert.deepEqual(issues({ authorityHost: 'https://login.chinacloudapi.cn' }), [
-      { path: 'entra.graphUrl', message: 'https://graph.microsoft.com is not Microsoft Graph of the China (operated by 21Vianet) cloud of https://login.chinacloudapi.cn: use https://microsoftgraph.chinacloudapi.cn' },
+      {
+        path: 'entra.graphUrl',
+        message:
+          'https://graph.microsoft.com is not Microsoft Graph of the China (operated by 21Vianet) cloud of https://login.chinacloudapi.cn: use https://microsoftgraph.chinacloudapi.cn',
+      },
     ]);
     const [unknown] = issues({ authorityHost: 'https://login.example.com' });
     assert.equal(unknown?.path, 'entra.authorityHost');
     assert.match(unknown?.message ?? '', /^https:\/\/login\.example\.com is not a Microsoft Entra authority/);
-    assert.deepEqual(issues({ graphResource: 'https://graph.microsoft.com' }).map((i) => i.path), ['entra.graphResource']);
+    assert.deepEqual(
+      issues({ graphResource: 'https://graph.microsoft.com' }).map((i) => i.path),
+      ['entra.graphResource'],
+    );
     // a local stand-in: allowed explicitly
-    assert.deepEqual(issues({ authorityHost: 'http://127.0.0.1:9400', graphUrl: 'http://127.0.0.1:9400/graph', graphResource: 'https://graph.microsoft.com', allowInsecure: true }), []);
+    assert.deepEqual(
+      issues({
+        authorityHost: 'http://127.0.0.1:9400',
+        graphUrl: 'http://127.0.0.1:9400/graph',
+        graphResource: 'https://graph.microsoft.com',
+        allowInsecure: true,
+      }),
+      [],
+    );
   });
 });

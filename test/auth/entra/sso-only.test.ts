@@ -12,7 +12,12 @@ const PASSWORD = 'correct horse battery staple 42';
 
 function io(): Io & { out: () => string } {
   let text = '';
-  const sink = new Writable({ write(chunk, _enc, cb) { text += String(chunk); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
   return { stdout: sink, stderr: sink, stdin: process.stdin, out: () => text };
 }
 
@@ -20,7 +25,15 @@ describe('SSO-only for staff', () => {
   let env: Env;
   before(async () => {
     env = await startEnv({ staff: { ssoOnly: true } });
-    await env.gw.store.createUser({ realm: 'staff', email: 'ada@staff.test', displayName: 'Ada', role: 'admin', passwordHash: await hashPassword(PASSWORD), externalTid: TENANTS.staff, externalOid: USERS.ada.oid });
+    await env.gw.store.createUser({
+      realm: 'staff',
+      email: 'ada@staff.test',
+      displayName: 'Ada',
+      role: 'admin',
+      passwordHash: await hashPassword(PASSWORD),
+      externalTid: TENANTS.staff,
+      externalOid: USERS.ada.oid,
+    });
   });
   after(() => env.close());
 

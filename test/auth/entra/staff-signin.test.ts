@@ -119,13 +119,21 @@ describe('staff sign-in with Microsoft', () => {
     const pages = await env.browser().signIn(HOSTS.staff, USERS.ken.oid);
     assert.equal(pages[0]?.status, 403);
     assert.match(pages[0]?.body ?? '', /Account disabled/);
-    for (const answer of [pages[0], pages[0]?.redirectedFrom]) assert.equal(String(answer?.headers['set-cookie'] ?? '').includes('regentra_session='), false, 'no session cookie');
+    for (const answer of [pages[0], pages[0]?.redirectedFrom])
+      assert.equal(String(answer?.headers['set-cookie'] ?? '').includes('regentra_session='), false, 'no session cookie');
   });
 
   test('an account already linked to another Microsoft identity is not taken over by email', async () => {
     await env.setStaff({ autoProvision: true, autoLink: true });
     try {
-      await env.gw.store.createUser({ realm: 'staff', email: 'grace.hopper@staff.test', displayName: 'Other Grace', role: 'admin', externalTid: TENANTS.staff, externalOid: '99999999-0000-4000-8000-000000000099' });
+      await env.gw.store.createUser({
+        realm: 'staff',
+        email: 'grace.hopper@staff.test',
+        displayName: 'Other Grace',
+        role: 'admin',
+        externalTid: TENANTS.staff,
+        externalOid: '99999999-0000-4000-8000-000000000099',
+      });
       const pages = await env.browser().signIn(HOSTS.staff, USERS.grace.oid);
       assert.equal(pages[0]?.status, 403);
       assert.match(pages[0]?.body ?? '', /not linked to a Regentra account yet/);

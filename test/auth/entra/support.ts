@@ -9,7 +9,14 @@ import type { Dispatcher } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
 import { startFakeEntra, type FakeBrowser, type FakeEntra, type FakeUser } from '../../../dev/fake-entra/index.ts';
 import { HOSTS, startGateway, TENANTS, type StartOptions, type TestGateway } from '../../support/gateway.ts';
-import { DEFAULT_PORTAL_AUTH, DEFAULT_STAFF_SSO, portalAuthKey, STAFF_SSO_KEY, type PortalAuthSettings, type StaffSsoSettings } from '../../../src/auth/policy.ts';
+import {
+  DEFAULT_PORTAL_AUTH,
+  DEFAULT_STAFF_SSO,
+  portalAuthKey,
+  STAFF_SSO_KEY,
+  type PortalAuthSettings,
+  type StaffSsoSettings,
+} from '../../../src/auth/policy.ts';
 import { sealStaffSecret } from '../../../src/auth/entra/index.ts';
 import { PATHS } from '../../../src/routing/reserved.ts';
 import type { GatewayApp } from '../../../src/app.ts';
@@ -19,10 +26,21 @@ export const REGENTRA_TENANT = '44444444-4444-4444-8444-444444444444';
 
 export const USERS = Object.freeze({
   ada: { oid: 'a1a1a1a1-0000-4000-8000-00000000000a', name: 'Ada Lovelace', preferredUsername: 'ada@staff.test', email: 'ada@staff.test' },
-  grace: { oid: 'b2b2b2b2-0000-4000-8000-00000000000b', name: 'Grace Hopper', preferredUsername: 'grace@staff.onmicrosoft.test', mail: 'grace.hopper@staff.test', userPrincipalName: 'grace@staff.onmicrosoft.test' },
+  grace: {
+    oid: 'b2b2b2b2-0000-4000-8000-00000000000b',
+    name: 'Grace Hopper',
+    preferredUsername: 'grace@staff.onmicrosoft.test',
+    mail: 'grace.hopper@staff.test',
+    userPrincipalName: 'grace@staff.onmicrosoft.test',
+  },
   ken: { oid: 'c3c3c3c3-0000-4000-8000-00000000000c', name: 'Ken Thompson', preferredUsername: 'ken@staff.test', email: 'ken@staff.test' },
   alice: { oid: 'd4d4d4d4-0000-4000-8000-00000000000d', name: 'Alice Acme', preferredUsername: 'alice@acme.test', email: 'alice@acme.test' },
-  upn: { oid: 'e5e5e5e5-0000-4000-8000-00000000000e', name: 'Una Principal', preferredUsername: 'una@acme.onmicrosoft.test', userPrincipalName: 'una@acme.onmicrosoft.test' },
+  upn: {
+    oid: 'e5e5e5e5-0000-4000-8000-00000000000e',
+    name: 'Una Principal',
+    preferredUsername: 'una@acme.onmicrosoft.test',
+    userPrincipalName: 'una@acme.onmicrosoft.test',
+  },
   glen: { oid: 'f6f6f6f6-0000-4000-8000-00000000000f', name: 'Glen Globex', preferredUsername: 'glen@globex.test', email: 'glen@globex.test' },
 } satisfies Record<string, FakeUser>);
 
@@ -31,14 +49,20 @@ const allHosts = [HOSTS.staff, HOSTS.acme, HOSTS.acmeCustom, HOSTS.globex, HOSTS
 
 /** as an admin registers them: every URI `sso redirect-uris` prints (one list per app), and the optional claims */
 export const STAFF_APP = Object.freeze({
-  clientId: '5a5a5a5a-aaaa-4bbb-8ccc-000000000001', clientSecret: 'staff~secret.value', homeTenant: TENANTS.staff, multiTenant: false,
+  clientId: '5a5a5a5a-aaaa-4bbb-8ccc-000000000001',
+  clientSecret: 'staff~secret.value',
+  homeTenant: TENANTS.staff,
+  multiTenant: false,
   redirectUris: [`${origin(HOSTS.staff)}${PATHS.callback}`, `${origin(HOSTS.staff)}${PATHS.signedOut}`],
   optionalClaims: ['xms_edov', 'login_hint'] as Array<'xms_edov' | 'login_hint'>,
   frontChannelLogoutUrl: `${origin(HOSTS.staff)}${PATHS.frontchannelLogout}`,
 });
 const portalHosts = allHosts.filter((h) => h !== HOSTS.staff && h !== HOSTS.central);
 export const PORTAL_APP = Object.freeze({
-  clientId: '6b6b6b6b-aaaa-4bbb-8ccc-000000000002', clientSecret: 'portal~secret.value', homeTenant: REGENTRA_TENANT, multiTenant: true,
+  clientId: '6b6b6b6b-aaaa-4bbb-8ccc-000000000002',
+  clientSecret: 'portal~secret.value',
+  homeTenant: REGENTRA_TENANT,
+  multiTenant: true,
   redirectUris: [
     ...[...portalHosts, HOSTS.central].map((h) => `${origin(h)}${PATHS.callback}`),
     ...portalHosts.map((h) => `${origin(h)}${PATHS.signedOut}`),
@@ -98,7 +122,10 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
       const sites = raw.sites as { portal: Record<string, unknown> };
       sites.portal.entra = opts.portalEntra ?? { clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret };
       if (opts.central) sites.portal.centralCallbackHost = HOSTS.central;
-      const out = { ...raw, entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 } };
+      const out = {
+        ...raw,
+        entra: { authorityHost: fe.url, graphUrl: fe.graphUrl, graphResource: fe.graphResource, allowInsecure: true, timeoutMs: opts.timeoutMs ?? 3_000 },
+      };
       return opts.configure ? opts.configure(out) : out;
     },
   });
@@ -111,15 +138,22 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   };
   if (opts.staff !== null) {
     await setStaff({
-      tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecretEnc: sealStaffSecret(app, STAFF_APP.clientSecret), secretSetAt: Date.now(),
-      enabled: true, ...(opts.staff ?? {}),
+      tenantId: TENANTS.staff,
+      clientId: STAFF_APP.clientId,
+      clientSecretEnc: sealStaffSecret(app, STAFF_APP.clientSecret),
+      secretSetAt: Date.now(),
+      enabled: true,
+      ...(opts.staff ?? {}),
     });
   }
   if (opts.acme !== null) {
     await store.putSetting(portalAuthKey('acme'), { ...DEFAULT_PORTAL_AUTH, tenantId: TENANTS.acme, ssoEnabled: true, ...(opts.acme ?? {}) });
   }
   return {
-    fe, gw, app, setStaff,
+    fe,
+    gw,
+    app,
+    setStaff,
     browser: () => new Browser(gw, fe),
     async close() {
       await gw.close();

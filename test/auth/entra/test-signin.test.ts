@@ -94,7 +94,11 @@ describe('test sign-in round trip', () => {
   test('settingsFingerprint changes with each value and is keyed', async () => {
     const f = settingsFingerprint(env.app, good);
     assert.equal(f, settingsFingerprint(env.app, { ...good, tenantId: good.tenantId.toUpperCase() }));
-    for (const changed of [{ ...good, tenantId: TENANTS.acme }, { ...good, clientId: 'other' }, { ...good, clientSecret: 'other' }]) {
+    for (const changed of [
+      { ...good, tenantId: TENANTS.acme },
+      { ...good, clientId: 'other' },
+      { ...good, clientSecret: 'other' },
+    ]) {
       assert.notEqual(settingsFingerprint(env.app, changed), f);
     }
     assert.ok(!f.includes(STAFF_APP.clientSecret));

@@ -19,7 +19,10 @@ describe('URLs and secrets', () => {
   test('redirectUriFor: public scheme and port (the default port is left out)', () => {
     const c = env.gw.config;
     assert.equal(redirectUriFor(c, HOSTS.acme), `http://${HOSTS.acme}/.auth/callback`);
-    assert.equal(redirectUriFor(withServer(c, { publicScheme: 'https', publicPort: 8443 }), 'Staff.Example.Test'), 'https://staff.example.test:8443/.auth/callback');
+    assert.equal(
+      redirectUriFor(withServer(c, { publicScheme: 'https', publicPort: 8443 }), 'Staff.Example.Test'),
+      'https://staff.example.test:8443/.auth/callback',
+    );
     assert.equal(redirectUriFor(withServer(c, { publicScheme: 'https', publicPort: 443 }), HOSTS.staff), `https://${HOSTS.staff}/.auth/callback`);
     assert.equal(redirectUriFor(withServer(c, { publicScheme: 'http', publicPort: 8080 }), HOSTS.staff), `http://${HOSTS.staff}:8080/.auth/callback`);
   });
@@ -38,12 +41,20 @@ describe('URLs and secrets', () => {
     assert.ok(!sealed.includes(STAFF_APP.clientSecret));
     assert.equal(readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: sealed }), STAFF_APP.clientSecret);
     assert.equal(readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: `${sealed.slice(0, -2)}AA` }), null);
-    assert.equal(readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: env.app.gateway.secretBox.seal(STAFF_APP.clientSecret, 'totp:staff:x') }), null);
+    assert.equal(
+      readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: env.app.gateway.secretBox.seal(STAFF_APP.clientSecret, 'totp:staff:x') }),
+      null,
+    );
     assert.equal(readStaffSecret(env.app, DEFAULT_STAFF_SSO), null);
   });
 
   test('a staff secret that does not open: SSO is refused as misconfigured, never tried without it', async () => {
-    await env.setStaff({ tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecretEnc: 'v1.k1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBB', enabled: true });
+    await env.setStaff({
+      tenantId: TENANTS.staff,
+      clientId: STAFF_APP.clientId,
+      clientSecretEnc: 'v1.k1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBB',
+      enabled: true,
+    });
     const page = await env.browser().open(`http://${HOSTS.staff}/.auth/sso?rd=/`);
     assert.equal(page.status, 503);
     assert.match(page.body, /not set up correctly/);

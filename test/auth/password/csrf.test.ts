@@ -28,7 +28,7 @@ test('sign-in forms refuse a missing, wrong or foreign CSRF token', async (t) =>
     ['no token', browser, { email: 'csrf@example.com', password: PASSWORD }],
     ['empty token', browser, { csrf: '', email: 'csrf@example.com', password: PASSWORD }],
     ['wrong token', browser, { csrf: flipLast(csrfOf(own.body)), email: 'csrf@example.com', password: PASSWORD }],
-    ['another flow\'s token', browser, { csrf: foreign, email: 'csrf@example.com', password: PASSWORD }],
+    ["another flow's token", browser, { csrf: foreign, email: 'csrf@example.com', password: PASSWORD }],
   ];
   for (const [name, client, form] of cases) {
     const res = await client.post('/.auth/login', form);

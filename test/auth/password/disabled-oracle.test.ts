@@ -26,8 +26,16 @@ describe('a disabled account answers as a wrong password', () => {
   const neutral = (page: Page, email: string) => ({
     status: page.status,
     alert: alertOf(page.body),
-    body: page.body.replaceAll(email, 'EMAIL').replace(/name="csrf" value="[^"]+"/, 'CSRF').replace(/Reference: [^<]+/, ''),
-    headers: [page.headers['cache-control'], page.headers['retry-after'], page.headers['content-type'], String(page.headers['set-cookie'] ?? '').includes('regentra_session=')],
+    body: page.body
+      .replaceAll(email, 'EMAIL')
+      .replace(/name="csrf" value="[^"]+"/, 'CSRF')
+      .replace(/Reference: [^<]+/, ''),
+    headers: [
+      page.headers['cache-control'],
+      page.headers['retry-after'],
+      page.headers['content-type'],
+      String(page.headers['set-cookie'] ?? '').includes('regentra_session='),
+    ],
   });
 
   test('the right password, a wrong one, and an unknown email get the same page', async () => {
@@ -48,7 +56,8 @@ describe('a disabled account answers as a wrong password', () => {
     const withWrong: number[] = [];
     for (let i = 0; i < MAX_FAILURES + 1; i++) withRight.push((await submitPassword(new Client(gw, HOSTS.acme), 'counted@example.com', PASSWORD)).status);
     await disabledAccount('counted-wrong@example.com');
-    for (let i = 0; i < MAX_FAILURES + 1; i++) withWrong.push((await submitPassword(new Client(gw, HOSTS.acme), 'counted-wrong@example.com', `guess ${i}`)).status);
+    for (let i = 0; i < MAX_FAILURES + 1; i++)
+      withWrong.push((await submitPassword(new Client(gw, HOSTS.acme), 'counted-wrong@example.com', `guess ${i}`)).status);
     assert.deepEqual(withRight, withWrong);
     assert.equal(withRight.at(-1), 429, 'locked after the same number of attempts');
     const reasons = (await gw.store.listAudit({ type: 'signin.failure', realm: 'portal:acme', limit: 100 }))

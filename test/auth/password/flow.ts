@@ -93,7 +93,11 @@ export const PASSWORD = 'correct horse battery staple';
 let counter = 0;
 
 /** An active account with PASSWORD on the site of `host` (staff hosts get role admin). */
-export async function createUser(gw: TestGateway, host: string, overrides: { email?: string; password?: string; name?: string; role?: 'admin' | 'member' } = {}): Promise<User> {
+export async function createUser(
+  gw: TestGateway,
+  host: string,
+  overrides: { email?: string; password?: string; name?: string; role?: 'admin' | 'member' } = {},
+): Promise<User> {
   const site = gw.app.gateway.sites.lookup(host);
   assert.ok(site, `a site for ${host}`);
   return createLocalUser(gw.store, {
@@ -108,7 +112,11 @@ export async function createUser(gw: TestGateway, host: string, overrides: { ema
 }
 
 /** An account with TOTP already on; returns its secret and recovery codes. */
-export async function createEnrolledUser(gw: TestGateway, host: string, overrides: Parameters<typeof createUser>[2] = {}): Promise<{ user: User; secret: string; recoveryCodes: string[] }> {
+export async function createEnrolledUser(
+  gw: TestGateway,
+  host: string,
+  overrides: Parameters<typeof createUser>[2] = {},
+): Promise<{ user: User; secret: string; recoveryCodes: string[] }> {
   const user = await createUser(gw, host, overrides);
   const { secret, recoveryCodes } = await enrolTotp(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' });
   return { user, secret, recoveryCodes };

@@ -45,8 +45,8 @@ test('the count is shared by every replica: failures spread over two gateways on
     assert.equal((await submitPassword(onA, `spray-a${i}@example.com`, 'Winter2031!')).status, 401);
     assert.equal((await submitPassword(onB, `spray-b${i}@example.com`, 'Winter2031!')).status, 401);
   }
-  assert.equal((await submitPassword(onA, 'someone@example.com', PASSWORD)).status, 429, 'replica A counts B\'s failures');
-  assert.equal((await submitPassword(onB, 'someone@example.com', PASSWORD)).status, 429, 'replica B counts A\'s failures');
+  assert.equal((await submitPassword(onA, 'someone@example.com', PASSWORD)).status, 429, "replica A counts B's failures");
+  assert.equal((await submitPassword(onB, 'someone@example.com', PASSWORD)).status, 429, "replica B counts A's failures");
   clock.advance(120_000);
   assert.equal((await submitPassword(onB, 'someone@example.com', PASSWORD)).status, 303);
 });

@@ -87,6 +87,9 @@ test('an unknown email locks exactly like an account', async (t) => {
   };
   const real = await answers('real@example.com');
   const ghost = await answers('ghost@example.com');
-  assert.deepEqual(real.map((a) => a.status), [401, 401, 401, 401, 429, 429]);
+  assert.deepEqual(
+    real.map((a) => a.status),
+    [401, 401, 401, 401, 429, 429],
+  );
   assert.deepEqual(ghost, real);
 });

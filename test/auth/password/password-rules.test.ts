@@ -23,7 +23,15 @@ test('hashes are scrypt PHC strings with OWASP parameters and fresh salts', asyn
 
 test('unreadable or out-of-bounds stored hashes never verify', async () => {
   const good = await hashPassword('another long passphrase');
-  for (const bad of ['', 'plain text', good.replace('ln=14', 'ln=30'), good.replace('r=8', 'r=0'), good.slice(0, -4), `${good}$extra`, good.replace('$scrypt$', '$argon2id$')]) {
+  for (const bad of [
+    '',
+    'plain text',
+    good.replace('ln=14', 'ln=30'),
+    good.replace('r=8', 'r=0'),
+    good.slice(0, -4),
+    `${good}$extra`,
+    good.replace('$scrypt$', '$argon2id$'),
+  ]) {
     assert.equal(await verifyPassword('another long passphrase', bad), false, bad);
   }
   assert.equal(await verifyPassword('x'.repeat(2000), good), false, 'over-long input');

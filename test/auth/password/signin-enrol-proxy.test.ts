@@ -73,7 +73,9 @@ test('first password sign-in enrols TOTP, shows recovery codes once, and the ups
 
   // audited
   const events = await gw.store.listAudit({ realm: 'staff' });
-  assert.ok(events.some((e) => e.type === 'signin' && e.outcome === 'success' && e.userId === user.id && (e.details as { method?: string }).method === 'password'));
+  assert.ok(
+    events.some((e) => e.type === 'signin' && e.outcome === 'success' && e.userId === user.id && (e.details as { method?: string }).method === 'password'),
+  );
   assert.ok(events.some((e) => e.type === 'mfa.enroll' && e.userId === user.id));
 
   // the next sign-in (another browser) asks for a code, not enrolment, and lands on the target

@@ -45,7 +45,10 @@ test('SSO on: the Microsoft button and the password form; SSO-only: the button a
 
   const browser = new Client(gw, HOSTS.acme);
   const both = await browser.get('/.auth/login?rd=%2Fq');
-  assert.match(both.body, /<a class="btn secondary" href="\/\.auth\/sso\?rd=%2Fq"><span class="ms-logo" aria-hidden="true"><i><\/i><i><\/i><i><\/i><i><\/i><\/span>Sign in with Microsoft<\/a>/);
+  assert.match(
+    both.body,
+    /<a class="btn secondary" href="\/\.auth\/sso\?rd=%2Fq"><span class="ms-logo" aria-hidden="true"><i><\/i><i><\/i><i><\/i><i><\/i><\/span>Sign in with Microsoft<\/a>/,
+  );
   assert.match(both.body, /name="password"/);
 
   // the client switches to SSO-only while this page is open
@@ -66,7 +69,13 @@ test('SSO on: the Microsoft button and the password form; SSO-only: the button a
 test('staff SSO enabled shows the button; SSO-only hides the password form', async (t) => {
   const gw = await startGateway();
   t.after(() => gw.close());
-  const sso = { enabled: true, tenantId: TENANTS.staff, clientId: 'staff-app', clientSecretEnc: gw.app.gateway.secretBox.seal('s3cret', 'sso.staff'), ssoOnly: false };
+  const sso = {
+    enabled: true,
+    tenantId: TENANTS.staff,
+    clientId: 'staff-app',
+    clientSecretEnc: gw.app.gateway.secretBox.seal('s3cret', 'sso.staff'),
+    ssoOnly: false,
+  };
   await gw.store.putSetting(STAFF_SSO_KEY, sso);
   const both = await new Client(gw, HOSTS.staff).get('/.auth/login');
   assert.match(both.body, /Sign in with Microsoft/);

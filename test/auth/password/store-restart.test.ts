@@ -36,7 +36,11 @@ test('an enrolled account survives a restart, and its secrets are not readable i
   await gw1.close();
   await store1.close();
 
-  const bytes = Buffer.concat(readdirSync(dir).filter((f) => f.startsWith('regentra.db')).map((f) => readFileSync(join(dir, f))));
+  const bytes = Buffer.concat(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('regentra.db'))
+      .map((f) => readFileSync(join(dir, f))),
+  );
   assert.ok(bytes.includes('durable@example.com'), 'the test reads the right file');
   assert.ok(bytes.includes('v1.disk1.'), 'a sealed secret is stored');
   assert.ok(bytes.includes('$scrypt$ln='), 'a password hash is stored');

@@ -57,8 +57,15 @@ for (const { step, path, enrolled } of STEPS) {
     await new Promise((r) => setImmediate(r));
     const doubles = lines.filter((l) => /already sent|FST_ERR_REP_ALREADY_SENT/i.test(l));
     assert.deepEqual(doubles, [], 'no second reply was attempted');
-    assert.deepEqual(lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50), [], 'no error was logged');
-    assert.ok(lines.some((l) => l.includes('"statusCode":429')), 'the logs were captured (the 429 is logged)');
+    assert.deepEqual(
+      lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50),
+      [],
+      'no error was logged',
+    );
+    assert.ok(
+      lines.some((l) => l.includes('"statusCode":429')),
+      'the logs were captured (the 429 is logged)',
+    );
   });
 }
 
@@ -76,6 +83,12 @@ test('a lockout on the password step, and the attempts after it, are answered on
   assert.equal((await submitPassword(client, 'lock-pwd@example.com', PASSWORD)).status, 429);
   for (let i = 0; i < 10; i++) await submitPassword(client, `nobody-${i}@example.com`, 'wrong password here');
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(lines.filter((l) => /already sent|FST_ERR_REP_ALREADY_SENT/i.test(l)), []);
-  assert.deepEqual(lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50), []);
+  assert.deepEqual(
+    lines.filter((l) => /already sent|FST_ERR_REP_ALREADY_SENT/i.test(l)),
+    [],
+  );
+  assert.deepEqual(
+    lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50),
+    [],
+  );
 });

@@ -8,7 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, HOSTS } from '../../support/gateway.ts';
-import { alertOf, Client, codeAt, createEnrolledUser, createUser, csrfOf, manualClock, PASSWORD, secretOf, submitPassword, submitTotp } from '../password/flow.ts';
+import {
+  alertOf,
+  Client,
+  codeAt,
+  createEnrolledUser,
+  createUser,
+  csrfOf,
+  manualClock,
+  PASSWORD,
+  secretOf,
+  submitPassword,
+  submitTotp,
+} from '../password/flow.ts';
 
 test('the pending password step expires after 5 minutes', async (t) => {
   const clock = manualClock();

@@ -39,8 +39,20 @@ for (let i = 0; i < users; i++) {
   const user = await store.createUser({ realm: 'staff', email: `load-${i}@example.com`, displayName: `Load ${i}`, role: 'member' });
   const t = Date.now();
   const session: SessionData = {
-    v: 1, sid: randomUUID(), realm: 'staff', host: HOST, uid: user.id, email: user.email, name: user.displayName, role: 'member',
-    client: null, amr: ['pwd', 'otp'], authTime: Math.floor(t / 1000), iat: t, seen: t, idp: null,
+    v: 1,
+    sid: randomUUID(),
+    realm: 'staff',
+    host: HOST,
+    uid: user.id,
+    email: user.email,
+    name: user.displayName,
+    role: 'member',
+    client: null,
+    amr: ['pwd', 'otp'],
+    authTime: Math.floor(t / 1000),
+    iat: t,
+    seen: t,
+    idp: null,
   };
   cookies.push(`${cookieNamesFor(config).session}=${sealSession(app, session)}`);
 }
@@ -53,6 +65,10 @@ process.on('message', (msg: { heap?: number }) => {
   process.send?.({ heap: msg.heap, used: m.heapUsed, rss: m.rss, gc: gc !== undefined });
 });
 process.send?.({ ready: { url, host: HOST, cookies } });
-const stop = () => void app.close().then(() => store.close()).finally(() => process.exit(0));
+const stop = () =>
+  void app
+    .close()
+    .then(() => store.close())
+    .finally(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('disconnect', stop);
