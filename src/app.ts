@@ -240,8 +240,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   watchCredentialExpiry(app);
 
   // 4. the gate and the proxy
-  const connectTimeoutMs = Math.max(...sites.sites.map((s) => s.connectTimeoutMs));
-  await app.register(proxyRoutes, { signer: context.signer, connectTimeoutMs, metrics });
+  await app.register(proxyRoutes, { signer: context.signer, metrics, sites: sites.sites });
 
   app.addHook('onClose', async () => {
     await revocation.close();

@@ -27,8 +27,8 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errors, type Pool } from 'undici';
-import { clientHeaders } from './headers.ts';
+import { errors, type Dispatcher, type Pool } from 'undici';
+import { clientHeaders, type UpstreamHeaders } from './headers.ts';
 import { track, untrack, type Timed } from './deadlines.ts';
 
 export interface ExchangeHooks {
@@ -54,8 +54,6 @@ export interface ForwardOptions {
   readonly setCookie?: string;
 }
 
-type Abort = (err?: Error) => void;
-
 /** Did the client declare a request body? (Node has parsed the framing; an empty body is none.) */
 function hasBody(request: FastifyRequest): boolean {
   const h = request.headers;
@@ -74,8 +72,11 @@ function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): voi
   this[kExchange] = undefined;
 }
 
-/** the legacy undici handler (the one the HTTP/1 client calls without converting raw headers) */
-export class Exchange implements Timed {
+/**
+ * One exchange, as an undici dispatch handler (the onRequestStart/onResponse* API): the
+ * controller it is given aborts, pauses and resumes the upstream.
+ */
+export class Exchange implements Timed, Dispatcher.DispatchHandler {
   readonly request: FastifyRequest;
   readonly reply: FastifyReply;
   readonly hooks: ExchangeHooks;
@@ -83,8 +84,8 @@ export class Exchange implements Timed {
   /** added to a direct response (ForwardOptions.setCookie) */
   setCookie: string | undefined = undefined;
   readonly started = performance.now();
-  abortUpstream: Abort | null = null;
-  resume: (() => void) | null = null;
+  /** undici's controller of the upstream request (abort, pause, resume), once it started */
+  controller: Dispatcher.DispatchController | null = null;
   /** the response body handed to Fastify (viaFastify only) */
   body: Readable | null = null;
   clientGone = false;
@@ -114,16 +115,16 @@ export class Exchange implements Timed {
     const res = this.reply.raw;
     if (!res.writableFinished) {
       this.clientGone = true;
-      this.abortUpstream?.(clientGoneError());
+      this.controller?.abort(clientGoneError());
     }
   }
 
-  onConnect(abort: Abort): void {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
     if (this.clientGone) {
-      abort(clientGoneError());
+      controller.abort(clientGoneError());
       return;
     }
-    this.abortUpstream = abort;
+    this.controller = controller;
     this.lastActivity = performance.now();
     if (this.timeoutMs > 0 && !this.ended) track(this);
   }
@@ -131,14 +132,11 @@ export class Exchange implements Timed {
   /** idle for longer than the timeout (deadlines.ts): the upstream is too slow */
   onDeadline(): void {
     if (this.ended) return;
-    this.abortUpstream?.(this.headersDone ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
+    this.controller?.abort(this.headersDone ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
   }
 
-  onBodySent(): void {
-    this.lastActivity = performance.now();
-  }
-
-  onRequestSent(): void {
+  /** the upload made progress (a request body chunk went to the upstream, or the body ended) */
+  onUploadProgress(): void {
     this.lastActivity = performance.now();
   }
 
@@ -146,7 +144,7 @@ export class Exchange implements Timed {
   onDrain(): void {
     this.paused = false;
     this.lastActivity = performance.now();
-    this.resume?.();
+    this.controller?.resume();
   }
 
   private end(): void {
@@ -154,17 +152,19 @@ export class Exchange implements Timed {
     untrack(this);
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx informational (103 Early Hints): not relayed
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamHeaders): void {
+    if (statusCode < 200) return; // 1xx informational (103 Early Hints): not relayed
     this.headersDone = true;
     this.lastActivity = performance.now();
-    this.resume = resume;
-    const list = clientHeaders(raw, this.hooks.ownCookies);
+    const list = clientHeaders(headers, this.hooks.ownCookies);
     const request = this.request;
     // an HTTP/1.1 connection whose request body was not read to the end cannot carry another request
     if (!request.raw.complete) list.push('connection', 'close');
     const seconds = (performance.now() - this.started) / 1000;
-    if (this.viaFastify) return this.startViaFastify(statusCode, list, seconds);
+    if (this.viaFastify) {
+      this.startViaFastify(statusCode, list, seconds);
+      return;
+    }
     if (this.setCookie !== undefined) list.push('set-cookie', this.setCookie);
 
     const res = this.reply.raw;
@@ -173,46 +173,45 @@ export class Exchange implements Timed {
     } catch (err) {
       // a status or header value node:http refuses (the upstream's fault): nothing was sent yet
       this.headersDone = false;
-      this.abortUpstream?.(err as Error);
-      return false;
+      controller.abort(err as Error);
+      return;
     }
     this.reply.hijack();
     this.hooks.answered(request, statusCode, seconds);
-    return true;
   }
 
-  startViaFastify(statusCode: number, list: string[], seconds: number): boolean {
+  startViaFastify(statusCode: number, list: string[], seconds: number): void {
     const reply = this.reply;
     reply.code(statusCode);
     for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1]);
     this.body = new Readable({ read: () => this.onDrain() });
     this.hooks.answered(this.request, statusCode, seconds);
     reply.send(this.body);
-    return true;
   }
 
-  onData(chunk: Buffer): boolean {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.lastActivity = performance.now();
     if (this.body !== null) {
       this.paused = !this.body.push(chunk);
-      return !this.paused;
+      if (this.paused) controller.pause();
+      return;
     }
     const res = this.reply.raw;
     // the upstream is paused only when the client is really behind: pausing and resuming
     // undici's parser for every write that does not go out at once costs more than it saves
-    if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER) return true;
+    if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER) return;
     this.paused = true;
+    controller.pause();
     res.once('drain', () => this.onDrain());
-    return false;
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     this.end();
     if (this.body !== null) this.body.push(null);
     else this.reply.raw.end();
   }
 
-  onError(err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.end();
     if (this.clientGone) return;
     if (this.body !== null) {
@@ -228,16 +227,31 @@ export class Exchange implements Timed {
   }
 }
 
+/**
+ * The client's request body as undici sends it, marking the exchange's progress at every
+ * chunk and at the end: an upload that keeps moving is never timed out, and the wait for
+ * the answer starts when it ends. (The dispatch-handler API has no upload callback; a
+ * 'data' listener on the request would start the flow before undici reads it.)
+ */
+async function* uploadOf(body: AsyncIterable<Buffer>, exchange: Exchange): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    exchange.onUploadProgress();
+    yield chunk;
+  }
+  exchange.onUploadProgress();
+}
+
 /** Forward `request` to the upstream and relay the response to `reply`. */
 export function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions, hooks: ExchangeHooks): void {
   const exchange = new Exchange(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
   exchange.setCookie = opts.setCookie;
+  const body = hasBody(request) ? Readable.from(uploadOf(request.raw, exchange), { objectMode: false }) : null;
   opts.pool.dispatch(
     {
       path: opts.path,
       method: request.method,
       headers: opts.headers,
-      body: hasBody(request) ? request.raw : null,
+      body,
       // the exchange keeps its own timeouts (see the top of this file)
       headersTimeout: 0,
       bodyTimeout: 0,

@@ -154,32 +154,45 @@ export function isOwnSetCookie(setCookie: string, own: ReadonlySet<string>): boo
 }
 
 /**
- * An upstream's response headers (undici's raw `[name, value…]` Buffers) as the
- * flat list to send to the client: hop-by-hop headers and the gateway's cookies
- * removed. Values are decoded as latin1, byte for byte as node:http writes them.
+ * An upstream's response headers (as undici's dispatch handler gives them: lower-case
+ * names, latin1-decoded values, a repeated header as an array) as the flat list to send
+ * to the client: hop-by-hop headers and the gateway's cookies removed. Values stay
+ * byte for byte as node:http writes them (latin1 both ways).
  * For a 101 (WebSocket) response, Upgrade is kept (the caller adds Connection).
  */
-export function clientHeaders(raw: readonly Buffer[], own: ReadonlySet<string>, upgrade = false): string[] {
+export function clientHeaders(headers: UpstreamHeaders, own: ReadonlySet<string>, upgrade = false): string[] {
   const out: string[] = [];
   let listed: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1');
-    const lower = name.toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString('latin1');
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'connection') listed = listed === null ? value : `${listed},${value}`;
-      else if (upgrade && lower === 'upgrade') out.push(name, value);
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') {
+        const joined = typeof v === 'string' ? v : v.join(',');
+        listed = listed === null ? joined : `${listed},${joined}`;
+      } else if (upgrade && name === 'upgrade') pushValues(out, name, v);
       continue;
     }
-    if (lower === 'set-cookie' && isOwnSetCookie(value, own)) continue;
-    out.push(name, value);
+    if (name === 'set-cookie') {
+      for (const c of typeof v === 'string' ? [v] : v) if (!isOwnSetCookie(c, own)) out.push(name, c);
+      continue;
+    }
+    pushValues(out, name, v);
   }
   const tokens = listed === null ? null : connectionTokens(listed);
   if (tokens === null) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) {
-    const lower = (out[i] as string).toLowerCase();
-    if (!tokens.has(lower) || (upgrade && lower === 'upgrade')) kept.push(out[i] as string, out[i + 1] as string);
+    const name = out[i] as string;
+    if (!tokens.has(name) || (upgrade && name === 'upgrade')) kept.push(name, out[i + 1] as string);
   }
   return kept;
+}
+
+/** response headers as undici's dispatch handler passes them (its IncomingHttpHeaders) */
+export type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+function pushValues(out: string[], name: string, v: string | readonly string[]): void {
+  if (typeof v === 'string') out.push(name, v);
+  else for (const one of v) out.push(name, one);
 }

@@ -13,7 +13,8 @@
  * through Fastify like any request (same hooks, same gate) with a response bound
  * to the raw connection, so a refusal is an ordinary 401/404/421 answer.
  */
-import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { patchServerClose } from '../util/library-patches.ts';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -31,9 +32,9 @@ import type { Metrics } from '../ops/metrics.ts';
 
 export interface ProxyPluginOptions {
   readonly signer: AssertionSigner;
-  /** no longer used: each upstream's pool takes the longest connect timeout of the sites it serves */
-  readonly connectTimeoutMs?: number;
   readonly metrics: Metrics;
+  /** the sites whose upstreams get a connection pool each (src/proxy/upstreams.ts) */
+  readonly sites: readonly Site[];
 }
 
 /** the methods proxied (others are answered 404 by the gateway) */
@@ -62,7 +63,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   const { signer, metrics } = opts;
   const sessions = app.sessions;
   const cookieNames = sessions.cookieNames;
-  const pools = createUpstreamPools(app.gateway.sites.sites);
+  const pools = createUpstreamPools(opts.sites);
 
   // upstream latency by site kind (the app's onResponse hook counts the responses themselves)
   const latencies = new Map<string, { observe(seconds: number): void }>();
@@ -166,11 +167,9 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     app.routing(req, res);
   });
   // closing the server (a reload retiring this app, a shutdown) ends the tunnels too
-  const close = server.close.bind(server);
-  server.close = function (this: Server, callback?: (err?: Error) => void) {
+  patchServerClose(server, () => {
     for (const t of tunnels) t.close();
-    return close(callback);
-  };
+  });
 
   app.addHook('onClose', async () => {
     for (const t of tunnels) t.close();

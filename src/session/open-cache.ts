@@ -18,6 +18,7 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
+import { patchDecodeSecureSession, patchParseCookie } from '../util/library-patches.ts';
 import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../util/bounded-cache.ts';
 import { deepFreeze } from '../util/security.ts';
@@ -37,11 +38,10 @@ interface Opened {
  */
 export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonly<Record<string, number>>, max = 10_000): void {
   cacheParsedCookies(app, max);
-  const open = app.decodeSecureSession.bind(app);
   const caches = new Map<string, LRUCache<string, Opened>>();
   for (const name of Object.keys(expirySeconds)) caches.set(name, boundedCache<string, Opened>(max));
 
-  app.decodeSecureSession = (cookie: string, log?: FastifyBaseLogger, sessionName?: string): Session | null => {
+  patchDecodeSecureSession(app, (open) => (cookie: string, log?: FastifyBaseLogger, sessionName?: string): Session | null => {
     const cache = sessionName === undefined ? undefined : caches.get(sessionName);
     if (cookie === undefined || cache === undefined) return open(cookie, log, sessionName);
     const hit = cache.get(cookie);
@@ -63,7 +63,7 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
       }
     }
     return session;
-  };
+  });
 }
 
 /**
@@ -72,15 +72,13 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
  * Each request still gets its own object, with no prototype, as cookie.parse makes.
  */
 function cacheParsedCookies(app: FastifyInstance, max: number): void {
-  if (typeof app.parseCookie !== 'function') return;
-  const parse = app.parseCookie.bind(app);
   const parsed = boundedCache<string, Readonly<Record<string, string>>>(max);
-  app.parseCookie = (header: string): Record<string, string> => {
+  patchParseCookie(app, (parse) => (header: string): Record<string, string> => {
     let hit = parsed.get(header);
     if (hit === undefined) {
-      hit = Object.freeze(parse(header) as Record<string, string>);
+      hit = Object.freeze(parse(header));
       parsed.set(header, hit);
     }
     return Object.assign(Object.create(null) as Record<string, string>, hit);
-  };
+  });
 }

@@ -1,0 +1,78 @@
+/**
+ * Every place where the gateway replaces a function of a library's object, in one file.
+ *
+ * Each patch names the library version it was written against and why it exists. A patch
+ * checks, when it is applied, that the function it wraps is still there with the shape it
+ * assumes, and throws a LibraryPatchError (code LIBRARY_CHANGED) otherwise: a dependency
+ * update that moves one of these fails the gateway's start (and the pinning test,
+ * test/util/library-patches.test.ts) instead of silently skipping a cache or a clean-up.
+ */
+import type { Server } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Session } from '@fastify/secure-session';
+import { CodedError } from '../errors.ts';
+
+/** The versions these patches were written against (package.json pins them exactly). */
+export const PATCHED_VERSIONS = Object.freeze({
+  fastify: '5.12.8',
+  '@fastify/secure-session': '8.4.0',
+  '@fastify/cookie': '11.1.5',
+});
+
+export class LibraryPatchError extends CodedError<'LIBRARY_CHANGED'> {
+  constructor(message: string) {
+    super('LibraryPatchError', 'LIBRARY_CHANGED', message);
+  }
+}
+
+function mustBeFunction(owner: object, name: string, arity: number, library: string): void {
+  const fn = (owner as Record<string, unknown>)[name];
+  if (typeof fn !== 'function') throw new LibraryPatchError(`${library} no longer provides ${name}() (patch in src/util/library-patches.ts)`);
+  if (fn.length > arity)
+    throw new LibraryPatchError(`${library}'s ${name}() now takes ${fn.length} arguments, the patch passes ${arity} (src/util/library-patches.ts)`);
+}
+
+export type DecodeSecureSession = (cookie: string, log?: FastifyBaseLogger, sessionName?: string) => Session | null;
+
+/**
+ * @fastify/secure-session 8.4: its onRequest hook opens each session cookie through
+ * `fastify.decodeSecureSession(cookie, log, sessionName)`, a decorator, so wrapping it is
+ * how an opened-session cache (src/session/open-cache.ts) sits in front of the decryption.
+ * `wrap` receives the original, bound.
+ */
+export function patchDecodeSecureSession(app: FastifyInstance, wrap: (original: DecodeSecureSession) => DecodeSecureSession): void {
+  mustBeFunction(app, 'decodeSecureSession', 3, '@fastify/secure-session');
+  app.decodeSecureSession = wrap(app.decodeSecureSession.bind(app));
+}
+
+export type ParseCookie = (header: string) => Record<string, string>;
+
+/**
+ * @fastify/cookie 11.1: every request's Cookie header is parsed through the decorator
+ * `fastify.parseCookie(header)` (a new object per request), so wrapping it lets the parsed
+ * header be remembered by value. Absent when the cookie plugin is not registered: then
+ * nothing is patched and false is returned.
+ */
+export function patchParseCookie(app: FastifyInstance, wrap: (original: ParseCookie) => ParseCookie): boolean {
+  if (!('parseCookie' in app)) return false;
+  mustBeFunction(app, 'parseCookie', 2, '@fastify/cookie');
+  const original: ParseCookie = app.parseCookie.bind(app);
+  app.parseCookie = wrap(original);
+  return true;
+}
+
+/**
+ * node:http (Node 24) and Fastify 5: `server.close(callback)` stops accepting and ends idle
+ * connections, but knows nothing of connections the gateway took over (WebSocket tunnels
+ * after a 101). Closing the server (a reload retiring an app, a shutdown) must end those too,
+ * and callers of close() (Fastify's own onClose, serve()) are not ours to change, so
+ * `beforeClose` runs first, then the original close.
+ */
+export function patchServerClose(server: Server, beforeClose: () => void): void {
+  mustBeFunction(server, 'close', 1, 'node:http Server');
+  const close = server.close.bind(server);
+  server.close = function (callback?: (err?: Error) => void): Server {
+    beforeClose();
+    return close(callback);
+  };
+}

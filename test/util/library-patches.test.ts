@@ -1,0 +1,110 @@
+/**
+ * The library patches (src/util/library-patches.ts) against the libraries installed: the
+ * versions they were written for, and that each patch still wraps what the library calls.
+ * A dependency update fails here, with the patch to review named, before it can silently
+ * bypass a cache or leave tunnels open on close.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import secureSession from '@fastify/secure-session';
+import { LibraryPatchError, PATCHED_VERSIONS, patchDecodeSecureSession, patchParseCookie, patchServerClose } from '../../src/util/library-patches.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const require = createRequire(join(ROOT, 'package.json'));
+
+function installedVersion(name: string): string {
+  // @fastify/cookie is secure-session's dependency: resolved from there
+  const from = name === '@fastify/cookie' ? createRequire(require.resolve('@fastify/secure-session')) : require;
+  const pkg = JSON.parse(readFileSync(from.resolve(`${name}/package.json`), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+test('the installed libraries are the versions the patches were written for', () => {
+  for (const [name, version] of Object.entries(PATCHED_VERSIONS)) {
+    assert.equal(installedVersion(name), version, `${name} changed: review its patch in src/util/library-patches.ts, then update PATCHED_VERSIONS`);
+  }
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  assert.equal(manifest.dependencies.fastify, PATCHED_VERSIONS.fastify, 'package.json pins fastify exactly');
+  assert.equal(manifest.dependencies['@fastify/secure-session'], PATCHED_VERSIONS['@fastify/secure-session']);
+});
+
+const KEY = Buffer.alloc(32, 7);
+
+async function appWithSession() {
+  const app = Fastify();
+  await app.register(secureSession, { key: KEY, cookieName: 's', cookie: { path: '/' } });
+  app.get('/set', (request) => {
+    request.session.set('h', { realm: 'staff', host: 'a.test', hint: 'ada' });
+    return 'ok';
+  });
+  app.get('/read', (request) => ({ who: request.session.get('h')?.hint ?? null, cookies: request.cookies }));
+  await app.ready();
+  return app;
+}
+
+test('decodeSecureSession: secure-session opens every request’s cookie (or its absence) through the wrapper, by session name', async () => {
+  const app = await appWithSession();
+  const calls: string[] = [];
+  patchDecodeSecureSession(app, (open) => (cookie, log, name) => {
+    calls.push(`${typeof cookie === 'string' ? 'cookie' : 'none'} ${name}`);
+    return open(cookie, log, name);
+  });
+  const set = await app.inject({ url: '/set' });
+  const cookie = String(set.headers['set-cookie']).split(';')[0] as string;
+  const read = await app.inject({ url: '/read', headers: { cookie } });
+  assert.equal(read.json<{ who: string }>().who, 'ada', 'the wrapped decoder still opens the cookie');
+  assert.deepEqual(calls, ['none session', 'cookie session']);
+  await app.close();
+});
+
+test('parseCookie: the wrapper parses every request’s Cookie header', async () => {
+  const app = await appWithSession();
+  const headers: string[] = [];
+  assert.equal(
+    patchParseCookie(app, (parse) => (header) => {
+      headers.push(header);
+      return parse(header);
+    }),
+    true,
+  );
+  const read = await app.inject({ url: '/read', headers: { cookie: 'a=1; b=x%20y' } });
+  assert.deepEqual(read.json<{ cookies: unknown }>().cookies, { a: '1', b: 'x y' });
+  assert.deepEqual(headers, ['a=1; b=x%20y']);
+  await app.close();
+});
+
+test('server.close: the patch runs first, then node:http closes and calls back', async () => {
+  const server = createServer((_req, res) => res.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const order: string[] = [];
+  patchServerClose(server, () => order.push('tunnels closed'));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      order.push('closed');
+      resolve();
+    }),
+  );
+  assert.deepEqual(order, ['tunnels closed', 'closed']);
+  assert.equal(server.listening, false);
+});
+
+test('a library that moved a patched function fails the patch with LIBRARY_CHANGED, naming it', () => {
+  const bare = Fastify();
+  assert.throws(
+    () => patchDecodeSecureSession(bare, (open) => open),
+    (err: unknown) => err instanceof LibraryPatchError && err.code === 'LIBRARY_CHANGED' && /decodeSecureSession/.test(err.message),
+  );
+  assert.equal(
+    patchParseCookie(bare, (parse) => parse),
+    false,
+    'no cookie plugin: nothing to patch',
+  );
+  const server = createServer();
+  Object.defineProperty(server, 'close', { value: undefined });
+  assert.throws(() => patchServerClose(server, () => {}), { code: 'LIBRARY_CHANGED' });
+});
