@@ -34,7 +34,7 @@ async function serve(): Promise<void> {
       return { ...raw, auth: { lockout: { maxFailures: 1_000_000 }, ipThrottle: { maxFailures: 1_000_000 } } };
     },
   });
-  const site = gw.app.gateway.sites.lookup(HOSTS.acme);
+  const site = gw.core.sites.lookup(HOSTS.acme);
   const user = await createLocalUser(gw.store, { realm: site!.realm, email: 'bench@example.com', name: 'Bench', password: PASSWORD, minLength: 12 });
   const served: Served = {
     url: gw.url,

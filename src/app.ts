@@ -24,7 +24,8 @@ import { proxyRoutes } from './proxy/plugin.ts';
 import { coreRoutes } from './auth/core-routes.ts';
 import { createPolicyService, realmSessionRules } from './auth/policy.ts';
 import { passwordRoutes } from './auth/password/routes.ts';
-import { entraRoutes } from './auth/entra/routes.ts';
+import { entraEndSessionUrl, entraRoutes } from './auth/entra/routes.ts';
+import { createEntraClient } from './auth/entra/client.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { accountRoutes } from './account/routes.ts';
 import { replyError } from './pages/errors.ts';
@@ -34,7 +35,7 @@ import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
 import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
-import type { GatewayContext } from './context.ts';
+import type { Core } from './core.ts';
 import { StoreError, type Store } from './store/types.ts';
 import { GatewayError } from './errors.ts';
 
@@ -50,6 +51,12 @@ export interface AppDeps {
 }
 
 export type GatewayApp = FastifyInstance;
+
+/** What buildGateway builds: the Fastify app, and the core its services and routes were given. */
+export interface Gateway {
+  readonly app: GatewayApp;
+  readonly core: Core;
+}
 
 /**
  * The node:http options of the public listener. serve() creates its long-lived
@@ -85,7 +92,12 @@ const kBadPath = Symbol('regentra.badPath');
 const kAmbiguousPath = Symbol('regentra.ambiguousPath');
 type RawRequest = IncomingMessage & { [kBadPath]?: string; [kAmbiguousPath]?: string };
 
+/** The gateway as a Fastify instance (see buildGateway). */
 export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayApp> {
+  return (await buildGateway(config, deps)).app;
+}
+
+export async function buildGateway(config: Config, deps: AppDeps): Promise<Gateway> {
   const now = deps.now ?? Date.now;
   const sites = buildSiteTable(config);
   const metrics = deps.metrics ?? createMetrics();
@@ -129,7 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     onError: (err) => app.log.warn({ err }, 'revocation: store unavailable (checks use the last known state; sign-outs are retried)'),
     realmRules: (realm) => realmSessionRules(config, deps.store, realm),
   });
-  const context: GatewayContext = {
+  const base = {
     config,
     store: deps.store,
     now,
@@ -143,9 +155,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
     sessionRegistry: storeRegistry(deps.store, { lifetimeMs: config.session.absoluteLifetimeSeconds * 1000, log: app.log }),
     secretBox: createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) }))),
     fetch: deps.fetch ?? globalThis.fetch,
-    hooks: { endSessionUrl: null },
+    entra: createEntraClient({ config, fetch: deps.fetch ?? globalThis.fetch, metrics }),
   };
-  app.decorate('gateway', context);
   app.decorateRequest('site', null as unknown as Site);
   app.decorateRequest('siteHost', '');
 
@@ -226,25 +237,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<GatewayAp
   app.setNotFoundHandler((request, reply) => replyError(request, reply, 'NOT_FOUND'));
 
   // 2. sessions
-  await app.register(sessionsPlugin, { config, now, revocation, registry: context.sessionRegistry });
+  await app.register(sessionsPlugin, { config, now, revocation, registry: base.sessionRegistry });
+  const core: Core = Object.freeze({ ...base, sessions: app.sessions, log: app.log });
 
   // 3. the gateway's own endpoints (forms are parsed only here)
   await app.register(async (auth) => {
     await auth.register(formbody, { bodyLimit: config.server.formBodyLimitBytes });
-    await auth.register(coreRoutes);
-    await auth.register(passwordRoutes);
-    await auth.register(entraRoutes);
-    await auth.register(adminRoutes);
-    await auth.register(accountRoutes);
+    await auth.register(coreRoutes, { core, endSessionUrl: (request, session) => entraEndSessionUrl(core, request, session) });
+    await auth.register(passwordRoutes, { core });
+    await auth.register(entraRoutes, { core });
+    await auth.register(adminRoutes, { core });
+    await auth.register(accountRoutes, { core });
   });
-  watchCredentialExpiry(app);
+  watchCredentialExpiry(app, core);
 
   // 4. the gate and the proxy
-  await app.register(proxyRoutes, { signer: context.signer, metrics, sites: sites.sites });
+  await app.register(proxyRoutes, { signer: core.signer, metrics, sites: sites.sites });
 
   app.addHook('onClose', async () => {
     await revocation.close();
     if (!deps.metrics) metrics.close();
   });
-  return app;
+  return { app, core };
 }

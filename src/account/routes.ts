@@ -15,6 +15,7 @@
  * as at sign-in. A change that ends the account's sessions (password, authenticator)
  * re-issues the session in use, so the person stays signed in here.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import type { SessionData } from '../session/types.ts';
@@ -48,9 +49,9 @@ interface Me {
 }
 
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
-export async function accountRoutes(app: FastifyInstance): Promise<void> {
-  const { store, now, config, secretBox, revocation, sessionRegistry, auditor, policy } = app.gateway;
-  const local = createLocalSignIn(app);
+export async function accountRoutes(app: FastifyInstance, { core }: { readonly core: Core }): Promise<void> {
+  const { store, now, config, secretBox, revocation, sessionRegistry, auditor, policy } = core;
+  const local = createLocalSignIn(core);
   const minLength = config.auth.password.minLength;
   const newSecretAad = (me: Me) => `account-new-totp:${me.user.realm}:${me.user.id}:${me.session.sid}`;
 
@@ -58,7 +59,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   /** The signed-in person (active), or null after answering (sign-in for browsers, 401 otherwise). */
   async function me(request: FastifyRequest, reply: FastifyReply): Promise<Me | null> {
-    const session = await app.sessions.current(request);
+    const session = await core.sessions.current(request);
     const user = session ? await store.getUser(session.realm, session.uid) : null;
     if (session && user && user.status === 'active') return { session, user };
     if (wantsHtml(request)) reply.code(303).redirect(`${PATHS.login}?rd=${encodeURIComponent(PATHS.account)}`);
@@ -81,7 +82,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       status,
       accountPage({
         siteName: request.site.name,
-        csrf: csrfToken(app, request),
+        csrf: csrfToken(core, request),
         email: m.user.email,
         name: m.user.displayName,
         viaMicrosoft: m.session.amr.includes('sso'),
@@ -101,7 +102,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const m = await me(request, reply);
     if (!m) return null;
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) {
+    if (!csrfValid(core, request, body.csrf)) {
       replyCsrf(request, reply);
       return null;
     }
@@ -128,7 +129,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const s = m.session;
     sessionRegistry.ended(s.sid);
     revocation.forget(s.realm, s.uid);
-    app.sessions.start(request, { uid: s.uid, email: s.email, name: s.name, role: s.role, client: s.client, amr: s.amr, authTime: s.authTime, idp: s.idp });
+    core.sessions.start(request, { uid: s.uid, email: s.email, name: s.name, role: s.role, client: s.client, amr: s.amr, authTime: s.authTime, idp: s.idp });
   }
 
   const text = (body: Record<string, unknown>, name: string): string => (typeof body[name] === 'string' ? body[name] : '');
@@ -168,13 +169,13 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return render(request, reply, m, 409, { kind: 'error', text: 'Your account has no authenticator to replace.' });
     if (!(await currentCode(request, m, body.code))) return render(request, reply, m, 401, { kind: 'error', text: 'That code is not correct or has expired.' });
     const secret = newTotpSecret();
-    app.sessions.updateFlow(request, { [NEW_SECRET]: secretBox.seal(secret, newSecretAad(m)) });
+    core.sessions.updateFlow(request, { [NEW_SECRET]: secretBox.seal(secret, newSecretAad(m)) });
     return sendPage(
       reply,
       200,
       newAuthenticatorPage({
         siteName: request.site.name,
-        csrf: csrfToken(app, request),
+        csrf: csrfToken(core, request),
         secret,
         account: m.user.email,
         error: false,
@@ -187,7 +188,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const f = await formMe(request, reply);
     if (!f) return reply;
     const { m, body } = f;
-    const sealed = app.sessions.flow(request)?.[NEW_SECRET];
+    const sealed = core.sessions.flow(request)?.[NEW_SECRET];
     let secret: string | null;
     try {
       secret = typeof sealed === 'string' ? secretBox.open(sealed, newSecretAad(m)) : null;
@@ -204,7 +205,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
         401,
         newAuthenticatorPage({
           siteName: request.site.name,
-          csrf: csrfToken(app, request),
+          csrf: csrfToken(core, request),
           secret,
           account: m.user.email,
           error: true,
@@ -214,7 +215,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }
     const { recoveryCodes } = await replaceAuthenticator(store, secretBox, m.user, secret, { actor: m.user.id, now });
     await store.acceptTotpStep(m.user.realm, m.user.id, step); // the code that proved the new app is used up
-    app.sessions.updateFlow(request, { [NEW_SECRET]: null });
+    core.sessions.updateFlow(request, { [NEW_SECRET]: null });
     reissue(request, m);
     return sendPage(reply, 200, codesPage({ siteName: request.site.name, codes: recoveryCodes, title: 'Your new authenticator is on' }));
   });

@@ -7,7 +7,8 @@
  * - every POST carries the flow cookie's CSRF token (compared in constant time)
  *   and comes from this site (Sec-Fetch-Site / Origin).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { isSameOrigin } from '../auth/core-routes.ts';
@@ -60,14 +61,14 @@ function unauthenticated(request: FastifyRequest, reply: FastifyReply): FastifyR
 }
 
 /** onRequest hook for every route under /.auth/admin/. */
-export function adminGuard(app: FastifyInstance) {
+export function adminGuard(core: Core) {
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     if (request.site.kind !== 'staff') return replyError(request, reply, 'NOT_FOUND');
-    const session = await app.sessions.current(request);
+    const session = await core.sessions.current(request);
     if (!session) return foreignSession(request) ? forbidden(request, reply) : unauthenticated(request, reply);
     if (session.realm !== STAFF_REALM || session.role !== 'admin') return forbidden(request, reply);
     // the role in the session may be stale: the store decides
-    const user = await app.gateway.store.getUser(STAFF_REALM, session.uid);
+    const user = await core.store.getUser(STAFF_REALM, session.uid);
     if (!user || user.status !== 'active' || user.role !== 'admin') return forbidden(request, reply);
     actors.set(request, { session, user });
     return undefined;
@@ -78,18 +79,18 @@ export function adminGuard(app: FastifyInstance) {
 const FLOW_REFRESH_AFTER_MS = 5 * 60_000;
 
 /** The CSRF token for the forms of the page being rendered (from the flow cookie). */
-export function csrfToken(app: FastifyInstance, request: FastifyRequest): string {
-  const flow = app.sessions.flow(request);
-  if (flow && app.gateway.now() - flow.started < FLOW_REFRESH_AFTER_MS) return flow.csrf;
-  return app.sessions.startFlow(request, '/').csrf;
+export function csrfToken(core: Core, request: FastifyRequest): string {
+  const flow = core.sessions.flow(request);
+  if (flow && core.now() - flow.started < FLOW_REFRESH_AFTER_MS) return flow.csrf;
+  return core.sessions.startFlow(request, '/').csrf;
 }
 
 const sameToken = sameSecret;
 
 /** A form post from this site with the flow's CSRF token. */
-export function csrfValid(app: FastifyInstance, request: FastifyRequest, sent: unknown): boolean {
+export function csrfValid(core: Core, request: FastifyRequest, sent: unknown): boolean {
   if (!isSameOrigin(request)) return false;
-  const flow = app.sessions.flow(request);
+  const flow = core.sessions.flow(request);
   return flow !== null && typeof sent === 'string' && sent.length > 0 && sameToken(sent, flow.csrf);
 }
 

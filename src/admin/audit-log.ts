@@ -7,6 +7,7 @@
  * belt and braces). CSV cells are quoted as RFC 4180 says, and a cell that a
  * spreadsheet would run as a formula (= + - @, tab, CR) is prefixed with `'`.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, type SafeHtml } from '../pages/html.ts';
 import { ADMIN_PATHS, badge, formatTime } from '../pages/admin.ts';
@@ -43,7 +44,7 @@ function detailValue(key: string, v: unknown): SafeHtml | string {
   if (typeof v === 'string') return clip(v);
   // { field: { from, to } } (settings changes) as one line per field
   if (typeof v === 'object' && !Array.isArray(v) && Object.values(v).some(isChange)) {
-    return html`${Object.entries(v).map(([f, c], i) => html`${i > 0 ? html`<br />` : ''}${f}: ${isChange(c) ? `${clip(JSON.stringify(c.from) ?? '')} → ${clip(JSON.stringify(c.to) ?? '')}` : detailValue(f, c)}`)}`;
+    return html`${Object.entries(v).map(([f, c], i) => html`${i > 0 ? html`<br>` : ''}${f}: ${isChange(c) ? `${clip(JSON.stringify(c.from) ?? '')} → ${clip(JSON.stringify(c.to) ?? '')}` : detailValue(f, c)}`)}`;
   }
   return clip(JSON.stringify(v) ?? '');
 }
@@ -58,13 +59,7 @@ function shownDetails(d: Readonly<Record<string, unknown>>): Array<[string, unkn
 function details(d: Readonly<Record<string, unknown>>): SafeHtml {
   const entries = shownDetails(d);
   if (entries.length === 0) return html`—`;
-  return html`<dl class="kv compact">
-    ${entries.map(
-      ([k, v]) =>
-        html`<dt>${k}</dt>
-          <dd>${detailValue(k, v)}</dd>`,
-    )}
-  </dl>`;
+  return html`<dl class="kv compact">${entries.map(([k, v]) => html`<dt>${k}</dt><dd>${detailValue(k, v)}</dd>`)}</dl>`;
 }
 
 function outcomeBadge(o: StoredAuditEvent['outcome']): SafeHtml {
@@ -72,13 +67,7 @@ function outcomeBadge(o: StoredAuditEvent['outcome']): SafeHtml {
 }
 
 function select(id: string, label: string, current: string, options: ReadonlyArray<readonly [string, string]>): SafeHtml {
-  return html`<div>
-    <label for="${id}">${label}</label
-    ><select id="${id}" name="${id}">
-      <option value="">All</option>
-      ${options.map(([v, t]) => html`<option value="${v}" ${v === current ? html` selected` : ''}>${t}</option>`)}
-    </select>
-  </div>`;
+  return html`<div><label for="${id}">${label}</label><select id="${id}" name="${id}"><option value="">All</option>${options.map(([v, t]) => html`<option value="${v}"${v === current ? html` selected` : ''}>${t}</option>`)}</select></div>`;
 }
 
 /** One CSV cell: formula-looking text made inert, then quoted when needed (RFC 4180). */
@@ -97,12 +86,12 @@ interface Filters {
   readonly page: number;
 }
 
-export function auditRoutes(app: FastifyInstance): void {
-  const { store, config } = app.gateway;
+export function auditRoutes(app: FastifyInstance, core: Core): void {
+  const { store, config } = core;
   const lockoutMax = config.auth.lockout.maxFailures;
 
   function realmChoices(): Array<readonly [string, string]> {
-    return [[STAFF_REALM, 'Staff'], ...portalClients(app).map((c) => [portalRealm(c.id), `Portal: ${c.name}`] as const)];
+    return [[STAFF_REALM, 'Staff'], ...portalClients(core).map((c) => [portalRealm(c.id), `Portal: ${c.name}`] as const)];
   }
 
   function parseFilters(request: FastifyRequest): Filters {
@@ -170,72 +159,36 @@ export function auditRoutes(app: FastifyInstance): void {
 
     const rows = events.map((e) => {
       const actor = e.actor ?? e.userId;
-      return html`<tr>
-        <td class="nowrap">${formatTime(e.at)}</td>
-        <td><strong>${describeEvent(e, lockoutMax)}</strong><br />${outcomeBadge(e.outcome)} <code>${e.type}</code></td>
-        <td>${e.realm === null ? '—' : (realmName.get(e.realm) ?? e.realm)}</td>
-        <td>${who(actor)}${e.ip ? html`<br /><span class="hint">${e.ip}</span>` : ''}</td>
-        <td>${e.userId !== null && e.userId !== actor ? who(e.userId) : '—'}</td>
-        <td>${details(e.details)}</td>
-      </tr>`;
+      return html`<tr><td class="nowrap">${formatTime(e.at)}</td><td><strong>${describeEvent(e, lockoutMax)}</strong><br>${outcomeBadge(e.outcome)} <code>${e.type}</code></td><td>${e.realm === null ? '—' : (realmName.get(e.realm) ?? e.realm)}</td><td>${who(actor)}${e.ip ? html`<br><span class="hint">${e.ip}</span>` : ''}</td><td>${e.userId !== null && e.userId !== actor ? who(e.userId) : '—'}</td><td>${details(e.details)}</td></tr>`;
     });
     const body = html`<h1>Audit log</h1>
-      <p class="lead">Sign-ins, sign-outs, lockouts, account changes and every settings change, with who made them. Newest first.</p>
-      <form method="get" action="${ADMIN_PATHS.audit}" class="filters">
-        ${select('realm', 'Realm', f.realm, realmChoices())}
-        <div>
-          <label for="person">Person <span class="hint">(email)</span></label
-          ><input id="person" name="person" type="search" value="${personLabel}" maxlength="254" autocomplete="off" />
-        </div>
-        ${select('type', 'Event', f.type, types)}
-        <div>
-          <label for="from">From <span class="hint">(UTC)</span></label
-          ><input id="from" name="from" type="date" value="${f.from}" />
-        </div>
-        <div>
-          <label for="to">To <span class="hint">(UTC, inclusive)</span></label
-          ><input id="to" name="to" type="date" value="${f.to}" />
-        </div>
-        <div><button type="submit" class="btn secondary inline">Filter</button></div>
-      </form>
-      <p>
-        <a href="${ADMIN_PATHS.auditCsv}${query(f)}" download>Download these events as CSV</a
-        >${filtered ? html` · <a href="${ADMIN_PATHS.audit}">Clear the filters</a>` : ''}
-      </p>
-      ${
-        events.length === 0
-          ? html`<p class="empty">No events${filtered ? ' match these filters' : ' yet'}.</p>`
-          : html`<div class="table-wrap" role="region" tabindex="0" aria-label="Audit events">
-              <table class="audit">
-                <caption class="sr-only">
-                  Audit events, newest first
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Time</th>
-                    <th scope="col">Event</th>
-                    <th scope="col">Realm</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Account</th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>
-            </div>`
-      }
-      ${
-        f.page > 1 || more
-          ? html`<nav class="pager" aria-label="Pages">
-              ${f.page > 1 ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page - 1)}" rel="prev">← Newer</a>` : html`<span aria-hidden="true"></span>`}
-              <span>Page ${String(f.page)}</span>
-              ${more ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page + 1)}" rel="next">Older →</a>` : html`<span aria-hidden="true"></span>`}
-            </nav>`
-          : ''
-      }`;
-    return sendAdmin(app, request, reply, 200, { title: 'Audit log', crumbs: ['Audit log'], section: 'audit', body });
+<p class="lead">Sign-ins, sign-outs, lockouts, account changes and every settings change, with who made them. Newest first.</p>
+<form method="get" action="${ADMIN_PATHS.audit}" class="filters">
+${select('realm', 'Realm', f.realm, realmChoices())}
+<div><label for="person">Person <span class="hint">(email)</span></label><input id="person" name="person" type="search" value="${personLabel}" maxlength="254" autocomplete="off"></div>
+${select('type', 'Event', f.type, types)}
+<div><label for="from">From <span class="hint">(UTC)</span></label><input id="from" name="from" type="date" value="${f.from}"></div>
+<div><label for="to">To <span class="hint">(UTC, inclusive)</span></label><input id="to" name="to" type="date" value="${f.to}"></div>
+<div><button type="submit" class="btn secondary inline">Filter</button></div>
+</form>
+<p><a href="${ADMIN_PATHS.auditCsv}${query(f)}" download>Download these events as CSV</a>${filtered ? html` · <a href="${ADMIN_PATHS.audit}">Clear the filters</a>` : ''}</p>
+${
+  events.length === 0
+    ? html`<p class="empty">No events${filtered ? ' match these filters' : ' yet'}.</p>`
+    : html`<div class="table-wrap" role="region" tabindex="0" aria-label="Audit events"><table class="audit"><caption class="sr-only">Audit events, newest first</caption>
+<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Realm</th><th scope="col">Who</th><th scope="col">Account</th><th scope="col">Details</th></tr></thead>
+<tbody>${rows}</tbody></table></div>`
+}
+${
+  f.page > 1 || more
+    ? html`<nav class="pager" aria-label="Pages">
+${f.page > 1 ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page - 1)}" rel="prev">← Newer</a>` : html`<span aria-hidden="true"></span>`}
+<span>Page ${String(f.page)}</span>
+${more ? html`<a href="${ADMIN_PATHS.audit}${query(f, f.page + 1)}" rel="next">Older →</a>` : html`<span aria-hidden="true"></span>`}
+</nav>`
+    : ''
+}`;
+    return sendAdmin(core, request, reply, 200, { title: 'Audit log', crumbs: ['Audit log'], section: 'audit', body });
   });
 
   app.get(ADMIN_PATHS.auditCsv, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -265,7 +218,7 @@ export function auditRoutes(app: FastifyInstance): void {
         if (batch.length < 1000) break;
       }
     }
-    const day = new Date(app.gateway.now()).toISOString().slice(0, 10);
+    const day = new Date(core.now()).toISOString().slice(0, 10);
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="regentra-audit-${day}.csv"`)

@@ -4,8 +4,8 @@
  * Format: `v1.<b64url JSON [clientId, tenantId, expSeconds, nonce]>.<b64url mac>`.
  * The first encryption key signs; every configured key verifies (rotation).
  */
+import type { Core } from '../core.ts';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../config/keys.ts';
 import type { Config } from '../config/schema.ts';
 import { derivedKey, sameSecret } from '../util/security.ts';
@@ -41,10 +41,10 @@ function mac(key: Buffer, payload: string): Buffer {
   return createHmac('sha256', key).update(`v1.${payload}`).digest();
 }
 
-export function signConsentState(app: FastifyInstance, clientId: string, tenantId: string): { state: string; expiresAt: number } {
-  const expiresAt = app.gateway.now() + CONSENT_LINK_TTL_MS;
+export function signConsentState(core: Core, clientId: string, tenantId: string): { state: string; expiresAt: number } {
+  const expiresAt = core.now() + CONSENT_LINK_TTL_MS;
   const payload = Buffer.from(JSON.stringify([clientId, tenantId, Math.floor(expiresAt / 1000), randomBytes(9).toString('base64url')])).toString('base64url');
-  const key = macKeys(app.gateway.config)[0] as Buffer;
+  const key = macKeys(core.config)[0] as Buffer;
   return { state: `v1.${payload}.${mac(key, payload).toString('base64url')}`, expiresAt: Math.floor(expiresAt / 1000) * 1000 };
 }
 
@@ -60,20 +60,20 @@ function parsePayload(payload: string): Omit<ConsentState, 'id'> | null {
   }
 }
 
-export function verifyConsentState(app: FastifyInstance, raw: unknown): StateCheck {
+export function verifyConsentState(core: Core, raw: unknown): StateCheck {
   if (typeof raw !== 'string' || raw.length > MAX_STATE_LENGTH) return { ok: false, reason: 'invalid' };
   const parts = raw.split('.');
   const [version, payload, sig] = parts;
   if (parts.length !== 3 || version !== 'v1' || !payload || !sig || !/^[A-Za-z0-9_-]+$/.test(payload) || !/^[A-Za-z0-9_-]{43}$/.test(sig))
     return { ok: false, reason: 'invalid' };
   const given = Buffer.from(sig, 'base64url');
-  const valid = macKeys(app.gateway.config).some((key) => {
+  const valid = macKeys(core.config).some((key) => {
     const expected = mac(key, payload);
     return sameSecret(expected, given);
   });
   if (!valid) return { ok: false, reason: 'invalid' };
   const state = parsePayload(payload);
   if (!state) return { ok: false, reason: 'invalid' };
-  if (app.gateway.now() >= state.expiresAt) return { ok: false, reason: 'expired' };
+  if (core.now() >= state.expiresAt) return { ok: false, reason: 'expired' };
   return { ok: true, state: { ...state, id: createHash('sha256').update(payload).digest('base64url') } };
 }

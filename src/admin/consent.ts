@@ -19,6 +19,7 @@
  * happened, and — since a link answers once — to ask the support team that sent the
  * link for a new one when they need to answer again.
  */
+import type { Core } from '../core.ts';
 import { portalAppCredentials } from '../auth/entra/portal-credentials.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
@@ -49,8 +50,7 @@ function page(reply: FastifyReply, status: number, title: string, body: SafeHtml
   return sendPage(reply, status, {
     title,
     siteName: 'Admin consent',
-    body: html`<h1>${title}</h1>
-      ${body}${contact ? html`<p class="hint">${CONTACT}</p>` : ''}`,
+    body: html`<h1>${title}</h1>${body}${contact ? html`<p class="hint">${CONTACT}</p>` : ''}`,
   });
 }
 
@@ -78,7 +78,7 @@ function forClientAdmin(aadsts: string | null, clientName: string): { what: stri
   }
 }
 
-export function consentRoutes(app: FastifyInstance): void {
+export function consentRoutes(app: FastifyInstance, core: Core): void {
   /**
    * Record the consent outcome at the version read (retried when another replica wrote in
    * between). With `keepGrant`, a grant confirmed for this tenant is left as it is: 'kept'.
@@ -86,17 +86,17 @@ export function consentRoutes(app: FastifyInstance): void {
   async function record(client: PortalClientConfig, expectTenant: string, consent: ConsentStatus, keepGrant = false): Promise<boolean | 'kept'> {
     const key = portalAuthKey(client.id);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
+      const current = await loadSetting(core, key, DEFAULT_PORTAL_AUTH);
       if (current.value.tenantId !== expectTenant) return false;
       if (keepGrant && current.value.consent.status === 'granted' && current.value.consent.tenantId === expectTenant) return 'kept';
       const next: PortalAuthSettings = { ...current.value, consent };
-      if (await saveSetting(app, key, next, current.version)) return true;
+      if (await saveSetting(core, key, next, current.version)) return true;
     }
     return false;
   }
 
   function audit(request: FastifyRequest, clientId: string | null, outcome: 'success' | 'failure', details: Record<string, unknown>): Promise<void> {
-    return app.gateway.auditor.record({
+    return core.auditor.record({
       type: 'portal.consent',
       outcome,
       realm: clientId ? portalRealm(clientId) : null,
@@ -117,7 +117,7 @@ export function consentRoutes(app: FastifyInstance): void {
         : 'Microsoft reported an error.';
     const microsoft = info?.microsoft ?? entraIds(null, str(q, 'error_description'));
     // the answer came through the browser: it never takes back a grant Microsoft confirmed
-    const saved = await record(client, tenantId, { status: 'failed', at: app.gateway.now(), tenantId, error, microsoft }, true);
+    const saved = await record(client, tenantId, { status: 'failed', at: core.now(), tenantId, error, microsoft }, true);
     await audit(request, client.id, 'failure', {
       tenantId,
       error: info?.code ?? oauthError ?? null,
@@ -130,14 +130,11 @@ export function consentRoutes(app: FastifyInstance): void {
       reply,
       200,
       'Consent was not granted',
-      html`<p class="lead">
-          ${client.name}’s users cannot sign in to their support portal with their Microsoft accounts yet: consent for the Regentra portal app was not granted
-          in your directory.
-        </p>
-        <div class="alert error" role="alert">${words.what}${info ? html` <span class="hint">(Microsoft error ${info.code})</span>` : ''}</div>
-        ${saved === 'kept' ? html`<p>A consent given before stays in place: declining this page does not remove it.</p>` : ''}
-        <p>${words.retry} Nothing else needs to change on your side.</p>
-        ${microsoftIdsHtml(microsoft)}`,
+      html`<p class="lead">${client.name}’s users cannot sign in to their support portal with their Microsoft accounts yet: consent for the Regentra portal app was not granted in your directory.</p>
+<div class="alert error" role="alert">${words.what}${info ? html` <span class="hint">(Microsoft error ${info.code})</span>` : ''}</div>
+${saved === 'kept' ? html`<p>A consent given before stays in place: declining this page does not remove it.</p>` : ''}
+<p>${words.retry} Nothing else needs to change on your side.</p>
+${microsoftIdsHtml(microsoft)}`,
     );
   }
 
@@ -149,16 +146,13 @@ export function consentRoutes(app: FastifyInstance): void {
         reply,
         400,
         'Consent was granted in another directory',
-        html`<p class="lead">
-            You approved the Regentra portal app in a directory (tenant) other than the one set up for ${client.name}, so it was not recorded for
-            ${client.name}.
-          </p>
-          <p>${NEW_LINK} and sign in with an administrator account of ${client.name}’s own Azure AD directory.</p>`,
+        html`<p class="lead">You approved the Regentra portal app in a directory (tenant) other than the one set up for ${client.name}, so it was not recorded for ${client.name}.</p>
+<p>${NEW_LINK} and sign in with an administrator account of ${client.name}’s own Azure AD directory.</p>`,
       );
     }
-    const portalApp = portalAppCredentials(app.gateway.config, app.gateway.now());
+    const portalApp = portalAppCredentials(core.config, core.now());
     if (!portalApp) return replyError(request, reply, 'NOT_FOUND');
-    const confirmation = await confirmAdminConsent(app.gateway, tenantId, portalApp);
+    const confirmation = await confirmAdminConsent(core.entra, tenantId, portalApp);
     if (!confirmation.confirmed) {
       const { info } = confirmation;
       if (confirmation.unavailable) {
@@ -168,14 +162,14 @@ export function consentRoutes(app: FastifyInstance): void {
           503,
           'Consent could not be confirmed yet',
           html`<p class="lead">Microsoft could not be reached to confirm your consent for ${client.name}, so it was not recorded yet.</p>
-            <p>In a few minutes, ${NEW_LINK.charAt(0).toLowerCase()}${NEW_LINK.slice(1)} and approve again (approving again is harmless).</p>`,
+<p>In a few minutes, ${NEW_LINK.charAt(0).toLowerCase()}${NEW_LINK.slice(1)} and approve again (approving again is harmless).</p>`,
         );
       }
       const error = `${info.code}: ${info.message}`;
       const microsoft = info.microsoft ?? null;
       const saved = await record(client, tenantId, {
         status: 'failed',
-        at: app.gateway.now(),
+        at: core.now(),
         tenantId,
         error,
         adminConsent: true,
@@ -193,19 +187,16 @@ export function consentRoutes(app: FastifyInstance): void {
         reply,
         200,
         'Consent was not confirmed',
-        html`<p class="lead">
-            Microsoft’s answer said an administrator consented, but Microsoft did not confirm that the Regentra portal app is present in ${client.name}’s
-            directory, so nothing was recorded as granted.
-          </p>
-          <div class="alert error" role="alert">${forClientAdmin(info.code, client.name).what} <span class="hint">(Microsoft error ${info.code})</span></div>
-          <p>${NEW_LINK} and approve it with an administrator account of ${client.name}’s own Azure AD directory.</p>
-          ${microsoftIdsHtml(microsoft)}`,
+        html`<p class="lead">Microsoft’s answer said an administrator consented, but Microsoft did not confirm that the Regentra portal app is present in ${client.name}’s directory, so nothing was recorded as granted.</p>
+<div class="alert error" role="alert">${forClientAdmin(info.code, client.name).what} <span class="hint">(Microsoft error ${info.code})</span></div>
+<p>${NEW_LINK} and approve it with an administrator account of ${client.name}’s own Azure AD directory.</p>
+${microsoftIdsHtml(microsoft)}`,
       );
     }
     // admin_consent=True (the route's condition) and the app-only token succeeded: both facts are kept
     const saved = await record(client, tenantId, {
       status: 'granted',
-      at: app.gateway.now(),
+      at: core.now(),
       tenantId,
       error: null,
       adminConsent: true,
@@ -219,11 +210,8 @@ export function consentRoutes(app: FastifyInstance): void {
       200,
       'Consent granted',
       html`<p class="lead">Thank you — consent granted for ${client.name}.</p>
-        <div class="alert ok" role="status">
-          Microsoft confirmed that the Regentra portal app is present in ${client.name}’s directory, and its answer says an administrator consented.
-          ${client.name}’s users can sign in to the support portal with their Microsoft accounts once single sign-on is turned on.
-        </div>
-        <p>You can close this window.</p>`,
+<div class="alert ok" role="status">Microsoft confirmed that the Regentra portal app is present in ${client.name}’s directory, and its answer says an administrator consented. ${client.name}’s users can sign in to the support portal with their Microsoft accounts once single sign-on is turned on.</div>
+<p>You can close this window.</p>`,
       false,
     );
   }
@@ -232,7 +220,7 @@ export function consentRoutes(app: FastifyInstance): void {
     if (request.site.kind !== 'staff') return replyError(request, reply, 'NOT_FOUND');
     reply.header('cache-control', 'no-store');
     const q = (request.query ?? {}) as Query;
-    const check = verifyConsentState(app, q.state);
+    const check = verifyConsentState(core, q.state);
     if (!check.ok) {
       await audit(request, null, 'failure', { reason: check.reason === 'expired' ? 'expired link' : 'invalid state' });
       return check.reason === 'expired'
@@ -240,43 +228,37 @@ export function consentRoutes(app: FastifyInstance): void {
             reply,
             400,
             'This consent link has expired',
-            html`<p class="lead">Admin consent links are valid for a few days, and this one has expired, so nothing was recorded.</p>
-              <p>Ask the support team that sent you the link for a new one, then open it and approve again.</p>`,
+            html`<p class="lead">Admin consent links are valid for a few days, and this one has expired, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one, then open it and approve again.</p>`,
             false,
           )
         : page(
             reply,
             400,
             'This consent link is not valid',
-            html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded.</p>
-              <p>Open the exact link you were given (copy all of it), or ask the support team that sent it for a new one.</p>`,
+            html`<p class="lead">The link was changed or is not from Regentra, so nothing was recorded.</p><p>Open the exact link you were given (copy all of it), or ask the support team that sent it for a new one.</p>`,
             false,
           );
     }
-    const client = findClient(app, check.state.clientId);
-    const settings = client ? (await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
+    const client = findClient(core, check.state.clientId);
+    const settings = client ? (await loadSetting(core, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
     if (!client || !settings || settings.tenantId !== check.state.tenantId) {
       await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
       return page(
         reply,
         400,
         'This consent link is out of date',
-        html`<p class="lead">${client ? `${client.name}’s` : 'The'} support portal settings changed after this link was created, so nothing was recorded.</p>
-          <p>Ask the support team that sent you the link for a new one.</p>`,
+        html`<p class="lead">${client ? `${client.name}’s` : 'The'} support portal settings changed after this link was created, so nothing was recorded.</p><p>Ask the support team that sent you the link for a new one.</p>`,
         false,
       );
     }
     // each link answers once, on any replica: a replayed answer (the link's state is shared and lasts days) records nothing
-    if (!(await app.gateway.store.consumeOnce(`consent-state:${check.state.id}`, check.state.expiresAt))) {
+    if (!(await core.store.consumeOnce(`consent-state:${check.state.id}`, check.state.expiresAt))) {
       await audit(request, client.id, 'failure', { reason: 'link already used' });
       return page(
         reply,
         400,
         'This consent link was already used',
-        html`<p class="lead">
-          Each admin consent link can be used once, so nothing was recorded. If you need to answer again, ask the support team that sent you the link for a new
-          one.
-        </p>`,
+        html`<p class="lead">Each admin consent link can be used once, so nothing was recorded. If you need to answer again, ask the support team that sent you the link for a new one.</p>`,
         false,
       );
     }
@@ -287,8 +269,7 @@ export function consentRoutes(app: FastifyInstance): void {
       reply,
       400,
       'Consent could not be recorded',
-      html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded.</p>
-        <p>${NEW_LINK}.</p>`,
+      html`<p class="lead">The answer from Microsoft was incomplete, so nothing was recorded.</p><p>${NEW_LINK}.</p>`,
     );
   });
 }

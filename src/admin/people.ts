@@ -13,6 +13,7 @@
  * disabled, demoted or unlinked) and its audit events; a refusal is audited here.
  * Sign-in history (last sign-in, methods used) comes from the audit log.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import { html } from '../pages/html.ts';
@@ -153,19 +154,7 @@ const ACTIONS: Readonly<Record<ActionName, ActionSpec>> = Object.freeze({
       description:
         'Let this Microsoft identity sign in as this account (the only way for admins and accounts with a password). Find the Object ID in the Entra admin center → Users → the person; the Tenant ID on the Overview page. Their sessions end.',
       button: 'Link',
-      fields: html`<div class="id-fields">
-        <label for="tid">Tenant ID</label
-        ><input
-          id="tid"
-          name="tid"
-          type="text"
-          required
-          maxlength="36"
-          spellcheck="false"
-          autocomplete="off"
-          placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"
-        /><label for="oid">Object ID</label><input id="oid" name="oid" type="text" required maxlength="36" spellcheck="false" autocomplete="off" />
-      </div>`,
+      fields: html`<div class="id-fields"><label for="tid">Tenant ID</label><input id="tid" name="tid" type="text" required maxlength="36" spellcheck="false" autocomplete="off" placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"><label for="oid">Object ID</label><input id="oid" name="oid" type="text" required maxlength="36" spellcheck="false" autocomplete="off"></div>`,
     }),
     question: () => 'Link this Microsoft account?',
     consequence: (u) => `Whoever signs in to Microsoft as this identity will be signed in as ${u.email}. Their current sessions end.`,
@@ -215,18 +204,18 @@ function isAction(name: unknown): name is ActionName {
   return typeof name === 'string' && Object.hasOwn(ACTIONS, name);
 }
 
-export function peopleRoutes(app: FastifyInstance): void {
-  const { store, config, now, revocation } = app.gateway;
+export function peopleRoutes(app: FastifyInstance, core: Core): void {
+  const { store, config, now, revocation } = core;
   const minLength = config.auth.password.minLength;
 
   function realms(): RealmChoice[] {
-    return [{ realm: STAFF_REALM, label: 'Staff' }, ...portalClients(app).map((c) => ({ realm: portalRealm(c.id), label: `Portal: ${c.name}` }))];
+    return [{ realm: STAFF_REALM, label: 'Staff' }, ...portalClients(core).map((c) => ({ realm: portalRealm(c.id), label: `Portal: ${c.name}` }))];
   }
 
   function realmOf(request: FastifyRequest, reply: FastifyReply): Realm | null {
     const clientId = (request.params as { clientId?: unknown }).clientId;
     if (clientId === undefined) return { realm: STAFF_REALM, label: 'Staff', clientId: null };
-    const client = findClient(app, clientId);
+    const client = findClient(core, clientId);
     if (!client) {
       replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
       return null;
@@ -249,7 +238,7 @@ export function peopleRoutes(app: FastifyInstance): void {
     title: string,
     body: ReturnType<typeof html>,
   ): Promise<FastifyReply> {
-    return sendAdmin(app, request, reply, status, {
+    return sendAdmin(core, request, reply, status, {
       title,
       crumbs: ['People', realm.realm === STAFF_REALM ? 'Staff' : realm.label.replace(/^the /, '')],
       section: 'people',
@@ -317,7 +306,7 @@ export function peopleRoutes(app: FastifyInstance): void {
       realm,
       status,
       'Add a person',
-      addBody({ realm: realm.realm, realmLabel: realm.label, csrf: csrfToken(app, request), form, errors, notice }),
+      addBody({ realm: realm.realm, realmLabel: realm.label, csrf: csrfToken(core, request), form, errors, notice }),
     );
   }
 
@@ -325,7 +314,7 @@ export function peopleRoutes(app: FastifyInstance): void {
     const realm = realmOf(request, reply);
     if (!realm) return reply;
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const actor = actorOf(request);
     const form = {
       email: textField(body, 'email', 254) ?? '',
@@ -348,7 +337,7 @@ export function peopleRoutes(app: FastifyInstance): void {
       if (!(err instanceof AccountError)) throw err;
       const field = err.code === 'INVALID_EMAIL' || err.code === 'DUPLICATE_EMAIL' ? 'email' : err.code === 'INVALID_NAME' ? 'name' : null;
       const text = `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
-      await auditAdmin(app, request, actor, { type: 'user.create', outcome: 'failure', realm: realm.realm, details: { reason: err.code } });
+      await auditAdmin(core, request, actor, { type: 'user.create', outcome: 'failure', realm: realm.realm, details: { reason: err.code } });
       return addForm(request, reply, realm, err.code === 'DUPLICATE_EMAIL' ? 409 : 400, form, field ? { [field]: text } : {}, {
         kind: 'error',
         text: field ? 'Check the highlighted fields.' : text,
@@ -398,7 +387,7 @@ export function peopleRoutes(app: FastifyInstance): void {
         recoveryCodesLeft: hasTotp(user) ? await store.countRecoveryCodes(user.id) : 0,
         setupLinkExpires: await pendingSetupLink(store, user, t),
         now: t,
-        csrf: csrfToken(app, request),
+        csrf: csrfToken(core, request),
         offers,
         notice,
       }),
@@ -459,7 +448,7 @@ export function peopleRoutes(app: FastifyInstance): void {
     const found = await target(request, reply);
     if (!found) return reply;
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const name = body.action;
     if (!isAction(name)) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });
     const spec = ACTIONS[name];
@@ -495,7 +484,7 @@ export function peopleRoutes(app: FastifyInstance): void {
         confirmBody({
           realm: realm.realm,
           user,
-          csrf: csrfToken(app, request),
+          csrf: csrfToken(core, request),
           action: name,
           question: spec.question(user),
           consequence: spec.consequence(user),
@@ -509,7 +498,7 @@ export function peopleRoutes(app: FastifyInstance): void {
       return await run({ ...c, body: { ...body, ...carry } }, name);
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
-      await auditAdmin(app, request, c.actor, {
+      await auditAdmin(core, request, c.actor, {
         type: spec.event,
         outcome: 'failure',
         realm: realm.realm,

@@ -6,6 +6,7 @@
  * Refused: an invalid tenant ID; enabling SSO without a tenant or without Regentra's
  * multi-tenant app (sites.portal.entra). A new tenant resets the consent status.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings, type PortalProvisioning } from '../auth/policy.ts';
 import { portalRealm } from '../routing/sites.ts';
@@ -27,17 +28,17 @@ const DONE: Readonly<Record<string, Notice>> = Object.freeze({
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
 });
 
-export function findClient(app: FastifyInstance, id: unknown): PortalClientConfig | undefined {
-  return typeof id === 'string' ? app.gateway.config.sites.portal?.clients.find((c) => c.id === id) : undefined;
+export function findClient(core: Core, id: unknown): PortalClientConfig | undefined {
+  return typeof id === 'string' ? core.config.sites.portal?.clients.find((c) => c.id === id) : undefined;
 }
 
-export function portalRoutes(app: FastifyInstance): void {
-  const { config } = app.gateway;
+export function portalRoutes(app: FastifyInstance, core: Core): void {
+  const { config } = core;
   const portalApp = config.sites.portal?.entra;
 
   function consentLink(client: PortalClientConfig, s: PortalAuthSettings): PortalView['consent'] {
     if (!portalApp || !s.tenantId) return null;
-    const { state, expiresAt } = signConsentState(app, client.id, s.tenantId);
+    const { state, expiresAt } = signConsentState(core, client.id, s.tenantId);
     return { url: adminConsentUrl(config, portalApp.clientId, s.tenantId, state), expiresAt };
   }
 
@@ -48,9 +49,9 @@ export function portalRoutes(app: FastifyInstance): void {
     status: number,
     x: { notice?: Notice | null; form?: PortalForm; tenantError?: string | null } = {},
   ): Promise<FastifyReply> {
-    const { value: settings, version } = await loadSetting(app, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH);
+    const { value: settings, version } = await loadSetting(core, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH);
     const view: PortalView = {
-      csrf: csrfToken(app, request),
+      csrf: csrfToken(core, request),
       version,
       client: { id: client.id, name: client.name, hosts: client.hosts },
       settings,
@@ -67,7 +68,7 @@ export function portalRoutes(app: FastifyInstance): void {
       consent: consentLink(client, settings),
       redirectUris: registeredRedirectUris(config).portal,
     };
-    return sendAdmin(app, request, reply, status, {
+    return sendAdmin(core, request, reply, status, {
       title: `Authentication — ${client.name}`,
       crumbs: ['Portal', client.name, 'Authentication'],
       section: 'portal',
@@ -102,10 +103,10 @@ export function portalRoutes(app: FastifyInstance): void {
 
   async function save(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig): Promise<FastifyReply> {
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const actor = actorOf(request);
     const key = portalAuthKey(client.id);
-    const current = await loadSetting(app, key, DEFAULT_PORTAL_AUTH);
+    const current = await loadSetting(core, key, DEFAULT_PORTAL_AUTH);
     const version = formVersion(body);
     const { form, provisioning } = parseForm(body, current.value.provisioning);
     if (version === null || provisioning === null || body.action !== 'save')
@@ -116,7 +117,7 @@ export function portalRoutes(app: FastifyInstance): void {
     const normalised: PortalForm = { ...form, tenantId: tenant.value };
     const why = refusal(normalised);
     if (why) {
-      await auditAdmin(app, request, actor, {
+      await auditAdmin(core, request, actor, {
         type: 'settings.change',
         outcome: 'failure',
         realm: portalRealm(client.id),
@@ -140,10 +141,10 @@ export function portalRoutes(app: FastifyInstance): void {
     const diff: Record<string, unknown> = changes(s, next, ['tenantId', 'ssoEnabled', 'passwordAllowed', 'provisioning', 'autoLink']);
     if (Object.keys(diff).length === 0) return reply.code(303).redirect(`${ADMIN_PATHS.portal(client.id)}?done=unchanged`);
     if (newTenant && s.consent.status !== 'none') diff.consent = 'reset (new tenant)';
-    const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: app.gateway.now() };
-    if (!(await saveSetting(app, key, stamped, current.version)))
+    const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: core.now() };
+    if (!(await saveSetting(core, key, stamped, current.version)))
       return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
-    await auditAdmin(app, request, actor, {
+    await auditAdmin(core, request, actor, {
       type: 'settings.change',
       outcome: 'success',
       realm: portalRealm(client.id),
@@ -156,7 +157,7 @@ export function portalRoutes(app: FastifyInstance): void {
   }
 
   const clientOr404 = (request: FastifyRequest, reply: FastifyReply): PortalClientConfig | null => {
-    const client = findClient(app, (request.params as { clientId?: unknown }).clientId);
+    const client = findClient(core, (request.params as { clientId?: unknown }).clientId);
     if (!client) replyError(request, reply, 'NOT_FOUND');
     return client ?? null;
   };
@@ -165,14 +166,14 @@ export function portalRoutes(app: FastifyInstance): void {
 
   // Portal: the client chosen before in this session, else the first
   app.get(ADMIN_PATHS.portalHome, (request, reply) => {
-    const client = findClient(app, rememberedClient(app, request)) ?? first();
+    const client = findClient(core, rememberedClient(core, request)) ?? first();
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'No portal clients are configured.' });
     return reply.code(303).redirect(ADMIN_PATHS.portal(client.id));
   });
 
   // the sidebar switcher (a GET form: works without script; the page script submits it on change)
   app.get(ADMIN_PATHS.portalSwitch, (request, reply) => {
-    const client = findClient(app, (request.query as { client?: unknown }).client);
+    const client = findClient(core, (request.query as { client?: unknown }).client);
     if (!client) return replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
     rememberClient(request, client.id);
     // switching while on a client's People page stays on People

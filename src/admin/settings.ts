@@ -6,7 +6,8 @@
  * re-read within SETTINGS_CACHE_MS (and end the sessions a change ends within
  * session.revocationCheckSeconds).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Core } from '../core.ts';
+import type { FastifyRequest } from 'fastify';
 import { StoreError } from '../store/types.ts';
 import { putSignInSettings } from '../auth/policy.ts';
 import type { AdminActor } from './access.ts';
@@ -18,15 +19,15 @@ export interface Versioned<T> {
 }
 
 /** The stored setting merged over its defaults, read from the store (never from a cache). */
-export async function loadSetting<T extends object>(app: FastifyInstance, key: string, fallback: T): Promise<Versioned<T>> {
-  const s = await app.gateway.store.getSetting<Partial<T>>(key);
+export async function loadSetting<T extends object>(core: Core, key: string, fallback: T): Promise<Versioned<T>> {
+  const s = await core.store.getSetting<Partial<T>>(key);
   if (!s) return { value: fallback, version: 0 };
   return { value: { ...fallback, ...s.value }, version: s.version };
 }
 
 /** Write at `expectedVersion`; false when someone else wrote first. */
-export async function saveSetting<T extends object>(app: FastifyInstance, key: string, value: T, expectedVersion: number): Promise<boolean> {
-  const { store, config, now, policy, revocation } = app.gateway;
+export async function saveSetting<T extends object>(core: Core, key: string, value: T, expectedVersion: number): Promise<boolean> {
+  const { store, config, now, policy, revocation } = core;
   try {
     // sign-in settings also stamp which sessions they end (src/auth/policy.ts)
     await putSignInSettings(store, config, key, value, expectedVersion, now());
@@ -57,12 +58,12 @@ export function changes<T extends object>(before: T, after: T, fields: ReadonlyA
 
 /** Record an admin action (never a secret in `details`). */
 export function auditAdmin(
-  app: FastifyInstance,
+  core: Core,
   request: FastifyRequest,
   actor: AdminActor,
   event: { type: string; outcome: 'success' | 'failure' | 'info'; realm?: string; details: Record<string, unknown> },
 ): Promise<void> {
-  return app.gateway.auditor.record({
+  return core.auditor.record({
     type: event.type,
     outcome: event.outcome,
     realm: event.realm ?? actor.session.realm,

@@ -5,7 +5,8 @@
  * forgets it), so that every settings page — staff SSO and the audit log too — shows
  * the same client selected.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatTime, sendAdminPage, type AdminSection } from '../pages/admin.ts';
 import { html } from '../pages/html.ts';
 import { describeCredential, expiresInWords, expiringSoon } from '../auth/entra/expiry.ts';
@@ -30,8 +31,8 @@ export interface AdminPage {
   readonly formTargets?: readonly string[];
 }
 
-export function portalClients(app: FastifyInstance): ReadonlyArray<{ readonly id: string; readonly name: string }> {
-  return app.gateway.config.sites.portal?.clients ?? [];
+export function portalClients(core: Core): ReadonlyArray<{ readonly id: string; readonly name: string }> {
+  return core.config.sites.portal?.clients ?? [];
 }
 
 /** Remember `clientId` as this admin session's chosen client. */
@@ -42,17 +43,17 @@ export function rememberClient(request: FastifyRequest, clientId: string): void 
 }
 
 /** The client chosen in this admin session, if it is still configured. */
-export function rememberedClient(app: FastifyInstance, request: FastifyRequest): string | null {
+export function rememberedClient(core: Core, request: FastifyRequest): string | null {
   const kept = request.session.get('ac');
   if (!kept || typeof kept.client !== 'string' || kept.sid !== actorOf(request).session.sid) return null;
-  return portalClients(app).some((c) => c.id === kept.client) ? kept.client : null;
+  return portalClients(core).some((c) => c.id === kept.client) ? kept.client : null;
 }
 
 /** Every settings page opens with the credential-expiry banner while a credential expires within 30 days. */
-export async function sendAdmin(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, status: number, page: AdminPage): Promise<FastifyReply> {
+export async function sendAdmin(core: Core, request: FastifyRequest, reply: FastifyReply, status: number, page: AdminPage): Promise<FastifyReply> {
   if (page.clientId) rememberClient(request, page.clientId);
-  const clientId = page.clientId ?? rememberedClient(app, request);
-  const soon = await expiringSoon(app).catch(() => []);
+  const clientId = page.clientId ?? rememberedClient(core, request);
+  const soon = await expiringSoon(core).catch(() => []);
   const banner = expiryBanner(
     soon.map((e) => ({ text: `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${formatTime(e.expiresAt)}).`, expired: e.daysLeft <= 0 })),
   );
@@ -61,6 +62,6 @@ export async function sendAdmin(app: FastifyInstance, request: FastifyRequest, r
     clientId,
     body: html`${banner}${page.body}`,
     signedInAs: actorOf(request).user.email,
-    clients: portalClients(app),
+    clients: portalClients(core),
   });
 }

@@ -43,100 +43,59 @@ function secretPanel(v: CredentialsView): SafeHtml | string {
   const hasCertificate = (s.certificates?.length ?? 0) > 0;
   const value = s.secretExpiresAt ? new Date(s.secretExpiresAt).toISOString().slice(0, 10) : '';
   return html`<div class="panel">
-    <h3>Client secret ${expiryBadge(s.secretExpiresAt ?? null, v.now)}</h3>
-    <dl class="kv">
-      <dt>Set</dt>
-      <dd>${formatTime(s.secretSetAt)}</dd>
-      <dt>Expires</dt>
-      <dd>${s.secretExpiresAt ? formatTime(s.secretExpiresAt) : 'not entered'}</dd>
-      <dt>Role</dt>
-      <dd>${role(v, 'secret')}</dd>
-    </dl>
-    <form method="post" action="${CREDENTIALS_PATH}">
-      ${hiddenFields(v.csrf, v.version)}
-      <label for="secretExpires"
-        >Secret expires on
-        <span class="hint"
-          >the “Expires” date Azure shows next to the secret under Certificates &amp; secrets (at most 24 months after it was created)</span
-        ></label
-      >
-      <input
-        id="secretExpires"
-        name="secretExpires"
-        type="date"
-        value="${value}"
-        ${v.fieldError ? html` aria-invalid="true" aria-describedby="secretExpires-error"` : ''}
-      />
-      ${v.fieldError ? html`<p class="field-error" id="secretExpires-error">${v.fieldError}</p>` : ''}
-      <div class="actions">
-        <button type="submit" name="action" value="secret-expiry" class="btn secondary inline">Save expiry date</button>
-        ${hasCertificate ? html`<button type="submit" name="action" value="remove-secret" class="btn secondary inline">Remove the client secret</button>` : ''}
-      </div>
-    </form>
-  </div>`;
+<h3>Client secret ${expiryBadge(s.secretExpiresAt ?? null, v.now)}</h3>
+<dl class="kv"><dt>Set</dt><dd>${formatTime(s.secretSetAt)}</dd><dt>Expires</dt><dd>${s.secretExpiresAt ? formatTime(s.secretExpiresAt) : 'not entered'}</dd><dt>Role</dt><dd>${role(v, 'secret')}</dd></dl>
+<form method="post" action="${CREDENTIALS_PATH}">
+${hiddenFields(v.csrf, v.version)}
+<label for="secretExpires">Secret expires on <span class="hint">the “Expires” date Azure shows next to the secret under Certificates &amp; secrets (at most 24 months after it was created)</span></label>
+<input id="secretExpires" name="secretExpires" type="date" value="${value}"${v.fieldError ? html` aria-invalid="true" aria-describedby="secretExpires-error"` : ''}>
+${v.fieldError ? html`<p class="field-error" id="secretExpires-error">${v.fieldError}</p>` : ''}
+<div class="actions"><button type="submit" name="action" value="secret-expiry" class="btn secondary inline">Save expiry date</button>
+${hasCertificate ? html`<button type="submit" name="action" value="remove-secret" class="btn secondary inline">Remove the client secret</button>` : ''}</div>
+</form>
+</div>`;
 }
 
 function lastTest(c: StaffCertificate): SafeHtml | string {
   const t = c.lastTest;
   if (!t) return '';
   if (t.ok) return html`<p>Test Connection passed with this certificate on ${formatTime(t.at)}.</p>`;
-  return html`<div class="alert error" role="alert">
-    <p><strong>Test Connection failed with this certificate</strong> (${formatTime(t.at)})${t.code ? html` — <strong>${t.code}</strong>` : ''}: ${t.message}</p>
-    ${t.hint ? html`<p><strong>How to fix it:</strong> ${t.hint}</p>` : ''}
-  </div>`;
+  return html`<div class="alert error" role="alert"><p><strong>Test Connection failed with this certificate</strong> (${formatTime(t.at)})${t.code ? html` — <strong>${t.code}</strong>` : ''}: ${t.message}</p>${t.hint ? html`<p><strong>How to fix it:</strong> ${t.hint}</p>` : ''}</div>`;
 }
 
 function certificatePanel(v: CredentialsView, c: StaffCertificate, i: number): SafeHtml {
   const tested = v.credentials.find((x) => x.id === c.thumbprint)?.working ?? false;
   return html`<div class="panel">
-    <h3>Certificate ${expiryBadge(c.notAfter, v.now)} ${tested ? badge('ok', 'Tested') : badge('off', 'Not tested')}</h3>
-    ${copyField(`cert-thumbprint-${i}`, 'Thumbprint (SHA-1, as Azure shows it)', c.thumbprint)}
-    ${copyField(`cert-x5t-${i}`, 'x5t#S256 (SHA-256, in the client assertions)', c.x5tS256)}
-    <dl class="kv">
-      <dt>Valid</dt>
-      <dd>${formatTime(c.notBefore)} to ${formatTime(c.notAfter)}</dd>
-      <dt>Created</dt>
-      <dd>${formatTime(c.createdAt)}${c.createdBy ? ` by ${c.createdBy}` : ''}</dd>
-      <dt>Role</dt>
-      <dd>${role(v, c.thumbprint)}</dd>
-    </dl>
-    <p>
-      <a href="${certificateFile(c.thumbprint, 'cer')}" download>Download certificate (.cer)</a> ·
-      <a href="${certificateFile(c.thumbprint, 'pem')}" download>Download (.pem)</a>
-    </p>
-    ${lastTest(c)}
-    <form method="post" action="${CREDENTIALS_PATH}" class="actions">
-      ${hiddenFields(v.csrf, v.version)}<input type="hidden" name="thumbprint" value="${c.thumbprint}" />
-      <button type="submit" name="action" value="test-certificate" class="btn inline${tested ? ' secondary' : ''}">
-        Test Connection with this certificate
-      </button>
-      <button type="submit" name="action" value="remove-certificate" class="btn secondary inline">Remove</button>
-    </form>
-  </div>`;
+<h3>Certificate ${expiryBadge(c.notAfter, v.now)} ${tested ? badge('ok', 'Tested') : badge('off', 'Not tested')}</h3>
+${copyField(`cert-thumbprint-${i}`, 'Thumbprint (SHA-1, as Azure shows it)', c.thumbprint)}
+${copyField(`cert-x5t-${i}`, 'x5t#S256 (SHA-256, in the client assertions)', c.x5tS256)}
+<dl class="kv"><dt>Valid</dt><dd>${formatTime(c.notBefore)} to ${formatTime(c.notAfter)}</dd><dt>Created</dt><dd>${formatTime(c.createdAt)}${c.createdBy ? ` by ${c.createdBy}` : ''}</dd><dt>Role</dt><dd>${role(v, c.thumbprint)}</dd></dl>
+<p><a href="${certificateFile(c.thumbprint, 'cer')}" download>Download certificate (.cer)</a> · <a href="${certificateFile(c.thumbprint, 'pem')}" download>Download (.pem)</a></p>
+${lastTest(c)}
+<form method="post" action="${CREDENTIALS_PATH}" class="actions">
+${hiddenFields(v.csrf, v.version)}<input type="hidden" name="thumbprint" value="${c.thumbprint}">
+<button type="submit" name="action" value="test-certificate" class="btn inline${tested ? ' secondary' : ''}">Test Connection with this certificate</button>
+<button type="submit" name="action" value="remove-certificate" class="btn secondary inline">Remove</button>
+</form>
+</div>`;
 }
 
 export function credentialsSection(v: CredentialsView): SafeHtml {
   const certs = v.settings.certificates ?? [];
   return html`<section id="credentials" aria-labelledby="credentials-title">
-    <h2 id="credentials-title">Credentials: client secret and certificates</h2>
-    <p>
-      Microsoft recommends a <strong>certificate</strong> over a client secret for production. Regentra generates the key pair and keeps the private key
-      encrypted; you upload only the certificate in Azure (App registration → Certificates &amp; secrets → Certificates → Upload certificate) and check that the
-      thumbprint Azure shows is the one below. Credentials expire: add a new one, test it, then remove the old one — sign-in keeps working throughout, because
-      Regentra uses the newest tested credential and falls back to the others if Microsoft refuses it.
-    </p>
-    ${noticeBox(v.notice)} ${secretPanel(v)} ${certs.map((c, i) => certificatePanel(v, c, i))}
-    <form method="post" action="${CREDENTIALS_PATH}" class="panel">
-      ${hiddenFields(v.csrf, v.version)}
-      <h3>Add a certificate</h3>
-      <label for="certDays">Valid for</label>
-      <select id="certDays" name="days">
-        <option value="365" selected>1 year</option>
-        <option value="730">2 years</option>
-      </select>
-      <div class="actions"><button type="submit" name="action" value="generate-certificate" class="btn inline">Generate certificate</button></div>
-    </form>
-  </section>`;
+<h2 id="credentials-title">Credentials: client secret and certificates</h2>
+<p>Microsoft recommends a <strong>certificate</strong> over a client secret for production. Regentra generates the key pair and keeps the private key encrypted; you upload only the certificate in Azure (App registration → Certificates &amp; secrets → Certificates → Upload certificate) and check that the thumbprint Azure shows is the one below. Credentials expire: add a new one, test it, then remove the old one — sign-in keeps working throughout, because Regentra uses the newest tested credential and falls back to the others if Microsoft refuses it.</p>
+${noticeBox(v.notice)}
+${secretPanel(v)}
+${certs.map((c, i) => certificatePanel(v, c, i))}
+<form method="post" action="${CREDENTIALS_PATH}" class="panel">
+${hiddenFields(v.csrf, v.version)}
+<h3>Add a certificate</h3>
+<label for="certDays">Valid for</label>
+<select id="certDays" name="days"><option value="365" selected>1 year</option><option value="730">2 years</option></select>
+<div class="actions"><button type="submit" name="action" value="generate-certificate" class="btn inline">Generate certificate</button></div>
+</form>
+</section>`;
 }
 
 /** The banner of every settings page while a credential expires within WARN_DAYS (or has expired). */
@@ -144,13 +103,8 @@ export function expiryBanner(items: ReadonlyArray<{ readonly text: string; reado
   if (items.length === 0) return '';
   const expired = items.some((i) => i.expired);
   return html`<div class="alert ${expired ? 'error' : 'warn'}" role="${expired ? 'alert' : 'status'}" data-banner="credential-expiry">
-    <p>
-      <strong>${expired ? 'A Microsoft sign-in credential has expired.' : 'A Microsoft sign-in credential expires soon.'}</strong> When the last one expires,
-      Microsoft sign-in stops (with SSO-only on, nobody can sign in).
-    </p>
-    <ul>
-      ${items.map((i) => html`<li>${i.text}</li>`)}
-    </ul>
-    <p><a href="${ADMIN_PATHS.sso}#credentials">Add a new credential, test it, then remove the old one</a>.</p>
-  </div>`;
+<p><strong>${expired ? 'A Microsoft sign-in credential has expired.' : 'A Microsoft sign-in credential expires soon.'}</strong> When the last one expires, Microsoft sign-in stops (with SSO-only on, nobody can sign in).</p>
+<ul>${items.map((i) => html`<li>${i.text}</li>`)}</ul>
+<p><a href="${ADMIN_PATHS.sso}#credentials">Add a new credential, test it, then remove the old one</a>.</p>
+</div>`;
 }

@@ -13,6 +13,7 @@
  * Same rules as the rest of the page: CSRF, the version the form was rendered from,
  * audited (never a key), answered with a redirect (notice in `?cred=`).
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffCertificate, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
@@ -22,7 +23,7 @@ import { actorOf, csrfValid, replyCsrf, type AdminActor } from './access.ts';
 import { auditAdmin, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, textField } from './forms.ts';
 import { checkConnection, settingsFingerprint } from '../auth/entra/index.ts';
-import { certificateDer, generateCertificate } from '../auth/entra/certificate.ts';
+import { certificateDer, generateCertificate } from '../util/certificate.ts';
 import { certificateAad, openStaffCertificate, staffCredentials } from '../auth/entra/staff-credentials.ts';
 import { checkCredentialExpiry } from '../auth/entra/expiry.ts';
 import { CREDENTIALS_PATH, type CredentialsView } from './sso-credentials-view.ts';
@@ -62,7 +63,7 @@ export function credentialsNotice(query: unknown): Notice | null {
 
 /** What the credentials section shows (the SSO page renders it). */
 export function credentialsView(
-  app: FastifyInstance,
+  core: Core,
   request: FastifyRequest,
   csrf: string,
   current: Versioned<StaffSsoSettings>,
@@ -72,8 +73,8 @@ export function credentialsView(
     csrf,
     version: current.version,
     settings: current.value,
-    credentials: staffCredentials(app, current.value),
-    now: app.gateway.now(),
+    credentials: staffCredentials(core, current.value),
+    now: core.now(),
     notice: credentialsNotice(request.query),
     fieldError,
   };
@@ -91,12 +92,13 @@ export function parseSecretExpiry(raw: string | null, now: number): { ok: true; 
 
 export function credentialRoutes(
   app: FastifyInstance,
+  core: Core,
   rerender: (request: FastifyRequest, reply: FastifyReply, status: number, secretExpiryError: string) => Promise<FastifyReply>,
 ): void {
-  const { now } = app.gateway;
+  const { now } = core;
   const back = (reply: FastifyReply, cred: keyof typeof NOTICES) =>
     reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?cred=${cred}#credentials`);
-  const refresh = () => checkCredentialExpiry(app).catch((err: unknown) => app.log.error({ err }, 'credential expiry check failed'));
+  const refresh = () => checkCredentialExpiry(core).catch((err: unknown) => core.log.error({ err }, 'credential expiry check failed'));
 
   async function save(
     request: FastifyRequest,
@@ -107,8 +109,8 @@ export function credentialRoutes(
     details: Record<string, unknown>,
   ): Promise<boolean> {
     const stamped = { ...next, updatedBy: actor.user.email, updatedAt: now() };
-    if (!(await saveSetting(app, STAFF_SSO_KEY, stamped, current.version))) return false;
-    await auditAdmin(app, request, actor, {
+    if (!(await saveSetting(core, STAFF_SSO_KEY, stamped, current.version))) return false;
+    await auditAdmin(core, request, actor, {
       type: 'settings.change',
       outcome: 'success',
       realm: STAFF_REALM,
@@ -121,17 +123,17 @@ export function credentialRoutes(
   /** SSO stays usable without this credential: another tested one remains (or SSO is off). */
   function removable(s: StaffSsoSettings, id: string): boolean {
     if (!s.enabled) return true;
-    return staffCredentials(app, s).some((c) => c.id !== id && c.working && (c.expiresAt === null || c.expiresAt > now()));
+    return staffCredentials(core, s).some((c) => c.id !== id && c.working && (c.expiresAt === null || c.expiresAt > now()));
   }
 
   app.post(CREDENTIALS_PATH, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const actor = actorOf(request);
     const action = typeof body.action === 'string' ? body.action : '';
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
-    const current = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     if (version !== current.version) return back(reply, 'conflict');
     const s = current.value;
     const certs = s.certificates ?? [];
@@ -150,7 +152,7 @@ export function credentialRoutes(
           x5tS256: generated.x5tS256,
           notBefore: generated.notBefore,
           notAfter: generated.notAfter,
-          keyEnc: app.gateway.secretBox.seal(generated.privateKeyPem, certificateAad(generated.x5tS256)),
+          keyEnc: core.secretBox.seal(generated.privateKeyPem, certificateAad(generated.x5tS256)),
           createdAt: now(),
           createdBy: actor.user.email,
           testedFingerprint: null,
@@ -166,9 +168,9 @@ export function credentialRoutes(
       case 'test-certificate': {
         if (!cert) return back(reply, 'unknown');
         if (!s.tenantId || !s.clientId) return back(reply, 'need-app');
-        const opened = openStaffCertificate(app, cert);
+        const opened = openStaffCertificate(core, cert);
         const tested = { tenantId: s.tenantId, clientId: s.clientId, clientSecret: '', certificate: opened };
-        const check = opened ? await checkConnection(app, tested) : null;
+        const check = opened ? await checkConnection(core, tested) : null;
         const error =
           check?.error ??
           (opened
@@ -178,7 +180,7 @@ export function credentialRoutes(
                 message: "The certificate's private key cannot be read with the current encryption keys.",
                 hint: 'Generate a new certificate.',
               });
-        await auditAdmin(app, request, actor, {
+        await auditAdmin(core, request, actor, {
           type: 'sso.test',
           outcome: check?.ok ? 'success' : 'failure',
           realm: STAFF_REALM,
@@ -194,7 +196,7 @@ export function credentialRoutes(
         const passed = check?.ok === true && opened !== null;
         const updated: StaffCertificate = {
           ...cert,
-          ...(passed ? { testedFingerprint: settingsFingerprint(app, { ...tested, certificate: opened }), testedAt: now() } : {}),
+          ...(passed ? { testedFingerprint: settingsFingerprint(core, { ...tested, certificate: opened }), testedAt: now() } : {}),
           lastTest: { ok: passed, at: now(), code: error?.code ?? null, message: error?.message ?? 'passed', hint: error?.hint ?? null },
         };
         const next = { ...s, certificates: certs.map((c) => (c === cert ? updated : c)) };
@@ -236,7 +238,7 @@ export function credentialRoutes(
   app.get(`${ADMIN_PATHS.sso}/certificates/:file`, async (request, reply) => {
     const file = (request.params as { file?: string }).file ?? '';
     const m = /^([0-9A-F]{40})\.(cer|pem)$/.exec(file);
-    const { value } = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const { value } = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     const cert = m ? (value.certificates ?? []).find((c) => c.thumbprint === m[1]) : undefined;
     if (!m || !cert) return replyError(request, reply, 'NOT_FOUND');
     const name = `regentra-staff-sso-${cert.thumbprint.slice(0, 8).toLowerCase()}.${m[2]}`;

@@ -5,7 +5,7 @@
  * the encryption key and bound to that key): when the test passes, "Save tested
  * values" saves exactly them, marked as tested. Drafts expire after 30 minutes.
  */
-import type { FastifyInstance } from 'fastify';
+import type { Core } from '../core.ts';
 import type { StaffSsoSettings } from '../auth/policy.ts';
 import type { TestSignInResult, EntraAppCredentials } from '../auth/entra/index.ts';
 import { fingerprintMatches, readStaffSecret, settingsFingerprint } from '../auth/entra/index.ts';
@@ -37,25 +37,25 @@ function isDraft(v: unknown): v is TestDraft {
   );
 }
 
-export async function loadDraft(app: FastifyInstance, uid: string): Promise<TestDraft | null> {
-  const s = await app.gateway.store.getSetting<unknown>(draftKey(uid));
+export async function loadDraft(core: Core, uid: string): Promise<TestDraft | null> {
+  const s = await core.store.getSetting<unknown>(draftKey(uid));
   if (!s || !isDraft(s.value)) return null;
-  return app.gateway.now() - s.value.startedAt < DRAFT_TTL_MS ? s.value : null;
+  return core.now() - s.value.startedAt < DRAFT_TTL_MS ? s.value : null;
 }
 
-export async function putDraft(app: FastifyInstance, uid: string, draft: TestDraft | null): Promise<void> {
-  await app.gateway.store.putSetting(draftKey(uid), draft);
+export async function putDraft(core: Core, uid: string, draft: TestDraft | null): Promise<void> {
+  await core.store.putSetting(draftKey(uid), draft);
 }
 
-export function sealDraftSecret(app: FastifyInstance, uid: string, secret: string): string {
-  return app.gateway.secretBox.seal(secret, draftKey(uid));
+export function sealDraftSecret(core: Core, uid: string, secret: string): string {
+  return core.secretBox.seal(secret, draftKey(uid));
 }
 
 /** The credentials a draft tested (its own secret, or the saved one), or null when the secret cannot be read. */
-export function draftCredentials(app: FastifyInstance, uid: string, draft: TestDraft, saved: StaffSsoSettings): EntraAppCredentials | null {
+export function draftCredentials(core: Core, uid: string, draft: TestDraft, saved: StaffSsoSettings): EntraAppCredentials | null {
   let secret: string | null;
   try {
-    secret = draft.secretEnc ? app.gateway.secretBox.open(draft.secretEnc, draftKey(uid)) : readStaffSecret(app, saved);
+    secret = draft.secretEnc ? core.secretBox.open(draft.secretEnc, draftKey(uid)) : readStaffSecret(core, saved);
   } catch {
     secret = null;
   }
@@ -63,21 +63,21 @@ export function draftCredentials(app: FastifyInstance, uid: string, draft: TestD
 }
 
 /** The saved credentials, or null when one of them is missing (or the secret does not open). */
-export function savedCredentials(app: FastifyInstance, s: StaffSsoSettings): EntraAppCredentials | null {
-  const secret = readStaffSecret(app, s);
+export function savedCredentials(core: Core, s: StaffSsoSettings): EntraAppCredentials | null {
+  const secret = readStaffSecret(core, s);
   if (!s.tenantId || !s.clientId || secret === null) return null;
   return { tenantId: s.tenantId, clientId: s.clientId, clientSecret: secret };
 }
 
 /** The fingerprint of the saved credentials, or null. */
-export function savedFingerprint(app: FastifyInstance, s: StaffSsoSettings): string | null {
-  const creds = savedCredentials(app, s);
-  return creds ? settingsFingerprint(app, creds) : null;
+export function savedFingerprint(core: Core, s: StaffSsoSettings): string | null {
+  const creds = savedCredentials(core, s);
+  return creds ? settingsFingerprint(core, creds) : null;
 }
 
 /** The saved values passed Test Connection (the rule for Enable SSO): with the secret, or with a certificate. */
-export function isVerified(app: FastifyInstance, s: StaffSsoSettings): boolean {
-  const creds = savedCredentials(app, s);
-  if (creds !== null && s.testedFingerprint !== null && fingerprintMatches(app.gateway.config, creds, s.testedFingerprint)) return true;
-  return (s.certificates ?? []).some((c) => certificateTested(app, s, c, openStaffCertificate(app, c)));
+export function isVerified(core: Core, s: StaffSsoSettings): boolean {
+  const creds = savedCredentials(core, s);
+  if (creds !== null && s.testedFingerprint !== null && fingerprintMatches(core.config, creds, s.testedFingerprint)) return true;
+  return (s.certificates ?? []).some((c) => certificateTested(core, s, c, openStaffCertificate(core, c)));
 }

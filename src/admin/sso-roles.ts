@@ -5,6 +5,7 @@
  * `source` = none | roles | groups and `values` (one per line); CSRF, the version the
  * form was rendered from, audited, answered with a redirect (`?roles=`).
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type RoleMapping, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
@@ -64,38 +65,26 @@ export function rolesSection(v: {
   const m = v.settings.roleMapping ?? null;
   const source = v.form?.source ?? m?.source ?? 'none';
   const values = v.form?.values ?? (m?.values ?? []).join('\n');
-  const option = (value: string, text: string) => html`<option value="${value}" ${source === value ? html` selected` : ''}>${text}</option>`;
+  const option = (value: string, text: string) => html`<option value="${value}"${source === value ? html` selected` : ''}>${text}</option>`;
   const state = m
-    ? html`<p>
-        Now: staff members signing in with Microsoft are <strong>admins</strong> when their ID token lists
-        ${m.source === 'roles' ? 'one of these app roles' : 'one of these groups'}, otherwise <strong>members</strong>. Their role cannot be changed by hand.
-      </p>`
+    ? html`<p>Now: staff members signing in with Microsoft are <strong>admins</strong> when their ID token lists ${m.source === 'roles' ? 'one of these app roles' : 'one of these groups'}, otherwise <strong>members</strong>. Their role cannot be changed by hand.</p>`
     : html`<p>Now: off. Staff roles are set by hand (<code>regentra-gateway users set-role</code>).</p>`;
   return html`<section id="roles" aria-labelledby="roles-title">
-    <h2 id="roles-title">Roles from Microsoft Entra</h2>
-    <p>
-      Let Azure decide who is a Regentra admin: define app roles in the staff app registration (App roles, e.g. <code>Regentra.Admin</code>, assigned under
-      Enterprise applications → Users and groups), or use security groups (add the <code>groups</code> claim under Token configuration). The role is applied at
-      each Microsoft sign-in and every change is in the audit log.
-    </p>
-    ${state} ${noticeBox(v.notice)}
-    <form method="post" action="${ROLES_PATH}" class="panel">
-      ${hiddenFields(v.csrf, v.version)}
-      <label for="roleSource">Members of these are Regentra admins</label>
-      <select id="roleSource" name="source">
-        ${option('none', 'Off: roles are set by hand')}${option('roles', 'App roles (roles claim)')}${option('groups', 'Groups (groups claim, object IDs)')}
-      </select>
-      <label for="roleValues">Values <span class="hint">one per line: app role values, or group object IDs</span></label>
-      <textarea id="roleValues" name="values" rows="4" spellcheck="false" ${v.error ? html` aria-invalid="true" aria-describedby="roleValues-error"` : ''}>
-${values}</textarea>
-      ${v.error ? html`<p class="field-error" id="roleValues-error">${v.error}</p>` : ''}
-      <p class="hint">
-        With groups, a person in too many groups gets no groups in the token (Microsoft’s “overage”): Regentra then refuses the sign-in rather than guess. App
-        roles have no such limit.
-      </p>
-      <div class="actions"><button type="submit" class="btn inline">Save roles</button></div>
-    </form>
-  </section>`;
+<h2 id="roles-title">Roles from Microsoft Entra</h2>
+<p>Let Azure decide who is a Regentra admin: define app roles in the staff app registration (App roles, e.g. <code>Regentra.Admin</code>, assigned under Enterprise applications → Users and groups), or use security groups (add the <code>groups</code> claim under Token configuration). The role is applied at each Microsoft sign-in and every change is in the audit log.</p>
+${state}
+${noticeBox(v.notice)}
+<form method="post" action="${ROLES_PATH}" class="panel">
+${hiddenFields(v.csrf, v.version)}
+<label for="roleSource">Members of these are Regentra admins</label>
+<select id="roleSource" name="source">${option('none', 'Off: roles are set by hand')}${option('roles', 'App roles (roles claim)')}${option('groups', 'Groups (groups claim, object IDs)')}</select>
+<label for="roleValues">Values <span class="hint">one per line: app role values, or group object IDs</span></label>
+<textarea id="roleValues" name="values" rows="4" spellcheck="false"${v.error ? html` aria-invalid="true" aria-describedby="roleValues-error"` : ''}>${values}</textarea>
+${v.error ? html`<p class="field-error" id="roleValues-error">${v.error}</p>` : ''}
+<p class="hint">With groups, a person in too many groups gets no groups in the token (Microsoft’s “overage”): Regentra then refuses the sign-in rather than guess. App roles have no such limit.</p>
+<div class="actions"><button type="submit" class="btn inline">Save roles</button></div>
+</form>
+</section>`;
 }
 
 export function rolesNotice(query: unknown): Notice | null {
@@ -105,6 +94,7 @@ export function rolesNotice(query: unknown): Notice | null {
 
 export function roleRoutes(
   app: FastifyInstance,
+  core: Core,
   rerender: (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -114,20 +104,20 @@ export function roleRoutes(
 ): void {
   app.post(ROLES_PATH, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const actor = actorOf(request);
-    const current: Versioned<StaffSsoSettings> = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current: Versioned<StaffSsoSettings> = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     const back = (key: string) => reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?roles=${key}#roles`);
     if (version !== current.version) return back('conflict');
     const source = textField(body, 'source', 20);
     const valuesText = textField(body, 'values', 10_000);
     const parsed = parseRoleMapping(source, valuesText);
     if (!parsed.ok) return rerender(request, reply, 400, { error: parsed.error, form: { source: source ?? 'none', values: valuesText ?? '' } });
-    const next = { ...current.value, roleMapping: parsed.value, updatedBy: actor.user.email, updatedAt: app.gateway.now() };
-    if (!(await saveSetting(app, STAFF_SSO_KEY, next, current.version))) return back('conflict');
-    await auditAdmin(app, request, actor, {
+    const next = { ...current.value, roleMapping: parsed.value, updatedBy: actor.user.email, updatedAt: core.now() };
+    if (!(await saveSetting(core, STAFF_SSO_KEY, next, current.version))) return back('conflict');
+    await auditAdmin(core, request, actor, {
       type: 'settings.change',
       outcome: 'success',
       realm: STAFF_REALM,

@@ -15,6 +15,7 @@
  * while SSO is on, new credentials must pass the test before they replace the working
  * ones; SSO-only only by an admin signed in with SSO; turning SSO off turns SSO-only off.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
@@ -86,8 +87,8 @@ function doneNotice(query: unknown): Notice | null {
   return typeof done === 'string' && Object.hasOwn(DONE, done) ? (DONE[done] as Notice) : null;
 }
 
-function authorityOrigin(app: FastifyInstance): string {
-  return new URL(app.gateway.config.entra.authorityHost).origin;
+function authorityOrigin(core: Core): string {
+  return new URL(core.config.entra.authorityHost).origin;
 }
 
 /** The credential fields of the form, validated; the secret is '' when the field was left empty. */
@@ -109,19 +110,19 @@ function parseCredentials(body: Record<string, unknown>): {
   return { creds: { tenantId: tenant.value, clientId: client.value, secret: secret.value }, form, errors };
 }
 
-export function ssoRoutes(app: FastifyInstance): void {
-  const { now } = app.gateway;
+export function ssoRoutes(app: FastifyInstance, core: Core): void {
+  const { now } = core;
 
   async function render(request: FastifyRequest, reply: FastifyReply, status: number, x: RenderExtras = {}): Promise<FastifyReply> {
     const actor = actorOf(request);
-    const { value: settings, version } = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
-    const draft = await loadDraft(app, actor.user.id);
+    const { value: settings, version } = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const draft = await loadDraft(core, actor.user.id);
     const view: SsoView = {
-      csrf: csrfToken(app, request),
+      csrf: csrfToken(core, request),
       version,
       settings,
-      verified: isVerified(app, settings),
-      redirectUris: registeredRedirectUris(app.gateway.config).staff,
+      verified: isVerified(core, settings),
+      redirectUris: registeredRedirectUris(core.config).staff,
       // the saved values (or, after an error, what was posted): a test's values are shown apart
       form: x.form ?? { tenantId: settings.tenantId ?? '', clientId: settings.clientId ?? '' },
       fieldErrors: x.fieldErrors ?? {},
@@ -137,7 +138,7 @@ export function ssoRoutes(app: FastifyInstance): void {
           : null,
       ssoSession: actor.session.amr.includes('sso'),
     };
-    const credentials = credentialsSection(credentialsView(app, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
+    const credentials = credentialsSection(credentialsView(core, request, view.csrf, { value: settings, version }, x.secretExpiryError ?? null));
     const roles = rolesSection({
       csrf: view.csrf,
       version,
@@ -146,16 +147,16 @@ export function ssoRoutes(app: FastifyInstance): void {
       error: x.roles?.error ?? null,
       ...(x.roles ? { form: x.roles.form } : {}),
     });
-    return sendAdmin(app, request, reply, status, {
+    return sendAdmin(core, request, reply, status, {
       title: 'Single Sign-On',
       crumbs: ['Security', 'Single Sign-On'],
       section: 'sso',
       body: html`${ssoBody(view)}${credentials}${roles}`,
-      formTargets: [authorityOrigin(app)],
+      formTargets: [authorityOrigin(core)],
     });
   }
-  credentialRoutes(app, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
-  roleRoutes(app, (request, reply, status, roles) => render(request, reply, status, { roles }));
+  credentialRoutes(app, core, (request, reply, status, secretExpiryError) => render(request, reply, status, { secretExpiryError }));
+  roleRoutes(app, core, (request, reply, status, roles) => render(request, reply, status, { roles }));
 
   function stamp(next: StaffSsoSettings, actor: AdminActor): StaffSsoSettings {
     return { ...next, updatedBy: actor.user.email, updatedAt: now() };
@@ -165,7 +166,7 @@ export function ssoRoutes(app: FastifyInstance): void {
     const diff: Record<string, unknown> = changes(before, after, ['tenantId', 'clientId', 'enabled', 'ssoOnly', 'autoProvision', 'autoLink', 'testedAt']);
     // the secret itself never: only that it was replaced
     if (before.clientSecretEnc !== after.clientSecretEnc) diff.clientSecret = before.clientSecretEnc ? 'replaced' : 'set';
-    return auditAdmin(app, c.request, c.actor, {
+    return auditAdmin(core, c.request, c.actor, {
       type: 'settings.change',
       outcome: 'success',
       realm: STAFF_REALM,
@@ -175,7 +176,7 @@ export function ssoRoutes(app: FastifyInstance): void {
 
   async function commit(c: Ctx, next: StaffSsoSettings, done: keyof typeof DONE, afterSave?: () => Promise<void>): Promise<FastifyReply> {
     const stamped = stamp(next, c.actor);
-    if (!(await saveSetting(app, STAFF_SSO_KEY, stamped, c.current.version)))
+    if (!(await saveSetting(core, STAFF_SSO_KEY, stamped, c.current.version)))
       return render(c.request, c.reply, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
     await auditChange(c, done, c.current.value, stamped);
     if (afterSave) await afterSave();
@@ -184,7 +185,7 @@ export function ssoRoutes(app: FastifyInstance): void {
 
   /** Refuse an action: audited, the page again with the reason. */
   async function refuse(c: Ctx, status: number, action: string, text: string, x: RenderExtras = {}): Promise<FastifyReply> {
-    await auditAdmin(app, c.request, c.actor, {
+    await auditAdmin(core, c.request, c.actor, {
       type: 'settings.change',
       outcome: 'failure',
       realm: STAFF_REALM,
@@ -197,7 +198,7 @@ export function ssoRoutes(app: FastifyInstance): void {
     const { creds, form, errors } = parseCredentials(c.body);
     if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
     const s = c.current.value;
-    const secret = creds.secret || readStaffSecret(app, s);
+    const secret = creds.secret || readStaffSecret(core, s);
     // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
     if (secret === null)
       return render(c.request, c.reply, 400, {
@@ -206,9 +207,9 @@ export function ssoRoutes(app: FastifyInstance): void {
           clientSecret: s.clientSecretEnc ? 'The saved secret cannot be read with the current encryption keys: enter it again.' : 'Enter the client secret.',
         },
       });
-    const fp = settingsFingerprint(app, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret });
-    if (fp === savedFingerprint(app, s)) return c.reply.code(303).redirect(`${ADMIN_PATHS.sso}?done=unchanged`);
-    const draft = await loadDraft(app, c.actor.user.id);
+    const fp = settingsFingerprint(core, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret });
+    if (fp === savedFingerprint(core, s)) return c.reply.code(303).redirect(`${ADMIN_PATHS.sso}?done=unchanged`);
+    const draft = await loadDraft(core, c.actor.user.id);
     const testedAt = draft?.passedAt && draft.fingerprint === fp ? draft.passedAt : null;
     if (s.enabled && testedAt === null) {
       return refuse(
@@ -223,29 +224,29 @@ export function ssoRoutes(app: FastifyInstance): void {
       ...s,
       tenantId: creds.tenantId,
       clientId: creds.clientId,
-      ...(creds.secret ? { clientSecretEnc: sealStaffSecret(app, creds.secret), secretSetAt: now() } : {}),
+      ...(creds.secret ? { clientSecretEnc: sealStaffSecret(core, creds.secret), secretSetAt: now() } : {}),
       testedFingerprint: testedAt === null ? null : fp,
       testedAt,
     };
-    return commit(c, next, testedAt === null ? 'saved' : 'saved-tested', testedAt === null ? undefined : () => putDraft(app, c.actor.user.id, null));
+    return commit(c, next, testedAt === null ? 'saved' : 'saved-tested', testedAt === null ? undefined : () => putDraft(core, c.actor.user.id, null));
   }
 
   async function saveTested(c: Ctx): Promise<FastifyReply> {
     const s = c.current.value;
-    const draft = await loadDraft(app, c.actor.user.id);
-    const creds = draft?.passedAt ? draftCredentials(app, c.actor.user.id, draft, s) : null;
-    if (!draft?.passedAt || !creds || settingsFingerprint(app, creds) !== draft.fingerprint) {
+    const draft = await loadDraft(core, c.actor.user.id);
+    const creds = draft?.passedAt ? draftCredentials(core, c.actor.user.id, draft, s) : null;
+    if (!draft?.passedAt || !creds || settingsFingerprint(core, creds) !== draft.fingerprint) {
       return refuse(c, 409, 'save-tested', 'There are no tested values to save (the test expired or the saved secret changed). Run Test Connection again.');
     }
     const next: StaffSsoSettings = {
       ...s,
       tenantId: creds.tenantId,
       clientId: creds.clientId,
-      ...(draft.secretEnc ? { clientSecretEnc: sealStaffSecret(app, creds.clientSecret), secretSetAt: now() } : {}),
+      ...(draft.secretEnc ? { clientSecretEnc: sealStaffSecret(core, creds.clientSecret), secretSetAt: now() } : {}),
       testedFingerprint: draft.fingerprint,
       testedAt: draft.passedAt,
     };
-    return commit(c, next, 'saved-tested', () => putDraft(app, c.actor.user.id, null));
+    return commit(c, next, 'saved-tested', () => putDraft(core, c.actor.user.id, null));
   }
 
   /**
@@ -260,8 +261,8 @@ export function ssoRoutes(app: FastifyInstance): void {
     form: { tenantId: string; clientId: string },
     typedSecret: boolean,
   ): Promise<FastifyReply> {
-    const check = await checkConnection(app, tested);
-    await auditAdmin(app, c.request, c.actor, {
+    const check = await checkConnection(core, tested);
+    await auditAdmin(core, c.request, c.actor, {
       type: 'sso.test',
       outcome: check.ok ? 'success' : 'failure',
       realm: STAFF_REALM,
@@ -277,29 +278,29 @@ export function ssoRoutes(app: FastifyInstance): void {
       tenantId: tested.tenantId,
       clientId: tested.clientId,
       secretEnc,
-      fingerprint: settingsFingerprint(app, tested),
+      fingerprint: settingsFingerprint(core, tested),
       startedAt: now(),
       passedAt: null,
       claims: null,
     };
-    await putDraft(app, c.actor.user.id, draft);
-    return beginTestSignIn(app, c.request, c.reply, tested, ADMIN_PATHS.sso);
+    await putDraft(core, c.actor.user.id, draft);
+    return beginTestSignIn(core, c.request, c.reply, tested, ADMIN_PATHS.sso);
   }
 
   async function test(c: Ctx): Promise<FastifyReply> {
     const { creds, form, errors } = parseCredentials(c.body);
     if (!creds) return render(c.request, c.reply, 400, { form, fieldErrors: errors, notice: { kind: 'error', text: 'Check the highlighted fields.' } });
-    const secret = creds.secret || readStaffSecret(app, c.current.value);
+    const secret = creds.secret || readStaffSecret(core, c.current.value);
     // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
     if (secret === null) return render(c.request, c.reply, 400, { form, fieldErrors: { clientSecret: 'Enter the client secret to test.' } });
-    const secretEnc = creds.secret ? sealDraftSecret(app, c.actor.user.id, creds.secret) : null;
+    const secretEnc = creds.secret ? sealDraftSecret(core, c.actor.user.id, creds.secret) : null;
     return runTest(c, { tenantId: creds.tenantId, clientId: creds.clientId, clientSecret: secret }, secretEnc, form, creds.secret !== '');
   }
 
   /** "Test" on the untested-changes banner: the draft's values, again. */
   async function testDraft(c: Ctx): Promise<FastifyReply> {
-    const draft = await loadDraft(app, c.actor.user.id);
-    const creds = draft ? draftCredentials(app, c.actor.user.id, draft, c.current.value) : null;
+    const draft = await loadDraft(core, c.actor.user.id);
+    const creds = draft ? draftCredentials(core, c.actor.user.id, draft, c.current.value) : null;
     if (!draft || !creds)
       return refuse(
         c,
@@ -312,7 +313,7 @@ export function ssoRoutes(app: FastifyInstance): void {
   }
 
   async function discardDraft(c: Ctx): Promise<FastifyReply> {
-    await putDraft(app, c.actor.user.id, null);
+    await putDraft(core, c.actor.user.id, null);
     return c.reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?done=discarded`);
   }
 
@@ -320,9 +321,9 @@ export function ssoRoutes(app: FastifyInstance): void {
     const certificates = (s.certificates?.length ?? 0) > 0;
     if (!s.tenantId || !s.clientId || (!s.clientSecretEnc && !certificates))
       return 'Enter and save the Tenant ID, Client ID and Client Secret first (or add and test a certificate under Credentials).';
-    if (!certificates && savedFingerprint(app, s) === null)
+    if (!certificates && savedFingerprint(core, s) === null)
       return 'The saved client secret cannot be read with the current encryption keys: enter it again and run Test Connection.';
-    if (!isVerified(app, s))
+    if (!isVerified(core, s))
       return 'These settings have not passed Test Connection. Click Test Connection: SSO can be enabled once the test passes for the saved values.';
     return null;
   }
@@ -373,36 +374,36 @@ export function ssoRoutes(app: FastifyInstance): void {
   async function recordTestResult(request: FastifyRequest, actor: AdminActor, result: TestSignInResult): Promise<Notice> {
     // the round trip itself was audited by the callback (type sso.test)
     if (!result.ok) return { kind: 'error', text: 'Test failed: the Microsoft sign-in did not complete. See the details below.' };
-    const current = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
-    if (savedFingerprint(app, current.value) === result.fingerprint) {
+    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    if (savedFingerprint(core, current.value) === result.fingerprint) {
       const next = stamp({ ...current.value, testedFingerprint: result.fingerprint, testedAt: result.at }, actor);
-      if (!(await saveSetting(app, STAFF_SSO_KEY, next, current.version)))
+      if (!(await saveSetting(core, STAFF_SSO_KEY, next, current.version)))
         return { kind: 'warn', text: `Test passed, but ${CONFLICT_TEXT.charAt(0).toLowerCase()}${CONFLICT_TEXT.slice(1)}` };
       await auditChange({ request, actor }, 'tested', current.value, next);
-      await putDraft(app, actor.user.id, null);
+      await putDraft(core, actor.user.id, null);
       return { kind: 'ok', text: 'Test passed. The saved settings are verified: you can enable SSO below.' };
     }
-    const draft = await loadDraft(app, actor.user.id);
+    const draft = await loadDraft(core, actor.user.id);
     if (draft && draft.fingerprint === result.fingerprint) {
-      await putDraft(app, actor.user.id, { ...draft, passedAt: result.at, claims: result.claims });
+      await putDraft(core, actor.user.id, { ...draft, passedAt: result.at, claims: result.claims });
       return { kind: 'ok', text: 'Test passed. The tested values are not saved yet: click “Save tested values” to keep them.' };
     }
     return { kind: 'warn', text: 'Test passed, but the tested values are no longer the ones being edited. Run Test Connection again.' };
   }
 
   app.get(ADMIN_PATHS.sso, async (request, reply) => {
-    const result = takeTestResult(app, request);
+    const result = takeTestResult(core, request);
     const notice = result ? await recordTestResult(request, actorOf(request), result) : doneNotice(request.query);
     return render(request, reply, 200, { notice, result });
   });
 
   app.post(ADMIN_PATHS.sso, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(app, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const name = typeof body.action === 'string' ? body.action : '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     if (!action) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });
-    const current = await loadSetting(app, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const c: Ctx = { request, reply, actor: actorOf(request), body, current };

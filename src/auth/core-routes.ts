@@ -2,6 +2,7 @@
  * The gateway's own endpoints that do not belong to one sign-in method:
  * JWKS, the current identity, sign-out, the signed-out page and page assets.
  */
+import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import { safeRedirectTarget } from '../routing/redirect.ts';
@@ -35,9 +36,15 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
+export interface CoreRoutesOptions {
+  readonly core: Core;
+  /** where to send the browser after sign-out (Entra's end-session URL for an SSO session), or null */
+  readonly endSessionUrl: (request: FastifyRequest, session: SessionData) => Promise<string | null>;
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
-export async function coreRoutes(app: FastifyInstance): Promise<void> {
-  const { jwks, auditor, metrics, hooks } = app.gateway;
+export async function coreRoutes(app: FastifyInstance, { core, endSessionUrl }: CoreRoutesOptions): Promise<void> {
+  const { jwks, auditor, metrics } = core;
 
   app.get(PATHS.jwks, (request, reply) => {
     reply.header('etag', jwks.etag).header('cache-control', 'public, max-age=300, must-revalidate').header('access-control-allow-origin', '*');
@@ -46,7 +53,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get(PATHS.me, async (request, reply) => {
-    const s = await app.sessions.current(request);
+    const s = await core.sessions.current(request);
     reply.header('cache-control', 'no-store');
     if (!s) return replyError(request, reply, 'UNAUTHENTICATED', { html: false });
     const { amr, idpAmr } = authMethods(s);
@@ -81,17 +88,17 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
     // and cleared by Set-Cookie below.
     reply.header('clear-site-data', CLEAR_ON_SIGN_OUT);
     const after = `${PATHS.signedOut}?rd=${encodeURIComponent(safeRedirectTarget((request.query as { rd?: unknown }).rd))}`;
-    app.sessions.end(request);
-    app.sessions.endFlow(request);
+    core.sessions.end(request);
+    core.sessions.endFlow(request);
     if (!session) return reply.code(303).header('cache-control', 'no-store').redirect(after);
     // end this session server-side too, so that a copied cookie dies with the sign-out
-    await app.gateway.revocation.revokeSession(session, app.gateway.now()).catch((err: unknown) => {
+    await core.revocation.revokeSession(session, core.now()).catch((err: unknown) => {
       request.log.warn(
         { err },
         'sign-out: the store did not record the revocation; the cookie is cleared, the session refused here, and the revocation retried',
       );
     });
-    app.gateway.sessionRegistry.ended(session.sid);
+    core.sessionRegistry.ended(session.sid);
     metrics.signIns.inc({ realm: realmKind(session.realm), method: 'signout', outcome: 'success' });
     await auditor.record({
       type: 'signout',
@@ -102,7 +109,7 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
       ip: request.ip,
       details: { sid: session.sid, amr: session.amr },
     });
-    const idpUrl = hooks.endSessionUrl ? await hooks.endSessionUrl(request, session).catch(() => null) : null;
+    const idpUrl = await endSessionUrl(request, session).catch(() => null);
     return reply
       .code(303)
       .header('cache-control', 'no-store')
@@ -110,13 +117,13 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
   }
 
   app.post(PATHS.logout, async (request, reply) => {
-    const session = await app.sessions.current(request);
+    const session = await core.sessions.current(request);
     if (session && !isSameOrigin(request)) return replyError(request, reply, 'CSRF', { html: true });
     return signOut(request, reply, session);
   });
 
   app.get(PATHS.logout, async (request, reply) => {
-    const session = await app.sessions.current(request);
+    const session = await core.sessions.current(request);
     // a link on the site's own pages signs out at once; anything cross-site gets a confirmation
     if (!session || isSameOrigin(request)) return signOut(request, reply, session);
     const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd);
@@ -124,11 +131,11 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
       title: 'Sign out',
       siteName: request.site.name,
       // an SSO sign-out continues at Entra's end-session endpoint (CSP form-action covers redirects)
-      formTargets: [new URL(app.gateway.config.entra.authorityHost).origin],
+      formTargets: [new URL(core.config.entra.authorityHost).origin],
       body: html`<h1>Sign out?</h1>
-        <p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
-        <form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>
-        <p class="links"><a href="${rd}">Stay signed in</a></p>`,
+<p class="lead">You are signed in as <strong>${session.email}</strong>.</p>
+<form method="post" action="${PATHS.logout}?rd=${encodeURIComponent(rd)}"><button class="btn" type="submit">Sign out</button></form>
+<p class="links"><a href="${rd}">Stay signed in</a></p>`,
     });
   });
 
@@ -138,8 +145,8 @@ export async function coreRoutes(app: FastifyInstance): Promise<void> {
       title: 'Signed out',
       siteName: request.site.name,
       body: html`<h1>You are signed out</h1>
-        <p class="lead">You have been signed out of ${request.site.name}. Close the browser to finish, or sign in again.</p>
-        <a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(rd)}">Sign in again</a>`,
+<p class="lead">You have been signed out of ${request.site.name}. Close the browser to finish, or sign in again.</p>
+<a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(rd)}">Sign in again</a>`,
     });
   });
 }

@@ -7,7 +7,7 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CertificateError, certificateDer, DEFAULT_CERT_DAYS, generateCertificate } from '../auth/entra/certificate.ts';
+import { CertificateError, certificateDer, DEFAULT_CERT_DAYS, generateCertificate } from '../util/certificate.ts';
 import type { Io } from './io.ts';
 
 const USAGE = 'usage: regentra-gateway entra generate-certificate --out DIR [--days N] [--name "Common Name"]\n';

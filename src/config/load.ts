@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 import { checkSigningKey, decodeKey32 } from './keys.ts';
-import { cloudMismatch } from '../auth/entra/cloud.ts';
+import { cloudMismatch } from './entra-cloud.ts';
 import { deepFreeze } from '../util/security.ts';
 
 export interface LoadedConfig {

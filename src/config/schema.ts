@@ -7,7 +7,7 @@
  * file) or, discouraged and warned about, an inline value.
  */
 import { z } from 'zod';
-import { certificateCredential, CertificateError } from '../auth/entra/certificate.ts';
+import { certificateCredential, CertificateError } from '../util/certificate.ts';
 import { GUID } from '../util/security.ts';
 
 const port = z.number().int().min(0).max(65535);

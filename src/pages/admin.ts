@@ -71,17 +71,13 @@ export function noticeBox(n: Notice | null | undefined): SafeHtml | string {
 }
 
 export function hiddenFields(csrf: string, version: number): SafeHtml {
-  return html`<input type="hidden" name="csrf" value="${csrf}" /><input type="hidden" name="version" value="${String(version)}" />`;
+  return html`<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="version" value="${String(version)}">`;
 }
 
 /** A read-only value with a Copy button (works without script: the field can be selected). */
 export function copyField(id: string, label: string, value: string): SafeHtml {
   return html`<label for="${id}">${label}</label>
-    <div class="copy">
-      <input id="${id}" type="text" readonly value="${value}" spellcheck="false" /><button type="button" class="btn secondary inline" data-copy="${id}">
-        Copy
-      </button>
-    </div>`;
+<div class="copy"><input id="${id}" type="text" readonly value="${value}" spellcheck="false"><button type="button" class="btn secondary inline" data-copy="${id}">Copy</button></div>`;
 }
 
 export function badge(kind: 'ok' | 'off' | 'error' | 'info', text: string): SafeHtml {
@@ -102,15 +98,12 @@ export function settingRow(opts: {
   readonly version: number;
 }): SafeHtml {
   return html`<div class="setting">
-    <div class="setting-text">
-      <h3>${opts.title} ${opts.state}</h3>
-      ${opts.description}
-    </div>
-    <form method="post" action="${opts.formAction}" class="setting-action">
-      ${hiddenFields(opts.csrf, opts.version)}
-      <button type="submit" name="action" value="${opts.action}" class="btn inline${opts.primary ? '' : ' secondary'}">${opts.button}</button>
-    </form>
-  </div>`;
+<div class="setting-text"><h3>${opts.title} ${opts.state}</h3>${opts.description}</div>
+<form method="post" action="${opts.formAction}" class="setting-action">
+${hiddenFields(opts.csrf, opts.version)}
+<button type="submit" name="action" value="${opts.action}" class="btn inline${opts.primary ? '' : ' secondary'}">${opts.button}</button>
+</form>
+</div>`;
 }
 
 function navLink(href: string, text: string, current: boolean): SafeHtml {
@@ -121,30 +114,28 @@ function clientSwitcher(shell: AdminShell): SafeHtml | string {
   if (shell.clients.length === 0) return html`<p class="side-empty">No portal clients are configured.</p>`;
   const selected = shell.clientId ?? shell.clients[0]?.id;
   return html`<form method="get" action="${ADMIN_PATHS.portalSwitch}" class="switcher">
-      <label for="client-switch">Client</label>
-      ${shell.section === 'people' && shell.clientId ? html`<input type="hidden" name="to" value="people" />` : ''}
-      <select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint">
-        ${shell.clients.map((c) => html`<option value="${c.id}" ${c.id === selected ? html` selected` : ''}>${c.name}</option>`)}
-      </select>
-      <button type="submit" class="btn secondary inline">Switch</button>
-      <p class="hint" id="client-switch-hint">Choosing a client opens its settings.</p>
-    </form>
-    ${navLink(ADMIN_PATHS.portal(selected ?? ''), 'Authentication', shell.section === 'portal')}
-    ${navLink(ADMIN_PATHS.people(`portal:${selected ?? ''}`), 'People', shell.section === 'people' && Boolean(shell.clientId))}`;
+<label for="client-switch">Client</label>
+${shell.section === 'people' && shell.clientId ? html`<input type="hidden" name="to" value="people">` : ''}
+<select id="client-switch" name="client" data-autosubmit aria-describedby="client-switch-hint">${shell.clients.map((c) => html`<option value="${c.id}"${c.id === selected ? html` selected` : ''}>${c.name}</option>`)}</select>
+<button type="submit" class="btn secondary inline">Switch</button>
+<p class="hint" id="client-switch-hint">Choosing a client opens its settings.</p>
+</form>
+${navLink(ADMIN_PATHS.portal(selected ?? ''), 'Authentication', shell.section === 'portal')}
+${navLink(ADMIN_PATHS.people(`portal:${selected ?? ''}`), 'People', shell.section === 'people' && Boolean(shell.clientId))}`;
 }
 
 function sidebar(shell: AdminShell): SafeHtml {
   return html`<nav class="side" aria-label="Settings">
-    <p class="side-title">Settings</p>
-    <p class="side-group">Security</p>
-    ${navLink(ADMIN_PATHS.sso, 'Single Sign-On', shell.section === 'sso')}
-    <p class="side-group">People</p>
-    ${navLink(ADMIN_PATHS.people('staff'), 'Staff accounts', shell.section === 'people' && !shell.clientId)}
-    <p class="side-group">Portal</p>
-    ${clientSwitcher(shell)}
-    <p class="side-group">Activity</p>
-    ${navLink(ADMIN_PATHS.audit, 'Audit log', shell.section === 'audit')}
-  </nav>`;
+<p class="side-title">Settings</p>
+<p class="side-group">Security</p>
+${navLink(ADMIN_PATHS.sso, 'Single Sign-On', shell.section === 'sso')}
+<p class="side-group">People</p>
+${navLink(ADMIN_PATHS.people('staff'), 'Staff accounts', shell.section === 'people' && !shell.clientId)}
+<p class="side-group">Portal</p>
+${clientSwitcher(shell)}
+<p class="side-group">Activity</p>
+${navLink(ADMIN_PATHS.audit, 'Audit log', shell.section === 'audit')}
+</nav>`;
 }
 
 export function sendAdminPage(reply: FastifyReply, status: number, shell: AdminShell): FastifyReply {
@@ -153,16 +144,13 @@ export function sendAdminPage(reply: FastifyReply, status: number, shell: AdminS
     siteName: 'Staff settings',
     wide: true,
     formTargets: shell.formTargets,
-    body: html`<div class="topbar">
-        <span>Signed in as <strong>${shell.signedInAs}</strong></span
-        ><a href="${PATHS.logout}">Sign out</a>
-      </div>
-      <div class="admin">
-        ${sidebar(shell)}
-        <div class="admin-main">
-          <p class="crumbs">Settings${shell.crumbs.map((c) => html` → ${c}`)}</p>
-          ${shell.body}
-        </div>
-      </div>`,
+    body: html`<div class="topbar"><span>Signed in as <strong>${shell.signedInAs}</strong></span><a href="${PATHS.logout}">Sign out</a></div>
+<div class="admin">
+${sidebar(shell)}
+<div class="admin-main">
+<p class="crumbs">Settings${shell.crumbs.map((c) => html` → ${c}`)}</p>
+${shell.body}
+</div>
+</div>`,
   });
 }

@@ -49,8 +49,9 @@ export function replyError(request: FastifyRequest, reply: FastifyReply, code: E
     title,
     siteName: site?.name,
     body: html`<h1>${title}</h1>
-      <p class="lead">${message}</p>
-      ${opts.detail ? html`<div class="alert warn">${opts.detail}</div>` : ''} ${opts.extra ?? ''}
-      <p class="meta">Reference: ${opts.reference?.id ?? request.id} · ${new Date(opts.reference?.at ?? Date.now()).toISOString()}</p>`,
+<p class="lead">${message}</p>
+${opts.detail ? html`<div class="alert warn">${opts.detail}</div>` : ''}
+${opts.extra ?? ''}
+<p class="meta">Reference: ${opts.reference?.id ?? request.id} · ${new Date(opts.reference?.at ?? Date.now()).toISOString()}</p>`,
   });
 }

@@ -57,27 +57,24 @@ export function contentSecurityPolicy(formTargets: readonly string[] = []): stri
 export function renderPage(opts: PageOptions): string {
   return `<!doctype html>${
     html`<html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="same-origin" />
-        <title>${opts.title} · Regentra</title>
-        <style>
-          ${raw(STYLESHEET)}
-        </style>
-        <script src="${JS_URL}" defer></script>
-      </head>
-      <body>
-        <main class="${opts.wide ? 'shell wide' : 'shell'}">
-          <header class="brand">
-            <span class="logo" aria-hidden="true">R</span
-            ><span class="brand-name">Regentra</span>${opts.siteName ? html`<span class="site-name">${opts.siteName}</span>` : ''}
-          </header>
-          <section class="card">${opts.body}</section>
-          <footer class="foot">Protected by Regentra Gateway</footer>
-        </main>
-      </body>
-    </html>`.value
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>${opts.title} · Regentra</title>
+<style>${raw(STYLESHEET)}</style>
+<script src="${JS_URL}" defer></script>
+</head>
+<body>
+<main class="${opts.wide ? 'shell wide' : 'shell'}">
+<header class="brand"><span class="logo" aria-hidden="true">R</span><span class="brand-name">Regentra</span>${opts.siteName ? html`<span class="site-name">${opts.siteName}</span>` : ''}</header>
+<section class="card">
+${opts.body}
+</section>
+<footer class="foot">Protected by Regentra Gateway</footer>
+</main>
+</body>
+</html>`.value
   }`;
 }
 

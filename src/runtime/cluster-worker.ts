@@ -31,12 +31,11 @@ async function runWorker(): Promise<void> {
     process.exit(1);
   }
   new AggregatorRegistry(); // answers the primary's metrics requests
-  AggregatorRegistry.setRegistries([running.app.gateway.metrics.registry]);
+  AggregatorRegistry.setRegistries([running.metrics.registry]);
   const stop = () => void running.stop();
   process.once('SIGTERM', stop).once('SIGINT', stop);
   process.on('message', (msg: ToWorker) => {
-    if (msg?.regentra === 'reload')
-      void running.reload().then((result) => send({ regentra: 'reloaded', id: msg.id, result, config: running.app.gateway.config }));
+    if (msg?.regentra === 'reload') void running.reload().then((result) => send({ regentra: 'reloaded', id: msg.id, result, config: running.config }));
     else if (msg?.regentra === 'stop') stop();
   });
   send({ regentra: 'listening', url: running.url });

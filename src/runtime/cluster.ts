@@ -236,6 +236,15 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
     get app(): never {
       throw new Error(`the gateway runs in ${count} worker processes: there is no app in the primary`);
     },
+    get config(): never {
+      throw new Error(`the gateway runs in ${count} worker processes: each holds its own configuration`);
+    },
+    get store(): never {
+      throw new Error(`the gateway runs in ${count} worker processes: the primary does not use the store for requests`);
+    },
+    get metrics(): never {
+      throw new Error(`the gateway runs in ${count} worker processes: their metrics are aggregated on the ops listener`);
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { openConfiguredStore } from '../store/index.ts';
 import type { Config } from '../config/schema.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { closeLogger, createLogger } from '../ops/logger.ts';
-import { instrumentStore } from '../store/instrumented.ts';
+import { instrumentStore } from '../ops/instrumented-store.ts';
 import { buildOpsServer, type OpsState } from './ops-server.ts';
 import { createReloader, createSwitchboard } from './reload.ts';
 import { isClusterWorker, serveWorkers } from './cluster.ts';
@@ -107,5 +107,10 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     get app() {
       return switchboard.current.app;
     },
+    get config() {
+      return switchboard.current.config;
+    },
+    metrics,
+    store,
   };
 }

@@ -1,6 +1,9 @@
 /** What a started gateway process looks like (serve.ts, and cluster.ts for several workers). */
 import type pino from 'pino';
 import type { GatewayApp } from '../app.ts';
+import type { Config } from '../config/schema.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { Store } from '../store/types.ts';
 import type { ReloadResult } from './reload.ts';
 
 export interface Running {
@@ -13,6 +16,12 @@ export interface Running {
   readonly reload: () => Promise<ReloadResult>;
   /** the app that receives new requests (a reload replaces it) */
   readonly app: GatewayApp;
+  /** the configuration in force (a reload replaces it) */
+  readonly config: Config;
+  /** the process's metrics (kept across reloads) */
+  readonly metrics: Metrics;
+  /** the store every configuration generation of this process shares */
+  readonly store: Store;
 }
 
 export interface ServeOptions {

@@ -146,7 +146,7 @@ test('a new authenticator: a code from the current app, then one from the new ap
   assert.equal(done.status, 200);
   assert.equal(recoveryCodesOf(done.body).length, 10);
   const stored = (await gw.store.getUser('portal:acme', user.id))!;
-  assert.equal(openTotpSecret(gw.app.gateway.secretBox, stored), next);
+  assert.equal(openTotpSecret(gw.core.secretBox, stored), next);
   clock.advance(1);
   assert.equal(await me(c), 200, 'still signed in here');
   const types = (await gw.store.listAudit({ person: user.id, limit: 20 })).map((e) => e.type);
@@ -164,7 +164,7 @@ test('an SSO-only account sees its sessions only; no session and a missing CSRF 
     clientSecretEnc: 'sealed',
     enabled: true,
   });
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   const sso = await gw.store.createUser({
     realm: 'staff',
     email: 'sso-only@regentra.test',

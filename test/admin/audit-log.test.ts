@@ -47,7 +47,7 @@ test('lists settings changes with who, when and what (the secret only as â€œsetâ
 });
 
 test('filters by type and realm; unknown filter values are ignored', async () => {
-  await gw.app.gateway.auditor.record({
+  await gw.core.auditor.record({
     type: 'signin',
     outcome: 'success',
     realm: 'staff',
@@ -129,7 +129,7 @@ test('events in words; people by email in every realm; person and date filters',
   assert.equal(rows((await admin.get(`${PATH.audit}?person=${pat.id}`)).body).length, 4, 'a link from the People page names the account by id');
   assert.match((await admin.get(`${PATH.audit}?person=nobody%40acme.test`)).body, /No events match these filters/);
   // the SSO toggle in words
-  await gw.app.gateway.auditor.record({
+  await gw.core.auditor.record({
     type: 'settings.change',
     outcome: 'success',
     realm: 'staff',

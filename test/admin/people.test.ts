@@ -65,7 +65,7 @@ test('lists accounts with role, methods, MFA, last sign-in and status; search an
     externalTid: '11111111-1111-4111-8111-111111111111',
     externalOid: 'aaaaaaaa-1111-4111-8111-111111111111',
   });
-  await gw.app.gateway.auditor.record({
+  await gw.core.auditor.record({
     type: 'signin',
     outcome: 'success',
     realm: 'staff',

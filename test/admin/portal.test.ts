@@ -45,7 +45,7 @@ after(async () => {
 beforeEach(async () => {
   clock = Date.now();
   for (const id of ['acme', 'globex']) await gw.store.putSetting(portalAuthKey(id), DEFAULT_PORTAL_AUTH);
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   admin = new Browser(gw, HOSTS.staff, (await staffAdmin(gw)).cookie);
 });
 
@@ -141,8 +141,8 @@ describe('portal authentication settings', () => {
     const s = await acme();
     assert.equal(s.tenantId, TENANTS.acme);
     assert.deepEqual([s.ssoEnabled, s.passwordAllowed, 'mfaRequired' in s], [true, false, false]);
-    const site = gw.app.gateway.sites.lookup(HOSTS.acme)!;
-    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: false });
+    const site = gw.core.sites.lookup(HOSTS.acme)!;
+    assert.deepEqual(await gw.core.policy.forSite(site), { sso: true, password: false });
     const [event] = await gw.store.listAudit({ type: 'settings.change', realm: 'portal:acme', limit: 1 });
     assert.equal(event?.outcome, 'success');
     assert.deepEqual(Object.keys((event?.details as { changes: object }).changes).sort(), ['passwordAllowed', 'ssoEnabled', 'tenantId']);
@@ -152,7 +152,7 @@ describe('portal authentication settings', () => {
     assert.match(page.body, /always asks for a code from an authenticator app/);
     assert.match(page.body, /nobody can sign in to this portal/);
     // the other clients are untouched
-    assert.equal((await gw.app.gateway.policy.forSite(gw.app.gateway.sites.lookup(HOSTS.globex)!)).sso, false);
+    assert.equal((await gw.core.policy.forSite(gw.core.sites.lookup(HOSTS.globex)!)).sso, false);
   });
 
   test('enabling is refused when Regentra’s multi-tenant app is not configured', async () => {
@@ -213,7 +213,7 @@ describe('admin consent', () => {
   test('the status says only what was checked: presence alone, or an old record, claims no administrator consent', async () => {
     const put = async (consent: PortalAuthSettings['consent']) => {
       await gw.store.putSetting(portalAuthKey('acme'), { ...(await acme()), consent });
-      gw.app.gateway.policy.invalidate();
+      gw.core.policy.invalidate();
       return unescapeHtml((await admin.get(PATH.portal('acme'))).body);
     };
     const present = await put({ status: 'granted', at: clock, tenantId: TENANTS.acme, error: null, adminConsent: false, appPresent: true });

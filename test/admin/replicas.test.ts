@@ -43,16 +43,16 @@ async function within(limitMs: number, probe: () => Promise<boolean>): Promise<n
 }
 
 test('a portal setting saved on one replica is enforced by the other within the cache bound', async () => {
-  const acme = b.app.gateway.sites.lookup(HOSTS.acme)!;
+  const acme = b.core.sites.lookup(HOSTS.acme)!;
   // replica B has the old policy cached
-  assert.equal((await b.app.gateway.policy.forSite(acme)).sso, false);
+  assert.equal((await b.core.policy.forSite(acme)).sso, false);
 
   const admin = new Browser(a, HOSTS.staff, (await staffAdmin(a)).cookie);
   const saved = await admin.submit(PATH.portal('acme'), { action: 'save', tenantId: TENANTS.acme, ssoEnabled: 'on', mfa: 'required' });
   assert.equal(saved.status, 303);
-  assert.equal((await a.app.gateway.policy.forSite(a.app.gateway.sites.lookup(HOSTS.acme)!)).sso, true, 'the replica that wrote sees it at once');
+  assert.equal((await a.core.policy.forSite(a.core.sites.lookup(HOSTS.acme)!)).sso, true, 'the replica that wrote sees it at once');
 
-  await within(SETTINGS_CACHE_MS + 1000, async () => (await b.app.gateway.policy.forSite(acme)).sso);
+  await within(SETTINGS_CACHE_MS + 1000, async () => (await b.core.policy.forSite(acme)).sso);
   // B's settings page reads the store directly and shows the change too
   const adminOnB = new Browser(b, HOSTS.staff, (await staffAdmin(b)).cookie);
   assert.ok((await adminOnB.get(PATH.portal('acme'))).body.includes(`value="${TENANTS.acme}"`));
@@ -61,11 +61,11 @@ test('a portal setting saved on one replica is enforced by the other within the 
 test('a staff SSO setting changed on one replica reaches the other, and a stale form there is refused', async () => {
   const adminOnB = new Browser(b, HOSTS.staff, (await staffAdmin(b)).cookie);
   const staleOnB = await adminOnB.get(PATH.sso);
-  assert.equal((await b.app.gateway.policy.staffSso()).autoProvision, false);
+  assert.equal((await b.core.policy.staffSso()).autoProvision, false);
 
   const admin = new Browser(a, HOSTS.staff, (await staffAdmin(a)).cookie);
   assert.equal((await admin.submit(PATH.sso, { action: 'auto-provision-on' })).status, 303);
-  await within(SETTINGS_CACHE_MS + 1000, async () => (await b.app.gateway.policy.staffSso()).autoProvision);
+  await within(SETTINGS_CACHE_MS + 1000, async () => (await b.core.policy.staffSso()).autoProvision);
 
   const csrf = /name="csrf" value="([^"]+)"/.exec(staleOnB.body)![1]!;
   const version = /name="version" value="(\d+)"/.exec(staleOnB.body)![1]!;

@@ -27,7 +27,7 @@ async function settings(): Promise<StaffSsoSettings> {
 async function put(patch: Partial<StaffSsoSettings>): Promise<void> {
   const s = await gw.store.getSetting<StaffSsoSettings>(STAFF_SSO_KEY);
   await gw.store.putSetting(STAFF_SSO_KEY, { ...DEFAULT_STAFF_SSO, ...(s?.value ?? {}), ...patch });
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
 }
 
 const credential = (fields: Record<string, string>) => admin.submit(PATH.sso, fields, { action: CREDENTIALS });
@@ -42,9 +42,9 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     await put({
       tenantId: TENANTS.staff,
       clientId: STAFF_APP.clientId,
-      clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret),
+      clientSecretEnc: sealStaffSecret(gw.core, STAFF_APP.clientSecret),
       secretSetAt: Date.now(),
-      testedFingerprint: settingsFingerprint(gw.app, creds),
+      testedFingerprint: settingsFingerprint(gw.core, creds),
       testedAt: Date.now(),
       enabled: true,
     });
@@ -95,11 +95,7 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     assert.match(body, /Test Connection failed with this certificate/);
     assert.match(body, /AADSTS700027/);
     assert.match(body, /upload it under Certificates & secrets → Certificates/);
-    assert.equal(
-      (await staffTarget(gw.app, gw.app.gateway.sites.lookup(HOSTS.staff)!)).app.certificate ?? null,
-      null,
-      'an untested certificate is not used first',
-    );
+    assert.equal((await staffTarget(gw.core, gw.core.sites.lookup(HOSTS.staff)!)).app.certificate ?? null, null, 'an untested certificate is not used first');
 
     entra.uploadCertificate(STAFF_APP.clientId, (await admin.get(`${PATH.sso}/certificates/${cert.thumbprint}.pem`)).body);
     const passed = await credential({ action: 'test-certificate', thumbprint: cert.thumbprint });
@@ -108,7 +104,7 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     body = unescapeHtml((await admin.get(`${PATH.sso}?cred=tested`)).body);
     assert.match(body, /Test Connection passed with the certificate/);
     assert.match(body, /Tested/);
-    const target = await staffTarget(gw.app, gw.app.gateway.sites.lookup(HOSTS.staff)!);
+    const target = await staffTarget(gw.core, gw.core.sites.lookup(HOSTS.staff)!);
     assert.equal(target.app.certificate?.thumbprint, cert.thumbprint, 'the newest tested credential is used');
     assert.equal(target.app.alternates?.[0]?.clientSecret, STAFF_APP.clientSecret, 'the secret stays as fallback');
     const audit = await gw.store.listAudit({ limit: 20 });
@@ -126,11 +122,11 @@ describe('SSO credentials: certificates, rotation, expiry', () => {
     const refused = await credential({ action: 'remove-certificate', thumbprint: cert.thumbprint });
     assert.equal(refused.location, `${PATH.sso}?cred=last-credential#credentials`);
     assert.equal((await settings()).certificates?.length, 1);
-    assert.equal((await gw.app.gateway.policy.forSite(gw.app.gateway.sites.lookup(HOSTS.staff)!)).sso, true, 'SSO stays on with the certificate alone');
+    assert.equal((await gw.core.policy.forSite(gw.core.sites.lookup(HOSTS.staff)!)).sso, true, 'SSO stays on with the certificate alone');
   });
 
   test('the secret expiry date: validated, then "expires in N days"; within 30 days a banner on every settings page', async () => {
-    await put({ clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret), secretSetAt: Date.now() });
+    await put({ clientSecretEnc: sealStaffSecret(gw.core, STAFF_APP.clientSecret), secretSetAt: Date.now() });
     const past = await credential({ action: 'secret-expiry', secretExpires: '2001-01-01' });
     assert.equal(past.status, 400);
     assert.match(unescapeHtml(past.body), /This date is in the past/);

@@ -55,7 +55,7 @@ after(async () => {
 });
 beforeEach(async () => {
   await gw.store.putSetting(STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   admin = await newAdmin();
 });
 
@@ -137,8 +137,8 @@ describe('staff SSO settings page', () => {
     assert.equal(untested.status, 409);
     assert.match(untested.body, /have not passed Test Connection/);
     assert.equal((await settings()).enabled, false);
-    const site = gw.app.gateway.sites.lookup(HOSTS.staff)!;
-    assert.equal((await gw.app.gateway.policy.forSite(site)).sso, false);
+    const site = gw.core.sites.lookup(HOSTS.staff)!;
+    assert.equal((await gw.core.policy.forSite(site)).sso, false);
     const [refusal] = await gw.store.listAudit({ type: 'settings.change', limit: 1 });
     assert.equal(refusal?.outcome, 'failure');
   });
@@ -162,8 +162,8 @@ describe('staff SSO settings page', () => {
     const enabled = await act(admin, 'enable');
     assert.equal(enabled.status, 303);
     assert.equal(enabled.location, `${PATH.sso}?done=enabled`);
-    const site = gw.app.gateway.sites.lookup(HOSTS.staff)!;
-    assert.deepEqual(await gw.app.gateway.policy.forSite(site), { sso: true, password: true });
+    const site = gw.core.sites.lookup(HOSTS.staff)!;
+    assert.deepEqual(await gw.core.policy.forSite(site), { sso: true, password: true });
     const login = await new Browser(gw, HOSTS.staff).get('/.auth/login');
     assert.match(login.body, /Sign in with Microsoft/);
     // once SSO is on, the Azure setup steps are folded away (still one click away)
@@ -311,8 +311,8 @@ describe('SSO-only and auto-provision', () => {
     assert.equal(ok.status, 303);
     assert.equal(ok.location, `${PATH.sso}?done=sso-only-on`);
     assert.equal((await settings()).ssoOnly, true);
-    const site = gw.app.gateway.sites.lookup(HOSTS.staff)!;
-    assert.equal((await gw.app.gateway.policy.forSite(site)).password, false);
+    const site = gw.core.sites.lookup(HOSTS.staff)!;
+    assert.equal((await gw.core.policy.forSite(site)).password, false);
 
     // password sign-in is now refused server-side
     assert.doesNotMatch((await new Browser(gw, HOSTS.staff).get('/.auth/login')).body, /name="password"/);

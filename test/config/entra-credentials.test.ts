@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { loadConfigObject } from '../../src/config/load.ts';
 import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
 import { baseRawConfig, type RawConfig } from '../support/gateway.ts';
-import { generateCertificate } from '../../src/auth/entra/certificate.ts';
+import { generateCertificate } from '../../src/util/certificate.ts';
 import { portalCredentials } from '../../src/auth/entra/portal-credentials.ts';
 
 type Raw = RawConfig;

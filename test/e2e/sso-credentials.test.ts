@@ -40,15 +40,15 @@ before(async () => {
     ...DEFAULT_STAFF_SSO,
     tenantId: creds.tenantId,
     clientId: creds.clientId,
-    clientSecretEnc: sealStaffSecret(stack.app, creds.clientSecret),
+    clientSecretEnc: sealStaffSecret(stack.core, creds.clientSecret),
     secretSetAt: Date.now() - 700 * DAY,
     secretExpiresAt: Date.now() + 10 * DAY,
-    testedFingerprint: settingsFingerprint(stack.app, creds),
+    testedFingerprint: settingsFingerprint(stack.core, creds),
     testedAt: Date.now() - 700 * DAY,
     enabled: true,
   };
   await stack.store.putSetting(STAFF_SSO_KEY, settings);
-  stack.app.gateway.policy.invalidate();
+  stack.core.policy.invalidate();
   context = await newContext(browser);
   page = await context.newPage();
 });

@@ -15,7 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildApp, type GatewayApp } from '../../src/app.ts';
+import { buildGateway, type GatewayApp } from '../../src/app.ts';
+import type { Core } from '../../src/core.ts';
 import { loadConfigObject } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -95,6 +96,7 @@ export interface Stack {
   readonly port: number;
   readonly fe: FakeEntra;
   readonly app: GatewayApp;
+  readonly core: Core;
   readonly config: Config;
   readonly store: Store;
   readonly staffApp: RecordedApp;
@@ -163,13 +165,14 @@ export async function startStack(): Promise<Stack> {
     },
   });
   const store = await openStore({ driver: 'sqlite', path: ':memory:' });
-  const app = await buildApp(config, { store, logger: false });
+  const { app, core } = await buildGateway(config, { store, logger: false });
   await app.listen({ host: 'localhost', port });
 
   return {
     port,
     fe,
     app,
+    core,
     config,
     store,
     staffApp,
@@ -197,7 +200,7 @@ export async function createAccount(
   input: { realm: string; email: string; name: string; role: 'admin' | 'member'; password: string; totp?: boolean },
 ): Promise<LocalAccount> {
   const user = await createLocalUser(stack.store, { ...input, minLength: stack.config.auth.password.minLength, actor: 'e2e' });
-  const secret = input.totp ? (await enrolTotp(stack.store, stack.app.gateway.secretBox, user, { actor: 'e2e' })).secret : null;
+  const secret = input.totp ? (await enrolTotp(stack.store, stack.core.secretBox, user, { actor: 'e2e' })).secret : null;
   return { user, email: input.email, password: input.password, secret };
 }
 

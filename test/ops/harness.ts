@@ -81,7 +81,7 @@ export async function startServed(
       const res = await undiciRequest(`${running.opsUrl}${path}`, { method });
       return { status: res.statusCode, body: await res.body.text() };
     },
-    sessionCookie: (host) => sealedSessionCookie(running.app, running.app.gateway.store, host),
+    sessionCookie: (host) => sealedSessionCookie(running.app, running.config, running.store, host),
     async close() {
       await running.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMetrics, type Metrics } from '../../src/ops/metrics.ts';
-import { instrumentStore, STORE_OPERATIONS } from '../../src/store/instrumented.ts';
+import { instrumentStore, STORE_OPERATIONS } from '../../src/ops/instrumented-store.ts';
 import { openStore } from '../../src/store/index.ts';
 import { StoreError, type Store } from '../../src/store/types.ts';
 

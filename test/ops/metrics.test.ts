@@ -41,7 +41,7 @@ test('/metrics reports proxied requests, upstream latency and errors, store call
     assert.equal(await send(HOSTS.acme, '/assets/app.css'), 502);
     assert.equal(await send(HOSTS.staff, '/.auth/jwks.json'), 200); // the gateway's own endpoint: not a proxied request
     assert.equal(await send('unknown.example.test', '/'), 421);
-    await assert.rejects(gw.running.app.gateway.store.updateUser('staff', 'nobody', { displayName: 'x' }), { code: 'NOT_FOUND' });
+    await assert.rejects(gw.running.store.updateUser('staff', 'nobody', { displayName: 'x' }), { code: 'NOT_FOUND' });
     assert.equal((await gw.ops('/readyz')).status, 200); // ping
 
     const scrape = await gw.ops('/metrics');

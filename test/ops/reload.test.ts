@@ -259,7 +259,7 @@ describe('config reload', () => {
       assert.equal(res.statusCode, 200);
       assert.equal(res.headers['x-upstream'], 'upstream-a');
       await res.body.dump();
-      assert.equal(gw.running.app.gateway.config.sites.staff.upstream, a.url);
+      assert.equal(gw.running.config.sites.staff.upstream, a.url);
       const metrics = (await gw.ops('/metrics')).body;
       assert.match(metrics, /^regentra_config_reloads_total\{outcome="refused"\} 2$/m);
       assert.match(metrics, /^regentra_config_generation 1$/m);
@@ -274,7 +274,7 @@ describe('config reload', () => {
     try {
       gw.write(withStaffUpstream(raw, b.url));
       process.kill(process.pid, 'SIGHUP');
-      await eventually(() => gw.running.app.gateway.config.sites.staff.upstream === b.url, 5_000, 'the SIGHUP reload');
+      await eventually(() => gw.running.config.sites.staff.upstream === b.url, 5_000, 'the SIGHUP reload');
       const viaHup = await gw.request(HOSTS.staff, '/health');
       assert.equal(viaHup.headers['x-upstream'], 'upstream-b');
       await viaHup.body.dump();

@@ -73,7 +73,7 @@ describe('upstream failures', () => {
   });
 
   test('the failures are counted in the metrics', async () => {
-    const metrics = await gw.app.gateway.metrics.registry.getSingleMetricAsString('regentra_upstream_errors_total');
+    const metrics = await gw.core.metrics.registry.getSingleMetricAsString('regentra_upstream_errors_total');
     assert.match(metrics, /regentra_upstream_errors_total\{site="portal",kind="unavailable"\} [1-9]/);
     assert.match(metrics, /regentra_upstream_errors_total\{site="staff",kind="timeout"\} [1-9]/);
   });

@@ -48,7 +48,7 @@ before(async () => {
   store = await openStore({ driver: 'sqlite', path: join(dir, 'gateway.db') });
   sealer = await buildApp(config, { store, logger: false });
   await sealer.ready();
-  cookie = await sealedSessionCookie(sealer, store, HOSTS.staff);
+  cookie = await sealedSessionCookie(sealer, config, store, HOSTS.staff);
 });
 
 after(async () => {

@@ -48,7 +48,7 @@ describe('Microsoft unavailable during a rush of sign-ins', () => {
 
   test('25 sign-ins starting at once for a tenant not known yet, Microsoft down: all the clear page at once; recovery', async () => {
     await env.gw.store.putSetting(portalAuthKey('globex'), { ...DEFAULT_PORTAL_AUTH, tenantId: TENANTS.globex, ssoEnabled: true });
-    env.app.gateway.policy.invalidate();
+    env.core.policy.invalidate();
     env.fe.setDelay(10_000);
     let pages;
     const started = performance.now();

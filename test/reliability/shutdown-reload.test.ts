@@ -124,7 +124,7 @@ test('reloads under authenticated load: keys rotated, a client added, the upstre
     const sample = outcomes.filter((_, i) => i % Math.max(1, Math.floor(outcomes.length / 150)) === 0);
     for (const o of sample) {
       assert.ok(o.jwt, `${o.id} reached the upstream without an identity`);
-      await verifyIdentity({ 'x-regentra-identity': o.jwt }, { keys, audience: 'staff', issuer: served.running.app.gateway.config.identity.issuer });
+      await verifyIdentity({ 'x-regentra-identity': o.jwt }, { keys, audience: 'staff', issuer: served.running.config.identity.issuer });
     }
     assert.ok(
       b.received.some((e) => e.url.startsWith('/api/')),

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../src/store/index.ts';
-import { STORE_OPERATIONS } from '../../src/store/instrumented.ts';
+import { STORE_OPERATIONS } from '../../src/ops/instrumented-store.ts';
 import { StoreError, type Store } from '../../src/store/types.ts';
 import { portalAuthKey } from '../../src/auth/policy.ts';
 import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
@@ -76,7 +76,7 @@ async function story(o: Outage): Promise<void> {
   // past the revocation bound: the checks now fail and fall back to the last known state
   await new Promise((r) => setTimeout(r, 1_100));
   try {
-    gw.app.gateway.policy.invalidate();
+    gw.core.policy.invalidate();
     // sign-in: the clear 503 page at every step, no session, no redirect
     const login = await new Client(gw, HOSTS.staff).get('/.auth/login');
     assert.equal(login.status, 503, `sign-in page: ${login.status}`);
@@ -112,7 +112,7 @@ async function story(o: Outage): Promise<void> {
   }
 
   // after: everything acknowledged is there, nothing from the outage is, and sign-in works again
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   assert.equal((await gw.store.getUser('staff', carol.user.id))?.failedCount, 2, 'the failure count');
   assert.equal((await gw.store.getSetting<{ mfaRequired: boolean }>(portalAuthKey('globex')))?.value.mfaRequired, false, 'the setting');
   assert.equal(await gw.store.getSetting(portalAuthKey('acme')), null, 'the refused change');

@@ -155,7 +155,7 @@ describe('an upstream that misbehaves', () => {
   });
 
   test('the failures are counted by kind', async () => {
-    const text = await gw.app.gateway.metrics.registry.getSingleMetricAsString('regentra_upstream_errors_total');
+    const text = await gw.core.metrics.registry.getSingleMetricAsString('regentra_upstream_errors_total');
     assert.match(text, /site="staff",kind="unavailable"\} [1-9]/);
     assert.match(text, /site="staff",kind="timeout"\} [1-9]/);
   });

@@ -88,7 +88,7 @@ describe('who may call the admin routes', () => {
       async () => {
         const { cookie, uid } = await staffAdmin(gw);
         await gw.store.updateUser('staff', uid, { status: 'disabled' });
-        gw.app.gateway.revocation.forget('staff', uid);
+        gw.core.revocation.forget('staff', uid);
         return { host: HOSTS.staff, cookie };
       },
       [401, 303, 403, 404],

@@ -256,7 +256,7 @@ describe('the cookie, ticket and state decoders', () => {
 
   test(`the secret box: a mutated sealed value never opens to anything but its plaintext (seed ${fuzzSeed(7101)})`, () => {
     const rnd = prng(fuzzSeed(7101));
-    const box = env.app.gateway.secretBox;
+    const box = env.core.secretBox;
     const plaintext = JSON.stringify({ id: 'ticket-1', uid: 'u', exp: 1 });
     const sealed = box.seal(plaintext, 'aad-1');
     let opened = 0;
@@ -278,7 +278,7 @@ describe('the cookie, ticket and state decoders', () => {
 
   test(`the central callback's sealed state and the admin-consent state (seed ${fuzzSeed(7201)})`, () => {
     const rnd = prng(fuzzSeed(7201));
-    const app = env.app;
+    const app = env.core;
     const original = { id: 'attempt', nonce: 'n', verifier: 'v', clientId: 'acme', tenantId: TENANTS.acme, host: HOSTS.acme, exp: Date.now() + 600_000 };
     const state = sealCentralState(app, original);
     const consent = signConsentState(app, 'acme', TENANTS.acme).state;
@@ -342,7 +342,7 @@ describe('the cookie, ticket and state decoders', () => {
     assert.equal(central.status, 303);
     const handoff = new URL(central.location as string);
     const ticket = handoff.searchParams.get('ticket') as string;
-    const box = env.app.gateway.secretBox;
+    const box = env.core.secretBox;
     const aad = `entra.handoff.v1:${HOSTS.acme}`;
     const plaintext = box.open(ticket, aad);
     const tokenCalls = env.fe.tokenRequests.length;

@@ -137,7 +137,7 @@ describe('identity header injection', () => {
         const who = await verifyIdentity(
           { 'x-regentra-identity': jwt },
           {
-            keys: JSON.parse(gw.app.gateway.jwks.body),
+            keys: JSON.parse(gw.core.jwks.body),
             audience: route.session === 'staff' ? 'staff' : 'portal',
             issuer: gw.config.identity.issuer,
           },

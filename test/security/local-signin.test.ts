@@ -33,7 +33,7 @@ let passwordHash: Promise<string> | undefined;
 
 /** an active account with PASSWORD on `host`'s site (staff: admin unless `role`) */
 async function createUser(gw: TestGateway, host: string, o: { email: string; role?: 'admin' | 'member' }): Promise<User> {
-  const site = gw.app.gateway.sites.lookup(host)!;
+  const site = gw.core.sites.lookup(host)!;
   return gw.store.createUser({
     realm: site.realm,
     email: o.email,
@@ -46,7 +46,7 @@ async function createUser(gw: TestGateway, host: string, o: { email: string; rol
 /** …with TOTP on: its secret and recovery codes */
 async function createEnrolledUser(gw: TestGateway, host: string, o: { email: string; role?: 'admin' | 'member' }) {
   const user = await createUser(gw, host, o);
-  return { user, ...(await enrolTotp(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' })) };
+  return { user, ...(await enrolTotp(gw.store, gw.core.secretBox, user, { actor: 'test' })) };
 }
 
 describe('user enumeration', () => {

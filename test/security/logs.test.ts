@@ -107,7 +107,7 @@ describe('credentials in URLs never reach a log line', () => {
     const { logger, lines } = capturingLogger();
     const env = await startEnv({ logger });
     envs.push(env);
-    const { state } = signConsentState(env.app, 'acme', TENANTS.acme);
+    const { state } = signConsentState(env.core, 'acme', TENANTS.acme);
     // where Microsoft sends the client's admin back (the gateway then confirms the grant with the stand-in)
     const back = new URL(`http://${HOSTS.staff}${PATHS.consentCallback}?admin_consent=True&tenant=${TENANTS.acme}&state=${encodeURIComponent(state)}`);
     const page = await env.browser().open(back);

@@ -214,7 +214,7 @@ describe('path decisions are made on the path the upstream receives', () => {
   const targets = corpus();
 
   test(`${targets.length} hostile targets without a session: proxied only when public under every reading`, async () => {
-    const site = gw.app.gateway.sites.lookup(HOSTS.staff)!;
+    const site = gw.core.sites.lookup(HOSTS.staff)!;
     const problems: string[] = [];
     let proxied = 0;
     for (const { target, status, seen } of await sendAll(targets, false)) {

@@ -255,7 +255,7 @@ test('a new staff SSO application (client id) ends SSO sessions on both replicas
     await putSignInSettings(r.a.store, r.a.config, STAFF_SSO_KEY, { ...(s?.value as StaffSsoSettings), ...patch }, s?.version ?? 0, r.clock.t);
   };
   r.clock.advance(1_000);
-  await write({ clientSecretEnc: sealStaffSecret(r.a.app, 'a rotated secret value'), secretSetAt: r.clock.t });
+  await write({ clientSecretEnc: sealStaffSecret(r.a.core, 'a rotated secret value'), secretSetAt: r.clock.t });
   r.pastBound();
   assert.deepEqual(await statusOnBoth(r, HOSTS.staff, sso), [200, 200], 'a rotated secret keeps sessions');
   await write({ clientId: '7c7c7c7c-aaaa-4bbb-8ccc-000000000003' });

@@ -48,7 +48,7 @@ describe('gateway on PostgreSQL', () => {
     let served: Served | undefined;
     try {
       const gw = (served = await startServed(raw));
-      assert.equal(gw.running.app.gateway.store.kind, 'postgres');
+      assert.equal(gw.running.store.kind, 'postgres');
       const migrated = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [
         schema,
         'schema_migrations',
@@ -66,7 +66,7 @@ describe('gateway on PostgreSQL', () => {
       await first.body.dump();
 
       // pool.max from the config bounds the connections
-      const store = gw.running.app.gateway.store;
+      const store = gw.running.store;
       await Promise.all(Array.from({ length: 12 }, () => store.listUsers('staff')));
       assert.ok(proxy.peakConnections <= 3, `peak ${proxy.peakConnections} connections with pool.max 3`);
 
@@ -113,7 +113,7 @@ describe('gateway on PostgreSQL', () => {
         assert.equal(res.statusCode, 200);
         await res.body.dump();
       }
-      const store = one.running.app.gateway.store;
+      const store = one.running.store;
       const [user] = await store.listUsers('staff');
       await store.updateUser('staff', user!.id, { status: 'disabled' });
       await eventually(

@@ -3,11 +3,13 @@
  * (in-memory SQLite unless given), real upstreams, listening on 127.0.0.1:0.
  * Requests are sent with undici so that the Host header can name any site.
  */
+import { buildSiteTable } from '../../src/routing/sites.ts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { request as undiciRequest, type Dispatcher } from 'undici';
-import { buildApp, type AppDeps, type GatewayApp } from '../../src/app.ts';
+import { buildGateway, type AppDeps, type GatewayApp } from '../../src/app.ts';
+import type { Core } from '../../src/core.ts';
 import { loadConfigObject } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -70,6 +72,8 @@ export interface TestGateway {
   readonly url: string;
   readonly port: number;
   readonly app: GatewayApp;
+  /** what buildGateway built the services and routes from (store, policy, secretBox, entra…) */
+  readonly core: Core;
   readonly config: Config;
   readonly store: Store;
   readonly staffUpstream: Upstream;
@@ -92,7 +96,7 @@ export interface StartOptions {
   readonly store?: Store;
   readonly deps?: Partial<AppDeps>;
   /** register extra routes (test-only pages) after buildApp, before listening */
-  readonly beforeListen?: (app: GatewayApp) => void | Promise<void>;
+  readonly beforeListen?: (app: GatewayApp, core: Core) => void | Promise<void>;
 }
 
 /**
@@ -101,12 +105,13 @@ export interface StartOptions {
  */
 export async function sealedSessionCookie(
   app: GatewayApp,
+  config: Config,
   store: Store,
   host: string,
   now: () => number = Date.now,
   overrides: Partial<SessionData> = {},
 ): Promise<string> {
-  const site = app.gateway.sites.lookup(host);
+  const site = buildSiteTable(config).lookup(host);
   if (!site) throw new Error(`no site for ${host}`);
   const t = now();
   const email = overrides.email ?? `user-${randomUUID().slice(0, 8)}@example.com`;
@@ -130,7 +135,7 @@ export async function sealedSessionCookie(
     idp: null,
     ...overrides,
   };
-  return `${cookieNamesFor(app.gateway.config).session}=${sealSession(app, data)}`;
+  return `${cookieNamesFor(config).session}=${sealSession(app, data)}`;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<TestGateway> {
@@ -147,8 +152,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   }
   const store = options.store ?? (await openStore({ driver: 'sqlite', path: ':memory:' }));
   const now = options.now ?? Date.now;
-  const app = await buildApp(config, { store, logger: false, now, ...options.deps });
-  await options.beforeListen?.(app);
+  const { app, core } = await buildGateway(config, { store, logger: false, now, ...options.deps });
+  await options.beforeListen?.(app, core);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const cookieName = cookieNamesFor(config).session;
@@ -157,12 +162,13 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     url: `http://127.0.0.1:${port}`,
     port,
     app,
+    core,
     config,
     store,
     staffUpstream,
     portalUpstream,
     cookieName,
-    sessionCookie: (host, overrides = {}) => sealedSessionCookie(app, store, host, now, overrides),
+    sessionCookie: (host, overrides = {}) => sealedSessionCookie(app, config, store, host, now, overrides),
     request(host, path, opts = {}) {
       const { cookie, headers, ...rest } = opts;
       return undiciRequest(`${gw.url}${path}`, {

@@ -13,9 +13,10 @@
  *
  * Either way a state is accepted once, on any replica: consumeOnce('oidc-state:' + id).
  */
+import type { Core } from '../../core.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { EntraError } from './errors.ts';
 import { isGuid } from './claims.ts';
 import { sameSecret } from '../../util/security.ts';
@@ -63,18 +64,15 @@ export function newSecrets(): { id: string; nonce: string; verifier: string; sta
   return { id: randomBytes(24).toString('base64url'), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState() };
 }
 
-export function sealCentralState(app: FastifyInstance, s: CentralState): string {
-  return app.gateway.secretBox.seal(
-    JSON.stringify({ i: s.id, n: s.nonce, v: s.verifier, c: s.clientId, t: s.tenantId, h: s.host, x: s.exp }),
-    CENTRAL_STATE_AAD,
-  );
+export function sealCentralState(core: Core, s: CentralState): string {
+  return core.secretBox.seal(JSON.stringify({ i: s.id, n: s.nonce, v: s.verifier, c: s.clientId, t: s.tenantId, h: s.host, x: s.exp }), CENTRAL_STATE_AAD);
 }
 
 /** Open a central `state`; null when it does not open, is malformed or has expired. */
-export function openCentralState(app: FastifyInstance, state: string): CentralState | null {
+export function openCentralState(core: Core, state: string): CentralState | null {
   let raw: unknown;
   try {
-    raw = JSON.parse(app.gateway.secretBox.open(state, CENTRAL_STATE_AAD));
+    raw = JSON.parse(core.secretBox.open(state, CENTRAL_STATE_AAD));
   } catch {
     return null;
   }
@@ -89,7 +87,7 @@ export function openCentralState(app: FastifyInstance, state: string): CentralSt
     isGuid(r.t) &&
     typeof r.h === 'string' &&
     typeof r.x === 'number';
-  if (!ok || (r.x as number) < app.gateway.now()) return null;
+  if (!ok || (r.x as number) < core.now()) return null;
   return {
     id: r.i as string,
     nonce: r.n as string,
@@ -102,29 +100,29 @@ export function openCentralState(app: FastifyInstance, state: string): CentralSt
 }
 
 /** The attempt kept in this host's flow cookie, or null. */
-export function currentAttempt(app: FastifyInstance, request: FastifyRequest): Attempt | null {
-  const a = app.sessions.flow(request)?.[FLOW_KEY] as Attempt | null | undefined;
+export function currentAttempt(core: Core, request: FastifyRequest): Attempt | null {
+  const a = core.sessions.flow(request)?.[FLOW_KEY] as Attempt | null | undefined;
   return a && typeof a === 'object' && typeof a.id === 'string' ? a : null;
 }
 
 /** Start a flow holding this attempt (replaces any flow in progress on this host). */
-export function keepAttempt(app: FastifyInstance, request: FastifyRequest, rd: string, attempt: Attempt): void {
-  app.sessions.startFlow(request, rd, { [FLOW_KEY]: attempt });
+export function keepAttempt(core: Core, request: FastifyRequest, rd: string, attempt: Attempt): void {
+  core.sessions.startFlow(request, rd, { [FLOW_KEY]: attempt });
 }
 
 /**
  * Add this attempt to the flow in progress (keeping its CSRF token for the admin pages),
  * or start a new flow when there is none or it would expire before the attempt ends.
  */
-export function addAttempt(app: FastifyInstance, request: FastifyRequest, attempt: Attempt): void {
-  const flow = app.sessions.flow(request);
-  if (flow && app.gateway.now() - flow.started < FLOW_REUSE_MS) app.sessions.updateFlow(request, { [FLOW_KEY]: attempt });
-  else app.sessions.startFlow(request, '/', { [FLOW_KEY]: attempt });
+export function addAttempt(core: Core, request: FastifyRequest, attempt: Attempt): void {
+  const flow = core.sessions.flow(request);
+  if (flow && core.now() - flow.started < FLOW_REUSE_MS) core.sessions.updateFlow(request, { [FLOW_KEY]: attempt });
+  else core.sessions.startFlow(request, '/', { [FLOW_KEY]: attempt });
 }
 
 /** Forget the attempt (the flow itself may carry on, e.g. a test result). */
-export function dropAttempt(app: FastifyInstance, request: FastifyRequest): void {
-  app.sessions.updateFlow(request, { [FLOW_KEY]: null });
+export function dropAttempt(core: Core, request: FastifyRequest): void {
+  core.sessions.updateFlow(request, { [FLOW_KEY]: null });
 }
 
 export interface CallbackParams {
@@ -153,16 +151,13 @@ export function callbackParams(query: unknown): CallbackParams {
 export const sameString: (a: string, b: string) => boolean = sameSecret;
 
 /** Accept an authorization code once, on any replica (Entra refuses a redeemed code too). */
-export async function consumeCode(app: FastifyInstance, code: string): Promise<void> {
-  const first = await app.gateway.store.consumeOnce(
-    `oidc-code:${createHash('sha256').update(code).digest('base64url')}`,
-    app.gateway.now() + ATTEMPT_LIFETIME_MS,
-  );
+export async function consumeCode(core: Core, code: string): Promise<void> {
+  const first = await core.store.consumeOnce(`oidc-code:${createHash('sha256').update(code).digest('base64url')}`, core.now() + ATTEMPT_LIFETIME_MS);
   if (!first) throw new EntraError('SSO_REPLAYED');
 }
 
 /** Accept this attempt id once, on any replica (SSO_REPLAYED the second time). */
-export async function consumeState(app: FastifyInstance, id: string): Promise<void> {
-  const first = await app.gateway.store.consumeOnce(`oidc-state:${id}`, app.gateway.now() + ATTEMPT_LIFETIME_MS);
+export async function consumeState(core: Core, id: string): Promise<void> {
+  const first = await core.store.consumeOnce(`oidc-state:${id}`, core.now() + ATTEMPT_LIFETIME_MS);
   if (!first) throw new EntraError('SSO_REPLAYED');
 }

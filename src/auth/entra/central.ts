@@ -13,8 +13,9 @@
  *    realm, host and expiry, checks the attempt id against ITS flow cookie (the same
  *    browser that started), consumes the ticket id once, and starts its own session.
  */
+import type { Core } from '../../core.ts';
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { noStore } from '../../session/plugin.ts';
 import { isGuid, LOGIN_HINT, ROLE_VALUE, SID_PATTERN } from './claims.ts';
@@ -52,14 +53,14 @@ interface Ticket {
   readonly lh: string | null;
 }
 
-function sealTicket(app: FastifyInstance, t: Ticket): string {
-  return app.gateway.secretBox.seal(JSON.stringify(t), ticketAad(t.host));
+function sealTicket(core: Core, t: Ticket): string {
+  return core.secretBox.seal(JSON.stringify(t), ticketAad(t.host));
 }
 
-function openTicket(app: FastifyInstance, sealed: string, host: string): Ticket | null {
+function openTicket(core: Core, sealed: string, host: string): Ticket | null {
   let t: Ticket;
   try {
-    t = JSON.parse(app.gateway.secretBox.open(sealed, ticketAad(host))) as Ticket;
+    t = JSON.parse(core.secretBox.open(sealed, ticketAad(host))) as Ticket;
   } catch {
     return null;
   }
@@ -82,25 +83,25 @@ function openTicket(app: FastifyInstance, sealed: string, host: string): Ticket 
 }
 
 /** GET /.auth/callback on the central host. */
-export async function centralCallback(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function centralCallback(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const p = callbackParams(request.query);
-  const cs = p.state === null ? null : openCentralState(app, p.state);
+  const cs = p.state === null ? null : openCentralState(core, p.state);
   if (!cs) throw p.error !== null ? aadstsError(p.error, p.errorDescription ?? undefined) : new EntraError('SSO_STATE_MISMATCH');
-  const clientSite = app.gateway.sites.lookup(cs.host);
+  const clientSite = core.sites.lookup(cs.host);
   if (!clientSite || clientSite.kind !== 'portal' || clientSite.clientId !== cs.clientId) throw new EntraError('SSO_STATE_MISMATCH');
-  await consumeState(app, cs.id);
+  await consumeState(core, cs.id);
   if (p.error !== null) throw aadstsError(p.error, p.errorDescription ?? undefined);
 
-  const target = await portalTarget(app, cs.clientId);
+  const target = await portalTarget(core, cs.clientId);
   if (target.app.tenantId !== cs.tenantId || target.centralHost === null) throw new EntraError('SSO_FLOW_MISSING');
   const { identity, resolved } = await redeemAndResolve(
-    app,
+    core,
     target,
-    { redirectUri: redirectUriFor(app.gateway.config, target.centralHost), nonce: cs.nonce, verifier: cs.verifier, state: null },
+    { redirectUri: redirectUriFor(core.config, target.centralHost), nonce: cs.nonce, verifier: cs.verifier, state: null },
     p,
   );
-  const now = app.gateway.now();
-  const ticket = sealTicket(app, {
+  const now = core.now();
+  const ticket = sealTicket(core, {
     id: randomBytes(18).toString('base64url'),
     realm: target.realm,
     host: cs.host,
@@ -115,7 +116,7 @@ export async function centralCallback(app: FastifyInstance, request: FastifyRequ
     exp: now + TICKET_LIFETIME_MS,
     lh: identity.loginHint,
   });
-  await app.gateway.auditor.record({
+  await core.auditor.record({
     type: 'signin.handoff',
     outcome: 'info',
     realm: target.realm,
@@ -124,29 +125,29 @@ export async function centralCallback(app: FastifyInstance, request: FastifyRequ
     ip: request.ip,
     details: { method: 'sso', tid: identity.tid, oid: identity.oid, account: resolved.outcome },
   });
-  return noStore(reply).redirect(`${publicOrigin(app.gateway.config, cs.host)}${PATHS.handoff}?ticket=${encodeURIComponent(ticket)}`, 303);
+  return noStore(reply).redirect(`${publicOrigin(core.config, cs.host)}${PATHS.handoff}?ticket=${encodeURIComponent(ticket)}`, 303);
 }
 
 /** GET /.auth/handoff?ticket= on a client's portal host. */
-export async function redeemHandoff(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function redeemHandoff(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const site = request.site;
   if (site.kind !== 'portal') throw new EntraError('SSO_TICKET_INVALID');
   const raw = (request.query as { ticket?: unknown } | undefined)?.ticket;
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > MAX_TICKET) throw new EntraError('SSO_TICKET_INVALID');
-  const t = openTicket(app, raw, request.siteHost);
-  const now = app.gateway.now();
+  const t = openTicket(core, raw, request.siteHost);
+  const now = core.now();
   if (!t || t.realm !== site.realm || t.exp < now || t.exp > now + TICKET_LIFETIME_MS) throw new EntraError('SSO_TICKET_INVALID');
   // the browser that started the attempt on this host, and nobody else
-  const attempt = currentAttempt(app, request);
+  const attempt = currentAttempt(core, request);
   if (!attempt || !attempt.central || !sameString(attempt.id, t.attempt)) throw new EntraError('SSO_TICKET_INVALID');
-  if (!(await app.gateway.store.consumeOnce(`handoff:${t.id}`, t.exp + TICKET_LIFETIME_MS))) throw new EntraError('SSO_TICKET_INVALID');
-  if (!(await app.gateway.policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
+  if (!(await core.store.consumeOnce(`handoff:${t.id}`, t.exp + TICKET_LIFETIME_MS))) throw new EntraError('SSO_TICKET_INVALID');
+  if (!(await core.policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
 
-  const user = await app.gateway.store.getUser(site.realm, t.uid);
+  const user = await core.store.getUser(site.realm, t.uid);
   if (!user || user.externalTid?.toLowerCase() !== t.tid || user.externalOid?.toLowerCase() !== t.oid) throw new EntraError('SSO_TICKET_INVALID');
   if (user.status !== 'active') throw new EntraError('SSO_USER_DISABLED');
-  const rd = app.sessions.flow(request)?.rd ?? '/';
-  return establishSession(app, request, reply, {
+  const rd = core.sessions.flow(request)?.rd ?? '/';
+  return establishSession(core, request, reply, {
     user,
     rd,
     outcome: 'handoff',

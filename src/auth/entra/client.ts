@@ -6,7 +6,7 @@
  *   waits on a tenant already known; failures are not cached: recovery needs no restart);
  * - the JWKS cache shared per tenant (openid-client refreshes it after 5 min or on an
  *   unknown `kid`, at most once a minute);
- * - every HTTP call through `app.gateway.fetch` with `entra.timeoutMs`; network errors,
+ * - every HTTP call through the injected `fetch` (Core.fetch) with `entra.timeoutMs`; network errors,
  *   timeouts, 5xx and an unusable JWKS are IdpTransportErrors (→ IDP_UNAVAILABLE);
  * - `client_secret_post`, or `private_key_jwt` with a certificate (RS256 client assertion,
  *   `x5t#S256` header, `aud` = the token endpoint as Entra requires, 60 s `exp`, random
@@ -21,14 +21,15 @@
 import * as oidc from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../../util/bounded-cache.ts';
-import type { GatewayContext } from '../../context.ts';
+import type { Config } from '../../config/schema.ts';
+import type { Metrics } from '../../ops/metrics.ts';
 import { classifyIdpError, EntraError, IdpTransportError, oauthBodyError } from './errors.ts';
 import { graphIds } from './diagnostics.ts';
 import type { AppCredential, EntraAppCredentials } from './secrets.ts';
-import type { CertificateCredential } from './certificate.ts';
+import type { CertificateCredential } from '../../util/certificate.ts';
 import { createPrivateKey, type webcrypto } from 'node:crypto';
 import { tenantAuthority } from './urls.ts';
-import { graphDefaultScope, signInScopes } from './cloud.ts';
+import { graphDefaultScope, signInScopes } from '../../config/entra-cloud.ts';
 /** tolerance for ID token lifetime claims (exp, nbf, iat), seconds */
 export const ID_TOKEN_SKEW_S = 60;
 const CACHE_TTL_MS = 60 * 60 * 1000;
@@ -86,16 +87,12 @@ export interface EntraClient {
   endSessionUrl(tenantId: string, clientId: string, postLogoutRedirectUri: string, logoutHint?: string): Promise<string | null>;
 }
 
-const clients = new WeakMap<GatewayContext, EntraClient>();
-
-/** The one Entra client of a gateway (created on first use). */
-export function entraClient(gw: GatewayContext): EntraClient {
-  let c = clients.get(gw);
-  if (!c) {
-    c = createEntraClient(gw);
-    clients.set(gw, c);
-  }
-  return c;
+/** What the Entra client is built from (buildGateway builds one per configuration: Core.entra). */
+export interface EntraClientDeps {
+  readonly config: Config;
+  /** HTTP client for Entra and Graph (tests may route it) */
+  readonly fetch: typeof fetch;
+  readonly metrics: Metrics;
 }
 
 function isJwks(body: unknown): boolean {
@@ -135,7 +132,7 @@ async function graphRefusal(response: Response): Promise<EntraError> {
 }
 
 /** An openid-client customFetch: gateway fetch + timeout + metrics + transport classification. */
-function idpFetch(gw: GatewayContext, operationOf: (url: string) => Operation): oidc.CustomFetch {
+function idpFetch(gw: EntraClientDeps, operationOf: (url: string) => Operation): oidc.CustomFetch {
   return async (url, options) => {
     const operation = operationOf(url);
     const timeout = AbortSignal.timeout(gw.config.entra.timeoutMs);
@@ -176,7 +173,7 @@ function requireEndpoints(server: oidc.ServerMetadata): oidc.ServerMetadata {
   return server;
 }
 
-function createEntraClient(gw: GatewayContext): EntraClient {
+export function createEntraClient(gw: EntraClientDeps): EntraClient {
   const { config } = gw;
   const timeoutS = config.entra.timeoutMs / 1000;
   const insecure = config.entra.allowInsecure;

@@ -11,17 +11,17 @@
  * granted. The callback records both facts separately (src/admin/consent.ts). A tenant
  * that cannot be reached confirms nothing.
  */
-import type { GatewayContext } from '../../context.ts';
+
 import type { EntraErrorInfo } from './aadsts.ts';
-import { entraClient } from './client.ts';
+import type { EntraClient } from './client.ts';
 import { asEntraError } from './errors.ts';
 import type { EntraAppCredentials } from './secrets.ts';
 
 export type ConsentConfirmation = { readonly confirmed: true } | { readonly confirmed: false; readonly unavailable: boolean; readonly info: EntraErrorInfo };
 
-export async function confirmAdminConsent(gw: GatewayContext, tenantId: string, app: Omit<EntraAppCredentials, 'tenantId'>): Promise<ConsentConfirmation> {
+export async function confirmAdminConsent(entra: EntraClient, tenantId: string, app: Omit<EntraAppCredentials, 'tenantId'>): Promise<ConsentConfirmation> {
   try {
-    await entraClient(gw).clientCredentials({ ...app, tenantId });
+    await entra.clientCredentials({ ...app, tenantId });
     return { confirmed: true };
   } catch (err) {
     const e = asEntraError(err);

@@ -337,29 +337,17 @@ export function replyEntraError(
   }
   const who = unlinkedIdentity(err);
   const admin = err.info
-    ? html`<div class="admin-box">
-        <h2>For your administrator</h2>
-        <p><strong>${err.info.code}</strong>: ${err.info.message}</p>
-        ${err.info.hint ? html`<p>${err.info.hint}</p>` : ''} ${microsoftIdsHtml(err.info.microsoft)}
-      </div>`
+    ? html`<div class="admin-box"><h2>For your administrator</h2>
+<p><strong>${err.info.code}</strong>: ${err.info.message}</p>
+${err.info.hint ? html`<p>${err.info.hint}</p>` : ''}
+${microsoftIdsHtml(err.info.microsoft)}</div>`
     : who
-      ? html`<div class="admin-box">
-          <h2>For your administrator</h2>
-          <p>
-            To link your Microsoft account (Settings → People → the person → Link a Microsoft account, or <code>regentra-gateway users link</code>), your admin
-            needs:
-          </p>
-          <dl class="kv">
-            <dt>Tenant ID</dt>
-            <dd><code>${who.tid}</code></dd>
-            <dt>Object ID</dt>
-            <dd><code>${who.oid}</code></dd>
-          </dl>
-        </div>`
+      ? html`<div class="admin-box"><h2>For your administrator</h2>
+<p>To link your Microsoft account (Settings → People → the person → Link a Microsoft account, or <code>regentra-gateway users link</code>), your admin needs:</p>
+<dl class="kv"><dt>Tenant ID</dt><dd><code>${who.tid}</code></dd><dt>Object ID</dt><dd><code>${who.oid}</code></dd></dl></div>`
       : '';
   const target = returnTo === null ? '/' : safeRedirectTarget(returnTo);
   const back = target === '/' ? PATHS.login : `${PATHS.login}?rd=${encodeURIComponent(target)}`;
-  const extra = html`${admin}
-    <p class="links"><a href="${back}">Back to sign-in</a></p>`;
+  const extra = html`${admin}<p class="links"><a href="${back}">Back to sign-in</a></p>`;
   return replyError(request, reply, spec.base, { title: spec.title, message: err.userMessage, extra, html: true, ...(reference ? { reference } : {}) });
 }

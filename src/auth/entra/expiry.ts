@@ -13,6 +13,7 @@
  * checkCredentialExpiry runs at start and every CHECK_MS on each replica, and after a
  * credential changes on the SSO page.
  */
+import type { Core } from '../../core.ts';
 import type { FastifyInstance } from 'fastify';
 import { STAFF_REALM } from '../../routing/sites.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
@@ -48,32 +49,32 @@ export function expiresInWords(days: number): string {
 }
 
 /** Every credential with a known expiry, staff (settings) and portal (config). */
-export async function credentialExpiries(app: FastifyInstance): Promise<CredentialExpiry[]> {
-  const now = app.gateway.now();
+export async function credentialExpiries(core: Core): Promise<CredentialExpiry[]> {
+  const now = core.now();
   const out: CredentialExpiry[] = [];
   // read from the store, not the policy cache: a background check must not pin a stale value there
-  const stored = await app.gateway.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
+  const stored = await core.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
   const staff: StaffSsoSettings = { ...DEFAULT_STAFF_SSO, ...(stored?.value ?? {}) };
   // public facts only: no private key is opened to tell an expiry date
   if (staff.clientSecretEnc && staff.secretExpiresAt)
     out.push({ app: 'staff', kind: 'secret', id: 'secret', expiresAt: staff.secretExpiresAt, daysLeft: daysLeft(staff.secretExpiresAt, now) });
   for (const c of staff.certificates ?? [])
     out.push({ app: 'staff', kind: 'certificate', id: c.thumbprint, expiresAt: c.notAfter, daysLeft: daysLeft(c.notAfter, now) });
-  for (const c of portalCredentials(app.gateway.config, now)) {
+  for (const c of portalCredentials(core.config, now)) {
     if (c.expiresAt !== null) out.push({ app: 'portal', kind: c.kind, id: c.id, expiresAt: c.expiresAt, daysLeft: daysLeft(c.expiresAt, now) });
   }
   return out;
 }
 
 /** The credentials an admin must be told about now (WARN_DAYS or fewer left). */
-export async function expiringSoon(app: FastifyInstance): Promise<CredentialExpiry[]> {
-  return (await credentialExpiries(app)).filter((e) => e.daysLeft <= WARN_DAYS).sort((a, b) => a.expiresAt - b.expiresAt);
+export async function expiringSoon(core: Core): Promise<CredentialExpiry[]> {
+  return (await credentialExpiries(core)).filter((e) => e.daysLeft <= WARN_DAYS).sort((a, b) => a.expiresAt - b.expiresAt);
 }
 
 /** Update the gauge, and send each threshold's warning once across replicas. */
-export async function checkCredentialExpiry(app: FastifyInstance): Promise<void> {
-  const { metrics, store, auditor, now } = app.gateway;
-  const all = await credentialExpiries(app);
+export async function checkCredentialExpiry(core: Core): Promise<void> {
+  const { metrics, store, auditor, now } = core;
+  const all = await credentialExpiries(core);
   for (const name of ['staff', 'portal'] as const) {
     const mine = all.filter((e) => e.app === name);
     if (mine.length === 0) metrics.credentialExpiry.remove({ app: name });
@@ -86,7 +87,7 @@ export async function checkCredentialExpiry(app: FastifyInstance): Promise<void>
     const key = `entra-credential-expiry:${e.app}:${e.id}:${e.expiresAt}:${threshold}`;
     if (!(await store.consumeOnce(key, Math.max(e.expiresAt, now()) + 60 * DAY_MS))) continue;
     const text = `${describeCredential(e)} ${expiresInWords(e.daysLeft)} (${new Date(e.expiresAt).toISOString()})`;
-    app.log.warn(
+    core.log.warn(
       { app: e.app, credential: e.kind, id: e.id, expiresAt: new Date(e.expiresAt).toISOString(), daysLeft: e.daysLeft },
       `${text}: add a new credential, test it, then remove the old one`,
     );
@@ -103,10 +104,10 @@ export async function checkCredentialExpiry(app: FastifyInstance): Promise<void>
 }
 
 /** Check at start and every CHECK_MS (each replica; the warnings are sent once in all). */
-export function watchCredentialExpiry(app: FastifyInstance): void {
+export function watchCredentialExpiry(app: FastifyInstance, core: Core): void {
   let timer: NodeJS.Timeout | null = null;
   const run = () => {
-    checkCredentialExpiry(app).catch((err: unknown) => app.log.error({ err }, 'credential expiry check failed'));
+    checkCredentialExpiry(core).catch((err: unknown) => core.log.error({ err }, 'credential expiry check failed'));
   };
   app.addHook('onReady', (done) => {
     run();

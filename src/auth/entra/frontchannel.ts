@@ -12,14 +12,15 @@
  * sign someone out of the gateway, never in. The answer may be framed only by Microsoft's
  * origin (CSP frame-ancestors = the authority host).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { html } from '../../pages/html.ts';
 import { SID_PATTERN, isGuid } from './claims.ts';
 import { tenantAuthority } from './urls.ts';
 
 /** The tenants whose Entra sessions this host's sessions come from. */
-async function tenantsOfHost(app: FastifyInstance, request: FastifyRequest): Promise<string[]> {
-  const { policy, config } = app.gateway;
+async function tenantsOfHost(core: Core, request: FastifyRequest): Promise<string[]> {
+  const { policy, config } = core;
   const site = request.site;
   if (site.kind === 'staff') {
     const s = await policy.staffSso();
@@ -30,8 +31,8 @@ async function tenantsOfHost(app: FastifyInstance, request: FastifyRequest): Pro
   return tenants.filter(isGuid).map((t) => t.toLowerCase());
 }
 
-function answer(app: FastifyInstance, reply: FastifyReply, status: number, text: string): FastifyReply {
-  const authority = new URL(app.gateway.config.entra.authorityHost).origin;
+function answer(core: Core, reply: FastifyReply, status: number, text: string): FastifyReply {
+  const authority = new URL(core.config.entra.authorityHost).origin;
   return reply
     .code(status)
     .header('cache-control', 'no-store')
@@ -39,30 +40,19 @@ function answer(app: FastifyInstance, reply: FastifyReply, status: number, text:
     .header('referrer-policy', 'no-referrer')
     .header('x-content-type-options', 'nosniff')
     .type('text/html; charset=utf-8')
-    .send(
-      html`<!doctype html>
-        <html lang="en">
-          <head>
-            <meta charset="utf-8" />
-            <title>Signed out</title>
-          </head>
-          <body>
-            <p>${text}</p>
-          </body>
-        </html>`.toString(),
-    );
+    .send(html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><p>${text}</p></body></html>`.toString());
 }
 
-export async function frontChannelLogout(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function frontChannelLogout(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const q = (request.query ?? {}) as Record<string, unknown>;
   const iss = typeof q.iss === 'string' ? q.iss : '';
   const sid = typeof q.sid === 'string' ? q.sid : '';
-  const { config, revocation, auditor, now } = app.gateway;
-  if (!SID_PATTERN.test(sid) || iss.length > 300) return answer(app, reply, 400, 'The sign-out request is incomplete (sid and iss are required).');
-  const tid = (await tenantsOfHost(app, request)).find((t) => tenantAuthority(config, t) === iss);
+  const { config, revocation, auditor, now } = core;
+  if (!SID_PATTERN.test(sid) || iss.length > 300) return answer(core, reply, 400, 'The sign-out request is incomplete (sid and iss are required).');
+  const tid = (await tenantsOfHost(core, request)).find((t) => tenantAuthority(config, t) === iss);
   if (!tid) {
     request.log.info({ iss: iss.slice(0, 120) }, 'front-channel sign-out refused: not the issuer of a tenant this host signs in with');
-    return answer(app, reply, 400, 'This sign-out request is not from the directory this site signs in with.');
+    return answer(core, reply, 400, 'This sign-out request is not from the directory this site signs in with.');
   }
   try {
     await revocation.revokeIdpSession(tid, sid, now());
@@ -79,5 +69,5 @@ export async function frontChannelLogout(app: FastifyInstance, request: FastifyR
     ip: request.ip,
     details: { tid },
   });
-  return answer(app, reply, 200, 'Signed out.');
+  return answer(core, reply, 200, 'Signed out.');
 }

@@ -5,7 +5,7 @@
  * per loaded config (the schema already checked each pair, so this cannot fail).
  */
 import type { Config } from '../../config/schema.ts';
-import { certificateCredential } from './certificate.ts';
+import { certificateCredential } from '../../util/certificate.ts';
 import type { AppCredential } from './secrets.ts';
 
 export interface ConfiguredCredential {

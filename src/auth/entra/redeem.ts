@@ -5,8 +5,8 @@
  * matched or provisioned (users.ts). The access token is used for Graph only when the
  * ID token has no email, and is never validated, stored or logged.
  */
-import type { FastifyInstance } from 'fastify';
-import { entraClient } from './client.ts';
+import type { Core } from '../../core.ts';
+
 import { explainRefusedToken, identityFromClaims, plausibleEmail, type EntraIdentity } from './claims.ts';
 import { asEntraError, EntraError } from './errors.ts';
 import { consumeCode, type CallbackParams } from './attempt.ts';
@@ -23,12 +23,12 @@ export interface Redemption {
 
 /** Redeem a code whose state was already checked and consumed; verify the ID token. */
 export async function redeemIdentity(
-  app: FastifyInstance,
+  core: Core,
   creds: EntraAppCredentials,
   input: { redirectUri: string; code: string; state: string; expectedState: string; verifier: string; nonce: string },
 ): Promise<Redemption> {
-  await consumeCode(app, input.code);
-  const client = entraClient(app.gateway);
+  await consumeCode(core, input.code);
+  const client = core.entra;
   const server = await client.metadata(creds.tenantId);
   let redeemed;
   try {
@@ -36,7 +36,7 @@ export async function redeemIdentity(
   } catch (err) {
     throw explainRefusedToken(asEntraError(err), creds.tenantId);
   }
-  const identity = identityFromClaims(redeemed.claims, { tenantId: creds.tenantId, clientId: creds.clientId, issuer: server.issuer, now: app.gateway.now() });
+  const identity = identityFromClaims(redeemed.claims, { tenantId: creds.tenantId, clientId: creds.clientId, issuer: server.issuer, now: core.now() });
   let email: Promise<string | null> | null = null;
   const { accessToken } = redeemed;
   const lookupEmail = () => (email ??= client.graphProfile(accessToken).then((p) => plausibleEmail(p.mail) ?? plausibleEmail(p.userPrincipalName)));
@@ -45,13 +45,13 @@ export async function redeemIdentity(
 
 /** Redeem the code of a verified attempt and find (or provision) the user. */
 export async function redeemAndResolve(
-  app: FastifyInstance,
+  core: Core,
   target: SsoTarget,
   attempt: { redirectUri: string; nonce: string | null; verifier: string | null; state: string | null },
   p: CallbackParams,
 ) {
   if (p.code === null || p.state === null || attempt.nonce === null || attempt.verifier === null) throw new EntraError('SSO_BAD_CALLBACK');
-  const { identity, lookupEmail } = await redeemIdentity(app, target.app, {
+  const { identity, lookupEmail } = await redeemIdentity(core, target.app, {
     redirectUri: attempt.redirectUri,
     code: p.code,
     state: p.state,
@@ -60,8 +60,8 @@ export async function redeemAndResolve(
     nonce: attempt.nonce,
   });
   // a role rule that cannot be decided (groups overage) refuses before any account is made or linked
-  if (target.kind === 'staff') staffRoleFromEntra((await app.gateway.policy.staffSso()).roleMapping, identity);
-  const resolved = await resolveUser(app.gateway.store, identity, {
+  if (target.kind === 'staff') staffRoleFromEntra((await core.policy.staffSso()).roleMapping, identity);
+  const resolved = await resolveUser(core.store, identity, {
     realm: target.realm,
     autoProvision: target.autoProvision,
     autoLink: target.autoLink,

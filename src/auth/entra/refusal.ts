@@ -6,7 +6,8 @@
  * in the encrypted flow cookie of this host — the same page on every reload, until a
  * new sign-in starts (a new flow) or the flow expires (15 minutes).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { noStore } from '../../session/plugin.ts';
 import { replyError } from '../../pages/errors.ts';
@@ -47,23 +48,23 @@ function isKept(v: unknown): v is KeptRefusal {
 }
 
 /** Keep the refusal in this host's flow cookie and send the browser to /.auth/error. */
-export function redirectToRefusal(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
+export function redirectToRefusal(core: Core, request: FastifyRequest, reply: FastifyReply, err: EntraError): FastifyReply {
   const kept: KeptRefusal = {
     code: err.code,
     userMessage: err.userMessage,
     info: err.info,
     ref: request.id,
-    at: app.gateway.now(),
+    at: core.now(),
     who: unlinkedIdentity(err),
   };
-  if (app.sessions.updateFlow(request, { [REFUSAL_KEY]: kept }) === null) app.sessions.startFlow(request, '/', { [REFUSAL_KEY]: kept });
+  if (core.sessions.updateFlow(request, { [REFUSAL_KEY]: kept }) === null) core.sessions.startFlow(request, '/', { [REFUSAL_KEY]: kept });
   return noStore(reply).header('x-request-id', request.id).redirect(PATHS.error, 303);
 }
 
 /** GET /.auth/error: the kept refusal, or a plain way back when there is none. */
-export function showRefusal(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function showRefusal(core: Core, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   noStore(reply);
-  const flow = app.sessions.flow(request);
+  const flow = core.sessions.flow(request);
   const kept = flow?.[REFUSAL_KEY];
   if (!isKept(kept) || !isEntraErrorCode(kept.code)) {
     const back = request.site.kind === 'central' ? html`` : html`<p class="links"><a href="${PATHS.login}">Go to the sign-in page</a></p>`;

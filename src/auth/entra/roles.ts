@@ -12,7 +12,7 @@
  * refused (fail closed) with a page telling the admin to use app roles or send fewer
  * groups — never silently "member" or "admin".
  */
-import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../core.ts';
 import type { RoleMapping, StaffSsoSettings } from '../policy.ts';
 import { STAFF_REALM } from '../../routing/sites.ts';
 import type { User, UserRole } from '../../store/types.ts';
@@ -53,12 +53,12 @@ export function roleFromEntra(s: Pick<StaffSsoSettings, 'roleMapping'>): boolean
 }
 
 /** Apply the mapping to a staff user at sign-in (store + audit when the role changes); the user as it now is. */
-export async function applyStaffRole(app: FastifyInstance, user: User, claims: RoleClaims): Promise<User> {
+export async function applyStaffRole(core: Core, user: User, claims: RoleClaims): Promise<User> {
   if (user.realm !== STAFF_REALM) return user;
-  const s = await app.gateway.policy.staffSso();
+  const s = await core.policy.staffSso();
   const role = staffRoleFromEntra(s.roleMapping, claims);
   if (role === null || role === user.role) return user;
-  const { store, auditor, now, revocation } = app.gateway;
+  const { store, auditor, now, revocation } = core;
   // a demotion also ends the person's other sessions (they carry the admin role); this sign-in's session starts after
   const updated = await store.updateUser(user.realm, user.id, { role, ...(role === 'member' ? { sessionsValidAfter: now() - 1 } : {}) });
   revocation.forget(user.realm, user.id);

@@ -7,12 +7,12 @@
  * rotating the encryption keys (a new first key, the old one kept for decryption) does
  * not make tested settings look untested.
  */
+import type { SecretBox } from '../../store/secretbox.ts';
 import { createHmac } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { mustDecodeKey32 } from '../../config/keys.ts';
 import type { Config } from '../../config/schema.ts';
 import { STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
-import type { CertificateCredential } from './certificate.ts';
+import type { CertificateCredential } from '../../util/certificate.ts';
 import { derivedKey, sameSecret } from '../../util/security.ts';
 
 /** How the app proves itself to Microsoft: a client secret, or a certificate (then `clientSecret` is ''). */
@@ -54,8 +54,8 @@ function mac(key: Buffer, creds: EntraAppCredentials): string {
 }
 
 /** HMAC-SHA256 over tenant, client id and secret (or certificate thumbprint), with the first encryption key: equal exactly when the three values are. */
-export function settingsFingerprint(app: FastifyInstance, creds: EntraAppCredentials): string {
-  return settingsFingerprintFor(app.gateway.config, creds);
+export function settingsFingerprint(core: { readonly config: Config }, creds: EntraAppCredentials): string {
+  return settingsFingerprintFor(core.config, creds);
 }
 
 /** The same, from the config alone (seeding tools that have no running app). */
@@ -78,15 +78,15 @@ export function fingerprintMatches(config: Config, creds: EntraAppCredentials, s
   return sameSecret(mac(key, creds), m[2]);
 }
 
-export function sealStaffSecret(app: FastifyInstance, secret: string): string {
-  return app.gateway.secretBox.seal(secret, STAFF_SSO_KEY);
+export function sealStaffSecret(core: { readonly secretBox: SecretBox }, secret: string): string {
+  return core.secretBox.seal(secret, STAFF_SSO_KEY);
 }
 
 /** The staff app's client secret, or null when none is set or it does not open (wrong key, tampered). */
-export function readStaffSecret(app: FastifyInstance, settings: StaffSsoSettings): string | null {
+export function readStaffSecret(core: { readonly secretBox: SecretBox }, settings: StaffSsoSettings): string | null {
   if (!settings.clientSecretEnc) return null;
   try {
-    return app.gateway.secretBox.open(settings.clientSecretEnc, STAFF_SSO_KEY);
+    return core.secretBox.open(settings.clientSecretEnc, STAFF_SSO_KEY);
   } catch {
     return null;
   }

@@ -11,12 +11,13 @@
  * Microsoft says it checked (`pwd`, `mfa`, `otp`…) is kept apart from what the gateway
  * checked, so that no backend reads Microsoft's `otp` as the gateway's TOTP.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { safeRedirectTarget } from '../../routing/redirect.ts';
 import { noStore } from '../../session/plugin.ts';
 import { realmKind } from '../../ops/metrics.ts';
 import type { User } from '../../store/types.ts';
-import { entraClient, type AuthorizationHints } from './client.ts';
+import type { AuthorizationHints } from './client.ts';
 import type { EntraIdentity } from './claims.ts';
 import { aadstsError, asEntraError, EntraError, logFields, replyEntraError } from './errors.ts';
 import {
@@ -43,12 +44,12 @@ import { wantsHtml } from '../../pages/errors.ts';
  * A new attempt for a target: direct (the state is random and the secrets stay in this
  * host's flow cookie) or through the central host (the state is the sealed envelope).
  */
-function prepareAttempt(app: FastifyInstance, request: FastifyRequest, target: SsoTarget) {
-  const { config, now } = app.gateway;
+function prepareAttempt(core: Core, request: FastifyRequest, target: SsoTarget) {
+  const { config, now } = core;
   const s = newSecrets();
   const { tenantId, clientId } = target.app;
   if (target.centralHost !== null && target.portalClient !== null) {
-    const state = sealCentralState(app, {
+    const state = sealCentralState(core, {
       id: s.id,
       nonce: s.nonce,
       verifier: s.verifier,
@@ -93,46 +94,46 @@ function prepareAttempt(app: FastifyInstance, request: FastifyRequest, target: S
  *   `login` is kept even with a hint;
  * - `domain_hint` for a portal client whose verified domain is configured.
  */
-export async function signInHints(app: FastifyInstance, request: FastifyRequest, target: SsoTarget): Promise<AuthorizationHints> {
-  const configured = app.gateway.config.entra.prompt;
-  const loginHint = await app.sessions.signInHint(request);
+export async function signInHints(core: Core, request: FastifyRequest, target: SsoTarget): Promise<AuthorizationHints> {
+  const configured = core.config.entra.prompt;
+  const loginHint = await core.sessions.signInHint(request);
   const prompt = configured === 'none' || (configured === 'select_account' && loginHint !== null) ? null : configured;
   return { ...(prompt ? { prompt } : {}), ...(loginHint ? { loginHint } : {}), ...(target.domainHint ? { domainHint: target.domainHint } : {}) };
 }
 
 /** GET /.auth/sso: start an attempt and send the browser to Entra. */
-export async function startSignIn(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function startSignIn(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const rd = safeRedirectTarget((request.query as { rd?: unknown } | undefined)?.rd);
-  const target = await targetForSite(app, request.site);
-  const hints = await signInHints(app, request, target);
-  const { attempt, state, nonce, verifier } = prepareAttempt(app, request, target);
-  const url = await entraClient(app.gateway).authorizationUrl(target.app, { redirectUri: attempt.redirectUri, state, nonce, verifier, hints });
-  keepAttempt(app, request, rd, attempt);
+  const target = await targetForSite(core, request.site);
+  const hints = await signInHints(core, request, target);
+  const { attempt, state, nonce, verifier } = prepareAttempt(core, request, target);
+  const url = await core.entra.authorizationUrl(target.app, { redirectUri: attempt.redirectUri, state, nonce, verifier, hints });
+  keepAttempt(core, request, rd, attempt);
   return noStore(reply).redirect(url.href, 303);
 }
 
 /** GET /.auth/callback on the host that started the attempt. */
-export async function directCallback(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function directCallback(core: Core, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const p = callbackParams(request.query);
-  const attempt = currentAttempt(app, request);
+  const attempt = currentAttempt(core, request);
   if (!attempt) throw p.error !== null ? aadstsError(p.error, p.errorDescription ?? undefined) : new EntraError('SSO_FLOW_MISSING');
   if (attempt.central || attempt.state === null || p.state === null || !sameString(p.state, attempt.state)) throw new EntraError('SSO_STATE_MISMATCH');
-  await consumeState(app, attempt.id);
-  dropAttempt(app, request);
-  if (attempt.purpose === 'test') return finishTestSignIn(app, request, reply, attempt, p);
+  await consumeState(core, attempt.id);
+  dropAttempt(core, request);
+  if (attempt.purpose === 'test') return finishTestSignIn(core, request, reply, attempt, p);
   if (p.error !== null) throw aadstsError(p.error, p.errorDescription ?? undefined);
 
-  const target = await targetForSite(app, request.site);
+  const target = await targetForSite(core, request.site);
   // the settings changed while the person was at Microsoft: start again with the new ones
   if (target.app.tenantId !== attempt.tenantId || target.app.clientId !== attempt.clientId) throw new EntraError('SSO_FLOW_MISSING');
-  const { identity, resolved } = await redeemAndResolve(app, target, attempt, p);
-  const rd = app.sessions.flow(request)?.rd ?? '/';
-  return establishSession(app, request, reply, { user: resolved.user, identity, rd, outcome: resolved.outcome });
+  const { identity, resolved } = await redeemAndResolve(core, target, attempt, p);
+  const rd = core.sessions.flow(request)?.rd ?? '/';
+  return establishSession(core, request, reply, { user: resolved.user, identity, rd, outcome: resolved.outcome });
 }
 
 /** A fresh session for a user Entra vouched for; the flow ends; 303 to rd. */
 export async function establishSession(
-  app: FastifyInstance,
+  core: Core,
   request: FastifyRequest,
   reply: FastifyReply,
   s: {
@@ -143,15 +144,15 @@ export async function establishSession(
     authTime?: number;
   },
 ): Promise<FastifyReply> {
-  const { metrics, auditor, now } = app.gateway;
+  const { metrics, auditor, now } = core;
   const site = request.site;
   // staff: the role from Entra when Settings → Single Sign-On maps app roles or groups (roles.ts)
   const user =
     site.kind === 'staff'
-      ? await applyStaffRole(app, s.user, { roles: s.identity.roles ?? [], groups: s.identity.groups ?? [], groupsOverage: s.identity.groupsOverage ?? false })
+      ? await applyStaffRole(core, s.user, { roles: s.identity.roles ?? [], groups: s.identity.groups ?? [], groupsOverage: s.identity.groupsOverage ?? false })
       : s.user;
   const roles = site.kind === 'portal' ? sessionRoles(s.identity.roles ?? []) : [];
-  const session = app.sessions.start(request, {
+  const session = core.sessions.start(request, {
     uid: user.id,
     email: user.email,
     name: user.displayName,
@@ -168,7 +169,7 @@ export async function establishSession(
       ...(s.identity.sid ? { sid: s.identity.sid } : {}),
     }),
   });
-  app.sessions.endFlow(request);
+  core.sessions.endFlow(request);
   metrics.signIns.inc({ realm: realmKind(site.realm), method: 'sso', outcome: 'success' });
   await auditor.record({
     type: 'signin',
@@ -188,7 +189,7 @@ export async function establishSession(
  * redirected to /.auth/error rather than shown the page at this URL (./refusal.ts).
  */
 export async function refuseSignIn(
-  app: FastifyInstance,
+  core: Core,
   request: FastifyRequest,
   reply: FastifyReply,
   err: unknown,
@@ -200,8 +201,8 @@ export async function refuseSignIn(
   if (e.code === 'IDP_UNAVAILABLE' || e.code === 'STORE_UNAVAILABLE' || e.code === 'SSO_MISCONFIGURED' || e.code === 'SSO_GRAPH_DENIED')
     request.log.warn(fields, 'sso sign-in failed');
   else request.log.info(fields, 'sso sign-in refused');
-  app.gateway.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
-  await app.gateway.auditor.record({
+  core.metrics.signIns.inc({ realm: realmKind(realm), method: 'sso', outcome: 'failure' });
+  await core.auditor.record({
     type: 'signin.failure',
     outcome: 'failure',
     realm,
@@ -212,7 +213,7 @@ export async function refuseSignIn(
   });
   if (viaErrorPage && wantsHtml(request)) {
     try {
-      return redirectToRefusal(app, request, reply, e);
+      return redirectToRefusal(core, request, reply, e);
     } catch {
       // no flow cookie can be written: the page at this URL, as before
     }
@@ -220,7 +221,7 @@ export async function refuseSignIn(
   // the way back keeps the deep link the person started from (the flow outlives a refusal)
   let returnTo: string | null = null;
   try {
-    returnTo = request.site.kind === 'central' ? null : (app.sessions.flow(request)?.rd ?? null);
+    returnTo = request.site.kind === 'central' ? null : (core.sessions.flow(request)?.rd ?? null);
   } catch {
     // the refusal page does not depend on the flow cookie
   }

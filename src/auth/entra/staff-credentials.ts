@@ -6,9 +6,9 @@
  * Microsoft refuses a credential), expired ones last. Rotation is therefore: add a
  * second credential, test it, and remove the old one explicitly.
  */
-import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../core.ts';
 import type { StaffCertificate, StaffSsoSettings } from '../policy.ts';
-import { describeCertificate, type CertificateCredential } from './certificate.ts';
+import { describeCertificate, type CertificateCredential } from '../../util/certificate.ts';
 import { fingerprintMatches, readStaffSecret, type AppCredential } from './secrets.ts';
 
 export interface StaffCredential {
@@ -25,9 +25,9 @@ export interface StaffCredential {
 export const certificateAad = (x5tS256: string): string => `sso.staff.cert.${x5tS256}`;
 
 /** A stored certificate with its private key, or null when the key does not open (wrong keys, tampered). */
-export function openStaffCertificate(app: FastifyInstance, c: StaffCertificate): CertificateCredential | null {
+export function openStaffCertificate(core: Core, c: StaffCertificate): CertificateCredential | null {
   try {
-    const privateKeyPem = app.gateway.secretBox.open(c.keyEnc, certificateAad(c.x5tS256));
+    const privateKeyPem = core.secretBox.open(c.keyEnc, certificateAad(c.x5tS256));
     const facts = describeCertificate(c.pem);
     return facts.x5tS256 === c.x5tS256 ? Object.freeze({ ...facts, privateKeyPem }) : null;
   } catch {
@@ -36,23 +36,23 @@ export function openStaffCertificate(app: FastifyInstance, c: StaffCertificate):
 }
 
 /** A certificate passed Test Connection with the saved tenant and client. */
-export function certificateTested(app: FastifyInstance, s: StaffSsoSettings, c: StaffCertificate, opened: CertificateCredential | null): boolean {
+export function certificateTested(core: Core, s: StaffSsoSettings, c: StaffCertificate, opened: CertificateCredential | null): boolean {
   if (!s.tenantId || !s.clientId || !c.testedFingerprint || !opened) return false;
-  return fingerprintMatches(app.gateway.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: '', certificate: opened }, c.testedFingerprint);
+  return fingerprintMatches(core.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: '', certificate: opened }, c.testedFingerprint);
 }
 
 /** Every usable credential, in the order to try them. */
-export function staffCredentials(app: FastifyInstance, s: StaffSsoSettings): StaffCredential[] {
-  const now = app.gateway.now();
+export function staffCredentials(core: Core, s: StaffSsoSettings): StaffCredential[] {
+  const now = core.now();
   const out: StaffCredential[] = [];
-  const secret = readStaffSecret(app, s);
+  const secret = readStaffSecret(core, s);
   // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
   if (secret !== null) {
     const verified =
       s.testedFingerprint !== null &&
       s.tenantId !== null &&
       s.clientId !== null &&
-      fingerprintMatches(app.gateway.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: secret }, s.testedFingerprint);
+      fingerprintMatches(core.config, { tenantId: s.tenantId, clientId: s.clientId, clientSecret: secret }, s.testedFingerprint);
     out.push({
       kind: 'secret',
       id: 'secret',
@@ -63,7 +63,7 @@ export function staffCredentials(app: FastifyInstance, s: StaffSsoSettings): Sta
     });
   }
   for (const c of s.certificates ?? []) {
-    const opened = openStaffCertificate(app, c);
+    const opened = openStaffCertificate(core, c);
     if (!opened) continue;
     out.push({
       kind: 'certificate',
@@ -71,7 +71,7 @@ export function staffCredentials(app: FastifyInstance, s: StaffSsoSettings): Sta
       credential: { clientSecret: '', certificate: opened },
       addedAt: c.createdAt,
       expiresAt: c.notAfter,
-      working: certificateTested(app, s, c, opened),
+      working: certificateTested(core, s, c, opened),
     });
   }
   const rank = (c: StaffCredential) => (c.expiresAt !== null && c.expiresAt <= now ? 2 : c.working ? 0 : 1);

@@ -6,7 +6,7 @@
  * - a client's portal: Regentra's multi-tenant app (config), pinned to the client's
  *   tenant from Settings → Portal → Authentication.
  */
-import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../core.ts';
 import type { Site } from '../../routing/sites.ts';
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
 import { EntraError } from './errors.ts';
@@ -33,12 +33,12 @@ export interface SsoTarget {
   readonly domainHint: string | null;
 }
 
-export async function staffTarget(app: FastifyInstance, site: Site): Promise<SsoTarget> {
-  const { policy } = app.gateway;
+export async function staffTarget(core: Core, site: Site): Promise<SsoTarget> {
+  const { policy } = core;
   if (!(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const s = await policy.staffSso();
   // the newest working credential first, the others as fallbacks (staff-credentials.ts)
-  const [first, ...others] = staffCredentials(app, s).map((c) => c.credential);
+  const [first, ...others] = staffCredentials(core, s).map((c) => c.credential);
   if (!isGuid(s.tenantId) || isConsumerTenant(s.tenantId) || !s.clientId || !first) throw new EntraError('SSO_MISCONFIGURED');
   return Object.freeze({
     kind: 'staff',
@@ -58,10 +58,10 @@ export async function staffTarget(app: FastifyInstance, site: Site): Promise<Sso
   });
 }
 
-export async function portalTarget(app: FastifyInstance, clientId: string): Promise<SsoTarget> {
-  const { policy, sites, config } = app.gateway;
+export async function portalTarget(core: Core, clientId: string): Promise<SsoTarget> {
+  const { policy, sites, config } = core;
   const site = sites.bySiteRealm(portalRealm(clientId));
-  const portalApp = portalAppCredentials(config, app.gateway.now());
+  const portalApp = portalAppCredentials(config, core.now());
   if (!site || !portalApp || !(await policy.forSite(site)).sso) throw new EntraError('SSO_DISABLED');
   const p = await policy.portalAuth(clientId);
   const tenantId = p.tenantId;
@@ -80,8 +80,8 @@ export async function portalTarget(app: FastifyInstance, clientId: string): Prom
 }
 
 /** The target of the site a request is on (the central host has none). */
-export function targetForSite(app: FastifyInstance, site: Site): Promise<SsoTarget> {
-  if (site.kind === 'staff') return staffTarget(app, site);
-  if (site.kind === 'portal' && site.clientId) return portalTarget(app, site.clientId);
+export function targetForSite(core: Core, site: Site): Promise<SsoTarget> {
+  if (site.kind === 'staff') return staffTarget(core, site);
+  if (site.kind === 'portal' && site.clientId) return portalTarget(core, site.clientId);
   return Promise.reject(new EntraError('SSO_DISABLED'));
 }

@@ -10,12 +10,13 @@
  *    callback creates no session, it stores the outcome in the flow cookie and sends
  *    the admin back to `returnTo`, where takeTestResult reads (and clears) it.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeTarget } from '../../routing/path.ts';
 import { PATHS } from '../../routing/reserved.ts';
 import { noStore } from '../../session/plugin.ts';
 import type { EntraErrorInfo } from './aadsts.ts';
-import { entraClient } from './client.ts';
+
 import { isGuid } from './claims.ts';
 import { aadstsError, asEntraError, EntraError, logFields } from './errors.ts';
 import { addAttempt, newSecrets, type Attempt, type CallbackParams } from './attempt.ts';
@@ -67,12 +68,12 @@ function checkCredentials(creds: EntraAppCredentials): { creds: EntraAppCredenti
   return { creds: Object.freeze({ tenantId, clientId, clientSecret, alternates }) };
 }
 
-export async function checkConnection(app: FastifyInstance, input: EntraAppCredentials): Promise<ConnectionCheck> {
+export async function checkConnection(core: Core, input: EntraAppCredentials): Promise<ConnectionCheck> {
   const checked = checkCredentials(input);
   const credential = credentialLabel(input);
   if ('error' in checked) return { ok: false, steps: [{ name: 'discovery', ok: false, detail: checked.error.message }], error: checked.error, credential };
   const { creds } = checked;
-  const client = entraClient(app.gateway);
+  const client = core.entra;
   const steps: ConnectionCheck['steps'] = [];
   try {
     const server = await client.metadata(creds.tenantId, { fresh: true });
@@ -102,16 +103,16 @@ function safeAdminReturn(returnTo: unknown): string {
   return n.query ? `${n.path}?${n.query}` : n.path;
 }
 
-function storeResult(app: FastifyInstance, request: FastifyRequest, result: TestSignInResult): void {
-  if (!app.sessions.updateFlow(request, { [RESULT_KEY]: result })) app.sessions.startFlow(request, '/', { [RESULT_KEY]: result });
+function storeResult(core: Core, request: FastifyRequest, result: TestSignInResult): void {
+  if (!core.sessions.updateFlow(request, { [RESULT_KEY]: result })) core.sessions.startFlow(request, '/', { [RESULT_KEY]: result });
 }
 
-function failed(app: FastifyInstance, fingerprint: string, error: EntraErrorInfo): TestSignInResult {
-  return Object.freeze({ ok: false, fingerprint, at: app.gateway.now(), claims: null, error });
+function failed(core: Core, fingerprint: string, error: EntraErrorInfo): TestSignInResult {
+  return Object.freeze({ ok: false, fingerprint, at: core.now(), claims: null, error });
 }
 
 export async function beginTestSignIn(
-  app: FastifyInstance,
+  core: Core,
   request: FastifyRequest,
   reply: FastifyReply,
   input: EntraAppCredentials,
@@ -120,7 +121,7 @@ export async function beginTestSignIn(
   const back = safeAdminReturn(returnTo);
   const checked = checkCredentials(input);
   if ('error' in checked) {
-    storeResult(app, request, failed(app, '', checked.error));
+    storeResult(core, request, failed(core, '', checked.error));
     return noStore(reply).redirect(back, 303);
   }
   const { creds } = checked;
@@ -133,38 +134,32 @@ export async function beginTestSignIn(
     verifier: s.verifier,
     tenantId: creds.tenantId,
     clientId: creds.clientId,
-    redirectUri: redirectUriFor(app.gateway.config, request.siteHost),
+    redirectUri: redirectUriFor(core.config, request.siteHost),
     central: false,
     secret: creds.clientSecret,
     returnTo: back,
   };
   let url: URL;
   try {
-    url = await entraClient(app.gateway).authorizationUrl(creds, { redirectUri: attempt.redirectUri, state: s.state, nonce: s.nonce, verifier: s.verifier });
+    url = await core.entra.authorizationUrl(creds, { redirectUri: attempt.redirectUri, state: s.state, nonce: s.nonce, verifier: s.verifier });
   } catch (err) {
-    storeResult(app, request, failed(app, settingsFingerprint(app, creds), asEntraError(err).toInfo()));
+    storeResult(core, request, failed(core, settingsFingerprint(core, creds), asEntraError(err).toInfo()));
     return noStore(reply).redirect(back, 303);
   }
-  addAttempt(app, request, attempt);
+  addAttempt(core, request, attempt);
   return noStore(reply).redirect(url.href, 303);
 }
 
 /** The callback of a test attempt (state already compared and consumed): record the outcome, no session. */
-export async function finishTestSignIn(
-  app: FastifyInstance,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  attempt: Attempt,
-  p: CallbackParams,
-): Promise<FastifyReply> {
+export async function finishTestSignIn(core: Core, request: FastifyRequest, reply: FastifyReply, attempt: Attempt, p: CallbackParams): Promise<FastifyReply> {
   const creds = Object.freeze({ tenantId: attempt.tenantId, clientId: attempt.clientId, clientSecret: attempt.secret ?? '' });
-  const fingerprint = settingsFingerprint(app, creds);
+  const fingerprint = settingsFingerprint(core, creds);
   let result: TestSignInResult;
   try {
     if (p.error !== null) throw aadstsError(p.error, p.errorDescription ?? undefined);
     if (p.code === null || p.state === null || attempt.nonce === null || attempt.verifier === null || attempt.state === null)
       throw new EntraError('SSO_BAD_CALLBACK');
-    const { identity, lookupEmail } = await redeemIdentity(app, creds, {
+    const { identity, lookupEmail } = await redeemIdentity(core, creds, {
       redirectUri: attempt.redirectUri,
       code: p.code,
       state: p.state,
@@ -176,18 +171,18 @@ export async function finishTestSignIn(
     result = Object.freeze({
       ok: true,
       fingerprint,
-      at: app.gateway.now(),
+      at: core.now(),
       claims: Object.freeze({ name: identity.name, email, tid: identity.tid, oid: identity.oid }),
       error: null,
     });
   } catch (err) {
     const e = asEntraError(err);
     request.log.info(logFields(e), 'sso test sign-in failed');
-    result = failed(app, fingerprint, e.toInfo());
+    result = failed(core, fingerprint, e.toInfo());
   }
-  storeResult(app, request, result);
-  const session = await app.sessions.current(request);
-  await app.gateway.auditor.record({
+  storeResult(core, request, result);
+  const session = await core.sessions.current(request);
+  await core.auditor.record({
     type: 'sso.test',
     outcome: result.ok ? 'success' : 'failure',
     realm: request.site.realm,
@@ -205,9 +200,9 @@ function isResult(value: unknown): value is TestSignInResult {
 }
 
 /** The stored outcome of the last test round trip on this host (read once: it is cleared). */
-export function takeTestResult(app: FastifyInstance, request: FastifyRequest): TestSignInResult | null {
-  const value = app.sessions.flow(request)?.[RESULT_KEY];
+export function takeTestResult(core: Core, request: FastifyRequest): TestSignInResult | null {
+  const value = core.sessions.flow(request)?.[RESULT_KEY];
   if (value === undefined || value === null) return null;
-  app.sessions.updateFlow(request, { [RESULT_KEY]: null });
+  core.sessions.updateFlow(request, { [RESULT_KEY]: null });
   return isResult(value) ? value : null;
 }

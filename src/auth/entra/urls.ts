@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../config/schema.ts';
 import { PATHS } from '../../routing/reserved.ts';
-import { graphDefaultScope } from './cloud.ts';
+import { graphDefaultScope } from '../../config/entra-cloud.ts';
 
 /** `{publicScheme}://{host}[:{publicPort}]` (the port only when not the scheme's default). */
 export function publicOrigin(config: Config, host: string): string {

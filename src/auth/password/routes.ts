@@ -13,6 +13,7 @@
  * same page, after the same scrypt work, and count towards the same lockout.
  * Registered by app.ts inside the /.auth context, where forms are parsed.
  */
+import type { Core } from '../../core.ts';
 import type { FastifyInstance } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { safeRedirectTarget } from '../../routing/redirect.ts';
@@ -29,9 +30,9 @@ import { personalPages } from '../personal-pages.ts';
 
 const MAX_EMAIL_LENGTH = 254;
 
-export async function passwordRoutes(app: FastifyInstance): Promise<void> {
-  const { store, now, policy } = app.gateway;
-  const local = createLocalSignIn(app);
+export async function passwordRoutes(app: FastifyInstance, { core }: { readonly core: Core }): Promise<void> {
+  const { store, now, policy } = core;
+  const local = createLocalSignIn(core);
 
   // sign-in pages are never cached and never served on the central callback host
   app.addHook('onRequest', personalPages);
@@ -48,8 +49,8 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(PATHS.login, async (request, reply) => {
     const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd);
-    if (await app.sessions.current(request)) return reply.code(303).redirect(rd);
-    const flow = app.sessions.startFlow(request, rd);
+    if (await core.sessions.current(request)) return reply.code(303).redirect(rd);
+    const flow = core.sessions.startFlow(request, rd);
     const p = await policy.forSite(request.site);
     return sendPage(reply, 200, signInPage({ ...local.view(request, flow), password: p.password, sso: p.sso }));
   });
@@ -88,10 +89,10 @@ export async function passwordRoutes(app: FastifyInstance): Promise<void> {
       return local.signInAgain(request, reply, flow, 401, { kind: 'error', text: MESSAGES.invalid }, email);
     }
 
-    app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
+    core.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });
 
-  setupRoutes(app, local);
-  await app.register(totpRoutes, { local });
+  setupRoutes(app, core, local);
+  await app.register(totpRoutes, { core, local });
 }

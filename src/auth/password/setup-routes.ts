@@ -11,6 +11,7 @@
  * A bad, expired, used or replaced link gets a page saying so and what to do (ask the
  * admin for a new link). The token is never echoed into a URL the gateway builds.
  */
+import type { Core } from '../../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
 import { sendPage } from '../../pages/layout.ts';
@@ -33,8 +34,8 @@ const PROBLEMS: Readonly<Record<LinkProblem, { title: string; text: string }>> =
   disabled: { title: 'This account is disabled', text: 'The account this link is for is disabled.' },
 });
 
-export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
-  const { store, now, config, policy, auditor } = app.gateway;
+export function setupRoutes(app: FastifyInstance, core: Core, local: LocalSignIn): void {
+  const { store, now, config, policy, auditor } = core;
 
   function problemPage(request: FastifyRequest, reply: FastifyReply, problem: LinkProblem): FastifyReply {
     const p = PROBLEMS[problem];
@@ -42,9 +43,9 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       title: p.title,
       siteName: request.site.name,
       body: html`<h1>${p.title}</h1>
-        <p class="lead">${p.text}</p>
-        <div class="alert warn" role="status">Ask your administrator for a new set-up link.</div>
-        <a class="btn secondary" href="${PATHS.login}">Go to sign-in</a>`,
+<p class="lead">${p.text}</p>
+<div class="alert warn" role="status">Ask your administrator for a new set-up link.</div>
+<a class="btn secondary" href="${PATHS.login}">Go to sign-in</a>`,
     });
   }
 
@@ -54,28 +55,19 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       title: 'Set up your account',
       siteName: request.site.name,
       body: html`<h1>Set up your account</h1>
-        <p class="lead">Choose a password for <strong>${user.email}</strong> on ${request.site.name}.</p>
-        ${error ? html`<div class="alert error" role="alert" id="password-error">${error}</div>` : ''}
-        <form method="post" action="${PATHS.setup}">
-          <input type="hidden" name="csrf" value="${csrf}" />
-          <input type="hidden" name="token" value="${token}" />
-          <input type="text" name="username" value="${user.email}" autocomplete="username" hidden />
-          <label for="password">New password <span class="hint">(at least ${String(minLength)} characters; a few unrelated words work well)</span></label>
-          <input
-            id="password"
-            name="password"
-            type="password"
-            autocomplete="new-password"
-            required
-            minlength="${String(minLength)}"
-            maxlength="1024"
-            autofocus${error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}
-          />
-          <label for="confirm">Repeat the password</label>
-          <input id="confirm" name="confirm" type="password" autocomplete="new-password" required maxlength="1024" />
-          <button class="btn" type="submit">Set password and continue</button>
-        </form>
-        <p class="hint">Next you set up an authenticator app if ${request.site.name} asks for one.</p>`,
+<p class="lead">Choose a password for <strong>${user.email}</strong> on ${request.site.name}.</p>
+${error ? html`<div class="alert error" role="alert" id="password-error">${error}</div>` : ''}
+<form method="post" action="${PATHS.setup}">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="token" value="${token}">
+<input type="text" name="username" value="${user.email}" autocomplete="username" hidden>
+<label for="password">New password <span class="hint">(at least ${String(minLength)} characters; a few unrelated words work well)</span></label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${String(minLength)}" maxlength="1024" autofocus${error ? html` aria-invalid="true" aria-describedby="password-error"` : ''}>
+<label for="confirm">Repeat the password</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required maxlength="1024">
+<button class="btn" type="submit">Set password and continue</button>
+</form>
+<p class="hint">Next you set up an authenticator app if ${request.site.name} asks for one.</p>`,
     });
   }
 
@@ -85,11 +77,8 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       title: 'Password sign-in is turned off',
       siteName: request.site.name,
       body: html`<h1>Password sign-in is turned off</h1>
-        <p class="lead">
-          ${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your
-          administrator to link it to your account.
-        </p>
-        <a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
+<p class="lead">${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your administrator to link it to your account.</p>
+<a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
     });
   }
 
@@ -99,7 +88,7 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
     if (!check.ok) return problemPage(request, reply, check.problem);
     const off = await passwordOff(request, reply);
     if (off) return off;
-    const flow = app.sessions.startFlow(request, '/');
+    const flow = core.sessions.startFlow(request, '/');
     return form(request, reply, 200, check.user, token as string, flow.csrf, null);
   });
 
@@ -120,7 +109,7 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
     if (problem !== null) return form(request, reply, 400, check.user, token as string, flow.csrf, problem);
     if (!(await consumeSetupLink(store, check))) return problemPage(request, reply, 'used');
     const user = await setPassword(store, check.user, password, { minLength: config.auth.password.minLength, actor: check.user.id, now });
-    app.gateway.revocation.forget(user.realm, user.id);
+    core.revocation.forget(user.realm, user.id);
     await auditor.record({
       type: 'user.setup',
       outcome: 'success',
@@ -130,7 +119,7 @@ export function setupRoutes(app: FastifyInstance, local: LocalSignIn): void {
       ip: request.ip,
       details: { step: 'password' },
     });
-    app.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
+    core.sessions.updateFlow(request, { pwd: { uid: user.id, at: now() } });
     return reply.code(303).redirect(hasTotp(user) ? PATHS.loginTotp : PATHS.loginEnroll);
   });
 }

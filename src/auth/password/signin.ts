@@ -7,7 +7,8 @@
  * The flow cookie holds `pwd: { uid, at }` once the password was right and a second
  * step is due; it is good for PENDING_PASSWORD_MS. It never holds a password or a secret.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Core } from '../../core.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FlowState, NewSession } from '../../session/plugin.ts';
 import type { User } from '../../store/types.ts';
 import { normalizeEmail } from '../../store/types.ts';
@@ -71,8 +72,8 @@ export function field(request: FastifyRequest, name: string): string | null {
 
 const sameToken = sameSecret;
 
-export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
-  const { config, store, now, auditor, metrics } = app.gateway;
+export function createLocalSignIn(core: Core): LocalSignIn {
+  const { config, store, now, auditor, metrics } = core;
   const lockout = {
     maxFailures: config.auth.lockout.maxFailures,
     windowMs: config.auth.lockout.windowSeconds * 1000,
@@ -91,7 +92,7 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
 
   const self: LocalSignIn = {
     formFlow(request, reply) {
-      const flow = app.sessions.flow(request);
+      const flow = core.sessions.flow(request);
       if (flow !== null && sameToken(flow.csrf, field(request, 'csrf'))) return flow;
       replyError(request, reply, 'CSRF', {
         html: true,
@@ -160,8 +161,8 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
     },
 
     async signInAgain(request, reply, flow, status, notice, email) {
-      const policy = await app.gateway.policy.forSite(request.site);
-      if (flow.pwd) app.sessions.updateFlow(request, { pwd: null });
+      const policy = await core.policy.forSite(request.site);
+      if (flow.pwd) core.sessions.updateFlow(request, { pwd: null });
       return sendPage(reply, status, signInPage({ ...self.view(request, flow, notice), password: policy.password, sso: policy.sso, email }));
     },
 
@@ -174,7 +175,7 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
 
     async finish(request, user, amr) {
       const t = now();
-      const flow = app.sessions.flow(request);
+      const flow = core.sessions.flow(request);
       const rd = flow?.rd ?? '/';
       const site = request.site;
       const data: NewSession = {
@@ -189,8 +190,8 @@ export function createLocalSignIn(app: FastifyInstance): LocalSignIn {
       };
       // store writes first: a store error must not leave a session behind its 503 page
       if (user.failedCount > 0 || user.lockedUntil !== null) await store.clearFailures(user.realm, user.id);
-      const session = app.sessions.start(request, data);
-      app.sessions.endFlow(request);
+      const session = core.sessions.start(request, data);
+      core.sessions.endFlow(request);
       metrics.signIns.inc({ realm: realmKind(site.realm), method: 'password', outcome: 'success' });
       await auditor.record({
         type: 'signin',

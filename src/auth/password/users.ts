@@ -10,7 +10,7 @@
  * role change re-issues the sessions with the new role (src/session/revocation.ts
  * reads the account's role). Every replica notices within
  * `session.revocationCheckSeconds`; a caller inside the gateway process also calls
- * `app.gateway.revocation.forget(realm, uid)` to make it immediate there.
+ * `core.revocation.forget(realm, uid)` to make it immediate there.
  */
 import type { Config } from '../../config/schema.ts';
 import type { SecretBox } from '../../store/secretbox.ts';

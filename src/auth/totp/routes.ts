@@ -11,6 +11,7 @@
  * tells upstreams it was a recovery sign-in (they may ask the user to set up a new
  * authenticator). Every wrong code counts towards the account's lockout and the IP throttle.
  */
+import type { Core } from '../../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FlowState } from '../../session/plugin.ts';
 import type { User } from '../../store/types.ts';
@@ -22,6 +23,7 @@ import { completeTotpEnrolment, consumeRecoveryCode, hasTotp, openTotpSecret, pe
 import { matchTotpStep, qrDataUri, totpUri } from './totp.ts';
 
 export interface TotpRoutesOptions {
+  readonly core: Core;
   readonly local: LocalSignIn;
 }
 
@@ -31,8 +33,8 @@ const STEP_PATH: Readonly<Record<Step, string>> = Object.freeze({ totp: PATHS.lo
 
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
 export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions): Promise<void> {
-  const { store, now, secretBox } = app.gateway;
-  const { local } = opts;
+  const { core, local } = opts;
+  const { store, now, secretBox } = core;
 
   /**
    * The user of the flow's pending password step, when it may take `step` now; otherwise
@@ -60,7 +62,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
 
   /** GET: the flow (no CSRF check) or a fresh start at the sign-in page. */
   function getFlow(request: FastifyRequest, reply: FastifyReply): FlowState | null {
-    const flow = app.sessions.flow(request);
+    const flow = core.sessions.flow(request);
     if (flow === null) reply.code(303).redirect(PATHS.login);
     return flow;
   }
@@ -160,7 +162,7 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
     if (result === 'ok') {
       if ((await unlockedNow(request, reply, s.flow, s.user)) === null) return reply;
       const codes = await completeTotpEnrolment(store, s.user, now());
-      await app.gateway.auditor.record({
+      await core.auditor.record({
         type: 'mfa.enroll',
         outcome: 'success',
         realm: s.user.realm,

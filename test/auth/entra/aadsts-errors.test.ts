@@ -85,7 +85,7 @@ describe('AADSTS errors', () => {
   });
 
   test('a wrong client secret in the settings: the token request fails with 7000215 and the page says so', async () => {
-    await env.setStaff({ clientSecretEnc: sealStaffSecret(env.app, 'the-secret-id-not-the-value') });
+    await env.setStaff({ clientSecretEnc: sealStaffSecret(env.core, 'the-secret-id-not-the-value') });
     try {
       const browser = env.browser();
       const callback = await browser.atMicrosoft(await browser.start(HOSTS.staff), USERS.ada.oid);
@@ -96,7 +96,7 @@ describe('AADSTS errors', () => {
       assert.equal(failure?.details.aadsts, 'AADSTS7000215');
       assert.ok(!JSON.stringify(failure).includes('the-secret-id-not-the-value'));
     } finally {
-      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.app, STAFF_APP.clientSecret) });
+      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.core, STAFF_APP.clientSecret) });
     }
   });
 });

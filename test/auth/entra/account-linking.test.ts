@@ -60,7 +60,7 @@ describe('no account takeover by email', () => {
   async function setAcme(patch: Partial<PortalAuthSettings>): Promise<void> {
     const current = (await env.gw.store.getSetting<PortalAuthSettings>(portalAuthKey('acme')))?.value ?? DEFAULT_PORTAL_AUTH;
     await env.gw.store.putSetting(portalAuthKey('acme'), { ...current, ...patch });
-    env.app.gateway.policy.invalidate();
+    env.core.policy.invalidate();
   }
 
   /** the sign-in is refused with the "not linked" page, no session, nothing reaches the app */
@@ -94,7 +94,7 @@ describe('no account takeover by email', () => {
       extraUsers: { staff: [...Object.values(MALLORY), ...Object.values(HONEST)], acme: Object.values(ACME) },
     });
     const { store } = env.gw;
-    const box = env.app.gateway.secretBox;
+    const box = env.core.secretBox;
     itAdmin = await createLocalUser(store, {
       realm: 'staff',
       email: 'it-admin@staff.test',
@@ -192,7 +192,7 @@ describe('no account takeover by email', () => {
     // sessionsValidAfter is compared with the session's start: let the clock move past it
     await new Promise((r) => setTimeout(r, 5));
     await unlinkIdentity(env.gw.store, admin, { actor: 'cli' });
-    env.app.gateway.revocation.forget('staff', admin.id);
+    env.core.revocation.forget('staff', admin.id);
     const again = await browser.open(`http://${HOSTS.staff}/dashboard`);
     assert.equal(again.status, 302, 'the session ended with the unlink');
     await assertRefused(HOSTS.staff, HONEST.admin.oid, (await env.gw.store.getUser('staff', itAdmin.id)) as User, staffUpstreamCount);

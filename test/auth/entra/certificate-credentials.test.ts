@@ -2,13 +2,13 @@
 // assertions as Entra does: the gateway's generated certificate is valid X.509, Test
 // Connection works with it and says so, and every way Microsoft refuses one is explained;
 // with two credentials the next is tried when Microsoft refuses the first (rotation).
+import { createEntraClient } from '../../../src/auth/entra/client.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { startEnv, STAFF_APP, TENANTS, type Env } from './support.ts';
 import { checkConnection } from '../../../src/auth/entra/index.ts';
-import { certificateCredential, CertificateError, describeCertificate, generateCertificate } from '../../../src/auth/entra/certificate.ts';
-import { entraClient } from '../../../src/auth/entra/client.ts';
+import { certificateCredential, CertificateError, describeCertificate, generateCertificate } from '../../../src/util/certificate.ts';
 
 const base = { tenantId: TENANTS.staff, clientId: STAFF_APP.clientId };
 
@@ -60,7 +60,7 @@ describe('certificate credentials against the stand-in', () => {
   after(() => env.close());
 
   test('not uploaded yet: AADSTS700027 (key not found), explained, and the test says it used the certificate', async () => {
-    const result = await checkConnection(env.app, { ...base, clientSecret: '', certificate: cert });
+    const result = await checkConnection(env.core, { ...base, clientSecret: '', certificate: cert });
     assert.equal(result.ok, false);
     assert.equal(result.error?.code, 'AADSTS700027');
     assert.match(result.error?.hint ?? '', /Certificates & secrets → Certificates/);
@@ -70,7 +70,7 @@ describe('certificate credentials against the stand-in', () => {
 
   test('uploaded: Test Connection passes with a signed assertion (x5t#S256, aud = token endpoint, short exp, unique jti)', async () => {
     env.fe.uploadCertificate(STAFF_APP.clientId, cert.pem);
-    const result = await checkConnection(env.app, { ...base, clientSecret: '', certificate: cert });
+    const result = await checkConnection(env.core, { ...base, clientSecret: '', certificate: cert });
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.match(result.steps[1]?.detail ?? '', /the certificate \(thumbprint [0-9A-F]{40}\) is valid/);
     const recorded = env.fe.tokenRequests.at(-1);
@@ -80,17 +80,14 @@ describe('certificate credentials against the stand-in', () => {
 
   test('the assertion itself, as sent', async () => {
     const bodies: string[] = [];
-    const original = env.app.gateway.fetch;
-    (env.app.gateway as { fetch: typeof fetch }).fetch = async (input, init) => {
+    // a client of its own whose HTTP calls are recorded (the gateway's core is frozen)
+    const recording: typeof fetch = async (input, init) => {
       if (init?.body !== undefined && init.body !== null) bodies.push(String(init.body));
-      return original(input, init);
+      return env.core.fetch(input, init);
     };
-    try {
-      await entraClient(env.app.gateway).clientCredentials({ ...base, clientSecret: '', certificate: cert });
-      await entraClient(env.app.gateway).clientCredentials({ ...base, clientSecret: '', certificate: cert });
-    } finally {
-      (env.app.gateway as { fetch: typeof fetch }).fetch = original;
-    }
+    const entra = createEntraClient({ config: env.core.config, metrics: env.core.metrics, fetch: recording });
+    await entra.clientCredentials({ ...base, clientSecret: '', certificate: cert });
+    await entra.clientCredentials({ ...base, clientSecret: '', certificate: cert });
     const assertions = bodies.map((b) => new URLSearchParams(b).get('client_assertion')).filter((a): a is string => a !== null);
     assert.equal(assertions.length, 2);
     const [h, p] = (assertions[0] as string)
@@ -150,7 +147,7 @@ describe('certificate credentials against the stand-in', () => {
   test('an expired certificate: AADSTS700027 (key expired)', async () => {
     const old = generateCertificate({ commonName: 'old', days: 1, now: Date.now() - 3 * 86_400_000 });
     env.fe.uploadCertificate(STAFF_APP.clientId, old.pem);
-    const result = await checkConnection(env.app, { ...base, clientSecret: '', certificate: old });
+    const result = await checkConnection(env.core, { ...base, clientSecret: '', certificate: old });
     assert.equal(result.error?.code, 'AADSTS700027');
     assert.match(result.error?.message ?? '', /certificate/);
   });
@@ -158,7 +155,7 @@ describe('certificate credentials against the stand-in', () => {
   test('rotation: Microsoft refuses the first credential (unknown certificate), the next one (the secret) is used', async () => {
     const unknown = generateCertificate({ commonName: 'not uploaded' });
     const before = env.fe.tokenRequests.length;
-    const result = await checkConnection(env.app, { ...base, clientSecret: '', certificate: unknown, alternates: [{ clientSecret: STAFF_APP.clientSecret }] });
+    const result = await checkConnection(env.core, { ...base, clientSecret: '', certificate: unknown, alternates: [{ clientSecret: STAFF_APP.clientSecret }] });
     assert.equal(result.ok, true);
     assert.deepEqual(
       env.fe.tokenRequests.slice(before).map((r) => r.clientAuth),
@@ -166,7 +163,7 @@ describe('certificate credentials against the stand-in', () => {
     );
     // an error that is not about the credential is not retried with another one
     const again = env.fe.tokenRequests.length;
-    const wrongTenant = await checkConnection(env.app, {
+    const wrongTenant = await checkConnection(env.core, {
       ...base,
       tenantId: TENANTS.acme,
       clientSecret: '',

@@ -20,7 +20,7 @@ describe('checkConnection', () => {
   after(() => env.close());
 
   test('the right values: discovery and a client-credentials token both pass', async () => {
-    const result = await checkConnection(env.app, creds({ tenantId: TENANTS.staff.toUpperCase() }));
+    const result = await checkConnection(env.core, creds({ tenantId: TENANTS.staff.toUpperCase() }));
     assert.equal(result.ok, true);
     assert.equal(result.error, null);
     assert.deepEqual(
@@ -38,7 +38,7 @@ describe('checkConnection', () => {
   });
 
   test('a wrong secret: AADSTS7000215 with its hint; the secret is not in the answer', async () => {
-    const result = await checkConnection(env.app, creds({ clientSecret: 'wrong~secret' }));
+    const result = await checkConnection(env.core, creds({ clientSecret: 'wrong~secret' }));
     assert.equal(result.ok, false);
     assert.deepEqual(
       result.steps.map((s) => [s.name, s.ok]),
@@ -54,7 +54,7 @@ describe('checkConnection', () => {
 
   test('an unknown tenant: AADSTS90002 at discovery, no token request', async () => {
     const before = env.fe.tokenRequests.length;
-    const result = await checkConnection(env.app, creds({ tenantId: '99999999-9999-4999-8999-999999999999' }));
+    const result = await checkConnection(env.core, creds({ tenantId: '99999999-9999-4999-8999-999999999999' }));
     assert.equal(result.ok, false);
     assert.deepEqual(
       result.steps.map((s) => [s.name, s.ok]),
@@ -66,7 +66,7 @@ describe('checkConnection', () => {
   });
 
   test('an app that is not in the tenant: AADSTS700016', async () => {
-    const result = await checkConnection(env.app, creds({ tenantId: TENANTS.acme }));
+    const result = await checkConnection(env.core, creds({ tenantId: TENANTS.acme }));
     assert.equal(result.ok, false);
     assert.equal(result.steps[1]?.ok, false);
     assert.equal(result.error?.code, 'AADSTS700016');
@@ -76,7 +76,7 @@ describe('checkConnection', () => {
   test('malformed values are explained without asking Microsoft', async () => {
     const before = env.fe.authorizeRequests.length + env.fe.tokenRequests.length;
     for (const bad of [creds({ tenantId: 'contoso.onmicrosoft.com' }), creds({ clientId: '' }), creds({ clientSecret: '' })]) {
-      const result = await checkConnection(env.app, bad);
+      const result = await checkConnection(env.core, bad);
       assert.equal(result.ok, false);
       assert.equal(result.error?.code, 'INVALID_SETTINGS');
     }
@@ -86,7 +86,7 @@ describe('checkConnection', () => {
   test('Microsoft unreachable: IDP_UNAVAILABLE', async () => {
     env.fe.setDown(true);
     try {
-      const result = await checkConnection(env.app, creds({ tenantId: TENANTS.globex }));
+      const result = await checkConnection(env.core, creds({ tenantId: TENANTS.globex }));
       assert.equal(result.ok, false);
       assert.equal(result.error?.code, 'IDP_UNAVAILABLE');
     } finally {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { last, PORTAL_APP, startEnv, USERS, HOSTS, type Env } from './support.ts';
-import { generateCertificate } from '../../../src/auth/entra/certificate.ts';
+import { generateCertificate } from '../../../src/util/certificate.ts';
 import { checkCredentialExpiry } from '../../../src/auth/entra/expiry.ts';
 import { startGateway } from '../../support/gateway.ts';
 
@@ -62,7 +62,7 @@ describe('portal app certificate from the config', () => {
         .map((r) => r.clientAuth),
       ['private_key_jwt', 'client_secret_post'],
     );
-    const fallbacks = await env.app.gateway.metrics.registry.getSingleMetricAsString('regentra_entra_credential_fallbacks_total');
+    const fallbacks = await env.core.metrics.registry.getSingleMetricAsString('regentra_entra_credential_fallbacks_total');
     assert.match(fallbacks, /regentra_entra_credential_fallbacks_total\{refused="certificate",code="AADSTS700027"\} 1/);
   });
 
@@ -82,15 +82,15 @@ describe('portal app certificate from the config', () => {
 
   test('20 days left: one warning (threshold 30), however often the check runs (a store consumeOnce key, as every replica shares); the gauge holds the last expiry', async () => {
     {
-      await checkCredentialExpiry(env.app);
-      await checkCredentialExpiry(env.app);
+      await checkCredentialExpiry(env.core);
+      await checkCredentialExpiry(env.core);
       const events = await env.gw.store.listAudit({ type: 'sso.credential.expiry', limit: 10 });
       assert.equal(events.length, 1, 'once, however often and wherever it runs');
       const details = events[0]?.details as { app: string; credential: string; id: string; threshold: number; daysLeft: number };
       assert.deepEqual([details.app, details.credential, details.id, details.threshold], ['portal', 'certificate', cert.thumbprint, 30]);
       assert.ok(details.daysLeft === 20 || details.daysLeft === 19);
       assert.ok(lines.some((l) => l.level === 'warn' && /The certificate [0-9A-F]{40} of Regentra's portal app expires in (19|20) days/.test(l.msg)));
-      const gauge = await env.app.gateway.metrics.registry.getSingleMetricAsString('regentra_entra_credential_expiry_timestamp_seconds');
+      const gauge = await env.core.metrics.registry.getSingleMetricAsString('regentra_entra_credential_expiry_timestamp_seconds');
       // the secret outlives the certificate: sign-in stops when the secret expires
       const secretExpiry = Date.parse(`${new Date(Date.now() + 300 * DAY).toISOString().slice(0, 10)}T23:59:59Z`) / 1000;
       assert.match(gauge, new RegExp(`regentra_entra_credential_expiry_timestamp_seconds\\{app="portal"\\} ${secretExpiry}`));
@@ -119,7 +119,7 @@ describe('the expiry thresholds over time', () => {
       const seen: number[] = [];
       for (const daysLater of [0, 12, 13, 28, 33, 36, 38, 39, 39.5, 41, 45]) {
         clock = cert.notBefore + daysLater * DAY;
-        await checkCredentialExpiry(gw.app);
+        await checkCredentialExpiry(gw.core);
       }
       for (const e of await gw.store.listAudit({ type: 'sso.credential.expiry', limit: 20 })) seen.push((e.details as { threshold: number }).threshold);
       assert.deepEqual(

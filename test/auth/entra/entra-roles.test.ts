@@ -111,7 +111,7 @@ describe('roles from Entra', () => {
     assert.ok(echo);
     assert.equal(echo.headers['x-regentra-roles'], 'Tickets.Approve Tickets.Read');
     assert.ok(!JSON.stringify(echo.headers).includes('Global.Admin'), 'the client cannot send roles');
-    const id = await verifyIdentity(echo.headers, { keys: JSON.parse(env.app.gateway.jwks.body), audience: 'portal', issuer: 'https://gateway.test' });
+    const id = await verifyIdentity(echo.headers, { keys: JSON.parse(env.core.jwks.body), audience: 'portal', issuer: 'https://gateway.test' });
     assert.deepEqual(id.roles, ['Tickets.Approve', 'Tickets.Read']);
     // a person without app roles: no header, no claim
     const plain = env.browser();

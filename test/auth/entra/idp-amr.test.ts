@@ -29,7 +29,7 @@ describe('Microsoft’s amr is kept apart from the gateway’s', () => {
   async function identityAt(upstream: Upstream, audience: string) {
     const echo = upstream.received.at(-1);
     assert.ok(echo);
-    const who = await verifyIdentity(echo.headers, { keys: JSON.parse(env.app.gateway.jwks.body), audience, issuer: 'https://gateway.test' });
+    const who = await verifyIdentity(echo.headers, { keys: JSON.parse(env.core.jwks.body), audience, issuer: 'https://gateway.test' });
     return { header: echo.headers['x-regentra-auth-method'], who, jwt: decodeJwt(String(echo.headers['x-regentra-identity'])) };
   }
 

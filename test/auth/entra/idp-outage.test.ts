@@ -112,7 +112,7 @@ describe('IdP outages', () => {
   });
 
   test('IdP failures are counted', async () => {
-    const text = await env.app.gateway.metrics.registry.getSingleMetricAsString('regentra_idp_errors_total');
+    const text = await env.core.metrics.registry.getSingleMetricAsString('regentra_idp_errors_total');
     assert.match(text, /operation="discovery"\} [1-9]/);
     assert.match(text, /operation="token"\} [1-9]/);
   });

@@ -34,7 +34,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
   test('a wrong secret answered with 401 and a WWW-Authenticate challenge is still "wrong secret", with Microsoft’s ids', async () => {
     env.fe.challengeInvalidClient(true);
     try {
-      const result = await checkConnection(env.app, creds({ clientSecret: 'the-secret-id-not-the-value' }));
+      const result = await checkConnection(env.core, creds({ clientSecret: 'the-secret-id-not-the-value' }));
       assert.equal(result.ok, false);
       assert.equal(result.error?.code, 'AADSTS7000215');
       assert.match(result.error?.message ?? '', /client secret is not valid/);
@@ -45,7 +45,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
       assert.ok(!JSON.stringify(result).includes('the-secret-id-not-the-value'));
 
       // the same at sign-in: the code redemption is refused the same way
-      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.app, 'the-secret-id-not-the-value') });
+      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.core, 'the-secret-id-not-the-value') });
       const browser = env.browser();
       const page = await browser.open(await browser.atMicrosoft(await browser.start(HOSTS.staff), USERS.ada.oid));
       assertErrorPage(page, 400, /AADSTS7000215/);
@@ -57,7 +57,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
       assert.ok(!JSON.stringify(failure).includes('the-secret-id-not-the-value'));
     } finally {
       env.fe.challengeInvalidClient(false);
-      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.app, STAFF_APP.clientSecret) });
+      await env.setStaff({ clientSecretEnc: sealStaffSecret(env.core, STAFF_APP.clientSecret) });
     }
   });
 
@@ -65,7 +65,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
     env.fe.challengeInvalidClient(true);
     env.fe.refuseNext('token', 'secretExpired');
     try {
-      const result = await checkConnection(env.app, creds());
+      const result = await checkConnection(env.core, creds());
       assert.equal(result.error?.code, 'AADSTS7000222');
       assert.match(result.error?.message ?? '', /client secret has expired/);
       assert.match(result.error?.hint ?? '', /Create a new client secret/);
@@ -78,7 +78,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
   test('the portal app without a service principal in the tenant: AADSTS7000229, explained', async () => {
     env.fe.revokeConsent(TENANTS.acme, PORTAL_APP.clientId);
     try {
-      const result = await checkConnection(env.app, { tenantId: TENANTS.acme, clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret });
+      const result = await checkConnection(env.core, { tenantId: TENANTS.acme, clientId: PORTAL_APP.clientId, clientSecret: PORTAL_APP.clientSecret });
       assert.equal(result.error?.code, 'AADSTS7000229');
       assert.match(result.error?.message ?? '', /no service principal/);
       assert.match(result.error?.hint ?? '', /admin consent link/);
@@ -89,7 +89,7 @@ describe('Microsoft errors, as Microsoft sends them', () => {
 
   test('a disabled app (7000112) at the token endpoint', async () => {
     env.fe.refuseNext('token', 'appDisabled');
-    const result = await checkConnection(env.app, creds());
+    const result = await checkConnection(env.core, creds());
     assert.equal(result.error?.code, 'AADSTS7000112');
     assert.match(result.error?.message ?? '', /disabled in this tenant/);
     assert.match(result.error?.hint ?? '', /Enabled for users to sign in/);

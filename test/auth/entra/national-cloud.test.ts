@@ -3,12 +3,13 @@
 // Graph's scopes with AADSTS500011 as such a cloud does), sign-in, Test Connection and the
 // consent confirmation all ask for that cloud's Graph; config validation refuses a pair
 // of authority and Graph that is no Microsoft cloud.
+import { createEntraClient } from '../../../src/auth/entra/client.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeEntra, type FakeEntra } from '../../../dev/fake-entra/index.ts';
 import { baseRawConfig, startGateway, HOSTS, TENANTS, type TestGateway } from '../../support/gateway.ts';
 import { adminConsentUrl, checkConnection, confirmAdminConsent, sealStaffSecret } from '../../../src/auth/entra/index.ts';
-import { signInScopes, graphDefaultScope } from '../../../src/auth/entra/cloud.ts';
+import { signInScopes, graphDefaultScope } from '../../../src/config/entra-cloud.ts';
 import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY } from '../../../src/auth/policy.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { loadConfigObject } from '../../../src/config/load.ts';
@@ -40,12 +41,12 @@ describe('a national cloud', () => {
       ...DEFAULT_STAFF_SSO,
       tenantId: TENANTS.staff,
       clientId: STAFF_APP.clientId,
-      clientSecretEnc: sealStaffSecret(gw.app, STAFF_APP.clientSecret),
+      clientSecretEnc: sealStaffSecret(gw.core, STAFF_APP.clientSecret),
       secretSetAt: Date.now(),
       enabled: true,
       autoProvision: true,
     });
-    gw.app.gateway.policy.invalidate();
+    gw.core.policy.invalidate();
   });
   after(async () => {
     await gw.close();
@@ -72,7 +73,7 @@ describe('a national cloud', () => {
   });
 
   test('sign-in asks for this cloud’s User.Read and reads Graph there', async () => {
-    assert.equal(signInScopes(gw.app.gateway.config), `openid profile email ${fe.graphUrl}/User.Read`);
+    assert.equal(signInScopes(gw.core.config), `openid profile email ${fe.graphUrl}/User.Read`);
     const browser = new Browser(gw, fe);
     const authorize = await browser.start(HOSTS.staff);
     assert.equal(authorize.searchParams.get('scope'), `openid profile email ${fe.graphUrl}/User.Read`);
@@ -84,22 +85,22 @@ describe('a national cloud', () => {
   });
 
   test('Test Connection and the consent confirmation ask for this cloud’s .default', async () => {
-    const result = await checkConnection(gw.app, { tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret });
+    const result = await checkConnection(gw.core, { tenantId: TENANTS.staff, clientId: STAFF_APP.clientId, clientSecret: STAFF_APP.clientSecret });
     assert.equal(result.ok, true, JSON.stringify(result.error));
     assert.equal(fe.tokenRequests.at(-1)?.params.scope, `${fe.graphUrl}/.default`);
-    const consent = await confirmAdminConsent(gw.app.gateway, TENANTS.acme, PORTAL_APP);
+    const consent = await confirmAdminConsent(gw.core.entra, TENANTS.acme, PORTAL_APP);
     assert.equal(consent.confirmed, true);
     assert.equal(fe.tokenRequests.at(-1)?.params.scope, `${fe.graphUrl}/.default`);
-    assert.equal(graphDefaultScope(gw.app.gateway.config), `${fe.graphUrl}/.default`);
+    assert.equal(graphDefaultScope(gw.core.config), `${fe.graphUrl}/.default`);
     // and so does the admin consent link the client's administrator opens
-    const link = new URL(adminConsentUrl(gw.app.gateway.config, PORTAL_APP.clientId, TENANTS.acme, 'state'));
+    const link = new URL(adminConsentUrl(gw.core.config, PORTAL_APP.clientId, TENANTS.acme, 'state'));
     assert.equal(link.searchParams.get('scope'), `${fe.graphUrl}/.default`);
   });
 
   test('a gateway set up for the global Graph against this cloud: AADSTS500011 with the fix', async () => {
-    const config = { ...gw.app.gateway.config, entra: { ...gw.app.gateway.config.entra, graphResource: 'https://graph.microsoft.com' } } as Config;
+    const config = { ...gw.core.config, entra: { ...gw.core.config.entra, graphResource: 'https://graph.microsoft.com' } } as Config;
     const result = await checkConnection(
-      { ...gw.app, gateway: { ...gw.app.gateway, config } },
+      { ...gw.core, config, entra: createEntraClient({ config, fetch: gw.core.fetch, metrics: gw.core.metrics }) },
       {
         tenantId: TENANTS.staff,
         clientId: STAFF_APP.clientId,

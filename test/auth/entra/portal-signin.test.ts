@@ -32,7 +32,7 @@ describe('portal sign-in with Microsoft', () => {
 
     const echo = env.gw.portalUpstream.received.at(-1);
     assert.ok(echo);
-    const identity = await verifyIdentity(echo.headers, { keys: JSON.parse(env.app.gateway.jwks.body), audience: 'portal', issuer: 'https://gateway.test' });
+    const identity = await verifyIdentity(echo.headers, { keys: JSON.parse(env.core.jwks.body), audience: 'portal', issuer: 'https://gateway.test' });
     assert.equal(identity.sub, user.id);
     assert.equal(identity.realm, 'portal:acme');
     assert.equal(identity.client, 'acme');
@@ -69,14 +69,14 @@ describe('portal sign-in with Microsoft', () => {
     const authorize = await browser.start(HOSTS.acme);
     const callback = await browser.atMicrosoft(authorize, USERS.alice.oid);
     await env.gw.store.putSetting(portalAuthKey('acme'), { ...DEFAULT_PORTAL_AUTH, tenantId: TENANTS.acme, ssoEnabled: false });
-    env.app.gateway.policy.invalidate();
+    env.core.policy.invalidate();
     try {
       const page = await browser.open(callback);
       assert.equal(page.status, 403);
       assert.match(page.body, /not turned on/);
     } finally {
       await env.gw.store.putSetting(portalAuthKey('acme'), { ...DEFAULT_PORTAL_AUTH, tenantId: TENANTS.acme, ssoEnabled: true });
-      env.app.gateway.policy.invalidate();
+      env.core.policy.invalidate();
     }
   });
 });

@@ -49,9 +49,9 @@ describe('SSO-only for staff', () => {
   }
 
   test('the policy says SSO only', async () => {
-    const staff = env.app.gateway.sites.lookup(HOSTS.staff);
+    const staff = env.core.sites.lookup(HOSTS.staff);
     assert.ok(staff);
-    assert.deepEqual(await env.app.gateway.policy.forSite(staff), { sso: true, password: false });
+    assert.deepEqual(await env.core.policy.forSite(staff), { sso: true, password: false });
   });
 
   test('the sign-in page offers only Microsoft, and a posted password is refused by the server', async () => {
@@ -72,10 +72,10 @@ describe('SSO-only for staff', () => {
     const out = io();
     assert.equal(await runSsoCommand(['disable-sso-only'], { config: env.gw.config, store: env.gw.store, io: out }), 0);
     assert.match(out.out(), /SSO-only is now off/);
-    env.app.gateway.policy.invalidate();
-    const staff = env.app.gateway.sites.lookup(HOSTS.staff);
+    env.core.policy.invalidate();
+    const staff = env.core.sites.lookup(HOSTS.staff);
     assert.ok(staff);
-    assert.deepEqual(await env.app.gateway.policy.forSite(staff), { sso: true, password: true });
+    assert.deepEqual(await env.core.policy.forSite(staff), { sso: true, password: true });
     const { page } = await postPassword(env.browser());
     assert.equal(page.status, 303, 'the password step is accepted (the TOTP step follows)');
     const audit = (await env.gw.store.listAudit({ type: 'settings.change' }))[0];

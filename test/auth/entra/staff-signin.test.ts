@@ -52,7 +52,7 @@ describe('staff sign-in with Microsoft', () => {
     assert.equal(echo.url, '/reports?q=1');
     assert.equal(echo.headers['x-regentra-email'], 'ada@staff.test');
     assert.match(String(echo.headers['x-regentra-auth-method']), /^sso\b/);
-    const identity = await verifyIdentity(echo.headers, { keys: JSON.parse(env.app.gateway.jwks.body), audience: 'staff', issuer: 'https://gateway.test' });
+    const identity = await verifyIdentity(echo.headers, { keys: JSON.parse(env.core.jwks.body), audience: 'staff', issuer: 'https://gateway.test' });
     assert.equal(identity.sub, existing.id);
     assert.equal(identity.role, 'admin');
     assert.deepEqual(identity.amr.slice(0, 1), ['sso']);
@@ -70,7 +70,7 @@ describe('staff sign-in with Microsoft', () => {
     const audit = await env.gw.store.listAudit({ realm: 'staff', type: 'signin' });
     assert.equal(audit[0]?.details.method, 'sso');
     assert.equal(audit[0]?.userId, existing.id);
-    const metrics = await env.app.gateway.metrics.registry.getSingleMetricAsString('regentra_signins_total');
+    const metrics = await env.core.metrics.registry.getSingleMetricAsString('regentra_signins_total');
     assert.match(metrics, /method="sso",outcome="success"\} 1/);
     // nothing the IdP sent (code, tokens) is echoed back to the browser
     const code = env.fe.tokenRequests.at(-1)?.params.code ?? '';

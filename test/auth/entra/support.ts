@@ -4,6 +4,7 @@
  * seeded in the store; and a small cookie-keeping "browser" that drives the real
  * redirects (gateway → stand-in → gateway) over HTTP.
  */
+import type { Core } from '../../../src/core.ts';
 import assert from 'node:assert/strict';
 import type { Dispatcher } from 'undici';
 import type { FastifyBaseLogger } from 'fastify';
@@ -97,6 +98,8 @@ export interface Env {
   readonly fe: FakeEntra;
   readonly gw: TestGateway;
   readonly app: GatewayApp;
+  /** what the gateway's services were built from (buildGateway) */
+  readonly core: Core;
   browser(): Browser;
   setStaff(patch: Partial<StaffSsoSettings>): Promise<void>;
   close(): Promise<void>;
@@ -134,13 +137,13 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   const setStaff = async (patch: Partial<StaffSsoSettings>) => {
     const current = (await store.getSetting<StaffSsoSettings>(STAFF_SSO_KEY))?.value ?? DEFAULT_STAFF_SSO;
     await store.putSetting(STAFF_SSO_KEY, { ...current, ...patch });
-    app.gateway.policy.invalidate();
+    gw.core.policy.invalidate();
   };
   if (opts.staff !== null) {
     await setStaff({
       tenantId: TENANTS.staff,
       clientId: STAFF_APP.clientId,
-      clientSecretEnc: sealStaffSecret(app, STAFF_APP.clientSecret),
+      clientSecretEnc: sealStaffSecret(gw.core, STAFF_APP.clientSecret),
       secretSetAt: Date.now(),
       enabled: true,
       ...(opts.staff ?? {}),
@@ -153,6 +156,7 @@ export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
     fe,
     gw,
     app,
+    core: gw.core,
     setStaff,
     browser: () => new Browser(gw, fe),
     async close() {

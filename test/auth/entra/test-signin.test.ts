@@ -1,6 +1,7 @@
 // Test Connection, step 2: the real round trip with values that are not saved yet. The
 // form's values (secret included) travel in the encrypted flow cookie, never in a URL;
 // the callback creates no session: it stores the outcome for takeTestResult.
+import type { Core } from '../../../src/core.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,9 +13,9 @@ const START = '/.auth/admin/__entra-test/start';
 const RESULT = '/.auth/admin/__entra-test/result';
 
 /** stand-ins for the admin settings page: start the round trip, read the result */
-function testRoutes(app: GatewayApp): void {
-  app.post(START, (request: FastifyRequest, reply: FastifyReply) => beginTestSignIn(app, request, reply, request.body as EntraAppCredentials, RESULT));
-  app.get(RESULT, (request: FastifyRequest) => ({ result: takeTestResult(app, request) }));
+function testRoutes(app: GatewayApp, core: Core): void {
+  app.post(START, (request: FastifyRequest, reply: FastifyReply) => beginTestSignIn(core, request, reply, request.body as EntraAppCredentials, RESULT));
+  app.get(RESULT, (request: FastifyRequest) => ({ result: takeTestResult(core, request) }));
 }
 
 describe('test sign-in round trip', () => {
@@ -52,7 +53,7 @@ describe('test sign-in round trip', () => {
 
     const r = await result(browser);
     assert.equal(r?.ok, true);
-    assert.equal(r?.fingerprint, settingsFingerprint(env.app, good));
+    assert.equal(r?.fingerprint, settingsFingerprint(env.core, good));
     assert.deepEqual(r?.claims, { name: 'Ada Lovelace', email: 'ada@staff.test', tid: TENANTS.staff, oid: USERS.ada.oid });
     assert.equal(r?.error, null);
     assert.equal(await result(browser), null, 'read once');
@@ -70,7 +71,7 @@ describe('test sign-in round trip', () => {
     assert.equal(back.status, 303);
     const r = await result(browser);
     assert.equal(r?.ok, false);
-    assert.equal(r?.fingerprint, settingsFingerprint(env.app, wrong));
+    assert.equal(r?.fingerprint, settingsFingerprint(env.core, wrong));
     assert.equal((r?.error as { code: string }).code, 'AADSTS7000215');
   });
 
@@ -92,19 +93,19 @@ describe('test sign-in round trip', () => {
   });
 
   test('settingsFingerprint changes with each value and is keyed', async () => {
-    const f = settingsFingerprint(env.app, good);
-    assert.equal(f, settingsFingerprint(env.app, { ...good, tenantId: good.tenantId.toUpperCase() }));
+    const f = settingsFingerprint(env.core, good);
+    assert.equal(f, settingsFingerprint(env.core, { ...good, tenantId: good.tenantId.toUpperCase() }));
     for (const changed of [
       { ...good, tenantId: TENANTS.acme },
       { ...good, clientId: 'other' },
       { ...good, clientSecret: 'other' },
     ]) {
-      assert.notEqual(settingsFingerprint(env.app, changed), f);
+      assert.notEqual(settingsFingerprint(env.core, changed), f);
     }
     assert.ok(!f.includes(STAFF_APP.clientSecret));
     const other = await startEnv({ staff: null, acme: null });
     try {
-      assert.notEqual(settingsFingerprint(other.app, good), f, 'another key, another fingerprint');
+      assert.notEqual(settingsFingerprint(other.core, good), f, 'another key, another fingerprint');
     } finally {
       await other.close();
     }

@@ -37,15 +37,12 @@ describe('URLs and secrets', () => {
   });
 
   test('the staff secret is sealed, opens back, and does not open when tampered or moved', () => {
-    const sealed = sealStaffSecret(env.app, STAFF_APP.clientSecret);
+    const sealed = sealStaffSecret(env.core, STAFF_APP.clientSecret);
     assert.ok(!sealed.includes(STAFF_APP.clientSecret));
-    assert.equal(readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: sealed }), STAFF_APP.clientSecret);
-    assert.equal(readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: `${sealed.slice(0, -2)}AA` }), null);
-    assert.equal(
-      readStaffSecret(env.app, { ...DEFAULT_STAFF_SSO, clientSecretEnc: env.app.gateway.secretBox.seal(STAFF_APP.clientSecret, 'totp:staff:x') }),
-      null,
-    );
-    assert.equal(readStaffSecret(env.app, DEFAULT_STAFF_SSO), null);
+    assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: sealed }), STAFF_APP.clientSecret);
+    assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: `${sealed.slice(0, -2)}AA` }), null);
+    assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: env.core.secretBox.seal(STAFF_APP.clientSecret, 'totp:staff:x') }), null);
+    assert.equal(readStaffSecret(env.core, DEFAULT_STAFF_SSO), null);
   });
 
   test('a staff secret that does not open: SSO is refused as misconfigured, never tried without it', async () => {

@@ -98,7 +98,7 @@ export async function createUser(
   host: string,
   overrides: { email?: string; password?: string; name?: string; role?: 'admin' | 'member' } = {},
 ): Promise<User> {
-  const site = gw.app.gateway.sites.lookup(host);
+  const site = gw.core.sites.lookup(host);
   assert.ok(site, `a site for ${host}`);
   return createLocalUser(gw.store, {
     realm: site.realm,
@@ -118,7 +118,7 @@ export async function createEnrolledUser(
   overrides: Parameters<typeof createUser>[2] = {},
 ): Promise<{ user: User; secret: string; recoveryCodes: string[] }> {
   const user = await createUser(gw, host, overrides);
-  const { secret, recoveryCodes } = await enrolTotp(gw.store, gw.app.gateway.secretBox, user, { actor: 'test' });
+  const { secret, recoveryCodes } = await enrolTotp(gw.store, gw.core.secretBox, user, { actor: 'test' });
   return { user, secret, recoveryCodes };
 }
 

@@ -19,7 +19,7 @@ test('a disabled user is signed out on the next request and cannot sign in again
   assert.equal((await browser.get('/tickets')).status, 200);
 
   await setStatus(gw.store, user, 'disabled', { actor: 'test', now: clock.now });
-  gw.app.gateway.revocation.forget(user.realm, user.id);
+  gw.core.revocation.forget(user.realm, user.id);
   const after = await browser.get('/tickets');
   assert.equal(after.status, 302);
   assert.match(after.location ?? '', /^\/\.auth\/login\?rd=/);
@@ -50,7 +50,7 @@ test('sign out everywhere ends every session of the user, on another replica wit
 
   clock.advance(1_000);
   await signOutEverywhere(gw.store, user, { actor: 'test', now: clock.now });
-  gw.app.gateway.revocation.forget(user.realm, user.id);
+  gw.core.revocation.forget(user.realm, user.id);
   assert.equal((await laptop.get('/x')).status, 302, 'this replica: at once');
   assert.equal((await bystander.get('/x')).status, 200, 'other users keep their sessions');
 

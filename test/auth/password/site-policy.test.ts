@@ -53,7 +53,7 @@ test('SSO on: the Microsoft button and the password form; SSO-only: the button a
 
   // the client switches to SSO-only while this page is open
   await gw.store.putSetting(portalAuthKey('acme'), { ...settings, passwordAllowed: false });
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   const refused = await browser.post('/.auth/login', { csrf: csrfOf(both.body), email: user.email, password: PASSWORD });
   assert.equal(refused.status, 403);
   assert.match(refused.body, /Password sign-in is turned off/);
@@ -73,7 +73,7 @@ test('staff SSO enabled shows the button; SSO-only hides the password form', asy
     enabled: true,
     tenantId: TENANTS.staff,
     clientId: 'staff-app',
-    clientSecretEnc: gw.app.gateway.secretBox.seal('s3cret', 'sso.staff'),
+    clientSecretEnc: gw.core.secretBox.seal('s3cret', 'sso.staff'),
     ssoOnly: false,
   };
   await gw.store.putSetting(STAFF_SSO_KEY, sso);
@@ -81,7 +81,7 @@ test('staff SSO enabled shows the button; SSO-only hides the password form', asy
   assert.match(both.body, /Sign in with Microsoft/);
   assert.match(both.body, /name="password"/);
   await gw.store.putSetting(STAFF_SSO_KEY, { ...sso, ssoOnly: true });
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   const only = await new Client(gw, HOSTS.staff).get('/.auth/login');
   assert.match(only.body, /Sign in with Microsoft/);
   assert.doesNotMatch(only.body, /name="password"/);

@@ -33,7 +33,7 @@ test('a store outage during sign-in answers 503 STORE_UNAVAILABLE', async (t) =>
   assert.ok(![...browser.cookies.keys()].includes(gw.cookieName), 'no session');
 
   down.settings = true;
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   const page = await new Client(gw, HOSTS.acme).get('/.auth/login');
   assert.equal(page.status, 503);
   assert.match(page.body, /Sign-in is temporarily unavailable/);
@@ -44,6 +44,6 @@ test('a store outage during sign-in answers 503 STORE_UNAVAILABLE', async (t) =>
 
   down.users = false;
   down.settings = false;
-  gw.app.gateway.policy.invalidate();
+  gw.core.policy.invalidate();
   assert.equal((await submitPassword(new Client(gw, HOSTS.acme), user.email, PASSWORD)).status, 303, 'back to normal');
 });

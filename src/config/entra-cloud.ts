@@ -12,7 +12,7 @@
  * (learn.microsoft.com/graph/deployments); config validation (src/config/load.ts)
  * refuses any other pair unless `entra.allowInsecure` (a local stand-in) is set.
  */
-import type { Config } from '../../config/schema.ts';
+import type { Config } from './schema.ts';
 
 export interface MicrosoftCloud {
   readonly name: string;

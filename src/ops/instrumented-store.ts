@@ -5,8 +5,8 @@
  * through unchanged. The operation label is the method name, from a fixed
  * list that the type checker keeps complete, so label values stay bounded.
  */
-import type { Metrics } from '../ops/metrics.ts';
-import { StoreError, type Store } from './types.ts';
+import type { Metrics } from './metrics.ts';
+import { StoreError, type Store } from '../store/types.ts';
 
 /** the methods of Store */
 type StoreOperation = { [K in keyof Store]: Store[K] extends (...args: never[]) => unknown ? K : never }[keyof Store];

@@ -1,8 +1,11 @@
 /**
- * What every part of the gateway shares, decorated on the Fastify instance as
- * `app.gateway` (built once per config by buildApp).
+ * The gateway's core: the infrastructure buildApp builds once per configuration, from
+ * which every service and route plugin takes what it needs. It is handed down as an
+ * explicit, typed dependency (plugin options and function parameters), never looked up
+ * on the Fastify instance: the import map shows who uses what, and a function's
+ * signature says what it touches.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config/schema.ts';
 import type { SiteTable } from './routing/sites.ts';
 import type { Store } from './store/types.ts';
@@ -13,17 +16,14 @@ import type { Auditor } from './ops/audit.ts';
 import type { PolicyService } from './auth/policy.ts';
 import type { RevocationCheck } from './session/revocation.ts';
 import type { SecretBox } from './store/secretbox.ts';
-import type { SessionData } from './session/types.ts';
 import type { SessionRegistry } from './session/registry.ts';
+import type { SessionManager } from './session/plugin.ts';
+import type { EntraClient } from './auth/entra/client.ts';
 
-export interface GatewayHooks {
-  /** where to send the browser after sign-out (Entra end-session), or null */
-  endSessionUrl: ((request: FastifyRequest, session: SessionData) => Promise<string | null>) | null;
-}
-
-export interface GatewayContext {
+export interface Core {
   readonly config: Config;
   readonly store: Store;
+  /** the clock (epoch ms); tests inject one */
   readonly now: () => number;
   readonly sites: SiteTable;
   readonly metrics: Metrics;
@@ -35,14 +35,12 @@ export interface GatewayContext {
   /** the record of signed-in sessions (account page) */
   readonly sessionRegistry: SessionRegistry;
   readonly secretBox: SecretBox;
+  /** cookie sessions and sign-in flow state (src/session/plugin.ts) */
+  readonly sessions: SessionManager;
+  /** the app's logger (a request's own is request.log) */
+  readonly log: FastifyBaseLogger;
   /** HTTP client for Entra and Graph */
   readonly fetch: typeof fetch;
-  /** set by sign-in strategies at registration */
-  readonly hooks: GatewayHooks;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    gateway: GatewayContext;
-  }
+  /** Microsoft Entra ID: discovery, code redemption, client credentials, Graph (one per configuration) */
+  readonly entra: EntraClient;
 }

@@ -11,7 +11,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import * as der from './der.ts';
-import { CodedError } from '../../errors.ts';
+import { CodedError } from '../errors.ts';
 
 export const MIN_RSA_BITS = 2048;
 export const DEFAULT_CERT_DAYS = 365;
