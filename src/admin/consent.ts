@@ -19,10 +19,11 @@
  * happened, and — since a link answers once — to ask the support team that sent the
  * link for a new one when they need to answer again.
  */
+import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import { portalAppCredentials } from '../auth/entra/portal-credentials.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_PORTAL_AUTH, portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
+import { portalAuthKey, type ConsentStatus, type PortalAuthSettings } from '../auth/policy.ts';
 import { PATHS } from '../routing/reserved.ts';
 import { portalRealm } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
@@ -86,7 +87,7 @@ export function consentRoutes(app: FastifyInstance, core: Core): void {
   async function record(client: PortalClientConfig, expectTenant: string, consent: ConsentStatus, keepGrant = false): Promise<boolean | 'kept'> {
     const key = portalAuthKey(client.id);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const current = await loadSetting(core, key, DEFAULT_PORTAL_AUTH);
+      const current = await loadSetting(core, SETTINGS.portalAuth, key);
       if (current.value.tenantId !== expectTenant) return false;
       if (keepGrant && current.value.consent.status === 'granted' && current.value.consent.tenantId === expectTenant) return 'kept';
       const next: PortalAuthSettings = { ...current.value, consent };
@@ -240,7 +241,7 @@ ${microsoftIdsHtml(microsoft)}`,
           );
     }
     const client = findClient(core, check.state.clientId);
-    const settings = client ? (await loadSetting(core, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH)).value : null;
+    const settings = client ? (await loadSetting(core, SETTINGS.portalAuth, portalAuthKey(client.id))).value : null;
     if (!client || !settings || settings.tenantId !== check.state.tenantId) {
       await audit(request, client?.id ?? null, 'failure', { reason: 'link no longer matches the configured tenant' });
       return page(

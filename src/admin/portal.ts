@@ -6,6 +6,7 @@
  * Refused: an invalid tenant ID; enabling SSO without a tenant or without Regentra's
  * multi-tenant app (sites.portal.entra). A new tenant resets the consent status.
  */
+import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_PORTAL_AUTH, portalAuthKey, type PortalAuthSettings, type PortalProvisioning } from '../auth/policy.ts';
@@ -14,7 +15,7 @@ import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import type { PortalClientConfig } from '../config/schema.ts';
 import { actorOf, csrfToken, csrfValid, replyCsrf } from './access.ts';
-import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting } from './settings.ts';
+import { auditSettingsChange, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting } from './settings.ts';
 import { checkbox, formBody, parseTenantId, textField } from './forms.ts';
 import { adminConsentUrl, registeredRedirectUris } from '../auth/entra/index.ts';
 import { signConsentState } from './consent-state.ts';
@@ -49,7 +50,7 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
     status: number,
     x: { notice?: Notice | null; form?: PortalForm; tenantError?: string | null } = {},
   ): Promise<FastifyReply> {
-    const { value: settings, version } = await loadSetting(core, portalAuthKey(client.id), DEFAULT_PORTAL_AUTH);
+    const { value: settings, version } = await loadSetting(core, SETTINGS.portalAuth, portalAuthKey(client.id));
     const view: PortalView = {
       csrf: csrfToken(core, request),
       version,
@@ -106,7 +107,7 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
     if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
     const actor = actorOf(request);
     const key = portalAuthKey(client.id);
-    const current = await loadSetting(core, key, DEFAULT_PORTAL_AUTH);
+    const current = await loadSetting(core, SETTINGS.portalAuth, key);
     const version = formVersion(body);
     const { form, provisioning } = parseForm(body, current.value.provisioning);
     if (version === null || provisioning === null || body.action !== 'save')
@@ -117,12 +118,7 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
     const normalised: PortalForm = { ...form, tenantId: tenant.value };
     const why = refusal(normalised);
     if (why) {
-      await auditAdmin(core, request, actor, {
-        type: 'settings.change',
-        outcome: 'failure',
-        realm: portalRealm(client.id),
-        details: { setting: key, client: client.id, reason: why },
-      });
+      await auditSettingsChange(core, request, actor, { setting: key, outcome: 'failure', realm: portalRealm(client.id), client: client.id, reason: why });
       return render(request, reply, client, 409, { form, notice: { kind: 'error', text: why } });
     }
     const s = current.value;
@@ -144,12 +140,7 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
     const stamped: PortalAuthSettings = { ...next, updatedBy: actor.user.email, updatedAt: core.now() };
     if (!(await saveSetting(core, key, stamped, current.version)))
       return render(request, reply, client, 409, { notice: { kind: 'error', text: CONFLICT_TEXT } });
-    await auditAdmin(core, request, actor, {
-      type: 'settings.change',
-      outcome: 'success',
-      realm: portalRealm(client.id),
-      details: { setting: key, client: client.id, changes: diff },
-    });
+    await auditSettingsChange(core, request, actor, { setting: key, outcome: 'success', realm: portalRealm(client.id), client: client.id, changes: diff });
     return reply
       .code(303)
       .header('cache-control', 'no-store')

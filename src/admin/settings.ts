@@ -6,23 +6,19 @@
  * re-read within SETTINGS_CACHE_MS (and end the sessions a change ends within
  * session.revocationCheckSeconds).
  */
+import { settingsChangeEvent, type SettingsChange } from '../settings/audit.ts';
 import type { Core } from '../core.ts';
 import type { FastifyRequest } from 'fastify';
 import { StoreError } from '../store/types.ts';
+import { readWithDefaults, type DefaultedSpec, type Versioned } from '../settings/store.ts';
 import { putSignInSettings } from '../auth/policy.ts';
 import type { AdminActor } from './access.ts';
 
-export interface Versioned<T> {
-  readonly value: T;
-  /** 0 when the setting was never written */
-  readonly version: number;
-}
+export type { Versioned } from '../settings/store.ts';
 
 /** The stored setting merged over its defaults, read from the store (never from a cache). */
-export async function loadSetting<T extends object>(core: Core, key: string, fallback: T): Promise<Versioned<T>> {
-  const s = await core.store.getSetting<Partial<T>>(key);
-  if (!s) return { value: fallback, version: 0 };
-  return { value: { ...fallback, ...s.value }, version: s.version };
+export function loadSetting<T>(core: Core, spec: DefaultedSpec<T>, key: string): Promise<Versioned<T>> {
+  return readWithDefaults(core.store, spec, key);
 }
 
 /** Write at `expectedVersion`; false when someone else wrote first. */
@@ -47,13 +43,25 @@ export function formVersion(body: Record<string, unknown>): number | null {
   return Number(v);
 }
 
-/** `{ field: { from, to } }` for the listed fields whose values differ. */
-export function changes<T extends object>(before: T, after: T, fields: ReadonlyArray<keyof T & string>): Record<string, { from: unknown; to: unknown }> {
-  const out: Record<string, { from: unknown; to: unknown }> = {};
-  for (const f of fields) {
-    if (before[f] !== after[f]) out[f] = { from: before[f] ?? null, to: after[f] ?? null };
-  }
-  return out;
+export { fieldChanges as changes } from '../settings/audit.ts';
+
+/** Record a change (or a refused change) of a setting made on an admin page: one shape for all (src/settings/audit.ts). */
+export function auditSettingsChange(
+  core: Core,
+  request: FastifyRequest,
+  actor: AdminActor,
+  change: Omit<SettingsChange, 'at' | 'user' | 'via' | 'ip' | 'realm'> & { readonly realm?: string },
+): Promise<void> {
+  return core.auditor.record(
+    settingsChangeEvent({
+      ...change,
+      realm: change.realm ?? actor.session.realm,
+      at: core.now(),
+      user: { id: actor.user.id, email: actor.user.email },
+      via: 'admin',
+      ip: request.ip,
+    }),
+  );
 }
 
 /** Record an admin action (never a secret in `details`). */

@@ -13,14 +13,16 @@
  * Same rules as the rest of the page: CSRF, the version the form was rendered from,
  * audited (never a key), answered with a redirect (notice in `?cred=`).
  */
+import type { FieldChanges } from '../settings/audit.ts';
+import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffCertificate, type StaffSsoSettings } from '../auth/policy.ts';
+import { STAFF_SSO_KEY, type StaffCertificate, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import { actorOf, csrfValid, replyCsrf, type AdminActor } from './access.ts';
-import { auditAdmin, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
+import { auditAdmin, auditSettingsChange, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, textField } from './forms.ts';
 import { checkConnection, settingsFingerprint } from '../auth/entra/index.ts';
 import { certificateDer, generateCertificate } from '../util/certificate.ts';
@@ -106,16 +108,11 @@ export function credentialRoutes(
     current: Versioned<StaffSsoSettings>,
     next: StaffSsoSettings,
     action: string,
-    details: Record<string, unknown>,
+    changes: FieldChanges,
   ): Promise<boolean> {
     const stamped = { ...next, updatedBy: actor.user.email, updatedAt: now() };
     if (!(await saveSetting(core, STAFF_SSO_KEY, stamped, current.version))) return false;
-    await auditAdmin(core, request, actor, {
-      type: 'settings.change',
-      outcome: 'success',
-      realm: STAFF_REALM,
-      details: { setting: STAFF_SSO_KEY, action, ...details },
-    });
+    await auditSettingsChange(core, request, actor, { setting: STAFF_SSO_KEY, outcome: 'success', realm: STAFF_REALM, action, changes });
     await refresh();
     return true;
   }
@@ -133,7 +130,7 @@ export function credentialRoutes(
     const action = typeof body.action === 'string' ? body.action : '';
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
-    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     if (version !== current.version) return back(reply, 'conflict');
     const s = current.value;
     const certs = s.certificates ?? [];
@@ -238,7 +235,7 @@ export function credentialRoutes(
   app.get(`${ADMIN_PATHS.sso}/certificates/:file`, async (request, reply) => {
     const file = (request.params as { file?: string }).file ?? '';
     const m = /^([0-9A-F]{40})\.(cer|pem)$/.exec(file);
-    const { value } = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const { value } = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     const cert = m ? (value.certificates ?? []).find((c) => c.thumbprint === m[1]) : undefined;
     if (!m || !cert) return replyError(request, reply, 'NOT_FOUND');
     const name = `regentra-staff-sso-${cert.thumbprint.slice(0, 8).toLowerCase()}.${m[2]}`;

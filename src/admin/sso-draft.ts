@@ -5,46 +5,29 @@
  * the encryption key and bound to that key): when the test passes, "Save tested
  * values" saves exactly them, marked as tested. Drafts expire after 30 minutes.
  */
+import { putSetting, readSetting, SETTINGS } from '../settings/store.ts';
+import type { SsoTestDraft } from '../settings/types.ts';
 import type { Core } from '../core.ts';
 import type { StaffSsoSettings } from '../auth/policy.ts';
-import type { TestSignInResult, EntraAppCredentials } from '../auth/entra/index.ts';
+import type { EntraAppCredentials } from '../auth/entra/index.ts';
 import { fingerprintMatches, readStaffSecret, settingsFingerprint } from '../auth/entra/index.ts';
 import { certificateTested, openStaffCertificate } from '../auth/entra/staff-credentials.ts';
 
-export interface TestDraft {
-  readonly tenantId: string;
-  readonly clientId: string;
-  /** a secret typed on the form (sealed), or null: the saved secret was tested */
-  readonly secretEnc: string | null;
-  readonly fingerprint: string;
-  readonly startedAt: number;
-  readonly passedAt: number | null;
-  readonly claims: TestSignInResult['claims'];
-}
+/** what Test Connection tested (the stored shape: src/settings/types.ts) */
+export type TestDraft = SsoTestDraft;
 
 const DRAFT_TTL_MS = 30 * 60_000;
 const draftKey = (uid: string): string => `sso.staff.draft.${uid}`;
 
-function isDraft(v: unknown): v is TestDraft {
-  const d = v as Partial<TestDraft> | null;
-  return (
-    d !== null &&
-    typeof d === 'object' &&
-    typeof d.tenantId === 'string' &&
-    typeof d.clientId === 'string' &&
-    typeof d.fingerprint === 'string' &&
-    typeof d.startedAt === 'number'
-  );
-}
-
 export async function loadDraft(core: Core, uid: string): Promise<TestDraft | null> {
-  const s = await core.store.getSetting<unknown>(draftKey(uid));
-  if (!s || !isDraft(s.value)) return null;
-  return core.now() - s.value.startedAt < DRAFT_TTL_MS ? s.value : null;
+  // a draft that does not parse is no draft (the admin tests again), not an error page
+  const { value } = await readSetting(core.store, SETTINGS.ssoTestDraft, draftKey(uid)).catch(() => ({ value: null }));
+  if (!value) return null;
+  return core.now() - value.startedAt < DRAFT_TTL_MS ? value : null;
 }
 
 export async function putDraft(core: Core, uid: string, draft: TestDraft | null): Promise<void> {
-  await core.store.putSetting(draftKey(uid), draft);
+  await putSetting(core.store, SETTINGS.ssoTestDraft, draftKey(uid), draft);
 }
 
 export function sealDraftSecret(core: Core, uid: string, secret: string): string {

@@ -5,15 +5,16 @@
  * `source` = none | roles | groups and `values` (one per line); CSRF, the version the
  * form was rendered from, audited, answered with a redirect (`?roles=`).
  */
+import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type RoleMapping, type StaffSsoSettings } from '../auth/policy.ts';
+import { STAFF_SSO_KEY, type RoleMapping, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
 import { html, type SafeHtml } from '../pages/html.ts';
 import { actorOf, csrfValid, replyCsrf } from './access.ts';
-import { auditAdmin, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
+import { auditSettingsChange, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, textField } from './forms.ts';
 import { GUID, ROLE_VALUE } from '../auth/entra/claims.ts';
 
@@ -108,7 +109,7 @@ export function roleRoutes(
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const actor = actorOf(request);
-    const current: Versioned<StaffSsoSettings> = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current: Versioned<StaffSsoSettings> = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     const back = (key: string) => reply.code(303).header('cache-control', 'no-store').redirect(`${ADMIN_PATHS.sso}?roles=${key}#roles`);
     if (version !== current.version) return back('conflict');
     const source = textField(body, 'source', 20);
@@ -117,11 +118,12 @@ export function roleRoutes(
     if (!parsed.ok) return rerender(request, reply, 400, { error: parsed.error, form: { source: source ?? 'none', values: valuesText ?? '' } });
     const next = { ...current.value, roleMapping: parsed.value, updatedBy: actor.user.email, updatedAt: core.now() };
     if (!(await saveSetting(core, STAFF_SSO_KEY, next, current.version))) return back('conflict');
-    await auditAdmin(core, request, actor, {
-      type: 'settings.change',
+    await auditSettingsChange(core, request, actor, {
+      setting: STAFF_SSO_KEY,
       outcome: 'success',
       realm: STAFF_REALM,
-      details: { setting: STAFF_SSO_KEY, action: 'role-mapping', changes: { roleMapping: { from: current.value.roleMapping ?? null, to: parsed.value } } },
+      action: 'role-mapping',
+      changes: { roleMapping: { from: current.value.roleMapping ?? null, to: parsed.value } },
     });
     return back(parsed.value ? 'saved' : 'off');
   });

@@ -15,14 +15,15 @@
  * while SSO is on, new credentials must pass the test before they replace the working
  * ones; SSO-only only by an admin signed in with SSO; turning SSO off turns SSO-only off.
  */
+import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../auth/policy.ts';
+import { STAFF_SSO_KEY, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import { actorOf, csrfToken, csrfValid, replyCsrf, type AdminActor } from './access.ts';
-import { auditAdmin, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
+import { auditAdmin, auditSettingsChange, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, parseGuid, parseSecret, parseTenantId, textField } from './forms.ts';
 import {
   beginTestSignIn,
@@ -115,7 +116,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
 
   async function render(request: FastifyRequest, reply: FastifyReply, status: number, x: RenderExtras = {}): Promise<FastifyReply> {
     const actor = actorOf(request);
-    const { value: settings, version } = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const { value: settings, version } = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     const draft = await loadDraft(core, actor.user.id);
     const view: SsoView = {
       csrf: csrfToken(core, request),
@@ -166,12 +167,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
     const diff: Record<string, unknown> = changes(before, after, ['tenantId', 'clientId', 'enabled', 'ssoOnly', 'autoProvision', 'autoLink', 'testedAt']);
     // the secret itself never: only that it was replaced
     if (before.clientSecretEnc !== after.clientSecretEnc) diff.clientSecret = before.clientSecretEnc ? 'replaced' : 'set';
-    return auditAdmin(core, c.request, c.actor, {
-      type: 'settings.change',
-      outcome: 'success',
-      realm: STAFF_REALM,
-      details: { setting: STAFF_SSO_KEY, action, changes: diff },
-    });
+    return auditSettingsChange(core, c.request, c.actor, { setting: STAFF_SSO_KEY, outcome: 'success', realm: STAFF_REALM, action, changes: diff });
   }
 
   async function commit(c: Ctx, next: StaffSsoSettings, done: keyof typeof DONE, afterSave?: () => Promise<void>): Promise<FastifyReply> {
@@ -185,12 +181,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
 
   /** Refuse an action: audited, the page again with the reason. */
   async function refuse(c: Ctx, status: number, action: string, text: string, x: RenderExtras = {}): Promise<FastifyReply> {
-    await auditAdmin(core, c.request, c.actor, {
-      type: 'settings.change',
-      outcome: 'failure',
-      realm: STAFF_REALM,
-      details: { setting: STAFF_SSO_KEY, action, reason: text },
-    });
+    await auditSettingsChange(core, c.request, c.actor, { setting: STAFF_SSO_KEY, outcome: 'failure', realm: STAFF_REALM, action, reason: text });
     return render(c.request, c.reply, status, { ...x, notice: { kind: 'error', text } });
   }
 
@@ -374,7 +365,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
   async function recordTestResult(request: FastifyRequest, actor: AdminActor, result: TestSignInResult): Promise<Notice> {
     // the round trip itself was audited by the callback (type sso.test)
     if (!result.ok) return { kind: 'error', text: 'Test failed: the Microsoft sign-in did not complete. See the details below.' };
-    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     if (savedFingerprint(core, current.value) === result.fingerprint) {
       const next = stamp({ ...current.value, testedFingerprint: result.fingerprint, testedAt: result.at }, actor);
       if (!(await saveSetting(core, STAFF_SSO_KEY, next, current.version)))
@@ -403,7 +394,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
     const name = typeof body.action === 'string' ? body.action : '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     if (!action) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });
-    const current = await loadSetting(core, STAFF_SSO_KEY, DEFAULT_STAFF_SSO);
+    const current = await loadSetting(core, SETTINGS.staffSso, STAFF_SSO_KEY);
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const c: Ctx = { request, reply, actor: actorOf(request), body, current };

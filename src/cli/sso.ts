@@ -10,15 +10,10 @@
  * Changes are written with the setting's version (no lost update against an admin
  * saving at the same moment) and audited with actor 'cli'.
  */
-import {
-  DEFAULT_PORTAL_AUTH,
-  DEFAULT_STAFF_SSO,
-  portalAuthKey,
-  putSignInSettings,
-  STAFF_SSO_KEY,
-  type PortalAuthSettings,
-  type StaffSsoSettings,
-} from '../auth/policy.ts';
+import { STAFF_REALM } from '../routing/sites.ts';
+import { fieldChanges, settingsChangeEvent } from '../settings/audit.ts';
+import { readWithDefaults, SETTINGS } from '../settings/store.ts';
+import { portalAuthKey, putSignInSettings, STAFF_SSO_KEY, type StaffSsoSettings } from '../auth/policy.ts';
 import { StoreError, type Store } from '../store/types.ts';
 import type { CliContext } from './context.ts';
 import type { Config } from '../config/schema.ts';
@@ -37,8 +32,7 @@ const USAGE = SSO_USAGE;
 const MAX_ATTEMPTS = 3;
 
 async function readStaff(store: Store): Promise<{ value: StaffSsoSettings; version: number }> {
-  const s = await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
-  return { value: { ...DEFAULT_STAFF_SSO, ...(s?.value ?? {}) }, version: s?.version ?? 0 };
+  return readWithDefaults(store, SETTINGS.staffSso, STAFF_SSO_KEY);
 }
 
 /** `sso redirect-uris`: what each app registration must list (the same list as the admin pages). */
@@ -90,8 +84,7 @@ async function status(ctx: CliContext): Promise<number> {
   if (portal) {
     out.write(`Portal SSO (multi-tenant app ${portal.entra ? portal.entra.clientId : 'not configured'})\n`);
     for (const client of portal.clients) {
-      const p = await ctx.store.getSetting<Partial<PortalAuthSettings>>(portalAuthKey(client.id));
-      const v: PortalAuthSettings = { ...DEFAULT_PORTAL_AUTH, ...(p?.value ?? {}) };
+      const { value: v } = await readWithDefaults(ctx.store, SETTINGS.portalAuth, portalAuthKey(client.id));
       out.write(
         `  ${client.id}: SSO ${v.ssoEnabled ? 'on' : 'off'}, tenant ${v.tenantId ?? '(not set)'}, password ${v.passwordAllowed ? 'allowed' : 'off'}, consent ${v.consent.status}\n`,
       );
@@ -112,16 +105,20 @@ async function changeStaff(ctx: CliContext, needed: (s: StaffSsoSettings) => boo
       if (err instanceof StoreError && err.code === 'CONFLICT') continue;
       throw err;
     }
-    await ctx.store.appendAudit({
-      at: now,
-      type: 'settings.change',
-      outcome: 'success',
-      realm: 'staff',
-      userId: null,
-      actor: 'cli',
-      ip: null,
-      details: { key: STAFF_SSO_KEY, change: what, ...patch },
-    });
+    const after = { ...value, ...patch };
+    await ctx.store.appendAudit(
+      settingsChangeEvent({
+        at: now,
+        setting: STAFF_SSO_KEY,
+        realm: STAFF_REALM,
+        action: what,
+        outcome: 'success',
+        changes: fieldChanges(value, after, Object.keys(patch) as (keyof StaffSsoSettings)[]),
+        user: null,
+        via: 'cli',
+        ip: null,
+      }),
+    );
     return true;
   }
   throw new StoreError('CONFLICT', 'the SSO settings kept changing while writing; try again');

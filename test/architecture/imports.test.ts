@@ -31,6 +31,7 @@ export const FLOORS: readonly (readonly string[])[] = [
   ['routing'], // host → site, the canonical path, reserved paths
   ['session', 'pages'], // cookie sessions; page rendering and error pages
   ['identity'], // the signed identity JWT (reads a session)
+  ['settings'], // the stored settings: types, zod schemas, the one read/write path
   ['core', 'auth', 'proxy'], // the core record buildApp builds, the sign-in services and policy, the gate and proxy
   ['admin'], // the settings pages
   ['account'], // a person's own pages (uses the admin pages' form and CSRF helpers)
@@ -154,4 +155,17 @@ test('the checker sees an arrow that runs back up (it can fail)', async () => {
   assert.ok(down, 'src/app.ts imports from src/proxy/');
   assert.ok(floorOf('proxy') < floorOf('app'));
   assert.equal(relative(ROOT, join(ROOT, 'src/app.ts')), 'src/app.ts');
+});
+
+test('stored settings are read and written only through src/settings/ (one path, one schema each)', async () => {
+  const { files } = await importMap();
+  const direct: string[] = [];
+  for (const file of files) {
+    if (file.startsWith('src/store/') || file.startsWith('src/settings/') || file === 'src/ops/instrumented-store.ts') continue;
+    const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (/\.(getSetting|putSetting)\b/.test(line)) direct.push(`${file}:${i + 1}`);
+    });
+  }
+  assert.deepEqual(direct, [], `Store.getSetting/putSetting called outside src/settings/store.ts:\n  ${direct.join('\n  ')}`);
 });

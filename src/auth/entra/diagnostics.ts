@@ -11,16 +11,8 @@
 import { html, type SafeHtml } from '../../pages/html.ts';
 import { GUID } from '../../util/security.ts';
 
-export interface MicrosoftIds {
-  /** Entra: Trace ID */
-  readonly traceId: string | null;
-  /** Entra: Correlation ID; Graph: client-request-id */
-  readonly correlationId: string | null;
-  /** Graph: request-id */
-  readonly requestId: string | null;
-  /** Entra: Timestamp (`2024-05-01 12:34:56Z`); Graph: date */
-  readonly timestamp: string | null;
-}
+export type { MicrosoftIds } from '../../settings/types.ts';
+import type { MicrosoftIds } from '../../settings/types.ts';
 
 // eslint-disable-next-line security/detect-unsafe-regex -- anchored, only bounded quantifiers: linear
 const TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z?$/;

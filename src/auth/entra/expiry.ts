@@ -13,10 +13,11 @@
  * checkCredentialExpiry runs at start and every CHECK_MS on each replica, and after a
  * credential changes on the SSO page.
  */
+import { readWithDefaults, SETTINGS } from '../../settings/store.ts';
 import type { Core } from '../../core.ts';
 import type { FastifyInstance } from 'fastify';
 import { STAFF_REALM } from '../../routing/sites.ts';
-import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
+import { STAFF_SSO_KEY } from '../policy.ts';
 import { portalCredentials } from './portal-credentials.ts';
 
 export const WARN_DAYS = 30;
@@ -53,8 +54,7 @@ export async function credentialExpiries(core: Core): Promise<CredentialExpiry[]
   const now = core.now();
   const out: CredentialExpiry[] = [];
   // read from the store, not the policy cache: a background check must not pin a stale value there
-  const stored = await core.store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY);
-  const staff: StaffSsoSettings = { ...DEFAULT_STAFF_SSO, ...(stored?.value ?? {}) };
+  const { value: staff } = await readWithDefaults(core.store, SETTINGS.staffSso, STAFF_SSO_KEY);
   // public facts only: no private key is opened to tell an expiry date
   if (staff.clientSecretEnc && staff.secretExpiresAt)
     out.push({ app: 'staff', kind: 'secret', id: 'secret', expiresAt: staff.secretExpiresAt, daysLeft: daysLeft(staff.secretExpiresAt, now) });

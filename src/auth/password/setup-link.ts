@@ -17,6 +17,7 @@
  * The token travels as the query parameter `token` (the access log redacts it) and
  * then as a form field.
  */
+import { putSetting, readSetting, SETTINGS } from '../../settings/store.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { RealmId, Store, User } from '../../store/types.ts';
@@ -27,18 +28,6 @@ import { AccountError, type ChangeOptions } from './users.ts';
 
 export const SETUP_LINK_TTL_MS = 72 * 3600_000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-interface LinkRecord {
-  readonly realm: RealmId;
-  readonly uid: string;
-  readonly expiresAt: number;
-  readonly createdAt: number;
-}
-
-interface CurrentLink {
-  readonly hash: string;
-  readonly expiresAt: number;
-}
 
 const linkKey = (hash: string) => `account.setup-link.${hash}`;
 const currentKey = (realm: RealmId, uid: string) => `account.setup-link-of.${realm}.${uid}`;
@@ -75,8 +64,8 @@ export async function issueSetupLink(
   const token = randomBytes(32).toString('base64url');
   const hash = hashToken(token);
   const expiresAt = now + SETUP_LINK_TTL_MS;
-  await store.putSetting<LinkRecord>(linkKey(hash), { realm: user.realm, uid: user.id, expiresAt, createdAt: now });
-  await store.putSetting<CurrentLink>(currentKey(user.realm, user.id), { hash, expiresAt });
+  await putSetting(store, SETTINGS.setupLink, linkKey(hash), { realm: user.realm, uid: user.id, expiresAt, createdAt: now });
+  await putSetting(store, SETTINGS.currentSetupLink, currentKey(user.realm, user.id), { hash, expiresAt });
   await store.appendAudit({
     at: now,
     type: 'user.setup-link',
@@ -92,7 +81,7 @@ export async function issueSetupLink(
 
 /** When the account's current set-up link expires, or null when it has none that can still be used. */
 export async function pendingSetupLink(store: Store, user: User, now: number): Promise<number | null> {
-  const current = (await store.getSetting<CurrentLink>(currentKey(user.realm, user.id)))?.value;
+  const current = (await readSetting(store, SETTINGS.currentSetupLink, currentKey(user.realm, user.id))).value;
   if (!current || current.expiresAt <= now || (await store.hasOnceKey(onceKey(current.hash), now))) return null;
   return current.expiresAt;
 }
@@ -106,12 +95,12 @@ export type LinkCheck =
 export async function checkSetupLink(store: Store, realm: RealmId, token: unknown, now: number): Promise<LinkCheck> {
   if (typeof token !== 'string' || !TOKEN.test(token)) return { ok: false, problem: 'invalid' };
   const hash = hashToken(token);
-  const record = (await store.getSetting<LinkRecord>(linkKey(hash)))?.value;
+  const record = (await readSetting(store, SETTINGS.setupLink, linkKey(hash))).value;
   // another realm's link is no link here (the host decides the realm)
   if (!record || record.realm !== realm) return { ok: false, problem: 'invalid' };
   if (await store.hasOnceKey(onceKey(hash), now)) return { ok: false, problem: 'used' };
   if (record.expiresAt <= now) return { ok: false, problem: 'expired' };
-  const current = (await store.getSetting<CurrentLink>(currentKey(realm, record.uid)))?.value;
+  const current = (await readSetting(store, SETTINGS.currentSetupLink, currentKey(realm, record.uid))).value;
   if (!current || current.hash !== hash) return { ok: false, problem: 'replaced' };
   const user = await store.getUser(realm, record.uid);
   if (user === null) return { ok: false, problem: 'invalid' };

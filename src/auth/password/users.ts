@@ -12,11 +12,12 @@
  * `session.revocationCheckSeconds`; a caller inside the gateway process also calls
  * `core.revocation.forget(realm, uid)` to make it immediate there.
  */
+import { readWithDefaults, SETTINGS } from '../../settings/store.ts';
 import type { Config } from '../../config/schema.ts';
 import type { SecretBox } from '../../store/secretbox.ts';
 import { normalizeEmail, StoreError, type RealmId, type Store, type User, type UserPatch, type UserRole, type UserStatus } from '../../store/types.ts';
 import { portalRealm, STAFF_REALM } from '../../routing/sites.ts';
-import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY, type StaffSsoSettings } from '../policy.ts';
+import { STAFF_SSO_KEY } from '../policy.ts';
 import { clearTotp, issueRecoveryCodes, setActiveTotpSecret } from '../totp/enrolment.ts';
 import { hashPassword } from './hash.ts';
 import { passwordProblem } from './policy.ts';
@@ -178,7 +179,7 @@ export async function setPassword(store: Store, user: User, password: string, op
 export async function setRole(store: Store, user: User, role: string, opts: ChangeOptions = {}): Promise<User> {
   const checked = checkRole(user.realm, role);
   if (user.realm === STAFF_REALM && user.externalOid !== null && checked !== user.role) {
-    const sso = (await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY))?.value;
+    const sso = (await readWithDefaults(store, SETTINGS.staffSso, STAFF_SSO_KEY)).value;
     const mapping = sso?.roleMapping;
     if (mapping && mapping.values.length > 0) {
       const where = mapping.source === 'groups' ? 'group membership' : 'app role assignment';
@@ -252,7 +253,7 @@ export async function unlockUser(store: Store, user: User, opts: ChangeOptions =
 
 /** The staff SSO switches that decide which sign-in methods work (the stored setting over its defaults). */
 async function staffSignInMethods(store: Store): Promise<{ readonly sso: boolean; readonly ssoOnly: boolean }> {
-  const s = { ...DEFAULT_STAFF_SSO, ...((await store.getSetting<Partial<StaffSsoSettings>>(STAFF_SSO_KEY))?.value ?? {}) };
+  const s = (await readWithDefaults(store, SETTINGS.staffSso, STAFF_SSO_KEY)).value;
   const sso = s.enabled && s.tenantId !== null && s.clientId !== null && s.clientSecretEnc !== null;
   return { sso, ssoOnly: sso && s.ssoOnly };
 }

@@ -59,7 +59,14 @@ describe('sso CLI', () => {
     assert.match((await run('disable-sso-only')).out, /already off/);
     const audit = (await env.gw.store.listAudit({ type: 'settings.change' })).filter((a) => a.actor === 'cli');
     assert.equal(audit.length, 1);
-    assert.equal(audit[0]?.details.ssoOnly, false);
+    // the same shape as a change made on the admin page (src/settings/audit.ts)
+    assert.deepEqual(audit[0]?.details, {
+      setting: 'sso.staff',
+      action: 'sso-only off (break glass)',
+      changes: { ssoOnly: { from: true, to: false } },
+      by: 'cli',
+      via: 'cli',
+    });
   });
 
   test('disable turns staff SSO off', async () => {
