@@ -28,7 +28,7 @@ import { entraEndSessionUrl, entraRoutes } from './auth/entra/routes.ts';
 import { createEntraClient } from './auth/entra/client.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { accountRoutes } from './account/routes.ts';
-import { replyError } from './pages/errors.ts';
+import { replyError, replyGatewayError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
@@ -211,7 +211,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     if (err instanceof GatewayError) {
       if (err.status >= 500) request.log.error({ err }, 'request failed');
       else request.log.info({ err: { message: err.message, code: err.code } }, 'request refused');
-      return replyError(request, reply, err.code, err.detail === undefined ? {} : { detail: err.detail });
+      return replyGatewayError(request, reply, err);
     }
     const status = err.statusCode ?? 500;
     if (status === 413) return replyError(request, reply, 'PAYLOAD_TOO_LARGE');

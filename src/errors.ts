@@ -33,6 +33,12 @@ export const ERRORS = Object.freeze({
     title: 'Sign-in unavailable',
     message: 'Sign-in is temporarily unavailable. People already signed in are not affected. Try again in a moment.',
   },
+  PASSWORD_OFF: {
+    status: 409,
+    title: 'Password sign-in is turned off',
+    message:
+      'This site accepts Microsoft sign-in only, so there is no password to set or use. Sign in with your Microsoft work account, or ask your administrator to link it to your account.',
+  },
   IDP_UNAVAILABLE: { status: 503, title: 'Microsoft sign-in unavailable', message: 'We could not reach Microsoft to sign you in. Try again in a moment.' },
   UPSTREAM_TIMEOUT: {
     status: 504,
@@ -56,17 +62,36 @@ export class CodedError<C extends string> extends Error {
   }
 }
 
+/** How a GatewayError is shown, beyond its catalogue entry (the error handler reads it). */
+export interface ErrorPresentation {
+  /** a page whatever the request's Accept says (a form a browser posted) */
+  readonly html?: boolean;
+  /** response headers (e.g. Retry-After) */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** a button on the page to go on from here (same-site path) */
+  readonly next?: { readonly href: string; readonly label: string };
+  /** for a browser's page request: redirect here (303) instead of showing the page (e.g. to sign in) */
+  readonly redirectPage?: string;
+}
+
+/**
+ * An error raised on purpose, with a catalogue code: thrown anywhere (a service, a hook, a
+ * route), rendered by the app's error handler as a page or JSON from the code. Nothing
+ * else answers for it: no helper replies and returns a sentinel.
+ */
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** extra, safe-to-show detail (never a secret) */
   readonly detail: string | undefined;
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+  readonly presentation: ErrorPresentation;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; presentation?: ErrorPresentation }) {
     super(detail ? `${ERRORS[code].message} (${detail})` : ERRORS[code].message, options);
     this.name = 'GatewayError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.detail = detail;
+    this.presentation = options?.presentation ?? {};
   }
 }
 

@@ -15,15 +15,16 @@
  * as at sign-in. A change that ends the account's sessions (password, authenticator)
  * re-issues the session in use, so the person stays signed in here.
  */
+import { CodedError, GatewayError } from '../errors.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import type { SessionData } from '../session/types.ts';
 import type { User } from '../store/types.ts';
-import { replyError, wantsHtml } from '../pages/errors.ts';
+import { replyError } from '../pages/errors.ts';
 import { sendPage } from '../pages/layout.ts';
 import type { Notice } from '../pages/admin.ts';
-import { csrfToken, csrfValid, replyCsrf } from '../admin/access.ts';
+import { csrfToken, csrfValid, csrfError } from '../admin/access.ts';
 import { formBody } from '../admin/forms.ts';
 import { createLocalSignIn } from '../auth/password/signin.ts';
 import { verifyPassword } from '../auth/password/hash.ts';
@@ -48,6 +49,17 @@ interface Me {
   readonly user: User;
 }
 
+/** A change on the account page while the account is locked: shown on the account page itself (429). */
+class AccountLocked extends CodedError<'ACCOUNT_LOCKED'> {
+  readonly me: Me;
+  readonly until: number;
+  constructor(me: Me, until: number) {
+    super('AccountLocked', 'ACCOUNT_LOCKED', 'the account is locked');
+    this.me = me;
+    this.until = until;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
 export async function accountRoutes(app: FastifyInstance, { core }: { readonly core: Core }): Promise<void> {
   const { store, now, config, secretBox, revocation, sessionRegistry, auditor, policy } = core;
@@ -58,13 +70,24 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   app.addHook('onRequest', personalPages);
 
   /** The signed-in person (active), or null after answering (sign-in for browsers, 401 otherwise). */
-  async function me(request: FastifyRequest, reply: FastifyReply): Promise<Me | null> {
+  // this plugin's own answer to a locked account (its page, with the notice); anything else
+  // goes on to the app's error handler
+  app.setErrorHandler(async (err, request, reply) => {
+    if (!(err instanceof AccountLocked)) throw err;
+    return render(request, reply, err.me, 429, {
+      kind: 'error',
+      text: `Too many failed attempts: this account is locked for now. ${retryText(err.until, now())}`,
+    });
+  });
+
+  /** The signed-in person; otherwise to the sign-in page (a browser's page request) or 401. */
+  async function me(request: FastifyRequest): Promise<Me> {
     const session = await core.sessions.current(request);
     const user = session ? await store.getUser(session.realm, session.uid) : null;
     if (session && user && user.status === 'active') return { session, user };
-    if (wantsHtml(request)) reply.code(303).redirect(`${PATHS.login}?rd=${encodeURIComponent(PATHS.account)}`);
-    else replyError(request, reply, 'UNAUTHENTICATED', { html: request.method === 'POST' });
-    return null;
+    throw new GatewayError('UNAUTHENTICATED', undefined, {
+      presentation: { html: request.method === 'POST', redirectPage: `${PATHS.login}?rd=${encodeURIComponent(PATHS.account)}` },
+    });
   }
 
   async function usesPassword(user: User, request: FastifyRequest): Promise<boolean> {
@@ -98,20 +121,13 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   }
 
   /** The person for a form post with a valid CSRF token, unless locked or throttled (then answered). */
-  async function formMe(request: FastifyRequest, reply: FastifyReply): Promise<{ m: Me; body: Record<string, unknown> } | null> {
-    const m = await me(request, reply);
-    if (!m) return null;
+  async function formMe(request: FastifyRequest): Promise<{ m: Me; body: Record<string, unknown> }> {
+    const m = await me(request);
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) {
-      replyCsrf(request, reply);
-      return null;
-    }
-    if (await local.throttled(request, reply)) return null;
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
+    await local.assertNotThrottled(request);
     const until = await local.lockedUntil(request, { user: m.user });
-    if (until !== null) {
-      await render(request, reply, m, 429, { kind: 'error', text: `Too many failed attempts: this account is locked for now. ${retryText(until, now())}` });
-      return null;
-    }
+    if (until !== null) throw new AccountLocked(m, until);
     return { m, body };
   }
 
@@ -135,15 +151,13 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   const text = (body: Record<string, unknown>, name: string): string => (typeof body[name] === 'string' ? body[name] : '');
 
   app.get(ACCOUNT_PATHS.home, async (request, reply) => {
-    const m = await me(request, reply);
-    if (!m) return reply;
+    const m = await me(request);
     const done = (request.query as { done?: unknown }).done;
     return render(request, reply, m, 200, typeof done === 'string' && Object.hasOwn(DONE, done) ? (DONE[done] as Notice) : null);
   });
 
   app.post(ACCOUNT_PATHS.password, async (request, reply) => {
-    const f = await formMe(request, reply);
-    if (!f) return reply;
+    const f = await formMe(request);
     const { m, body } = f;
     if (!(await usesPassword(m.user, request))) return render(request, reply, m, 409, { kind: 'error', text: 'Your account has no password to change here.' });
     if (!(await verifyPassword(text(body, 'current'), m.user.passwordHash))) {
@@ -162,8 +176,7 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   });
 
   app.post(ACCOUNT_PATHS.authenticator, async (request, reply) => {
-    const f = await formMe(request, reply);
-    if (!f) return reply;
+    const f = await formMe(request);
     const { m, body } = f;
     if (!(await usesPassword(m.user, request)) || !hasTotp(m.user))
       return render(request, reply, m, 409, { kind: 'error', text: 'Your account has no authenticator to replace.' });
@@ -185,8 +198,7 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   });
 
   app.post(ACCOUNT_PATHS.authenticatorConfirm, async (request, reply) => {
-    const f = await formMe(request, reply);
-    if (!f) return reply;
+    const f = await formMe(request);
     const { m, body } = f;
     const sealed = core.sessions.flow(request)?.[NEW_SECRET];
     let secret: string | null;
@@ -221,8 +233,7 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   });
 
   app.post(ACCOUNT_PATHS.recoveryCodes, async (request, reply) => {
-    const f = await formMe(request, reply);
-    if (!f) return reply;
+    const f = await formMe(request);
     const { m, body } = f;
     if (!hasTotp(m.user))
       return render(request, reply, m, 409, { kind: 'error', text: 'Recovery codes come with two-step verification, which is not set up.' });
@@ -232,8 +243,7 @@ export async function accountRoutes(app: FastifyInstance, { core }: { readonly c
   });
 
   app.post(ACCOUNT_PATHS.sessions, async (request, reply) => {
-    const f = await formMe(request, reply);
-    if (!f) return reply;
+    const f = await formMe(request);
     const { m, body } = f;
     if (body.action !== 'sign-out-others') return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });
     const t = now();

@@ -7,6 +7,7 @@
  * - every POST carries the flow cookie's CSRF token (compared in constant time)
  *   and comes from this site (Sec-Fetch-Site / Origin).
  */
+import { GatewayError } from '../errors.ts';
 import type { Core } from '../core.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
@@ -94,6 +95,7 @@ export function csrfValid(core: Core, request: FastifyRequest, sent: unknown): b
   return flow !== null && typeof sent === 'string' && sent.length > 0 && sameToken(sent, flow.csrf);
 }
 
-export function replyCsrf(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return replyError(request, reply, 'CSRF', { html: acceptsHtml(request) });
+/** A form post whose CSRF token is missing or wrong: thrown, rendered by the error handler. */
+export function csrfError(request: FastifyRequest): GatewayError {
+  return new GatewayError('CSRF', undefined, { presentation: { html: acceptsHtml(request) } });
 }

@@ -13,6 +13,7 @@
  * disabled, demoted or unlinked) and its audit events; a refusal is audited here.
  * Sign-in history (last sign-in, methods used) comes from the audit log.
  */
+import { GatewayError } from '../errors.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
@@ -33,7 +34,7 @@ import {
 } from '../auth/password/users.ts';
 import { issueSetupLink, pendingSetupLink } from '../auth/password/setup-link.ts';
 import { hasTotp } from '../auth/totp/enrolment.ts';
-import { actorOf, csrfToken, csrfValid, replyCsrf, type AdminActor } from './access.ts';
+import { actorOf, csrfToken, csrfValid, csrfError, type AdminActor } from './access.ts';
 import { auditAdmin } from './settings.ts';
 import { formBody, parseGuid, textField } from './forms.ts';
 import { findClient } from './portal.ts';
@@ -212,14 +213,12 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
     return [{ realm: STAFF_REALM, label: 'Staff' }, ...portalClients(core).map((c) => ({ realm: portalRealm(c.id), label: `Portal: ${c.name}` }))];
   }
 
-  function realmOf(request: FastifyRequest, reply: FastifyReply): Realm | null {
+  /** The realm the URL names (staff, or a portal client's); an unknown client is a 404. */
+  function realmOf(request: FastifyRequest): Realm {
     const clientId = (request.params as { clientId?: unknown }).clientId;
     if (clientId === undefined) return { realm: STAFF_REALM, label: 'Staff', clientId: null };
     const client = findClient(core, clientId);
-    if (!client) {
-      replyError(request, reply, 'NOT_FOUND', { detail: 'There is no portal client with this id.' });
-      return null;
-    }
+    if (!client) throw new GatewayError('NOT_FOUND', 'There is no portal client with this id.');
     return { realm: portalRealm(client.id), label: `the ${client.name} portal`, clientId: client.id };
   }
 
@@ -256,8 +255,7 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
   });
 
   async function list(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const realm = realmOf(request, reply);
-    if (!realm) return reply;
+    const realm = realmOf(request);
     const q = request.query as { q?: unknown; page?: unknown; done?: unknown };
     const query = typeof q.q === 'string' ? q.q.trim().slice(0, 200) : '';
     const needle = query.toLowerCase();
@@ -311,10 +309,9 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
   }
 
   async function add(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const realm = realmOf(request, reply);
-    if (!realm) return reply;
+    const realm = realmOf(request);
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const actor = actorOf(request);
     const form = {
       email: textField(body, 'email', 254) ?? '',
@@ -350,8 +347,7 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
   // --- one account ---
 
   async function target(request: FastifyRequest, reply: FastifyReply): Promise<{ realm: Realm; user: User } | null> {
-    const realm = realmOf(request, reply);
-    if (!realm) return null;
+    const realm = realmOf(request);
     const uid = (request.params as { uid?: unknown }).uid;
     const user = typeof uid === 'string' && GUID.test(uid) ? await store.getUser(realm.realm, uid) : null;
     if (!user) {
@@ -448,7 +444,7 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
     const found = await target(request, reply);
     if (!found) return reply;
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const name = body.action;
     if (!isAction(name)) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });
     const spec = ACTIONS[name];
@@ -518,8 +514,7 @@ export function peopleRoutes(app: FastifyInstance, core: Core): void {
   }
 
   async function addPage(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const realm = realmOf(request, reply);
-    return realm ? addForm(request, reply, realm, 200) : reply;
+    return addForm(request, reply, realmOf(request), 200);
   }
 
   for (const base of [`${ADMIN_PATHS.peopleHome}staff`, `${ADMIN_PATHS.peopleHome}portal/:clientId`]) {

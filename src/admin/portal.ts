@@ -6,6 +6,7 @@
  * Refused: an invalid tenant ID; enabling SSO without a tenant or without Regentra's
  * multi-tenant app (sites.portal.entra). A new tenant resets the consent status.
  */
+import { GatewayError } from '../errors.ts';
 import { SETTINGS } from '../settings/store.ts';
 import type { Core } from '../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,7 +15,7 @@ import { portalRealm } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
 import type { PortalClientConfig } from '../config/schema.ts';
-import { actorOf, csrfToken, csrfValid, replyCsrf } from './access.ts';
+import { actorOf, csrfToken, csrfValid, csrfError } from './access.ts';
 import { auditSettingsChange, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting } from './settings.ts';
 import { checkbox, formBody, parseTenantId, textField } from './forms.ts';
 import { adminConsentUrl, registeredRedirectUris } from '../auth/entra/index.ts';
@@ -104,7 +105,7 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
 
   async function save(request: FastifyRequest, reply: FastifyReply, client: PortalClientConfig): Promise<FastifyReply> {
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const actor = actorOf(request);
     const key = portalAuthKey(client.id);
     const current = await loadSetting(core, SETTINGS.portalAuth, key);
@@ -147,10 +148,11 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
       .redirect(`${ADMIN_PATHS.portal(client.id)}?done=saved`);
   }
 
-  const clientOr404 = (request: FastifyRequest, reply: FastifyReply): PortalClientConfig | null => {
+  /** The client the URL names; an unknown one is a 404. */
+  const clientOf = (request: FastifyRequest): PortalClientConfig => {
     const client = findClient(core, (request.params as { clientId?: unknown }).clientId);
-    if (!client) replyError(request, reply, 'NOT_FOUND');
-    return client ?? null;
+    if (!client) throw new GatewayError('NOT_FOUND', 'There is no portal client with this id.');
+    return client;
   };
 
   const first = () => config.sites.portal?.clients[0];
@@ -177,15 +179,13 @@ export function portalRoutes(app: FastifyInstance, core: Core): void {
 
   const route = `${ADMIN_PATHS.portalHome}:clientId/authentication`;
   app.get(route, async (request, reply) => {
-    const client = clientOr404(request, reply);
-    if (!client) return reply;
+    const client = clientOf(request);
     const done = (request.query as { done?: unknown }).done;
     return render(request, reply, client, 200, { notice: typeof done === 'string' && Object.hasOwn(DONE, done) ? DONE[done] : null });
   });
 
   app.post(route, async (request, reply) => {
-    const client = clientOr404(request, reply);
-    if (!client) return reply;
+    const client = clientOf(request);
     return save(request, reply, client);
   });
 }

@@ -21,7 +21,7 @@ import { STAFF_SSO_KEY, type StaffCertificate, type StaffSsoSettings } from '../
 import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
-import { actorOf, csrfValid, replyCsrf, type AdminActor } from './access.ts';
+import { actorOf, csrfValid, csrfError, type AdminActor } from './access.ts';
 import { auditAdmin, auditSettingsChange, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, textField } from './forms.ts';
 import { checkConnection, settingsFingerprint } from '../auth/entra/index.ts';
@@ -125,7 +125,7 @@ export function credentialRoutes(
 
   app.post(CREDENTIALS_PATH, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const actor = actorOf(request);
     const action = typeof body.action === 'string' ? body.action : '';
     const version = formVersion(body);

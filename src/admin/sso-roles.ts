@@ -13,7 +13,7 @@ import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, hiddenFields, noticeBox, type Notice } from '../pages/admin.ts';
 import { html, type SafeHtml } from '../pages/html.ts';
-import { actorOf, csrfValid, replyCsrf } from './access.ts';
+import { actorOf, csrfValid, csrfError } from './access.ts';
 import { auditSettingsChange, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, textField } from './forms.ts';
 import { GUID, ROLE_VALUE } from '../auth/entra/claims.ts';
@@ -105,7 +105,7 @@ export function roleRoutes(
 ): void {
   app.post(ROLES_PATH, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const version = formVersion(body);
     if (version === null) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'The form is incomplete. Reload the page and try again.' });
     const actor = actorOf(request);

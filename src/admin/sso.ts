@@ -22,7 +22,7 @@ import { STAFF_SSO_KEY, type StaffSsoSettings } from '../auth/policy.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { replyError } from '../pages/errors.ts';
 import { ADMIN_PATHS, type Notice } from '../pages/admin.ts';
-import { actorOf, csrfToken, csrfValid, replyCsrf, type AdminActor } from './access.ts';
+import { actorOf, csrfToken, csrfValid, csrfError, type AdminActor } from './access.ts';
 import { auditAdmin, auditSettingsChange, changes, CONFLICT_TEXT, formVersion, loadSetting, saveSetting, type Versioned } from './settings.ts';
 import { formBody, parseGuid, parseSecret, parseTenantId, textField } from './forms.ts';
 import {
@@ -390,7 +390,7 @@ export function ssoRoutes(app: FastifyInstance, core: Core): void {
 
   app.post(ADMIN_PATHS.sso, async (request, reply) => {
     const body = formBody(request);
-    if (!csrfValid(core, request, body.csrf)) return replyCsrf(request, reply);
+    if (!csrfValid(core, request, body.csrf)) throw csrfError(request);
     const name = typeof body.action === 'string' ? body.action : '';
     const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
     if (!action) return replyError(request, reply, 'BAD_REQUEST', { html: true, detail: 'Unknown action.' });

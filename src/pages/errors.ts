@@ -3,7 +3,7 @@
  * built from the error catalogue and carrying the request's correlation id.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, type ErrorCode } from '../errors.ts';
+import { ERRORS, type ErrorCode, type GatewayError } from '../errors.ts';
 import { html, type SafeHtml } from './html.ts';
 import { sendPage } from './layout.ts';
 
@@ -14,6 +14,18 @@ export function wantsHtml(request: FastifyRequest): boolean {
   if (typeof accept !== 'string' || !accept.includes('text/html')) return false;
   const xrw = request.headers['x-requested-with'];
   return !(typeof xrw === 'string' && xrw.toLowerCase() === 'xmlhttprequest');
+}
+
+/** Answer a GatewayError: its catalogue entry, as its presentation asks. */
+export function replyGatewayError(request: FastifyRequest, reply: FastifyReply, err: GatewayError): FastifyReply {
+  const p = err.presentation;
+  if (p.redirectPage !== undefined && wantsHtml(request)) return reply.code(303).header('cache-control', 'no-store').redirect(p.redirectPage);
+  return replyError(request, reply, err.code, {
+    ...(err.detail !== undefined ? { detail: err.detail } : {}),
+    ...(p.html !== undefined ? { html: p.html } : {}),
+    ...(p.headers !== undefined ? { headers: p.headers } : {}),
+    ...(p.next !== undefined ? { extra: html`<a class="btn" href="${p.next.href}">${p.next.label}</a>` } : {}),
+  });
 }
 
 export interface ErrorReplyOptions {

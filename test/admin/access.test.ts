@@ -20,7 +20,7 @@ const FORM = { csrf: 'x'.repeat(32), version: '0', action: 'enable' };
 
 let gw: TestGateway;
 before(async () => {
-  gw = await startAdminGateway();
+  gw = await startAdminGateway({ transport: 'inject' });
 });
 after(() => gw.close());
 

@@ -9,7 +9,7 @@ let admin: Browser;
 let email: string;
 
 before(async () => {
-  gw = await startAdminGateway();
+  gw = await startAdminGateway({ transport: 'inject' });
   const a = await staffAdmin(gw);
   email = a.email;
   admin = new Browser(gw, HOSTS.staff, a.cookie);

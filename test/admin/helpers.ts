@@ -5,7 +5,6 @@
  * test can assert a secret never came back).
  */
 import assert from 'node:assert/strict';
-import type { Dispatcher } from 'undici';
 import { HOSTS, TENANTS, startGateway, type StartOptions, type TestGateway } from '../support/gateway.ts';
 import { startFakeEntra, type FakeEntra } from '../../dev/fake-entra/index.ts';
 import type { SessionData } from '../../src/session/types.ts';
@@ -74,12 +73,15 @@ export interface AdminGatewayOptions {
   readonly now?: () => number;
   /** the raw `keys` section (replicas of one deployment share their keys) */
   readonly keys?: Record<string, unknown>;
+  /** 'inject' for route tests of the settings pages that need no socket (StartOptions.transport) */
+  readonly transport?: 'socket' | 'inject';
 }
 
 export function startAdminGateway(opts: AdminGatewayOptions = {}): Promise<TestGateway> {
   const options: StartOptions = {
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.transport ? { transport: opts.transport } : {}),
     configure(raw) {
       const sites = raw.sites as { portal: Record<string, unknown> };
       if (opts.portalApp !== false) {
@@ -109,7 +111,7 @@ export async function staffAdmin(
 
 export interface Page {
   readonly status: number;
-  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
   readonly location: string | null;
 }
@@ -156,13 +158,18 @@ export class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers.origin ??= `http://${this.host}`;
     }
-    const res = await this.gw.request(this.host, path, {
-      method: method,
-      cookie: this.cookieHeader(),
-      headers,
-      ...(opts.form ? { body: new URLSearchParams(opts.form).toString() } : {}),
-    });
-    const body = await res.body.text();
+    const body$ = opts.form ? new URLSearchParams(opts.form).toString() : undefined;
+    const cookie = this.cookieHeader();
+    // a gateway on a socket gets real HTTP; one built for inject() gets Fastify's inject (no socket)
+    const res =
+      this.gw.transport === 'inject'
+        ? await this.gw.inject(this.host, path, { method, ...(cookie ? { cookie } : {}), headers, ...(body$ !== undefined ? { body: body$ } : {}) })
+        : await this.gw.request(this.host, path, { method, cookie, headers, ...(body$ !== undefined ? { body: body$ } : {}) }).then(async (r) => ({
+            statusCode: r.statusCode,
+            headers: r.headers,
+            body: await r.body.text(),
+          }));
+    const body = res.body;
     this.store(res.headers['set-cookie']);
     this.seen.push(body, JSON.stringify(res.headers));
     const location = res.headers.location;

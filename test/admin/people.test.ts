@@ -19,7 +19,7 @@ let admin: Browser;
 let adminId: string;
 
 before(async () => {
-  gw = await startAdminGateway();
+  gw = await startAdminGateway({ transport: 'inject' });
   const a = await staffAdmin(gw);
   adminId = a.uid;
   // this admin can reach the settings with a password

@@ -36,7 +36,7 @@ function callback(url: URL) {
 
 before(async () => {
   entra = await startEntra();
-  gw = await startAdminGateway({ entra, now: () => clock });
+  gw = await startAdminGateway({ entra, now: () => clock, transport: 'inject' });
 });
 after(async () => {
   await gw.close();

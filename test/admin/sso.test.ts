@@ -47,7 +47,7 @@ async function roundTrip(b: Browser, creds: Record<string, string>) {
 before(async () => {
   entra = await startEntra();
   entra.setAutoLogin(TENANTS.staff, ENTRA_USER.oid);
-  gw = await startAdminGateway({ entra });
+  gw = await startAdminGateway({ entra, transport: 'inject' });
 });
 after(async () => {
   await gw.close();

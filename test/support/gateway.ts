@@ -86,6 +86,13 @@ export interface TestGateway {
   sessionCookie(host: string, overrides?: Partial<SessionData>): Promise<string>;
   /** send a request to the gateway naming `host` */
   request(host: string, path: string, options?: Partial<Dispatcher.RequestOptions> & { cookie?: string }): Promise<Dispatcher.ResponseData>;
+  /** The same request through Fastify's inject() (no socket); the only way in with transport 'inject'. */
+  inject(
+    host: string,
+    path: string,
+    options?: { method?: string; cookie?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<InjectedResponse>;
+  readonly transport: 'socket' | 'inject';
   close(): Promise<void>;
 }
 
@@ -97,6 +104,19 @@ export interface StartOptions {
   readonly deps?: Partial<AppDeps>;
   /** register extra routes (test-only pages) after buildApp, before listening */
   readonly beforeListen?: (app: GatewayApp, core: Core) => void | Promise<void>;
+  /**
+   * 'inject': the gateway is not put on a socket; requests go through Fastify's inject()
+   * (route-level tests of the gateway's own pages: no port, no connection handling).
+   * 'socket' (default): listening on 127.0.0.1, for tests about HTTP, the proxy and browsers.
+   */
+  readonly transport?: 'socket' | 'inject';
+}
+
+/** A response from TestGateway.inject(): status, headers and the whole body. */
+export interface InjectedResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
 }
 
 /**
@@ -154,8 +174,12 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const now = options.now ?? Date.now;
   const { app, core } = await buildGateway(config, { store, logger: false, now, ...options.deps });
   await options.beforeListen?.(app, core);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
+  const transport = options.transport ?? 'socket';
+  let port = 0;
+  if (transport === 'socket') {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+  } else await app.ready();
   const cookieName = cookieNamesFor(config).session;
 
   const gw: TestGateway = {
@@ -169,7 +193,21 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     portalUpstream,
     cookieName,
     sessionCookie: (host, overrides = {}) => sealedSessionCookie(app, config, store, host, now, overrides),
+    transport,
+    async inject(host, path, opts = {}) {
+      const res = await app.inject({
+        method: (opts.method ?? 'GET') as 'GET',
+        url: path,
+        headers: { host, ...(opts.cookie ? { cookie: opts.cookie } : {}), ...(opts.headers ?? {}) },
+        ...(opts.body !== undefined ? { payload: opts.body } : {}),
+      });
+      // header values as node:http gives a client (numbers as text), like the socket transport
+      const headers: Record<string, string | string[] | undefined> = {};
+      for (const [name, value] of Object.entries(res.headers)) headers[name] = typeof value === 'number' ? String(value) : value;
+      return { statusCode: res.statusCode, headers, body: res.body };
+    },
     request(host, path, opts = {}) {
+      if (transport === 'inject') throw new Error('this test gateway has no socket (transport: inject): use gw.inject()');
       const { cookie, headers, ...rest } = opts;
       return undiciRequest(`${gw.url}${path}`, {
         method: 'GET',

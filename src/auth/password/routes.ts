@@ -56,9 +56,8 @@ export async function passwordRoutes(app: FastifyInstance, { core }: { readonly 
   });
 
   app.post(PATHS.login, async (request, reply) => {
-    if (await local.throttled(request, reply)) return reply;
-    const flow = local.formFlow(request, reply);
-    if (flow === null) return reply;
+    await local.assertNotThrottled(request);
+    const flow = local.formFlow(request);
     const p = await policy.forSite(request.site);
     if (!p.password) return sendPage(reply, 403, passwordOffPage({ siteName: request.site.name, rd: flow.rd, sso: p.sso }));
 

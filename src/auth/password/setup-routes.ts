@@ -11,6 +11,7 @@
  * A bad, expired, used or replaced link gets a page saying so and what to do (ask the
  * admin for a new link). The token is never echoed into a URL the gateway builds.
  */
+import { GatewayError } from '../../errors.ts';
 import type { Core } from '../../core.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../../routing/reserved.ts';
@@ -71,36 +72,28 @@ ${error ? html`<div class="alert error" role="alert" id="password-error">${error
     });
   }
 
-  async function passwordOff(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
-    if ((await policy.forSite(request.site)).password) return null;
-    return sendPage(reply, 409, {
-      title: 'Password sign-in is turned off',
-      siteName: request.site.name,
-      body: html`<h1>Password sign-in is turned off</h1>
-<p class="lead">${request.site.name} accepts Microsoft sign-in only, so there is no password to set. Sign in with your Microsoft work account, or ask your administrator to link it to your account.</p>
-<a class="btn" href="${PATHS.login}">Go to sign-in</a>`,
-    });
+  /** Set-up links set a password: refused (409) where this site accepts Microsoft sign-in only. */
+  async function assertPasswordAllowed(request: FastifyRequest): Promise<void> {
+    if ((await policy.forSite(request.site)).password) return;
+    throw new GatewayError('PASSWORD_OFF', undefined, { presentation: { html: true, next: { href: PATHS.login, label: 'Go to sign-in' } } });
   }
 
   app.get(PATHS.setup, async (request, reply) => {
     const token = (request.query as { token?: unknown }).token;
     const check = await checkSetupLink(store, request.site.realm, token, now());
     if (!check.ok) return problemPage(request, reply, check.problem);
-    const off = await passwordOff(request, reply);
-    if (off) return off;
+    await assertPasswordAllowed(request);
     const flow = core.sessions.startFlow(request, '/');
     return form(request, reply, 200, check.user, token as string, flow.csrf, null);
   });
 
   app.post(PATHS.setup, async (request, reply) => {
-    if (await local.throttled(request, reply)) return reply;
-    const flow = local.formFlow(request, reply);
-    if (flow === null) return reply;
+    await local.assertNotThrottled(request);
+    const flow = local.formFlow(request);
     const token = field(request, 'token');
     const check = await checkSetupLink(store, request.site.realm, token, now());
     if (!check.ok) return problemPage(request, reply, check.problem);
-    const off = await passwordOff(request, reply);
-    if (off) return off;
+    await assertPasswordAllowed(request);
     const password = field(request, 'password') ?? '';
     const problem =
       password !== (field(request, 'confirm') ?? '')

@@ -7,6 +7,7 @@
  * The flow cookie holds `pwd: { uid, at }` once the password was right and a second
  * step is due; it is good for PENDING_PASSWORD_MS. It never holds a password or a secret.
  */
+import { GatewayError } from '../../errors.ts';
 import type { Core } from '../../core.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FlowState, NewSession } from '../../session/plugin.ts';
@@ -14,8 +15,6 @@ import type { User } from '../../store/types.ts';
 import { normalizeEmail } from '../../store/types.ts';
 import { realmKind } from '../../ops/metrics.ts';
 import { sendPage } from '../../pages/layout.ts';
-import { replyError } from '../../pages/errors.ts';
-import { html } from '../../pages/html.ts';
 import { retryText, signInPage, type FlowView, type Notice } from '../../pages/login.ts';
 import { PATHS } from '../../routing/reserved.ts';
 import { sameSecret } from '../../util/security.ts';
@@ -44,11 +43,11 @@ export type Subject = { readonly user: User } | { readonly unknownEmail: string 
 
 export interface LocalSignIn {
   /** the flow of a form post with a matching CSRF token, or null after answering 403 */
-  formFlow(request: FastifyRequest, reply: FastifyReply): FlowState | null;
+  formFlow(request: FastifyRequest): FlowState;
   /** the pending password step of this flow, if still fresh */
   pending(flow: FlowState): PendingPassword | null;
-  /** when this client IP is throttled (counted in the store: every replica sees it): answers 429 and returns true */
-  throttled(request: FastifyRequest, reply: FastifyReply): Promise<boolean>;
+  /** throws RATE_LIMITED (429, Retry-After) while this client IP is throttled (counted in the store: every replica sees it) */
+  assertNotThrottled(request: FastifyRequest): Promise<void>;
   /** epoch ms until which the subject is locked, or null */
   lockedUntil(request: FastifyRequest, subject: Subject): Promise<number | null>;
   /** count a failure (IP, account or unknown email), audit it; returns the lock's end if now locked */
@@ -91,14 +90,12 @@ export function createLocalSignIn(core: Core): LocalSignIn {
   const emailKey = (request: FastifyRequest, email: string) => `signin:${request.site.realm}:${normalizeEmail(email)}`;
 
   const self: LocalSignIn = {
-    formFlow(request, reply) {
+    formFlow(request) {
       const flow = core.sessions.flow(request);
       if (flow !== null && sameToken(flow.csrf, field(request, 'csrf'))) return flow;
-      replyError(request, reply, 'CSRF', {
-        html: true,
-        extra: html`<a class="btn" href="${PATHS.login}?rd=${encodeURIComponent(flow?.rd ?? '/')}">Sign in again</a>`,
+      throw new GatewayError('CSRF', undefined, {
+        presentation: { html: true, next: { href: `${PATHS.login}?rd=${encodeURIComponent(flow?.rd ?? '/')}`, label: 'Sign in again' } },
       });
-      return null;
     },
 
     pending(flow) {
@@ -108,17 +105,14 @@ export function createLocalSignIn(core: Core): LocalSignIn {
       return age >= 0 && age < PENDING_PASSWORD_MS ? { uid: p.uid, at: p.at } : null;
     },
 
-    async throttled(request, reply) {
+    async assertNotThrottled(request) {
       const t = now();
       const until = await store.keyedLockedUntil(ipKey(request), t);
-      if (until === null) return false;
+      if (until === null) return;
       metrics.signIns.inc({ realm: realmKind(request.site.realm), method: 'password', outcome: 'throttled' });
-      replyError(request, reply, 'RATE_LIMITED', {
-        html: true,
-        detail: `Too many failed sign-in attempts from your network. ${retryText(until, t)}`,
-        headers: { 'retry-after': String(Math.ceil((until - t) / 1000)) },
+      throw new GatewayError('RATE_LIMITED', `Too many failed sign-in attempts from your network. ${retryText(until, t)}`, {
+        presentation: { html: true, headers: { 'retry-after': String(Math.ceil((until - t) / 1000)) } },
       });
-      return true;
     },
 
     async lockedUntil(request, subject) {

@@ -11,8 +11,9 @@
  * tells upstreams it was a recovery sign-in (they may ask the user to set up a new
  * authenticator). Every wrong code counts towards the account's lockout and the IP throttle.
  */
+import { CodedError } from '../../errors.ts';
 import type { Core } from '../../core.ts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FlowState } from '../../session/plugin.ts';
 import type { User } from '../../store/types.ts';
 import { PATHS } from '../../routing/reserved.ts';
@@ -31,81 +32,87 @@ type Step = 'totp' | 'enroll' | 'recovery';
 
 const STEP_PATH: Readonly<Record<Step, string>> = Object.freeze({ totp: PATHS.loginTotp, enroll: PATHS.loginEnroll, recovery: PATHS.loginRecovery });
 
+/** Why a sign-in step cannot be taken now (answered by totpRoutes' error handler). */
+class StepRefused extends CodedError<'FLOW_EXPIRED' | 'ACCOUNT_LOCKED' | 'OTHER_STEP'> {
+  readonly flow: FlowState;
+  /** ACCOUNT_LOCKED: until when (epoch ms) */
+  readonly until: number;
+  /** OTHER_STEP: where to go */
+  readonly location: string;
+  constructor(code: 'FLOW_EXPIRED' | 'ACCOUNT_LOCKED', flow: FlowState, until?: number);
+  constructor(code: 'OTHER_STEP', flow: FlowState | null, until: 0, location: string);
+  constructor(code: 'FLOW_EXPIRED' | 'ACCOUNT_LOCKED' | 'OTHER_STEP', flow: FlowState | null, until = 0, location = '') {
+    super('StepRefused', code, `sign-in step refused: ${code}`);
+    this.flow = flow as FlowState;
+    this.until = until;
+    this.location = location;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback
 export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions): Promise<void> {
   const { core, local } = opts;
   const { store, now, secretBox } = core;
 
   /**
-   * The user of the flow's pending password step, when it may take `step` now; otherwise
-   * answers (sign in again, locked, or the step this user needs) and returns null.
+   * The step cannot be taken now: the sign-in started over (the flow expired), the account
+   * is locked, or this user has another step to take. Thrown by the helpers below; answered
+   * by this plugin's error handler (the sign-in page, the lockout page or the right step).
    */
-  async function stepUser(request: FastifyRequest, reply: FastifyReply, flow: FlowState, step: Step): Promise<User | null> {
+  app.setErrorHandler(async (err, request, reply) => {
+    if (!(err instanceof StepRefused)) throw err; // the app's error handler
+    switch (err.code) {
+      case 'FLOW_EXPIRED':
+        return local.signInAgain(request, reply, err.flow, request.method === 'GET' ? 200 : 401, { kind: 'warn', text: MESSAGES.expired });
+      case 'ACCOUNT_LOCKED':
+        return local.locked(request, reply, err.flow, err.until);
+      case 'OTHER_STEP':
+        return reply.code(303).redirect(err.location);
+    }
+  });
+
+  /** The user of the flow's pending password step, when it may take `step` now; otherwise throws StepRefused. */
+  async function stepUser(request: FastifyRequest, flow: FlowState, step: Step): Promise<User> {
     const pending = local.pending(flow);
     const user = pending === null ? null : await store.getUser(request.site.realm, pending.uid);
-    if (user === null || user.status !== 'active') {
-      await local.signInAgain(request, reply, flow, request.method === 'GET' ? 200 : 401, { kind: 'warn', text: MESSAGES.expired });
-      return null;
-    }
+    if (user === null || user.status !== 'active') throw new StepRefused('FLOW_EXPIRED', flow);
     const until = await local.lockedUntil(request, { user });
-    if (until !== null) {
-      await local.locked(request, reply, flow, until);
-      return null;
-    }
+    if (until !== null) throw new StepRefused('ACCOUNT_LOCKED', flow, until);
     const needed: Step = hasTotp(user) ? (step === 'enroll' ? 'totp' : step) : 'enroll';
-    if (needed !== step) {
-      reply.code(303).redirect(STEP_PATH[needed]);
-      return null;
-    }
+    if (needed !== step) throw new StepRefused('OTHER_STEP', flow, 0, STEP_PATH[needed]);
     return user;
   }
 
-  /** GET: the flow (no CSRF check) or a fresh start at the sign-in page. */
-  function getFlow(request: FastifyRequest, reply: FastifyReply): FlowState | null {
+  /** GET: the flow (no CSRF check); none: a fresh start at the sign-in page. */
+  function getFlow(request: FastifyRequest): FlowState {
     const flow = core.sessions.flow(request);
-    if (flow === null) reply.code(303).redirect(PATHS.login);
+    if (flow === null) throw new StepRefused('OTHER_STEP', null, 0, PATHS.login);
     return flow;
   }
 
   /** POST: throttle, CSRF, then the pending user. */
-  async function postUser(request: FastifyRequest, reply: FastifyReply, step: Step): Promise<{ flow: FlowState; user: User } | null> {
-    if (await local.throttled(request, reply)) return null;
-    const flow = local.formFlow(request, reply);
-    if (flow === null) return null;
-    const user = await stepUser(request, reply, flow, step);
-    return user === null ? null : { flow, user };
+  async function postUser(request: FastifyRequest, step: Step): Promise<{ flow: FlowState; user: User }> {
+    await local.assertNotThrottled(request);
+    const flow = local.formFlow(request);
+    return { flow, user: await stepUser(request, flow, step) };
   }
 
-  /**
-   * Count a wrong code. True when that locked the account and the lockout page was sent;
-   * false: the caller shows the step again. (A boolean, not the reply: awaiting a
-   * FastifyReply resolves to undefined, because a reply is thenable.)
-   */
-  async function lockedByWrongCode(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    flow: FlowState,
-    user: User,
-    step: FailedStep,
-    reason: string,
-  ): Promise<boolean> {
+  /** Count a wrong code; when that locked the account, throws StepRefused (the lockout page). */
+  async function countWrongCode(request: FastifyRequest, flow: FlowState, user: User, step: FailedStep, reason: string): Promise<void> {
     const until = await local.fail(request, { user }, step, reason);
-    if (until === null) return false;
-    await local.locked(request, reply, flow, until);
-    return true;
+    if (until !== null) throw new StepRefused('ACCOUNT_LOCKED', flow, until);
   }
 
   /**
-   * After a right code: the account as it is now, or null after answering the lockout page.
-   * The lock was checked before the code; wrong guesses checked meanwhile (concurrently,
-   * here or on another replica) may have locked the account since.
+   * After a right code: the account as it is now. The lock was checked before the code;
+   * wrong guesses checked meanwhile (concurrently, here or on another replica) may have
+   * locked the account since: then StepRefused (the lockout page).
    */
-  async function unlockedNow(request: FastifyRequest, reply: FastifyReply, flow: FlowState, user: User): Promise<User | null> {
+  async function unlockedNow(request: FastifyRequest, flow: FlowState, user: User): Promise<User> {
     const current = (await store.getUser(user.realm, user.id)) ?? user;
     const until = await local.lockedUntil(request, { user: current });
-    if (until === null) return current;
-    await local.locked(request, reply, flow, until);
-    return null;
+    if (until !== null) throw new StepRefused('ACCOUNT_LOCKED', flow, until);
+    return current;
   }
 
   /** Claim the time step `code` matches (once, on any replica); otherwise why not. */
@@ -126,41 +133,38 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
   }
 
   app.get(PATHS.loginTotp, async (request, reply) => {
-    const flow = getFlow(request, reply);
-    if (flow === null || (await stepUser(request, reply, flow, 'totp')) === null) return reply;
+    const flow = getFlow(request);
+    await stepUser(request, flow, 'totp');
     return sendPage(reply, 200, totpPage(local.view(request, flow)));
   });
 
   app.post(PATHS.loginTotp, async (request, reply) => {
-    const s = await postUser(request, reply, 'totp');
-    if (s === null) return reply;
+    const s = await postUser(request, 'totp');
     const secret = openTotpSecret(secretBox, s.user) as string;
     const result = await acceptCode(s.user, secret, field(request, 'code'));
     if (result === 'ok') {
-      const user = await unlockedNow(request, reply, s.flow, s.user);
-      return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp']));
+      const user = await unlockedNow(request, s.flow, s.user);
+      return reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp']));
     }
-    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'totp', result)) return reply;
+    await countWrongCode(request, s.flow, s.user, 'totp', result);
     return sendPage(reply, 401, totpPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badCode })));
   });
 
   app.get(PATHS.loginEnroll, async (request, reply) => {
-    const flow = getFlow(request, reply);
-    const user = flow === null ? null : await stepUser(request, reply, flow, 'enroll');
-    if (flow === null || user === null) return reply;
+    const flow = getFlow(request);
+    const user = await stepUser(request, flow, 'enroll');
     const secret = await pendingTotpSecret(store, secretBox, user);
     return sendPage(reply, 200, await enrolView(request, flow, user, secret, false));
   });
 
   app.post(PATHS.loginEnroll, async (request, reply) => {
-    const s = await postUser(request, reply, 'enroll');
-    if (s === null) return reply;
+    const s = await postUser(request, 'enroll');
     const secret = openTotpSecret(secretBox, s.user);
     // eslint-disable-next-line security/detect-possible-timing-attacks -- a null check of an optional value, not a comparison of secret contents
     if (secret === null) return reply.code(303).redirect(PATHS.loginEnroll);
     const result = await acceptCode(s.user, secret, field(request, 'code'));
     if (result === 'ok') {
-      if ((await unlockedNow(request, reply, s.flow, s.user)) === null) return reply;
+      await unlockedNow(request, s.flow, s.user);
       const codes = await completeTotpEnrolment(store, s.user, now());
       await core.auditor.record({
         type: 'mfa.enroll',
@@ -174,24 +178,23 @@ export async function totpRoutes(app: FastifyInstance, opts: TotpRoutesOptions):
       const rd = await local.finish(request, s.user, ['pwd', 'otp']);
       return sendPage(reply, 200, recoveryCodesPage({ siteName: request.site.name, rd, codes }));
     }
-    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'enroll', result)) return reply;
+    await countWrongCode(request, s.flow, s.user, 'enroll', result);
     return sendPage(reply, 401, await enrolView(request, s.flow, s.user, secret, true));
   });
 
   app.get(PATHS.loginRecovery, async (request, reply) => {
-    const flow = getFlow(request, reply);
-    if (flow === null || (await stepUser(request, reply, flow, 'recovery')) === null) return reply;
+    const flow = getFlow(request);
+    await stepUser(request, flow, 'recovery');
     return sendPage(reply, 200, recoveryPage(local.view(request, flow)));
   });
 
   app.post(PATHS.loginRecovery, async (request, reply) => {
-    const s = await postUser(request, reply, 'recovery');
-    if (s === null) return reply;
+    const s = await postUser(request, 'recovery');
     if (await consumeRecoveryCode(store, s.user.id, field(request, 'code'))) {
-      const user = await unlockedNow(request, reply, s.flow, s.user);
-      return user === null ? reply : reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp', 'rcv']));
+      const user = await unlockedNow(request, s.flow, s.user);
+      return reply.code(303).redirect(await local.finish(request, user, ['pwd', 'otp', 'rcv']));
     }
-    if (await lockedByWrongCode(request, reply, s.flow, s.user, 'recovery', 'bad_recovery_code')) return reply;
+    await countWrongCode(request, s.flow, s.user, 'recovery', 'bad_recovery_code');
     return sendPage(reply, 401, recoveryPage(local.view(request, s.flow, { kind: 'error', text: MESSAGES.badRecovery })));
   });
 }

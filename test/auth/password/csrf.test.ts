@@ -11,7 +11,7 @@ import { Client, codeAt, createEnrolledUser, csrfOf, PASSWORD, submitPassword } 
 const flipLast = (s: string) => `${s.slice(0, -1)}${s.endsWith('A') ? 'B' : 'A'}`;
 
 test('sign-in forms refuse a missing, wrong or foreign CSRF token', async (t) => {
-  const gw = await startGateway();
+  const gw = await startGateway({ transport: 'inject' });
   t.after(() => gw.close());
   const { user, secret, recoveryCodes } = await createEnrolledUser(gw, HOSTS.staff, { email: 'csrf@example.com' });
 

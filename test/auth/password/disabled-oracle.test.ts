@@ -13,7 +13,10 @@ const MAX_FAILURES = 4;
 describe('a disabled account answers as a wrong password', () => {
   let gw: TestGateway;
   before(async () => {
-    gw = await startGateway({ configure: (raw) => ({ ...raw, auth: { lockout: { maxFailures: MAX_FAILURES }, ipThrottle: { maxFailures: 10_000 } } }) });
+    gw = await startGateway({
+      transport: 'inject',
+      configure: (raw) => ({ ...raw, auth: { lockout: { maxFailures: MAX_FAILURES }, ipThrottle: { maxFailures: 10_000 } } }),
+    });
   });
   after(() => gw.close());
 

@@ -32,13 +32,19 @@ export class Client {
   }
 
   async send(method: 'GET' | 'POST', path: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<Page> {
-    const res = await this.gw.request(this.host, path, {
-      method,
-      cookie: this.cookies.size > 0 ? this.cookie : undefined,
-      headers: { accept: 'text/html', ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    });
-    const body = await res.body.text();
+    const cookie = this.cookies.size > 0 ? this.cookie : undefined;
+    const all = { accept: 'text/html', ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers };
+    const payload = form ? new URLSearchParams(form).toString() : undefined;
+    // a gateway built for inject() (no socket) is driven through Fastify's inject
+    const res =
+      this.gw.transport === 'inject'
+        ? await this.gw.inject(this.host, path, { method, ...(cookie ? { cookie } : {}), headers: all, ...(payload !== undefined ? { body: payload } : {}) })
+        : await this.gw.request(this.host, path, { method, cookie, headers: all, body: payload }).then(async (r) => ({
+            statusCode: r.statusCode,
+            headers: r.headers,
+            body: await r.body.text(),
+          }));
+    const body = res.body;
     const setCookie = res.headers['set-cookie'];
     for (const c of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
       const [pair = '', ...attrs] = c.split(';');

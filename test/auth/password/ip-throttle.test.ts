@@ -11,7 +11,11 @@ import { Client, createEnrolledUser, manualClock, PASSWORD, submitPassword } fro
 
 test('many failures from one IP, each on a different email, throttle that IP', async (t) => {
   const clock = manualClock();
-  const gw = await startGateway({ now: clock.now, configure: (raw) => ({ ...raw, auth: { ipThrottle: { maxFailures: 4, windowSeconds: 120 } } }) });
+  const gw = await startGateway({
+    transport: 'inject',
+    now: clock.now,
+    configure: (raw) => ({ ...raw, auth: { ipThrottle: { maxFailures: 4, windowSeconds: 120 } } }),
+  });
   t.after(() => gw.close());
   await createEnrolledUser(gw, HOSTS.globex, { email: 'someone@example.com' });
   const client = new Client(gw, HOSTS.globex);
@@ -30,8 +34,8 @@ test('the count is shared by every replica: failures spread over two gateways on
   const clock = manualClock();
   const store = await openStore({ driver: 'sqlite', path: ':memory:' });
   const configure = (raw: Record<string, unknown>) => ({ ...raw, auth: { ipThrottle: { maxFailures: 4, windowSeconds: 120 } } });
-  const a = await startGateway({ now: clock.now, store, configure });
-  const b = await startGateway({ now: clock.now, store, configure });
+  const a = await startGateway({ transport: 'inject', now: clock.now, store, configure });
+  const b = await startGateway({ transport: 'inject', now: clock.now, store, configure });
   t.after(async () => {
     await a.close();
     await b.close();

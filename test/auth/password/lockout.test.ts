@@ -14,7 +14,7 @@ const SPELLINGS = ['Lock.Me@Example.com', '  lock.me@example.com ', 'LOCK.ME@EXA
 
 test('five failures lock the account for 15 minutes, on every replica, whatever the email spelling', async (t) => {
   const clock = manualClock();
-  const gw = await startGateway({ now: clock.now });
+  const gw = await startGateway({ transport: 'inject', now: clock.now });
   t.after(() => gw.close());
   const { user, secret } = await createEnrolledUser(gw, HOSTS.staff, { email: 'lock.me@example.com' });
   const client = new Client(gw, HOSTS.staff);
@@ -42,7 +42,7 @@ test('five failures lock the account for 15 minutes, on every replica, whatever 
   assert.match(alertOf(during.body) ?? '', /Try again in 1 minute /);
 
   // another replica on the same store sees the same lock
-  const replica = await startGateway({ store: gw.store, now: clock.now });
+  const replica = await startGateway({ transport: 'inject', store: gw.store, now: clock.now });
   t.after(() => replica.close());
   assert.equal((await submitPassword(new Client(replica, HOSTS.staff), 'lock.me@example.com', PASSWORD)).status, 429);
 
@@ -61,7 +61,7 @@ test('five failures lock the account for 15 minutes, on every replica, whatever 
 
 test('failures spread over more than 10 minutes do not lock', async (t) => {
   const clock = manualClock();
-  const gw = await startGateway({ now: clock.now });
+  const gw = await startGateway({ transport: 'inject', now: clock.now });
   t.after(() => gw.close());
   await createEnrolledUser(gw, HOSTS.staff, { email: 'slow@example.com' });
   const client = new Client(gw, HOSTS.staff);
@@ -73,7 +73,7 @@ test('failures spread over more than 10 minutes do not lock', async (t) => {
 
 test('an unknown email locks exactly like an account', async (t) => {
   const clock = manualClock();
-  const gw = await startGateway({ now: clock.now });
+  const gw = await startGateway({ transport: 'inject', now: clock.now });
   t.after(() => gw.close());
   await createEnrolledUser(gw, HOSTS.acme, { email: 'real@example.com' });
   const client = new Client(gw, HOSTS.acme);

@@ -20,7 +20,7 @@ const withPortalApp = () => (raw: Record<string, unknown>) => {
 };
 
 test('a portal password sign-in always asks for TOTP, even where an earlier version stored "not required"', async (t) => {
-  const gw = await startGateway({ configure: withPortalApp() });
+  const gw = await startGateway({ transport: 'inject', configure: withPortalApp() });
   t.after(() => gw.close());
   // what Settings → Portal → Authentication stored when TOTP could be "Not required"
   await gw.store.putSetting(portalAuthKey('globex'), { ...DEFAULT_PORTAL_AUTH, mfaRequired: false });
@@ -37,7 +37,7 @@ test('a portal password sign-in always asks for TOTP, even where an earlier vers
 });
 
 test('SSO on: the Microsoft button and the password form; SSO-only: the button alone, password refused', async (t) => {
-  const gw = await startGateway({ configure: withPortalApp() });
+  const gw = await startGateway({ transport: 'inject', configure: withPortalApp() });
   t.after(() => gw.close());
   const user = await createUser(gw, HOSTS.acme, { email: 'agent@acme.example' });
   const settings = { tenantId: TENANTS.acme, ssoEnabled: true, passwordAllowed: true };
@@ -67,7 +67,7 @@ test('SSO on: the Microsoft button and the password form; SSO-only: the button a
 });
 
 test('staff SSO enabled shows the button; SSO-only hides the password form', async (t) => {
-  const gw = await startGateway();
+  const gw = await startGateway({ transport: 'inject' });
   t.after(() => gw.close());
   const sso = {
     enabled: true,
