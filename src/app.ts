@@ -28,7 +28,7 @@ import { entraEndSessionUrl, entraRoutes } from './auth/entra/routes.ts';
 import { createEntraClient } from './auth/entra/client.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { accountRoutes } from './account/routes.ts';
-import { replyError, replyGatewayError } from './pages/errors.ts';
+import { acceptsHtml, replyError, replyGatewayError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
@@ -222,9 +222,8 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     // the database is unreachable: nothing was saved; say so plainly (503), not "something went wrong"
     if (err instanceof StoreError && err.code === 'UNAVAILABLE') {
       request.log.warn({ err: { message: err.message, code: err.code } }, 'store unavailable');
-      const accept = request.headers.accept;
       return replyError(request, reply, 'STORE_UNAVAILABLE', {
-        html: typeof accept === 'string' && accept.includes('text/html'),
+        html: acceptsHtml(request),
         title: 'Temporarily unavailable',
         message:
           'The gateway cannot reach its database right now, so this could not be done and nothing was saved. People already signed in are not affected. Try again in a moment.',

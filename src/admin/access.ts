@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PATHS } from '../routing/reserved.ts';
 import { STAFF_REALM } from '../routing/sites.ts';
 import { isSameOrigin } from '../auth/core-routes.ts';
-import { replyError, wantsHtml } from '../pages/errors.ts';
+import { replyError, wantsHtml, acceptsHtml } from '../pages/errors.ts';
 import type { SessionData } from '../session/types.ts';
 import type { User } from '../store/types.ts';
 import { sameSecret } from '../util/security.ts';
@@ -24,12 +24,6 @@ export interface AdminActor {
 }
 
 const actors = new WeakMap<FastifyRequest, AdminActor>();
-
-/** A browser (form post or navigation) rather than an API client. */
-export function acceptsHtml(request: FastifyRequest): boolean {
-  const accept = request.headers.accept;
-  return typeof accept === 'string' && accept.includes('text/html');
-}
 
 /** The admin that passed the guard (only inside the admin routes). */
 export function actorOf(request: FastifyRequest): AdminActor {

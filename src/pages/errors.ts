@@ -7,11 +7,16 @@ import { ERRORS, type ErrorCode, type GatewayError } from '../errors.ts';
 import { html, type SafeHtml } from './html.ts';
 import { sendPage } from './layout.ts';
 
+/** A browser (a form post or a navigation) rather than an API client: it accepts HTML. */
+export function acceptsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
 /** A browser navigation (GET/HEAD that accepts HTML) rather than an API or XHR call. */
 export function wantsHtml(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  const accept = request.headers.accept;
-  if (typeof accept !== 'string' || !accept.includes('text/html')) return false;
+  if (!acceptsHtml(request)) return false;
   const xrw = request.headers['x-requested-with'];
   return !(typeof xrw === 'string' && xrw.toLowerCase() === 'xmlhttprequest');
 }

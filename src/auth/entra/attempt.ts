@@ -9,7 +9,7 @@
  *   the encryption key, aad `entra.central-state.v1`: encrypted and authenticated)
  *   holding the attempt id, nonce, verifier, client, return host and expiry. The
  *   starting host's flow cookie keeps the attempt id, so the hand-off back can be
- *   bound to the browser that started (see handoff.ts).
+ *   bound to the browser that started (see central.ts, redeemHandoff).
  *
  * Either way a state is accepted once, on any replica: consumeOnce('oidc-state:' + id).
  */

@@ -10,142 +10,16 @@ import { replyError, wantsHtml } from '../../pages/errors.ts';
 import { html } from '../../pages/html.ts';
 import { PATHS } from '../../routing/reserved.ts';
 import { safeRedirectTarget } from '../../routing/redirect.ts';
-import type { ErrorCode } from '../../errors.ts';
+import { ENTRA_ERRORS, type EntraErrorSpec } from '../../errors.ts';
 import { StoreError } from '../../store/types.ts';
 import { aadstsNumber, aadstsUserMessage, describeAadsts, type EntraErrorInfo } from './aadsts.ts';
 import { entraIds, microsoftIdsHtml } from './diagnostics.ts';
 import { isGuid } from '../../util/security.ts';
 
-interface Spec {
-  readonly status: number;
-  /** the catalogue entry the page is built on (src/errors.ts) */
-  readonly base: ErrorCode;
-  readonly title: string;
-  readonly message: string;
-}
-
-const SPECS = Object.freeze({
-  SSO_DISABLED: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Microsoft sign-in is not available',
-    message: 'Sign-in with Microsoft is not turned on for this site. Use another way to sign in, or ask your administrator.',
-  },
-  SSO_FLOW_MISSING: {
-    status: 400,
-    base: 'BAD_REQUEST',
-    title: 'Sign-in expired',
-    message: 'This sign-in has expired or was started in another browser. Start again from the sign-in page.',
-  },
-  SSO_STATE_MISMATCH: {
-    status: 400,
-    base: 'BAD_REQUEST',
-    title: 'Sign-in could not be completed',
-    message: 'This answer from Microsoft does not belong to the sign-in started in this browser. Start again from the sign-in page.',
-  },
-  SSO_REPLAYED: {
-    status: 400,
-    base: 'BAD_REQUEST',
-    title: 'Sign-in already used',
-    message: 'This sign-in answer has already been used. Start again from the sign-in page.',
-  },
-  SSO_BAD_CALLBACK: {
-    status: 400,
-    base: 'BAD_REQUEST',
-    title: 'Sign-in could not be completed',
-    message: 'The answer from Microsoft was incomplete. Start again from the sign-in page.',
-  },
-  SSO_TOKEN_INVALID: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Sign-in could not be verified',
-    message:
-      "Microsoft's answer could not be verified, so you were not signed in. Start again; if it keeps happening, contact support with the reference below.",
-  },
-  SSO_WRONG_TENANT: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Wrong organisation',
-    message:
-      "Your account belongs to another organisation's directory, not the one this site signs in with. Sign out of Microsoft and sign in with your account from this organisation.",
-  },
-  // the same words whether or not an account holds the email the token names: the page is no oracle
-  SSO_PERSONAL_ACCOUNT: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Personal Microsoft account',
-    message:
-      'You signed in with a personal Microsoft account (such as Outlook.com or Hotmail). This site accepts only work or school accounts of your organisation: sign out of Microsoft and sign in with your work account.',
-  },
-  SSO_NOT_PROVISIONED: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Microsoft account not linked',
-    message: 'Your Microsoft account is not linked to a Regentra account yet. Ask your admin for access: they can link your Microsoft account or add you.',
-  },
-  SSO_NOT_LINKED: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Microsoft account not linked',
-    message: 'Your Microsoft account is not linked to a Regentra account yet. Ask your admin for access: they can link your Microsoft account or add you.',
-  },
-  SSO_USER_DISABLED: { status: 403, base: 'FORBIDDEN', title: 'Account disabled', message: 'Your account has been disabled. Contact your administrator.' },
-  SSO_ACCOUNT_CONFLICT: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Account already linked',
-    message: 'An account with your email address is already linked to a different Microsoft account. Ask your admin for help.',
-  },
-  SSO_GRAPH_DENIED: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Microsoft sign-in is not set up correctly',
-    message: 'Microsoft did not let Regentra read your profile, so you could not be signed in. Your administrator needs to fix the app’s permissions.',
-  },
-  SSO_NO_EMAIL: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'No email address',
-    message: 'Microsoft did not tell us your email address, so an account cannot be set up. Ask your admin for help.',
-  },
-  SSO_GROUPS_OVERAGE: {
-    status: 403,
-    base: 'FORBIDDEN',
-    title: 'Your role could not be determined',
-    message:
-      'You are a member of too many groups for Microsoft to list them in the sign-in, so Regentra cannot tell whether you are an admin and did not sign you in. Your administrator needs to base Regentra roles on app roles (Settings → Single Sign-On → Roles from Microsoft Entra), or send only the groups assigned to the application (app registration → Token configuration).',
-  },
-  SSO_IDP_ERROR: { status: 400, base: 'BAD_REQUEST', title: 'Microsoft could not sign you in', message: 'Microsoft could not sign you in.' },
-  IDP_UNAVAILABLE: {
-    status: 503,
-    base: 'IDP_UNAVAILABLE',
-    title: 'Microsoft sign-in unavailable',
-    message: 'We could not reach Microsoft to sign you in. Try again in a moment. People already signed in are not affected.',
-  },
-  SSO_MISCONFIGURED: {
-    status: 503,
-    base: 'IDP_UNAVAILABLE',
-    title: 'Microsoft sign-in unavailable',
-    message: 'Sign-in with Microsoft is not set up correctly. Your administrator needs to fix it.',
-  },
-  SSO_TICKET_INVALID: {
-    status: 400,
-    base: 'BAD_REQUEST',
-    title: 'Sign-in link not valid',
-    message: 'This sign-in link is not valid here, has expired or was already used. Start again from the sign-in page.',
-  },
-  STORE_UNAVAILABLE: {
-    status: 503,
-    base: 'STORE_UNAVAILABLE',
-    title: 'Sign-in unavailable',
-    message: 'Sign-in is temporarily unavailable. People already signed in are not affected. Try again in a moment.',
-  },
-} satisfies Record<string, Spec>);
-
-export type EntraErrorCode = keyof typeof SPECS;
+export type EntraErrorCode = keyof typeof ENTRA_ERRORS;
 
 export function isEntraErrorCode(v: unknown): v is EntraErrorCode {
-  return typeof v === 'string' && Object.hasOwn(SPECS, v);
+  return typeof v === 'string' && Object.hasOwn(ENTRA_ERRORS, v);
 }
 
 export class EntraError extends Error {
@@ -162,9 +36,9 @@ export class EntraError extends Error {
     super(`${code}${options.info ? ` (${options.info.code})` : ''}`, { cause: options.cause });
     this.name = 'EntraError';
     this.code = code;
-    this.status = SPECS[code].status;
+    this.status = ENTRA_ERRORS[code].status;
     this.info = options.info ?? null;
-    this.userMessage = options.userMessage ?? SPECS[code].message;
+    this.userMessage = options.userMessage ?? ENTRA_ERRORS[code].message;
     this.audit = options.audit ? Object.freeze({ ...options.audit }) : null;
   }
 
@@ -321,7 +195,7 @@ export function replyEntraError(
   returnTo: string | null = null,
   reference?: { id: string; at: number },
 ): FastifyReply {
-  const spec: Spec = SPECS[err.code];
+  const spec: EntraErrorSpec = ENTRA_ERRORS[err.code];
   reply.header('cache-control', 'no-store');
   if (!wantsHtml(request)) {
     reply.header('x-request-id', request.id);

@@ -1,7 +1,7 @@
 /**
  * What the steps of a local sign-in share (password, TOTP, enrolment, recovery code):
  * the flow and its CSRF token, the pending password step, failure counting (per
- * account and per unknown email in the store, per client IP in memory), the lockout
+ * account, per unknown email and per client IP, all in the store, so every replica counts the same), the lockout
  * and throttle answers, and finishing with a fresh session.
  *
  * The flow cookie holds `pwd: { uid, at }` once the password was right and a second
