@@ -72,6 +72,8 @@ export interface ScenarioResult {
 export interface Scenario {
   readonly name: string;
   readonly description: string;
+  /** run only when named with --only (a subset of another scenario, for quick before/after runs) */
+  readonly onRequest?: boolean;
   run(settings: BenchSettings): Promise<ScenarioResult>;
 }
 
@@ -485,6 +487,74 @@ export const smallGet: Scenario = {
   },
 };
 
+/**
+ * Issue #17's headline alone, in a few minutes: the Node floor against the gateway with a
+ * fresh cookie and with one old cookie replayed, as interleaved rows and as paired runs
+ * (the steadier ratio on a busy machine). `--only "hot path"`, e.g. before and after a change.
+ */
+export const hotPath: Scenario = {
+  name: 'hot path',
+  description: 'small GET: the Node floor vs the gateway (fresh and replayed cookie), rows and paired runs',
+  onRequest: true,
+  async run(settings) {
+    const upstream = await startUpstream(settings);
+    try {
+      const up = upstream.url;
+      const startFloor = async () =>
+        fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' });
+      const starts: (() => Promise<Target | null>)[] = [
+        startFloor,
+        () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
+        ...[...settings.compare].map(
+          ([label, dir]) =>
+            () =>
+              startGateway(`(c′) ${label}`, up, settings, { dir }),
+        ),
+      ];
+      return await withTargets(starts, async ([floor, gw, ...compared]) => {
+        const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
+        const targets = [floor, gw, old, ...compared].filter((t): t is Target => t !== null && t !== undefined);
+        const results = await interleave(
+          settings,
+          targets.map((target) => ({ target, path: '/api/items' })),
+          log,
+        );
+        const by = new Map(targets.map((t, i) => [t, results[i] as LoadResult]));
+        const f = by.get(floor as Target) as LoadResult;
+        const c = by.get(gw as Target) as LoadResult;
+        const co = by.get(old) as LoadResult;
+        const pairedFresh = await paired(
+          settings,
+          { target: floor as Target, path: '/api/items' },
+          { target: gw as Target, path: '/api/items' },
+          startFloor,
+          log,
+        );
+        const verdicts: Verdict[] = [
+          atLeast('gateway ÷ Node floor, per core (paired runs, fresh cookie)', pairedFresh, 0.8),
+          atLeast('gateway ÷ Node floor, per core (rows, fresh cookie)', ratio(c.perCpuSecond, f.perCpuSecond), 0.8),
+          atLeast('gateway ÷ Node floor, per core (rows, one old cookie replayed)', ratio(co.perCpuSecond, f.perCpuSecond), 0.8),
+          atMost('gateway p99 ÷ Node floor p99 (fresh cookie)', ratio(c.p99, f.p99), 1.5),
+          atMost('gateway p99 ÷ Node floor p99 (one old cookie replayed)', ratio(co.p99, f.p99), 1.5),
+        ];
+        for (const [i, o] of compared.entries()) {
+          const r = o ? by.get(o) : undefined;
+          if (!o || !r) continue;
+          verdicts.push(info(`${o.label} ÷ Node floor, per core (rows)`, `${fmt(ratio(r.perCpuSecond, f.perCpuSecond))}×`));
+          // this checkout against the other one, paired: the before/after figure of a change
+          const [label, dir] = [...settings.compare][i] as [string, string];
+          const again = () => startGateway(`(c′) ${label}`, up, settings, { dir });
+          const after = await paired(settings, { target: o, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, again, log);
+          verdicts.push(info(`gateway ÷ ${label}, per core (paired runs)`, `${fmt(after)}×`));
+        }
+        return { rows: targets.map((t) => ({ scenario: this.name, target: t.label, result: by.get(t) as LoadResult })), verdicts };
+      });
+    } finally {
+      await upstream.stop();
+    }
+  },
+};
+
 /** bare proxy vs gateway for one kind of request; throughput within 10 % */
 function versusBare(name: string, description: string, spec: { path: string; method?: string; body?: Buffer }): Scenario {
   return {
@@ -642,4 +712,4 @@ export const sessionsMemory: Scenario = {
 
 const thousandsOf = (n: number) => n.toLocaleString('en-US');
 
-export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, largeGet, upload, websocket, storeEngines, manyClients, sessionsMemory]);
+export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, hotPath, largeGet, upload, websocket, storeEngines, manyClients, sessionsMemory]);

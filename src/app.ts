@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerOptions } from 'node:htt
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Config } from './config/schema.ts';
-import { buildSiteTable, canonicalHost, type Site } from './routing/sites.ts';
+import { buildSiteTable, canonicalHost, hostHeaderCount, type Site } from './routing/sites.ts';
 import { normalizeTarget } from './routing/path.ts';
 import { isReservedPath, PATHS } from './routing/reserved.ts';
 import { sessionsPlugin } from './session/plugin.ts';
@@ -21,6 +21,10 @@ import { storeRegistry } from './session/registry.ts';
 import { buildJwks, loadSigningKeys } from './identity/keys.ts';
 import { createSigner } from './identity/signer.ts';
 import { proxyRoutes } from './proxy/plugin.ts';
+import { createFastLane, laneFailureOf, type FastLane, type HttpHandler } from './proxy/lane.ts';
+import { createUpstreamPools } from './proxy/upstreams.ts';
+import { upstreamReports } from './proxy/reports.ts';
+import { ownCookieNames } from './proxy/headers.ts';
 import { coreRoutes } from './auth/core-routes.ts';
 import { createPolicyService, realmSessionRules } from './auth/policy.ts';
 import { passwordRoutes } from './auth/password/routes.ts';
@@ -29,7 +33,7 @@ import { createEntraClient } from './auth/entra/client.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { accountRoutes } from './account/routes.ts';
 import { acceptsHtml, replyError, replyGatewayError } from './pages/errors.ts';
-import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { createMetrics, requestCounter, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
@@ -77,16 +81,6 @@ export function httpServerOptions(config: Config): ServerOptions {
   };
 }
 
-/** How many Host header lines a request has (RFC 9112 §3.2: more than one is a 400). */
-function hostHeaderCount(rawHeaders: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') n++;
-  }
-  return n;
-}
-
 const kBadPath = Symbol('regentra.badPath');
 /** why the path could read differently upstream (src/routing/path.ts); refused unless the site allows it */
 const kAmbiguousPath = Symbol('regentra.ambiguousPath');
@@ -102,8 +96,15 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
   const sites = buildSiteTable(config);
   const metrics = deps.metrics ?? createMetrics();
 
+  // Fastify's node:http handler, with the fast lane in front of it once the proxy is registered (src/proxy/lane.ts)
+  let fastifyHandler: HttpHandler | null = null;
+  let lane: FastLane | null = null;
   const serverFactory: FastifyServerFactory = (handler) => {
-    const server = createServer(httpServerOptions(config), handler);
+    fastifyHandler = handler;
+    const server = createServer(httpServerOptions(config), (req, res) => {
+      if (lane !== null) lane.handle(req, res);
+      else handler(req, res);
+    });
     // an Expect other than 100-continue: answered like any request (node:http would send its own 417)
     server.on('checkExpectation', handler);
     return server;
@@ -189,20 +190,18 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     }
     request.site = site;
     request.siteHost = host;
+    // handed over by the fast lane after the upstream failed: answered with that error's page
+    const failure = laneFailureOf(request.raw);
+    if (failure !== undefined) {
+      replyError(request, reply, failure);
+      return;
+    }
     done();
   });
 
-  // hot path: one counter child per (site kind, status class), found without hashing label objects
-  const requestCounters = new Map<string, { inc(): void }>();
+  const countRequest = requestCounter(metrics);
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.site && !isReservedPath(request.url)) {
-      const kind = request.site.kind;
-      const statusClass = `${Math.floor(reply.statusCode / 100)}xx`;
-      const key = `${kind} ${statusClass}`;
-      let counter = requestCounters.get(key);
-      if (counter === undefined) requestCounters.set(key, (counter = metrics.requests.labels(kind, statusClass)));
-      counter.inc();
-    }
+    if (request.site && !isReservedPath(request.url)) countRequest(request.site.kind, reply.statusCode);
     done();
   });
 
@@ -250,8 +249,28 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
   });
   watchCredentialExpiry(app, core);
 
-  // 4. the gate and the proxy
-  await app.register(proxyRoutes, { signer: core.signer, metrics, sites: sites.sites });
+  // 4. the gate and the proxy: Fastify's route, and the fast lane ahead of Fastify for the plain cases
+  const pools = createUpstreamPools(sites.sites);
+  const reports = upstreamReports({ metrics, log: app.log, ownCookies: ownCookieNames(core.sessions.cookieNames) });
+  await app.register(proxyRoutes, { signer: core.signer, pools, reports });
+  const fastLane = createFastLane({
+    sites,
+    sessions: core.sessions,
+    signer: core.signer,
+    pools,
+    upstream: reports,
+    countRequest,
+    forwarded: metrics.fastLane,
+    log: app.log,
+    accessLog: (deps.logger ? accessLoggerOf(deps.logger) : undefined) ?? app.log,
+    fastify: fastifyHandler ?? ((req, res) => app.routing(req, res)),
+    behindProxies: config.server.trustedProxies.length > 0,
+  });
+  app.addHook('preClose', (done) => {
+    fastLane.close();
+    done();
+  });
+  lane = fastLane;
 
   app.addHook('onClose', async () => {
     await revocation.close();

@@ -12,6 +12,8 @@ import type { SigningKey } from './keys.ts';
 export interface AssertionSigner {
   /** a signed JWT for this identity and audience (cached) */
   assertion(identity: Identity, audience: string): Promise<string>;
+  /** the cached assertion assertion() would answer with, or undefined when a new one is to be minted */
+  cachedAssertion(identity: Identity, audience: string): string | undefined;
 }
 
 export interface SignerOptions {
@@ -61,11 +63,17 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
       .sign(opts.key.privateKey);
   }
 
+  // the role is part of the key: a session re-issued with a new role gets a new assertion at once
+  const keyOf = (identity: Identity, audience: string) => `${identity.sid}\u0000${audience}\u0000${identity.role ?? ''}`;
+
   return {
+    cachedAssertion(identity, audience) {
+      const hit = cache.get(keyOf(identity, audience));
+      return hit !== undefined && opts.now() < hit.renewAt ? hit.jwt : undefined;
+    },
     async assertion(identity, audience) {
       const nowMs = opts.now();
-      // the role is part of the key: a session re-issued with a new role gets a new assertion at once
-      const key = `${identity.sid}\u0000${audience}\u0000${identity.role ?? ''}`;
+      const key = keyOf(identity, audience);
       const hit = cache.get(key);
       if (hit && nowMs < hit.renewAt) return hit.jwt;
       const jwt = await mint(identity, audience, nowMs);

@@ -28,16 +28,20 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, type Dispatcher, type Pool } from 'undici';
+import type { ProxiedReply, ProxiedRequest } from './types.ts';
 import { clientHeaders, type UpstreamHeaders } from './headers.ts';
 import { track, untrack, type Timed } from './deadlines.ts';
+export type { ProxiedReply, ProxiedRequest } from './types.ts';
 
-export interface ExchangeHooks {
+export interface ExchangeHooks<Req extends ProxiedRequest = FastifyRequest, Rep extends ProxiedReply = FastifyReply> {
   /** the gateway's cookie names (as ownCookieNames gives them): upstreams may not set them */
   readonly ownCookies: ReadonlySet<string>;
   /** the upstream answered with `status` after `seconds` */
-  answered(request: FastifyRequest, status: number, seconds: number): void;
+  answered(request: Req, status: number, seconds: number): void;
   /** the upstream failed before anything was sent to the client: answer with an error page */
-  failed(request: FastifyRequest, reply: FastifyReply, error: Error): void;
+  failed(request: Req, reply: Rep, error: Error): void;
+  /** a direct response (not through Fastify) was written to its end, with `status` */
+  ended?(request: Req, status: number): void;
 }
 
 export interface ForwardOptions {
@@ -48,14 +52,14 @@ export interface ForwardOptions {
   readonly headers: string[];
   /** headers and body (between chunks) timeout */
   readonly timeoutMs: number;
-  /** send the response through Fastify (a cookie is to be set) */
-  readonly viaFastify: boolean;
+  /** send the response through Fastify, with this reply (a cookie is to be set); absent: direct */
+  readonly viaFastify?: FastifyReply;
   /** a Set-Cookie to add to a direct response (a refreshed session: session/refresh-cache.ts) */
   readonly setCookie?: string;
 }
 
 /** Did the client declare a request body? (Node has parsed the framing; an empty body is none.) */
-function hasBody(request: FastifyRequest): boolean {
+function hasBody(request: ProxiedRequest): boolean {
   const h = request.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
@@ -67,7 +71,7 @@ const RESPONSE_BUFFER = 128 * 1024;
 
 const kExchange = Symbol('regentra.proxy.exchange');
 
-function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): void {
+function onResponseClose(this: ServerResponse & { [kExchange]?: { onClientClose(): void } }): void {
   this[kExchange]?.onClientClose();
   this[kExchange] = undefined;
 }
@@ -76,11 +80,12 @@ function onResponseClose(this: ServerResponse & { [kExchange]?: Exchange }): voi
  * One exchange, as an undici dispatch handler (the onRequestStart/onResponse* API): the
  * controller it is given aborts, pauses and resumes the upstream.
  */
-export class Exchange implements Timed, Dispatcher.DispatchHandler {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly hooks: ExchangeHooks;
-  readonly viaFastify: boolean;
+export class Exchange<Req extends ProxiedRequest = FastifyRequest, Rep extends ProxiedReply = FastifyReply> implements Timed, Dispatcher.DispatchHandler {
+  readonly request: Req;
+  readonly reply: Rep;
+  readonly hooks: ExchangeHooks<Req, Rep>;
+  /** the response goes through Fastify (ForwardOptions.viaFastify) */
+  readonly viaFastify: FastifyReply | undefined;
   /** added to a direct response (ForwardOptions.setCookie) */
   setCookie: string | undefined = undefined;
   readonly started = performance.now();
@@ -100,14 +105,14 @@ export class Exchange implements Timed, Dispatcher.DispatchHandler {
   prevTimed: Timed | null = null;
   nextTimed: Timed | null = null;
 
-  constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, viaFastify: boolean, timeoutMs: number) {
+  constructor(request: Req, reply: Rep, hooks: ExchangeHooks<Req, Rep>, viaFastify: FastifyReply | undefined, timeoutMs: number) {
     this.request = request;
     this.reply = reply;
     this.hooks = hooks;
     this.viaFastify = viaFastify;
     this.timeoutMs = timeoutMs;
     // one shared listener (no closure per request): the response points to its exchange
-    (reply.raw as ServerResponse & { [kExchange]?: Exchange })[kExchange] = this;
+    (reply.raw as ServerResponse & { [kExchange]?: Timed & { onClientClose(): void } })[kExchange] = this;
     reply.raw.on('close', onResponseClose);
   }
 
@@ -161,8 +166,8 @@ export class Exchange implements Timed, Dispatcher.DispatchHandler {
     // an HTTP/1.1 connection whose request body was not read to the end cannot carry another request
     if (!request.raw.complete) list.push('connection', 'close');
     const seconds = (performance.now() - this.started) / 1000;
-    if (this.viaFastify) {
-      this.startViaFastify(statusCode, list, seconds);
+    if (this.viaFastify !== undefined) {
+      this.startViaFastify(this.viaFastify, statusCode, list, seconds);
       return;
     }
     if (this.setCookie !== undefined) list.push('set-cookie', this.setCookie);
@@ -180,8 +185,7 @@ export class Exchange implements Timed, Dispatcher.DispatchHandler {
     this.hooks.answered(request, statusCode, seconds);
   }
 
-  startViaFastify(statusCode: number, list: string[], seconds: number): void {
-    const reply = this.reply;
+  startViaFastify(reply: FastifyReply, statusCode: number, list: string[], seconds: number): void {
     reply.code(statusCode);
     for (let i = 0; i < list.length; i += 2) reply.header(list[i] as string, list[i + 1]);
     this.body = new Readable({ read: () => this.onDrain() });
@@ -207,8 +211,13 @@ export class Exchange implements Timed, Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.end();
-    if (this.body !== null) this.body.push(null);
-    else this.reply.raw.end();
+    if (this.body !== null) {
+      this.body.push(null);
+      return;
+    }
+    const res = this.reply.raw;
+    res.end();
+    this.hooks.ended?.(this.request, res.statusCode);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -233,7 +242,7 @@ export class Exchange implements Timed, Dispatcher.DispatchHandler {
  * the answer starts when it ends. (The dispatch-handler API has no upload callback; a
  * 'data' listener on the request would start the flow before undici reads it.)
  */
-async function* uploadOf(body: AsyncIterable<Buffer>, exchange: Exchange): AsyncGenerator<Buffer> {
+async function* uploadOf(body: AsyncIterable<Buffer>, exchange: { onUploadProgress(): void }): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
     exchange.onUploadProgress();
     yield chunk;
@@ -242,8 +251,13 @@ async function* uploadOf(body: AsyncIterable<Buffer>, exchange: Exchange): Async
 }
 
 /** Forward `request` to the upstream and relay the response to `reply`. */
-export function forward(request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions, hooks: ExchangeHooks): void {
-  const exchange = new Exchange(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
+export function forward<Req extends ProxiedRequest, Rep extends ProxiedReply>(
+  request: Req,
+  reply: Rep,
+  opts: ForwardOptions,
+  hooks: ExchangeHooks<Req, Rep>,
+): void {
+  const exchange = new Exchange<Req, Rep>(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
   exchange.setCookie = opts.setCookie;
   const body = hasBody(request) ? Readable.from(uploadOf(request.raw, exchange), { objectMode: false }) : null;
   opts.pool.dispatch(

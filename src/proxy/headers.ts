@@ -13,8 +13,8 @@
  * undici and node:http take without converting), decide each header name with one
  * Map lookup, and never copy the inbound header object.
  */
-import type { FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ProxiedRequest } from './types.ts';
 import { FORWARDING_HEADERS, HEADERS, headerText, isIdentityHeaderName, withoutCookies } from '../identity/headers.ts';
 import type { Identity } from '../session/types.ts';
 
@@ -61,7 +61,7 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
  * (Sec-WebSocket-*) are kept too, since the tunnel leaves the handshake to the two ends.
  */
 export function upstreamHeaders(
-  request: FastifyRequest,
+  request: Pick<ProxiedRequest, 'raw' | 'ips' | 'protocol' | 'host'>,
   inbound: IncomingHttpHeaders,
   cookieNames: readonly string[],
   auth: UpstreamIdentity | null,

@@ -20,21 +20,23 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AssertionSigner } from '../identity/signer.ts';
-import { isPublicPath, type Site } from '../routing/sites.ts';
-import { isReservedPath, PATHS } from '../routing/reserved.ts';
+import type { Site } from '../routing/sites.ts';
+import { PATHS } from '../routing/reserved.ts';
 import { identityOf } from '../session/types.ts';
 import { replyError, wantsHtml } from '../pages/errors.ts';
-import { ownCookieNames, upstreamHeaders, type UpstreamIdentity } from './headers.ts';
+import { upstreamHeaders, type UpstreamIdentity } from './headers.ts';
 import { forward, type ExchangeHooks } from './forward.ts';
 import { tunnel, type UpgradeSocket } from './tunnel.ts';
-import { createUpstreamPools } from './upstreams.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { UpstreamPools } from './upstreams.ts';
+import type { UpstreamReports } from './reports.ts';
+import { gateRoute } from './gate.ts';
 
 export interface ProxyPluginOptions {
   readonly signer: AssertionSigner;
-  readonly metrics: Metrics;
-  /** the sites whose upstreams get a connection pool each (src/proxy/upstreams.ts) */
-  readonly sites: readonly Site[];
+  /** one connection pool per upstream origin (src/proxy/upstreams.ts), destroyed when the app closes */
+  readonly pools: UpstreamPools;
+  /** latency and failures of upstreams (./reports.ts), shared with the fast lane */
+  readonly reports: UpstreamReports;
 }
 
 /** the methods proxied (others are answered 404 by the gateway) */
@@ -57,34 +59,21 @@ function passThrough(_request: FastifyRequest, payload: unknown, done: (err: Err
   done(null, payload);
 }
 
-const isTimeout = (error: Error & { code?: string }) => /timeout/i.test(`${error.code ?? ''} ${error.name} ${(error.cause as Error | undefined)?.name ?? ''}`);
-
 async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
-  const { signer, metrics } = opts;
+  const { signer, pools, reports } = opts;
   const sessions = app.sessions;
   const cookieNames = sessions.cookieNames;
-  const pools = createUpstreamPools(opts.sites);
 
-  // upstream latency by site kind (the app's onResponse hook counts the responses themselves)
-  const latencies = new Map<string, { observe(seconds: number): void }>();
   const hooks: ExchangeHooks = {
-    ownCookies: ownCookieNames(cookieNames),
-    answered(request, _status, seconds) {
-      const kind = request.site.kind;
-      let h = latencies.get(kind);
-      if (h === undefined) latencies.set(kind, (h = metrics.upstreamLatency.labels(kind)));
-      h.observe(seconds);
-    },
+    ownCookies: reports.ownCookies,
+    answered: reports.answered,
     failed(request, reply, error) {
-      const timedOut = isTimeout(error);
-      const code = (error as { code?: string }).code;
-      request.log.warn({ err: { name: error.name, code, message: error.message }, upstream: request.site.upstream }, 'upstream request failed');
-      metrics.upstreamErrors.inc({ site: request.site.kind, kind: timedOut ? 'timeout' : 'unavailable' });
+      const code = reports.failure(request, error, request.log);
       if (reply.sent || reply.raw.headersSent) {
         reply.raw.destroy();
         return;
       }
-      replyError(request, reply, timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_DOWN');
+      replyError(request, reply, code);
     },
   };
 
@@ -100,7 +89,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
     const pool = pools.get(site.upstream);
     const upgrade = (request.raw as UpgradeRequest)[kUpgrade];
     if (upgrade === undefined) {
-      const viaFastify = request.session.changed === true || request.flowSession.changed === true;
+      const viaFastify = request.session.changed === true || request.flowSession.changed === true ? reply : undefined;
       // a refreshed session's cookie (session/refresh-cache.ts): on a direct response, the exchange adds it
       const setCookie = viaFastify ? undefined : sessions.refreshCookie(request);
       forward(request, reply, { pool, path: request.url, headers, timeoutMs: site.responseTimeoutMs, viaFastify, setCookie }, hooks);
@@ -131,19 +120,16 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
 
   function handler(request: FastifyRequest, reply: FastifyReply): void {
     const site = request.site;
-    const url = request.url;
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    // never proxied: the reserved prefix (any spelling that normalised to it) and the central callback host
-    if (isReservedPath(path) || site.kind === 'central') {
-      replyError(request, reply, 'NOT_FOUND');
-      return;
+    switch (gateRoute(site, request.url)) {
+      case 'refuse':
+        replyError(request, reply, 'NOT_FOUND');
+        return;
+      case 'public':
+        proxy(request, reply, site, null);
+        return;
+      case 'session':
+        void authorize(request, reply, site);
     }
-    if (isPublicPath(site, path)) {
-      proxy(request, reply, site, null);
-      return;
-    }
-    void authorize(request, reply, site);
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: async so avvio awaits it without a done callback

@@ -36,7 +36,7 @@ class Tunnel extends Exchange {
   readonly track: TunnelOptions['track'];
 
   constructor(request: FastifyRequest, reply: FastifyReply, hooks: ExchangeHooks, client: UpgradeSocket, track: TunnelOptions['track']) {
-    super(request, reply, hooks, false, 0); // the handshake keeps undici's own timeouts (one per WebSocket, not per request)
+    super(request, reply, hooks, undefined, 0); // the handshake keeps undici's own timeouts (one per WebSocket, not per request)
     this.client = client;
     this.track = track;
   }

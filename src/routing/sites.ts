@@ -125,6 +125,16 @@ export function buildSiteTable(config: Config): SiteTable {
   });
 }
 
+/** How many Host header lines a request has (RFC 9112 §3.2: more than one is a 400). */
+export function hostHeaderCount(rawHeaders: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
+}
+
 /** Lower-case host name without port and trailing dot; null when it is not a plausible DNS name. */
 export function canonicalHost(hostHeader: string | undefined): string | null {
   if (!hostHeader) return null;

@@ -13,6 +13,7 @@
  * through a RevocationCheck (./revocation.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import secureSession from '@fastify/secure-session';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -68,6 +69,18 @@ export interface SessionManager {
    * this plugin's onSend hook; the proxy's direct responses add it themselves.
    */
   refreshCookie(request: FastifyRequest): string | undefined;
+  /**
+   * For the fast lane (src/proxy/lane.ts): the valid session of a raw request when nothing
+   * about its cookies has to change but a refresh, else null (Fastify's path decides).
+   * Synchronous when the revocation state is cached (the usual case), else a promise.
+   */
+  laneSession(req: IncomingMessage, site: Site, host: string): LaneSession | null | Promise<LaneSession | null>;
+}
+
+/** a session the fast lane may proxy: its content, and the refreshed cookie to set (if due) */
+export interface LaneSession {
+  readonly data: SessionData;
+  readonly setCookie: string | undefined;
 }
 
 export type NewSession = Omit<SessionData, 'v' | 'sid' | 'iat' | 'seen' | 'realm' | 'host'>;
@@ -130,7 +143,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
   // a refresh is sealed once per session and touch interval, then handed to that session's requests
   const refreshed = refreshCache(TOUCH_INTERVAL_MS);
 
-  /** the refresh of `raw` at `t`: the one already sealed in this interval, or a new one */
+  /** the refresh of `raw` at `t` for this request (its Set-Cookie goes on the response) */
   function refresh(request: FastifyRequest, raw: SessionData, t: number): SessionData {
     // a cookie re-sealed anyway (opened with an older key): secure-session writes it, with the new time
     if (request.session.changed) {
@@ -138,13 +151,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
       request.session.set('s', touched);
       return touched;
     }
-    let hit = refreshed.get(raw, t);
-    if (hit === undefined) {
-      const touched: SessionData = { ...raw, seen: t };
-      const value = app.encodeSecureSession(app.createSecureSession({ s: touched }), 'session');
-      hit = { data: touched, setCookie: app.serializeCookie(names.session, value, cookie) };
-      refreshed.set(hit);
-    }
+    const hit = cachedRefresh(raw, t);
     (request as WithRefresh)[kRefresh] = hit.setCookie;
     return hit.data;
   }
@@ -157,16 +164,42 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     done();
   });
 
+  /**
+   * The checks every request's session cookie passes, on its opened content: version, the
+   * realm and host it is bound to, idle and absolute lifetime. 'expired' is a session that
+   * was valid (its sign-in hint is kept); 'invalid' is no session at all.
+   */
+  function checkOpened(raw: SessionData | undefined, site: Site, host: string, t: number): 'ok' | 'expired' | 'invalid' {
+    if (!raw || raw.v !== 1) return 'invalid';
+    // bound to its realm and host: a cookie from another client, realm or host is no session
+    if (raw.realm !== site.realm || raw.host !== host) return 'invalid';
+    if (t - raw.iat >= absoluteMs || t - raw.seen >= idleMs || raw.iat > t + 60_000) return 'expired';
+    return 'ok';
+  }
+
+  /** the session cookie's refresh is due: the review changed it (a new role), or a touch interval of activity passed */
+  const refreshDue = (raw: SessionData, reviewed: SessionData, t: number) => reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS;
+
+  /** the refresh of `raw` at `t` for a request whose cookie is not re-sealed anyway: the one already sealed in this interval, or a new one */
+  function cachedRefresh(raw: SessionData, t: number): { data: SessionData; setCookie: string } {
+    let hit = refreshed.get(raw, t);
+    if (hit === undefined) {
+      const touched: SessionData = { ...raw, seen: t };
+      const value = app.encodeSecureSession(app.createSecureSession({ s: touched }), 'session');
+      hit = { data: touched, setCookie: app.serializeCookie(names.session, value, cookie) };
+      refreshed.set(hit);
+    }
+    return hit;
+  }
+
   async function validate(request: FastifyRequest): Promise<SessionData | null> {
     // the gateway sets one cookie per name (host-only, Path=/): a second one was planted by someone else
     if (sentTwice(request.headers.cookie, names.session)) return null;
     const raw = request.session.get('s');
-    if (!raw || raw.v !== 1) return null;
-    const site = request.site;
-    // bound to its realm and host: a cookie from another client, realm or host is no session
-    if (raw.realm !== site.realm || raw.host !== request.siteHost) return null;
     const t = now();
-    if (t - raw.iat >= absoluteMs || t - raw.seen >= idleMs || raw.iat > t + 60_000) {
+    const state = checkOpened(raw, request.site, request.siteHost, t);
+    if (state === 'invalid' || raw === undefined) return null;
+    if (state === 'expired') {
       const hint = hintOf(raw);
       if (hint === null) {
         request.session.delete();
@@ -186,9 +219,40 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     registry?.seen(reviewed, request, t);
     // re-sealed when the review changed it (a new role), or once per touch interval of activity;
     // an old cookie replayed gets the refresh computed once per session and interval (refresh-cache.ts)
-    if (reviewed !== raw || t - raw.seen >= TOUCH_INTERVAL_MS) return refresh(request, reviewed, t);
+    if (refreshDue(raw, reviewed, t)) return refresh(request, reviewed, t);
     return raw;
   }
+
+  /**
+   * The fast lane's session (src/proxy/lane.ts): the same checks as validate() on a raw
+   * request, answering only when the outcome needs no change to the request's cookies —
+   * exactly one session cookie, no flow cookie, opened with the current key, valid and not
+   * revoked. Anything else (no cookie, expired, revoked, a rotated key, a flow in progress)
+   * is null: the request goes through Fastify, where validate() decides and answers.
+   */
+  function laneSession(req: IncomingMessage, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
+    const header = req.headers.cookie;
+    if (header === undefined || header.includes(flowNeedle) || sentTwice(header, names.session)) return null;
+    const value = app.parseCookie(header)[names.session];
+    if (value === undefined) return null;
+    const opened = app.decodeSecureSession(value, app.log, 'session');
+    if (opened === null || opened.changed) return null;
+    const raw = opened.get('s');
+    const t = now();
+    if (raw === undefined || checkOpened(raw, site, host, t) !== 'ok') return null;
+    // answered from the revocation caches when they are fresh (the usual case), else after the store
+    const known = revocation.reviewNow(raw, t);
+    if (known !== undefined) return laneReviewed(req, raw, known, t);
+    return revocation.review(raw, t).then((reviewed) => laneReviewed(req, raw, reviewed, t));
+  }
+
+  function laneReviewed(req: IncomingMessage, raw: SessionData, reviewed: SessionData | null, t: number): LaneSession | null {
+    if (reviewed === null) return null;
+    registry?.seen(reviewed, { headers: req.headers, ip: req.socket.remoteAddress }, t);
+    if (!refreshDue(raw, reviewed, t)) return { data: raw, setCookie: undefined };
+    return cachedRefresh(reviewed, t);
+  }
+  const flowNeedle = `${names.flow}=`;
 
   const manager: SessionManager = {
     cookieNames: Object.freeze([names.session, names.flow]),
@@ -252,6 +316,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     refreshCookie(request) {
       return (request as WithRefresh)[kRefresh];
     },
+    laneSession,
   };
   app.decorate('sessions', manager);
 }

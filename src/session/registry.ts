@@ -9,7 +9,8 @@
  * session per replica (not per request); a row ends with the session's absolute
  * lifetime (purged after) or when the session is signed out.
  */
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/types.ts';
 import { boundedCache } from '../util/bounded-cache.ts';
 import type { SessionData } from './types.ts';
@@ -17,11 +18,17 @@ import type { SessionData } from './types.ts';
 export const TOUCH_MS = 5 * 60_000;
 const MAX_USER_AGENT = 400;
 
+/** who made the request (a FastifyRequest, or the fast lane's raw request): its User-Agent and address */
+export interface RequestOrigin {
+  readonly headers: IncomingHttpHeaders;
+  readonly ip?: string | undefined;
+}
+
 export interface SessionRegistry {
   /** a new session: recorded at once */
-  started(session: SessionData, request: FastifyRequest): void;
+  started(session: SessionData, request: RequestOrigin): void;
   /** a request in a valid session: `last seen` written when the last write is TOUCH_MS old */
-  seen(session: SessionData, request: FastifyRequest, now: number): void;
+  seen(session: SessionData, request: RequestOrigin, now: number): void;
   /** a session ended here (sign-out): its row goes */
   ended(sid: string): void;
 }
@@ -29,7 +36,7 @@ export interface SessionRegistry {
 export function storeRegistry(store: Store, opts: { readonly lifetimeMs: number; readonly log: FastifyBaseLogger }): SessionRegistry {
   const written = boundedCache<string, number>(200_000);
 
-  function write(session: SessionData, request: FastifyRequest, at: number): void {
+  function write(session: SessionData, request: RequestOrigin, at: number): void {
     written.set(session.sid, at);
     const ua = request.headers['user-agent'];
     store

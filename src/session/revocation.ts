@@ -59,6 +59,12 @@ export interface RevocationCheck {
    * changed; a copy with the user's current role when that changed (staff sessions).
    */
   review(session: SessionData, now: number): Promise<SessionData | null>;
+  /**
+   * review() answered from what is cached, without waiting: the same answer when every
+   * state it needs is cached and fresh, else undefined (then call review()). The hot
+   * path's way to skip the promises when nothing needs the store.
+   */
+  reviewNow(session: SessionData, now: number): SessionData | null | undefined;
   /** record that this one session is over (sign-out); effective on every replica within the bound */
   revokeSession(session: SessionData, now: number): Promise<void>;
   /** end every session started from this Entra session (tenant id + Entra `sid`), on every replica within the bound */
@@ -93,6 +99,7 @@ interface SessionState {
 export function noRevocation(): RevocationCheck {
   return {
     review: (s) => Promise.resolve(s),
+    reviewNow: (s) => s,
     revokeSession: async () => {},
     revokeIdpSession: async () => {},
     forget: () => {},
@@ -240,6 +247,17 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     }
   }
 
+  /** the rule, on the states review() gathered */
+  function decide(session: SessionData, u: UserState | undefined, s: SessionState | undefined, r: RealmState | undefined, idp: boolean): SessionData | null {
+    if (s?.revoked || idp) return null;
+    if (r && !allowedByRealm(session, r.rules)) return null;
+    if (!u) return session; // store down and user unknown here: the sealed session stands (documented)
+    if (!u.active || session.iat < u.validAfter) return null;
+    // staff sessions carry the role: the account's current one, re-sealed by the caller
+    if (session.role !== null && u.role !== null && u.role !== session.role) return { ...session, role: u.role };
+    return session;
+  }
+
   return {
     async review(session, now) {
       const [u, s, r, idp] = await Promise.all([
@@ -248,13 +266,27 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
         realmState(session.realm, now),
         idpSessionRevoked(session, now),
       ]);
-      if (s?.revoked || idp) return null;
-      if (r && !allowedByRealm(session, r.rules)) return null;
-      if (!u) return session; // store down and user unknown here: the sealed session stands (documented)
-      if (!u.active || session.iat < u.validAfter) return null;
-      // staff sessions carry the role: the account's current one, re-sealed by the caller
-      if (session.role !== null && u.role !== null && u.role !== session.role) return { ...session, role: u.role };
-      return session;
+      return decide(session, u, s, r, idp);
+    },
+    reviewNow(session, now) {
+      // the same freshness rules as userState, sessionState, realmState and idpSessionRevoked
+      const u = users.get(`${session.realm}\u0000${session.uid}`);
+      if (u === undefined || now - u.fetchedAt >= opts.ttlMs) return undefined;
+      const s = sessions.get(session.sid);
+      if (s === undefined || (!s.revoked && now - s.fetchedAt >= opts.ttlMs)) return undefined;
+      let r: RealmState | undefined;
+      if (opts.realmRules !== undefined) {
+        r = realms.get(session.realm);
+        if (r === undefined || now - r.fetchedAt >= opts.ttlMs) return undefined;
+      }
+      let idp = false;
+      const idpSid = session.idp?.sid;
+      if (session.idp && idpSid) {
+        const c = idpSessions.get(idpSessionKey(session.idp.tid, idpSid));
+        if (c === undefined || (!c.revoked && now - c.fetchedAt >= opts.ttlMs)) return undefined;
+        idp = c.revoked;
+      }
+      return decide(session, u, s, r, idp);
     },
     async revokeSession(session, now) {
       sessions.set(session.sid, { revoked: true, fetchedAt: now });
