@@ -33,7 +33,7 @@ import { createEntraClient } from './auth/entra/client.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { accountRoutes } from './account/routes.ts';
 import { acceptsHtml, replyError, replyGatewayError } from './pages/errors.ts';
-import { createMetrics, requestCounter, type Metrics } from './ops/metrics.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
@@ -199,7 +199,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     done();
   });
 
-  const countRequest = requestCounter(metrics);
+  const countRequest = metrics.hot.request;
   app.addHook('onResponse', (request, reply, done) => {
     if (request.site && !isReservedPath(request.url)) countRequest(request.site.kind, reply.statusCode);
     done();
@@ -260,7 +260,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     pools,
     upstream: reports,
     countRequest,
-    forwarded: metrics.fastLane,
+    countForwarded: metrics.hot.fastLane,
     log: app.log,
     accessLog: (deps.logger ? accessLoggerOf(deps.logger) : undefined) ?? app.log,
     fastify: fastifyHandler ?? ((req, res) => app.routing(req, res)),

@@ -54,10 +54,10 @@ export interface FastLaneOptions {
   readonly pools: UpstreamPools;
   /** what the proxy route reports about upstreams (plugin.ts upstreamReports), the same for both paths */
   readonly upstream: UpstreamReports;
-  /** counts an answered request (ops/metrics.ts requestCounter) */
+  /** counts an answered request (ops/metrics.ts HotMetrics.request) */
   countRequest(this: void, siteKind: string, status: number): void;
-  /** counts a request the lane forwarded (ops/metrics.ts fastLane) */
-  readonly forwarded: { inc(): void };
+  /** counts a request the lane forwarded (ops/metrics.ts HotMetrics.fastLane) */
+  countForwarded(this: void): void;
   /** the app's logger: its level says whether access-log lines are written (at info) */
   readonly log: FastifyBaseLogger;
   /** where the access-log line goes (Fastify's RequestLogController writes the same line for its requests) */
@@ -98,7 +98,7 @@ interface LaneRequest extends ProxiedRequest {
 }
 
 export function createFastLane(opts: FastLaneOptions): FastLane {
-  const { sites, sessions, signer, pools, fastify, countRequest, log, accessLog } = opts;
+  const { sites, sessions, signer, pools, fastify, countRequest, countForwarded, log, accessLog } = opts;
   const cookieNames = sessions.cookieNames;
   let open = !opts.behindProxies;
 
@@ -135,7 +135,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
   function proxy(request: LaneRequest, res: ServerResponse, auth: UpstreamIdentity | null, setCookie: string | undefined): void {
     const site = request.site;
     const headers = upstreamHeaders(request, request.headers, cookieNames, auth);
-    opts.forwarded.inc();
+    countForwarded();
     forward(request, new LaneReply(res), { pool: pools.get(site.upstream), path: request.url, headers, timeoutMs: site.responseTimeoutMs, setCookie }, hooks);
   }
 

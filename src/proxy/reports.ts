@@ -25,14 +25,11 @@ export function upstreamReports(opts: {
   readonly ownCookies: ReadonlySet<string>;
 }): UpstreamReports {
   const { metrics } = opts;
-  const latencies = new Map<string, { observe(seconds: number): void }>();
+  const observe = metrics.hot.upstreamLatency;
   return Object.freeze({
     ownCookies: opts.ownCookies,
     answered(request: ProxiedRequest, _status: number, seconds: number) {
-      const kind = request.site.kind;
-      let h = latencies.get(kind);
-      if (h === undefined) latencies.set(kind, (h = metrics.upstreamLatency.labels(kind)));
-      h.observe(seconds);
+      observe(request.site.kind, seconds);
     },
     failure(request: ProxiedRequest, error: Error, log: FastifyBaseLogger = opts.log): ErrorCode {
       const timedOut = isTimeout(error);

@@ -10,6 +10,7 @@
 import type { Server } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
+import type { Histogram } from 'prom-client';
 import { CodedError } from '../errors.ts';
 
 /** The versions these patches were written against (package.json pins them exactly). */
@@ -17,6 +18,7 @@ export const PATCHED_VERSIONS = Object.freeze({
   fastify: '5.12.8',
   '@fastify/secure-session': '8.4.0',
   '@fastify/cookie': '11.1.5',
+  'prom-client': '15.1.3',
 });
 
 export class LibraryPatchError extends CodedError<'LIBRARY_CHANGED'> {
@@ -75,4 +77,52 @@ export function patchServerClose(server: Server, beforeClose: () => void): void 
     beforeClose();
     return close(callback);
   };
+}
+
+interface HistogramSeries {
+  labels: Record<string, string | number>;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * prom-client 15.1 has no bulk observe, and its observe() validates and hashes the labels
+ * and looks the bucket up by a number-keyed property on every call (with two counters, 8 %
+ * of a proxied request's instructions: issue #17). The hot path tallies in plain arrays
+ * (src/ops/metrics.ts) and folds them in here when metrics are read, into the histogram's
+ * series for `labels` exactly as that many observe() calls would: `counts[i]` observations
+ * at or under the i-th bucket bound and above the one before (observations above the last
+ * bound only in `count`), `sum` and `count` in total. The series is made with the public
+ * zero() when missing; prom-client keeps the series in `hashMap`, by label values.
+ */
+export function addHistogramObservations<L extends string>(
+  histogram: Histogram<L>,
+  labels: Readonly<Record<L, string>>,
+  counts: ArrayLike<number>,
+  sum: number,
+  count: number,
+): void {
+  const h = histogram as unknown as { hashMap?: Record<string, HistogramSeries>; upperBounds?: readonly number[] };
+  if (typeof h.hashMap !== 'object' || h.hashMap === null || !Array.isArray(h.upperBounds)) {
+    throw new LibraryPatchError(
+      "prom-client no longer keeps a histogram's series in hashMap/upperBounds (addHistogramObservations in src/util/library-patches.ts)",
+    );
+  }
+  const same = (series: HistogramSeries) => Object.keys(labels).every((k) => series.labels[k] === labels[k as L]);
+  let series = Object.values(h.hashMap).find(same);
+  if (series === undefined) {
+    histogram.zero(labels);
+    series = Object.values(h.hashMap).find(same);
+  }
+  if (series === undefined || typeof series.bucketValues !== 'object') {
+    throw new LibraryPatchError("prom-client's histogram series changed shape (addHistogramObservations in src/util/library-patches.ts)");
+  }
+  const bounds = h.upperBounds;
+  for (let i = 0; i < bounds.length; i++) {
+    const n = counts[i] ?? 0;
+    if (n !== 0) series.bucketValues[String(bounds[i])] = (series.bucketValues[String(bounds[i])] ?? 0) + n;
+  }
+  series.sum += sum;
+  series.count += count;
 }

@@ -12,7 +12,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import secureSession from '@fastify/secure-session';
-import { LibraryPatchError, PATCHED_VERSIONS, patchDecodeSecureSession, patchParseCookie, patchServerClose } from '../../src/util/library-patches.ts';
+import { Histogram } from 'prom-client';
+import {
+  addHistogramObservations,
+  LibraryPatchError,
+  PATCHED_VERSIONS,
+  patchDecodeSecureSession,
+  patchParseCookie,
+  patchServerClose,
+} from '../../src/util/library-patches.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const require = createRequire(join(ROOT, 'package.json'));
@@ -107,4 +115,25 @@ test('a library that moved a patched function fails the patch with LIBRARY_CHANG
   const server = createServer();
   Object.defineProperty(server, 'close', { value: undefined });
   assert.throws(() => patchServerClose(server, () => {}), { code: 'LIBRARY_CHANGED' });
+});
+
+test('addHistogramObservations: folding tallies gives the exposition that as many observe() calls give', async () => {
+  const buckets = [0.001, 0.01, 0.1, 1];
+  const observed = new Histogram({ name: 'h', help: 'h', labelNames: ['site'], buckets, registers: [] });
+  const folded = new Histogram({ name: 'h', help: 'h', labelNames: ['site'], buckets, registers: [] });
+  const values = { staff: [0.0005, 0.001, 0.004, 0.2, 0.9, 7], portal: [0.05] };
+  for (const [site, list] of Object.entries(values)) for (const v of list) observed.observe({ site }, v);
+  // the same as tallies: per bucket, then sum and count (7 is above the last bound: only in the count)
+  addHistogramObservations(folded, { site: 'staff' }, [2, 1, 0, 2], 0.0005 + 0.001 + 0.004 + 0.2 + 0.9 + 7, 6);
+  addHistogramObservations(folded, { site: 'portal' }, [0, 0, 1, 0], 0.05, 1);
+  assert.deepEqual(await folded.get(), await observed.get());
+  // a second fold adds to the first
+  observed.observe({ site: 'portal' }, 0.5);
+  addHistogramObservations(folded, { site: 'portal' }, [0, 0, 0, 1], 0.5, 1);
+  assert.deepEqual(await folded.get(), await observed.get());
+  // a histogram without prom-client's internals is refused, not silently skipped
+  assert.throws(
+    () => addHistogramObservations({} as unknown as typeof folded, { site: 'x' }, [1], 1, 1),
+    (err: unknown) => err instanceof LibraryPatchError && err.code === 'LIBRARY_CHANGED',
+  );
 });
