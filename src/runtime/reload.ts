@@ -77,6 +77,17 @@ function responseClosed(gen: LiveGeneration): void {
   if (isIdle(gen)) gen.onIdle?.();
 }
 
+const kGeneration = Symbol('regentra.switchboard.generation');
+type TrackedResponse = ServerResponse & { [kGeneration]?: LiveGeneration };
+
+/** a response of a generation closed ('close' comes once per response; the mark makes sure it counts once) */
+function onResponseClose(this: TrackedResponse): void {
+  const gen = this[kGeneration];
+  if (gen === undefined) return;
+  this[kGeneration] = undefined;
+  responseClosed(gen);
+}
+
 /** true once `gen` has nothing running, false if graceMs passes first */
 function waitIdle(gen: LiveGeneration, graceMs: number): Promise<boolean> {
   if (isIdle(gen)) return Promise.resolve(true);
@@ -121,7 +132,9 @@ export function createSwitchboard(first: { app: GatewayApp; config: Config }, op
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const gen = current;
     gen.requests++;
-    res.once('close', () => responseClosed(gen));
+    // one shared listener, the generation on the response: no closure or once() wrapper per request (issue #17)
+    (res as TrackedResponse)[kGeneration] = gen;
+    res.on('close', onResponseClose);
     // while stopping, close each connection after its response
     if (closing) res.shouldKeepAlive = false;
     gen.app.server.emit('request', req, res);

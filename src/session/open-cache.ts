@@ -23,7 +23,7 @@ import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../util/bounded-cache.ts';
 import { deepFreeze } from '../util/security.ts';
 
-interface Opened {
+export interface Opened {
   /** the session's content, __ts included, frozen */
   readonly data: Readonly<Record<string, unknown>>;
   /** opened with an older key: re-sealed with the current one on the response */
@@ -33,11 +33,22 @@ interface Opened {
 }
 
 /**
+ * The caches read without making per-request objects, for the fast lane (src/proxy/lane.ts),
+ * which only reads: the parsed Cookie header (frozen) and a cookie's opened content (frozen).
+ */
+export interface OpenedCookies {
+  /** the Cookie header parsed as @fastify/cookie parses it (frozen, shared: never change it) */
+  parsed(header: string): Readonly<Record<string, string>>;
+  /** the cookie `value` of session `sessionName` opened (through the cache), or null when it does not open or has expired */
+  opened(value: string, sessionName: string): Opened | null;
+}
+
+/**
  * Wrap `app.decodeSecureSession` (which secure-session's onRequest hook calls) with
  * the cache. `expirySeconds`: secure-session's `expiry` per session name.
  */
-export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonly<Record<string, number>>, max = 10_000): void {
-  cacheParsedCookies(app, max);
+export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonly<Record<string, number>>, max = 10_000): OpenedCookies {
+  const parsed = cacheParsedCookies(app, max);
   const caches = new Map<string, LRUCache<string, Opened>>();
   for (const name of Object.keys(expirySeconds)) caches.set(name, boundedCache<string, Opened>(max));
 
@@ -64,6 +75,26 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
     }
     return session;
   });
+
+  return {
+    parsed,
+    opened(value, sessionName) {
+      const cache = caches.get(sessionName);
+      if (cache === undefined) return null;
+      let hit = cache.get(value);
+      if (hit === undefined) {
+        // opened (and remembered) the way secure-session's hook opens it
+        if (app.decodeSecureSession(value, app.log, sessionName) === null) return null;
+        hit = cache.get(value);
+        if (hit === undefined) return null;
+      }
+      if (Date.now() >= hit.expiresAt) {
+        cache.delete(value);
+        return null;
+      }
+      return hit;
+    },
+  };
 }
 
 /**
@@ -71,14 +102,21 @@ export function cacheOpenedSessions(app: FastifyInstance, expirySeconds: Readonl
  * %-decodes every cookie on every request, for secure-session to read two of them).
  * Each request still gets its own object, with no prototype, as cookie.parse makes.
  */
-function cacheParsedCookies(app: FastifyInstance, max: number): void {
+function cacheParsedCookies(app: FastifyInstance, max: number): (header: string) => Readonly<Record<string, string>> {
   const parsed = boundedCache<string, Readonly<Record<string, string>>>(max);
-  patchParseCookie(app, (parse) => (header: string): Record<string, string> => {
+  let parseOriginal: ((header: string) => Record<string, string>) | null = null;
+  const frozen = (header: string): Readonly<Record<string, string>> => {
     let hit = parsed.get(header);
     if (hit === undefined) {
-      hit = Object.freeze(parse(header));
+      if (parseOriginal === null) throw new Error('@fastify/cookie is not registered: no Cookie header parser');
+      hit = Object.freeze(parseOriginal(header));
       parsed.set(header, hit);
     }
-    return Object.assign(Object.create(null) as Record<string, string>, hit);
+    return hit;
+  };
+  patchParseCookie(app, (parse) => {
+    parseOriginal = parse;
+    return (header: string): Record<string, string> => Object.assign(Object.create(null) as Record<string, string>, frozen(header));
   });
+  return frozen;
 }

@@ -139,7 +139,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     { sessionName: 'flowSession', cookieName: names.flow, key: keys, cookie, expiry: FLOW_LIFETIME_S },
   ]);
   // opened cookies are remembered by value (./open-cache.ts): every check below still runs per request
-  cacheOpenedSessions(app, { session: config.session.absoluteLifetimeSeconds + 86_400, flowSession: FLOW_LIFETIME_S });
+  const openedCookies = cacheOpenedSessions(app, { session: config.session.absoluteLifetimeSeconds + 86_400, flowSession: FLOW_LIFETIME_S });
   // a refresh is sealed once per session and touch interval, then handed to that session's requests
   const refreshed = refreshCache(TOUCH_INTERVAL_MS);
 
@@ -233,11 +233,12 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
   function laneSession(req: IncomingMessage, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
     const header = req.headers.cookie;
     if (header === undefined || header.includes(flowNeedle) || sentTwice(header, names.session)) return null;
-    const value = app.parseCookie(header)[names.session];
+    // read from the caches the Fastify path fills too, without a per-request copy
+    const value = openedCookies.parsed(header)[names.session];
     if (value === undefined) return null;
-    const opened = app.decodeSecureSession(value, app.log, 'session');
-    if (opened === null || opened.changed) return null;
-    const raw = opened.get('s');
+    const opened = openedCookies.opened(value, 'session');
+    if (opened === null || opened.rotated) return null;
+    const raw = opened.data.s as SessionData | undefined;
     const t = now();
     if (raw === undefined || checkOpened(raw, site, host, t) !== 'ok') return null;
     // answered from the revocation caches when they are fresh (the usual case), else after the store
