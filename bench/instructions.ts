@@ -131,7 +131,7 @@ process.stdout.write(
       [
         { title: 'target', value: ([label]) => label },
         { title: 'k instructions', value: ([, n]) => (n / 1000).toFixed(1), right: true },
-        { title: 'Node floor ÷ target (as throughput per core)', value: ([, n]) => `${(floor / n).toFixed(2)}×`, right: true },
+        { title: 'as a share of the Node floor (floor ÷ target)', value: ([, n]) => `${(floor / n).toFixed(2)}×`, right: true },
       ],
       results,
     ) +
