@@ -6,16 +6,14 @@
  * (inject(), which never reaches the lane) gives the upstream the same headers.
  * regentra_fast_lane_requests_total says which path a request took.
  */
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOSTS, startGateway, type RawConfig, type TestGateway } from '../support/gateway.ts';
-import type { Echo } from '../support/upstream.ts';
-import { startUpstream } from '../support/upstream.ts';
-import { startServed } from '../ops/harness.ts';
-import { baseRawConfig } from '../support/gateway.ts';
-import { Writable } from 'node:stream';
 import { createLogger } from '../../src/ops/logger.ts';
+import { baseRawConfig, HOSTS, startGateway, type RawConfig, type TestGateway } from '../support/gateway.ts';
+import { closedPort, startUpstream, type Echo } from '../support/upstream.ts';
+import { startServed } from '../ops/harness.ts';
 
 /** how many requests the lane has forwarded so far */
 async function laneCount(gw: { core: TestGateway['core'] }): Promise<number> {
@@ -181,28 +179,12 @@ describe('the fast lane', () => {
       },
       {
         name: 'a request with a body and a malformed Content-Type: 400 (Fastify checks it)',
-        send: async (g) => {
-          const res = await g.request(HOSTS.staff, '/api/items', {
-            method: 'POST',
-            cookie: await g.sessionCookie(HOSTS.staff),
-            headers: { 'content-type': 'bogus', accept: 'application/json' },
-            body: 'hello',
-          });
-          return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
-        },
+        send: (g) => post(g, 'bogus'),
         status: 400,
       },
       {
         name: 'a request with a body: proxied through Fastify, body and all',
-        send: async (g) => {
-          const res = await g.request(HOSTS.staff, '/api/items', {
-            method: 'POST',
-            cookie: await g.sessionCookie(HOSTS.staff),
-            headers: { 'content-type': 'text/plain' },
-            body: 'hello',
-          });
-          return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
-        },
+        send: (g) => post(g, 'text/plain'),
         status: 200,
         check: (r) => assert.equal((JSON.parse(r.body) as { bodyBytes: number }).bodyBytes, 5),
       },
@@ -230,6 +212,17 @@ describe('the fast lane', () => {
     }
   });
 });
+
+/** a signed-in POST of five bytes with this Content-Type */
+async function post(gw: TestGateway, contentType: string) {
+  const res = await gw.request(HOSTS.staff, '/api/items', {
+    method: 'POST',
+    cookie: await gw.sessionCookie(HOSTS.staff),
+    headers: { 'content-type': contentType, accept: 'application/json' },
+    body: 'hello',
+  });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
 
 async function send(gw: TestGateway, host: string, path: string, opts: { cookie?: string; accept?: string }) {
   const res = await gw.request(host, path, { ...(opts.cookie ? { cookie: opts.cookie } : {}), headers: { accept: opts.accept ?? 'application/json' } });
@@ -331,12 +324,3 @@ describe('the fast lane and its neighbours', () => {
     }
   });
 });
-
-/** a local port with nothing listening on it */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}

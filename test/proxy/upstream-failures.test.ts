@@ -3,22 +3,12 @@
  * timeouts.responseMs is a 504 — a page for browsers, JSON for APIs — and the
  * gateway keeps serving afterwards.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
+import { closedPort } from '../support/upstream.ts';
 
 type Raw = RawConfig;
-
-/** a local port with nothing listening on it */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('upstream failures', () => {
   let gw: TestGateway;

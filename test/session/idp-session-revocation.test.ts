@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { openStore } from '../../src/store/index.ts';
 import { storeRevocation } from '../../src/session/revocation.ts';
 import type { SessionData } from '../../src/session/types.ts';
+import { staffSession } from '../support/session.ts';
 
 const TID = '11111111-2222-4333-8444-555555555555';
 
@@ -15,22 +16,8 @@ test('an Entra session revoked on one replica ends its gateway sessions on anoth
   t.after(() => store.close());
   const user = await store.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
   let clock = Date.now();
-  const session = (sid: string | undefined): SessionData => ({
-    v: 1,
-    sid: randomUUID(),
-    realm: 'staff',
-    host: 'staff.example.test',
-    uid: user.id,
-    email: user.email,
-    name: 'Ada',
-    role: 'member',
-    client: null,
-    amr: ['sso'],
-    authTime: Math.floor(clock / 1000),
-    iat: clock,
-    seen: clock,
-    idp: { tid: TID, oid: randomUUID(), ...(sid ? { sid } : {}) },
-  });
+  const session = (sid: string | undefined): SessionData =>
+    staffSession(user, clock, { amr: ['sso'], idp: { tid: TID, oid: randomUUID(), ...(sid ? { sid } : {}) } });
   const opts = { ttlMs: 10_000, sessionLifetimeMs: 3_600_000, now: () => clock };
   const here = storeRevocation(store, opts);
   const there = storeRevocation(store, opts);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { openStore } from '../../src/store/index.ts';
 import { storeRevocation } from '../../src/session/revocation.ts';
 import { identityOf, type SessionData } from '../../src/session/types.ts';
+import { staffSession } from '../support/session.ts';
 import { createSigner } from '../../src/identity/signer.ts';
 import { loadSigningKeys } from '../../src/identity/keys.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -30,22 +31,7 @@ test('reviewNow answers from fresh caches only, and exactly as review() does', a
   });
   t.after(() => revocation.close());
   const user = await store.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
-  const session: SessionData = {
-    v: 1,
-    sid: randomUUID(),
-    realm: 'staff',
-    host: 'staff.example.test',
-    uid: user.id,
-    email: user.email,
-    name: 'Ada',
-    role: 'member',
-    client: null,
-    amr: ['pwd', 'otp'],
-    authTime: Math.floor(clock / 1000),
-    iat: clock,
-    seen: clock,
-    idp: null,
-  };
+  const session: SessionData = staffSession(user, clock);
 
   assert.equal(revocation.reviewNow(session, clock), undefined, 'nothing cached yet: unknown');
   assert.equal(await revocation.review(session, clock), session);
@@ -87,22 +73,7 @@ test('cachedAssertion is the assertion assertion() would give, until it is due f
   const [key] = loadSigningKeys({ keys: { signing: [{ privateKey: pem, alg: 'ES256' }] } } as unknown as Config);
   let clock = Date.now();
   const signer = createSigner({ key: key as NonNullable<typeof key>, issuer: 'https://gateway.example.test', ttlSeconds: 60, now: () => clock });
-  const identity = identityOf({
-    v: 1,
-    sid: randomUUID(),
-    realm: 'staff',
-    host: 'staff.example.test',
-    uid: 'u1',
-    email: 'ada@example.com',
-    name: 'Ada',
-    role: 'member',
-    client: null,
-    amr: ['pwd'],
-    authTime: Math.floor(clock / 1000),
-    iat: clock,
-    seen: clock,
-    idp: null,
-  });
+  const identity = identityOf(staffSession({ id: 'u1', email: 'ada@example.com' }, clock));
   assert.equal(signer.cachedAssertion(identity, 'staff'), undefined);
   const jwt = await signer.assertion(identity, 'staff');
   assert.equal(signer.cachedAssertion(identity, 'staff'), jwt);

@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/index.ts';
 import { StoreError, type Store } from '../../src/store/types.ts';
 import { storeRevocation } from '../../src/session/revocation.ts';
 import type { SessionData } from '../../src/session/types.ts';
+import { staffSession } from '../support/session.ts';
 
 test('a sign-out the store could not record is retried until it is, then every replica refuses the session', async (t) => {
   const real = await openStore({ driver: 'sqlite', path: ':memory:' });
@@ -23,22 +24,7 @@ test('a sign-out the store could not record is retried until it is, then every r
   };
   const user = await real.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
   const now = Date.now();
-  const session: SessionData = {
-    v: 1,
-    sid: randomUUID(),
-    realm: 'staff',
-    host: 'staff.example.test',
-    uid: user.id,
-    email: user.email,
-    name: 'Ada',
-    role: 'member',
-    client: null,
-    amr: ['pwd', 'otp'],
-    authTime: Math.floor(now / 1000),
-    iat: now,
-    seen: now,
-    idp: null,
-  };
+  const session: SessionData = staffSession(user, now);
   const errors: unknown[] = [];
   const opts = { ttlMs: 0, sessionLifetimeMs: 3_600_000, now: Date.now, retryMs: 50, onError: (e: unknown) => errors.push(e) };
   const here = storeRevocation(store, opts);

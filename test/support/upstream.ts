@@ -4,7 +4,7 @@
  * behaviour, and a WebSocket echo.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 
 export interface Echo {
@@ -96,4 +96,13 @@ export async function startUpstream(name = 'upstream'): Promise<Upstream> {
       }),
   };
   return up;
+}
+
+/** a local port with nothing listening on it (an upstream that is down) */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
