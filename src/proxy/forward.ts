@@ -24,14 +24,13 @@
  * runs), and the body may not stall for longer than `timeoutMs` between chunks unless
  * the client is the slow one.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, type Dispatcher, type Pool } from 'undici';
 import type { ProxiedReply, ProxiedRequest } from './types.ts';
 import { clientHeaders, type UpstreamHeaders } from './headers.ts';
 import { track, untrack, type Timed } from './deadlines.ts';
-export type { ProxiedReply, ProxiedRequest } from './types.ts';
 
 export interface ExchangeHooks<Req extends ProxiedRequest = FastifyRequest, Rep extends ProxiedReply = FastifyReply> {
   /** the gateway's cookie names (as ownCookieNames gives them): upstreams may not set them */
@@ -59,8 +58,7 @@ export interface ForwardOptions {
 }
 
 /** Did the client declare a request body? (Node has parsed the framing; an empty body is none.) */
-function hasBody(request: ProxiedRequest): boolean {
-  const h = request.headers;
+export function hasBody(h: IncomingHttpHeaders): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
@@ -259,7 +257,7 @@ export function forward<Req extends ProxiedRequest, Rep extends ProxiedReply>(
 ): void {
   const exchange = new Exchange<Req, Rep>(request, reply, hooks, opts.viaFastify, opts.timeoutMs);
   exchange.setCookie = opts.setCookie;
-  const body = hasBody(request) ? Readable.from(uploadOf(request.raw, exchange), { objectMode: false }) : null;
+  const body = hasBody(request.headers) ? Readable.from(uploadOf(request.raw, exchange), { objectMode: false }) : null;
   opts.pool.dispatch(
     {
       path: opts.path,

@@ -5,6 +5,9 @@
 import { isPublicPath, type Site } from '../routing/sites.ts';
 import { isReservedPath } from '../routing/reserved.ts';
 
+/** the methods proxied (Fastify's proxy route and the fast lane; others are answered 404 by the gateway) */
+export const PROXIED_METHODS: readonly string[] = Object.freeze(['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']);
+
 /** refuse: answered 404 and never proxied; public: proxied without identity; session: proxied for a valid session only */
 export type GateRoute = 'refuse' | 'public' | 'session';
 

@@ -30,8 +30,8 @@ import { normalizeTarget } from '../routing/path.ts';
 import { canonicalHost, hostHeaderCount, type SiteTable } from '../routing/sites.ts';
 import type { LaneSession, SessionManager } from '../session/plugin.ts';
 import { identityOf } from '../session/types.ts';
-import { forward, type ExchangeHooks } from './forward.ts';
-import { gateRoute } from './gate.ts';
+import { forward, hasBody, type ExchangeHooks } from './forward.ts';
+import { gateRoute, PROXIED_METHODS } from './gate.ts';
 import { upstreamHeaders, type UpstreamIdentity } from './headers.ts';
 import type { ProxiedReply, ProxiedRequest } from './types.ts';
 import type { UpstreamPools } from './upstreams.ts';
@@ -68,8 +68,8 @@ export interface FastLaneOptions {
   readonly behindProxies: boolean;
 }
 
-/** the methods the proxy route takes (plugin.ts) */
-const METHODS: ReadonlySet<string> = new Set(['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']);
+/** the methods the proxy route takes */
+const METHODS: ReadonlySet<string> = new Set(PROXIED_METHODS);
 
 const kFailure = Symbol('regentra.lane.failure');
 type MarkedRequest = IncomingMessage & { [kFailure]?: ErrorCode };
@@ -178,8 +178,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     const method = req.method;
     if (method === undefined || !METHODS.has(method) || req.headers.upgrade !== undefined) return null;
     // a request body: Fastify's path checks its Content-Type (a malformed one is a 400) as it streams it
-    const h = req.headers;
-    if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0')) return null;
+    if (hasBody(req.headers)) return null;
     const target = normalizeTarget(req.url ?? '');
     if (!target.ok || target.ambiguous !== undefined) return null;
     if (hostHeaderCount(req.rawHeaders) !== 1) return null;

@@ -29,7 +29,7 @@ import { forward, type ExchangeHooks } from './forward.ts';
 import { tunnel, type UpgradeSocket } from './tunnel.ts';
 import type { UpstreamPools } from './upstreams.ts';
 import type { UpstreamReports } from './reports.ts';
-import { gateRoute } from './gate.ts';
+import { gateRoute, PROXIED_METHODS } from './gate.ts';
 
 export interface ProxyPluginOptions {
   readonly signer: AssertionSigner;
@@ -38,9 +38,6 @@ export interface ProxyPluginOptions {
   /** latency and failures of upstreams (./reports.ts), shared with the fast lane */
   readonly reports: UpstreamReports;
 }
-
-/** the methods proxied (others are answered 404 by the gateway) */
-const METHODS = Object.freeze(['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']);
 
 const kUpgrade = Symbol('regentra.proxy.upgrade');
 type UpgradeRequest = IncomingMessage & { [kUpgrade]?: UpgradeSocket };
@@ -136,7 +133,7 @@ async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Prom
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', passThrough);
-    for (const url of ['/', '/*']) scope.route({ method: [...METHODS], url, handler });
+    for (const url of ['/', '/*']) scope.route({ method: [...PROXIED_METHODS], url, handler });
   });
 
   // WebSocket handshakes: through Fastify's routing (hooks, gate) with a response on the raw connection

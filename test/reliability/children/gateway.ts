@@ -4,13 +4,13 @@
  * argv[3] how many signed-in users to create. Reports `{ ready: { url, host, cookies } }`
  * over IPC; answers `{ heap: id }` with `{ heap: id, used, rss }` after a full GC.
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { buildApp } from '../../../src/app.ts';
 import { loadConfigObject } from '../../../src/config/load.ts';
 import { openStore } from '../../../src/store/index.ts';
 import { cookieNamesFor } from '../../../src/session/plugin.ts';
-import type { SessionData } from '../../../src/session/types.ts';
 import { sealSession } from '../../../dev/seed.ts';
+import { staffSession } from '../../support/session.ts';
 
 const HOST = 'staff.load.test';
 const upstream = process.argv[2];
@@ -37,23 +37,8 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 const cookies: string[] = [];
 for (let i = 0; i < users; i++) {
   const user = await store.createUser({ realm: 'staff', email: `load-${i}@example.com`, displayName: `Load ${i}`, role: 'member' });
-  const t = Date.now();
-  const session: SessionData = {
-    v: 1,
-    sid: randomUUID(),
-    realm: 'staff',
-    host: HOST,
-    uid: user.id,
-    email: user.email,
-    name: user.displayName,
-    role: 'member',
-    client: null,
-    amr: ['pwd', 'otp'],
-    authTime: Math.floor(t / 1000),
-    iat: t,
-    seen: t,
-    idp: null,
-  };
+  const session = staffSession(user, Date.now(), { host: HOST, name: user.displayName });
+
   cookies.push(`${cookieNamesFor(config).session}=${sealSession(app, session)}`);
 }
 
