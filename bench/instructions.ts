@@ -5,12 +5,12 @@
  * instructions of the whole server process (all its threads), after a warm-up; the system
  * calls' kernel time is not in it (the gateway and the Node floor make the same calls).
  *
- *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]…
+ *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT]
  *
  * Rows: the Node floor (bench/children/node-floor.ts), this checkout's gateway with a fresh
  * session cookie, the same on a public path (no session, no identity), and each --compare
  * checkout's gateway (its own bench/children/gateway.ts). Needs valgrind (Debian's package);
- * each row takes about a minute.
+ * each row takes about a minute. `--only TEXT` counts the floor and the rows whose label has TEXT.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +22,9 @@ import { Pool } from 'undici';
 import { findExecutable, startChild } from './processes.ts';
 import { formatTable } from './table.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '2000' }, compare: { type: 'string', multiple: true } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '2000' }, compare: { type: 'string', multiple: true }, only: { type: 'string' } },
+});
 const REQUESTS = Number(values.requests);
 const WARMUP = 4_000;
 const CONNECTIONS = 8;
@@ -114,10 +116,12 @@ const rows: Row[] = [
   }),
 ];
 
+const chosen = rows.filter((row, i) => i === 0 || values.only === undefined || row.label.includes(values.only));
+
 const upstream = await startChild<{ url: string }>('upstream.ts');
 const results: [string, number][] = [];
 try {
-  for (const row of rows) {
+  for (const row of chosen) {
     process.stdout.write(`counting ${row.label}…\n`);
     results.push([row.label, await count(row, upstream.info.url)]);
   }

@@ -13,6 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import formbody from '@fastify/formbody';
 import type { Config } from './config/schema.ts';
 import { buildSiteTable, canonicalHost, hostHeaderCount, type Site } from './routing/sites.ts';
+import { trustFunction } from './routing/forwarded.ts';
 import { normalizeTarget } from './routing/path.ts';
 import { isReservedPath, PATHS } from './routing/reserved.ts';
 import { sessionsPlugin } from './session/plugin.ts';
@@ -99,6 +100,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
   // Fastify's node:http handler, with the fast lane in front of it once the proxy is registered (src/proxy/lane.ts)
   let fastifyHandler: HttpHandler | null = null;
   let lane: FastLane | null = null;
+  const trust = trustFunction(config.server.trustedProxies);
   const serverFactory: FastifyServerFactory = (handler) => {
     fastifyHandler = handler;
     const server = createServer(httpServerOptions(config), (req, res) => {
@@ -113,7 +115,8 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
   const app = Fastify({
     serverFactory,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: deps.logger === false ? false : loggerOptions(config.log.level) }),
-    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
+    // one trust function for Fastify and the fast lane (routing/forwarded.ts)
+    trustProxy: trust,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
     // a request's child logger is made when it first writes a line (most never do); the
@@ -264,7 +267,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     log: app.log,
     accessLog: (deps.logger ? accessLoggerOf(deps.logger) : undefined) ?? app.log,
     fastify: fastifyHandler ?? ((req, res) => app.routing(req, res)),
-    behindProxies: config.server.trustedProxies.length > 0,
+    trust,
   });
   app.addHook('preClose', (done) => {
     fastLane.close();

@@ -6,6 +6,7 @@
  * Secret fields accept `${ENV_VAR}`, `file:/path/to/file` (relative to the config
  * file) or, discouraged and warned about, an inline value.
  */
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 import { certificateCredential, CertificateError } from '../util/certificate.ts';
 import { GUID } from '../util/security.ts';
@@ -13,6 +14,16 @@ import { GUID } from '../util/security.ts';
 const port = z.number().int().min(0).max(65535);
 const seconds = (def: number, min = 1) => z.number().int().min(min).default(def);
 const ms = (def: number, min = 1) => z.number().int().min(min).default(def);
+
+/** a trusted-proxy entry proxy-addr (Fastify's, and the fast lane's) reads: an address, a CIDR or a named range */
+function readsAsTrust(entry: string): boolean {
+  try {
+    proxyAddr.compile(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A secret: `${ENV}`, `file:path`, or inline text. Resolved by the loader. */
 export const secret = z.string().min(1, 'must not be empty');
@@ -184,7 +195,13 @@ export const configSchema = z
         /** the port people use, when not the scheme's default (e.g. 8080 in the demo) */
         publicPort: port.optional(),
         /** addresses or CIDRs whose X-Forwarded-* headers are believed */
-        trustedProxies: z.array(z.string().min(1)).default([]),
+        trustedProxies: z
+          .array(
+            z.string().refine((entry) => readsAsTrust(entry), {
+              message: 'must be an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal',
+            }),
+          )
+          .default([]),
         /** time allowed to receive a request's headers (slowloris guard) */
         headersTimeoutMs: ms(10_000),
         /** time allowed for a whole request body (0 = no limit; large uploads) */

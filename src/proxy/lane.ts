@@ -6,13 +6,14 @@
  *
  * It is not a second gateway: it takes a request only when every decision comes out
  * the plain way, with the same functions Fastify's path uses —
- *   the canonical path (routing/path.ts), one Host header, the site (routing/sites.ts),
+ *   the canonical path (routing/path.ts), one Host header, the host, scheme and client
+ *   address through trusted proxies (routing/forwarded.ts), the site (routing/sites.ts),
  *   the gate's route (gate.ts), the session's checks (session/plugin.ts laneSession),
  *   the identity assertion, strip-then-inject (headers.ts) and the exchange (forward.ts).
  * Anything else — a request with a body, a target that does not normalise or could read differently upstream,
  * an unknown host, a reserved path, no cookie, a session that is expired, revoked or
- * opened with an older key, a flow in progress, trusted proxies in front, a method or an
- * upgrade the proxy route does not take, an app that is closing — is handed to Fastify
+ * opened with an older key, a flow in progress, a method or an upgrade the proxy route
+ * does not take, an app that is closing — is handed to Fastify
  * untouched, where the full path decides and answers (redirects, 401s, error pages).
  * An upstream failure before the first response byte is answered by Fastify too: the
  * request is handed over marked with the error's code (laneFailureOf), and the gateway's
@@ -27,6 +28,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import type { AssertionSigner } from '../identity/signer.ts';
 import { normalizeTarget } from '../routing/path.ts';
+import { forwardedView, type TrustFunction } from '../routing/forwarded.ts';
 import { canonicalHost, hostHeaderCount, type SiteTable } from '../routing/sites.ts';
 import type { LaneSession, SessionManager } from '../session/plugin.ts';
 import { identityOf } from '../session/types.ts';
@@ -64,8 +66,8 @@ export interface FastLaneOptions {
   readonly accessLog: Pick<FastifyBaseLogger, 'info'>;
   /** the Fastify app's handler: everything the lane does not take */
   readonly fastify: HttpHandler;
-  /** trusted proxies in front (server.trustedProxies): the lane stays off, Fastify derives the client's address */
-  readonly behindProxies: boolean;
+  /** which peers' X-Forwarded-* headers are believed (routing/forwarded.ts): the function Fastify is given as trustProxy */
+  readonly trust: TrustFunction | false;
 }
 
 /** the methods the proxy route takes */
@@ -94,13 +96,16 @@ class LaneReply implements ProxiedReply {
 interface LaneRequest extends ProxiedRequest {
   /** canonical host (routing/sites.ts canonicalHost) */
   readonly siteHost: string;
+  /** the client's address (Fastify's request.ip) */
+  readonly ip: string | undefined;
   readonly started: number;
 }
 
 export function createFastLane(opts: FastLaneOptions): FastLane {
   const { sites, sessions, signer, pools, fastify, countRequest, countForwarded, log, accessLog } = opts;
   const cookieNames = sessions.cookieNames;
-  let open = !opts.behindProxies;
+  const trust = opts.trust;
+  let open = true;
 
   const hooks: ExchangeHooks<LaneRequest, LaneReply> = {
     ownCookies: opts.upstream.ownCookies,
@@ -123,7 +128,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
       accessLog.info(
         {
           reqId: randomUUID(),
-          req: { method: request.method, url: request.url, host: request.host, ip: request.raw.socket.remoteAddress },
+          req: { method: request.method, url: request.url, host: request.host, ip: request.ip },
           res: { statusCode: status },
           responseTime: performance.now() - request.started,
         },
@@ -141,7 +146,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
 
   /** the session part of the decision: synchronous when the revocation state and the assertion are cached */
   function signedIn(request: LaneRequest, res: ServerResponse): void {
-    const session = sessions.laneSession(request.raw, request.site, request.siteHost);
+    const session = sessions.laneSession(request.raw, request.ip, request.site, request.siteHost);
     if (session instanceof Promise) {
       session.then((s) => withSession(request, res, s)).catch(() => handOver(request.raw, res));
       return;
@@ -182,9 +187,9 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     const target = normalizeTarget(req.url ?? '');
     if (!target.ok || target.ambiguous !== undefined) return null;
     if (hostHeaderCount(req.rawHeaders) !== 1) return null;
-    const hostHeader = req.headers.host;
-    const host = canonicalHost(hostHeader);
-    if (host === null || hostHeader === undefined) return null;
+    const view = forwardedView(req, trust);
+    const host = canonicalHost(view.host);
+    if (host === null) return null;
     const site = sites.lookup(host);
     if (site === undefined) return null;
     const url = target.query ? `${target.path}?${target.query}` : target.path;
@@ -198,10 +203,11 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
       url,
       headers: req.headers,
       site,
-      protocol: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
-      host: hostHeader,
+      protocol: view.protocol,
+      host: view.host,
       siteHost: host,
-      ips: undefined,
+      ip: view.ip,
+      ips: view.ips,
       started: performance.now(),
     };
     return { request, route };

@@ -18,7 +18,7 @@ export interface ProxiedRequest {
   readonly site: Site;
   /** the scheme the client used (Fastify's request.protocol) */
   readonly protocol: string;
-  /** the Host header (Fastify's request.host without trusted proxies) */
+  /** the host the client asked for: the Host header, or a trusted proxy's X-Forwarded-Host (Fastify's request.host) */
   readonly host: string;
   /** the client and the trusted proxies before it (Fastify's request.ips; absent without trusted proxies) */
   readonly ips?: readonly string[] | undefined;

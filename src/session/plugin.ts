@@ -74,7 +74,7 @@ export interface SessionManager {
    * about its cookies has to change but a refresh, else null (Fastify's path decides).
    * Synchronous when the revocation state is cached (the usual case), else a promise.
    */
-  laneSession(req: IncomingMessage, site: Site, host: string): LaneSession | null | Promise<LaneSession | null>;
+  laneSession(req: IncomingMessage, ip: string | undefined, site: Site, host: string): LaneSession | null | Promise<LaneSession | null>;
 }
 
 /** a session the fast lane may proxy: its content, and the refreshed cookie to set (if due) */
@@ -230,7 +230,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
    * revoked. Anything else (no cookie, expired, revoked, a rotated key, a flow in progress)
    * is null: the request goes through Fastify, where validate() decides and answers.
    */
-  function laneSession(req: IncomingMessage, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
+  function laneSession(req: IncomingMessage, ip: string | undefined, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
     const header = req.headers.cookie;
     if (header === undefined || header.includes(flowNeedle) || sentTwice(header, names.session)) return null;
     // read from the caches the Fastify path fills too, without a per-request copy
@@ -243,13 +243,13 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
     if (raw === undefined || checkOpened(raw, site, host, t) !== 'ok') return null;
     // answered from the revocation caches when they are fresh (the usual case), else after the store
     const known = revocation.reviewNow(raw, t);
-    if (known !== undefined) return laneReviewed(req, raw, known, t);
-    return revocation.review(raw, t).then((reviewed) => laneReviewed(req, raw, reviewed, t));
+    if (known !== undefined) return laneReviewed(req, ip, raw, known, t);
+    return revocation.review(raw, t).then((reviewed) => laneReviewed(req, ip, raw, reviewed, t));
   }
 
-  function laneReviewed(req: IncomingMessage, raw: SessionData, reviewed: SessionData | null, t: number): LaneSession | null {
+  function laneReviewed(req: IncomingMessage, ip: string | undefined, raw: SessionData, reviewed: SessionData | null, t: number): LaneSession | null {
     if (reviewed === null) return null;
-    registry?.seen(reviewed, { headers: req.headers, ip: req.socket.remoteAddress }, t);
+    registry?.seen(reviewed, { headers: req.headers, ip }, t);
     if (!refreshDue(raw, reviewed, t)) return { data: raw, setCookie: undefined };
     return cachedRefresh(reviewed, t);
   }

@@ -24,6 +24,7 @@ type Raw = RawConfig;
 const raw = (): Raw => baseRawConfig('http://127.0.0.1:3001', 'http://127.0.0.1:3002');
 const HOST_MSG = 'must be a host name such as "support.acme.com" or a wildcard such as "*.support.example.com" (no scheme, port or path)';
 const URL_MSG = 'must be an http:// or https:// origin such as "http://10.0.0.5:3000" (no path, credentials, query or fragment)';
+const TRUST_MSG = 'must be an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal';
 const AMBIGUOUS_MSG =
   'must be "refuse" (the default: paths with a double-encoded escape such as "%252e", or a character that Unicode compatibility normalisation turns into ".", "/", "\\" or "%", are answered 400) ' +
   'or "allow" (forwarded as received: only for an upstream that decodes a path once and never applies Unicode normalisation)';
@@ -193,6 +194,15 @@ describe('bad configurations', () => {
       'a central callback host without the portal Entra app',
       (r) => (r.sites.portal.centralCallbackHost = 'login.support.example.test'),
       [{ path: 'sites.portal.centralCallbackHost', message: 'needs sites.portal.entra (the multi-tenant app) to be configured' }],
+    ],
+    [
+      'trusted proxies that are not addresses or ranges (each read as Fastify and the fast lane read them)',
+      (r) => (r.server.trustedProxies = ['10.0.0.1', '10.0.0.0/33', 'load-balancer.internal', 'uniquelocal', '2001:db8::/32', '']),
+      [
+        { path: 'server.trustedProxies[1]', message: TRUST_MSG },
+        { path: 'server.trustedProxies[2]', message: TRUST_MSG },
+        { path: 'server.trustedProxies[5]', message: TRUST_MSG },
+      ],
     ],
     ['a port given as a string', (r) => (r.server.port = '8080'), [{ path: 'server.port', message: 'Invalid input: expected number, received string' }]],
   ];

@@ -259,15 +259,67 @@ describe('the fast lane and its neighbours', () => {
     }
   });
 
-  test('behind trusted proxies the lane stays off (Fastify derives the client’s address)', async () => {
-    const gw = await startGateway({ configure: (r: RawConfig) => ({ ...r, server: { ...r.server, trustedProxies: ['127.0.0.1'] } }) });
-    try {
-      const res = await send(gw, HOSTS.staff, '/api/items', { cookie: await gw.sessionCookie(HOSTS.staff) });
-      assert.equal(res.status, 200);
-      assert.equal(await laneCount(gw), 0);
-    } finally {
-      await gw.close();
+  describe('behind trusted proxies: the lane reads X-Forwarded-* as Fastify does', () => {
+    // the upstream's view of a request, but for the transport's own headers
+    const comparable = (h: Echo['headers']) => Object.fromEntries(Object.entries(h).filter(([name]) => name !== 'connection' && name !== 'content-length'));
+
+    /** the same request through the lane (a socket from 127.0.0.1) and through Fastify (inject(), also from 127.0.0.1): what each upstream saw */
+    async function bothPaths(g: TestGateway, headers: Record<string, string>, cookie: string): Promise<{ lane: Echo; fastify: Echo }> {
+      const before = await laneCount(g);
+      const viaLane = await g.request(HOSTS.staff, '/api/items', { cookie, headers });
+      assert.equal(viaLane.statusCode, 200);
+      await viaLane.body.dump();
+      assert.equal(await laneCount(g), before + 1, 'forwarded by the lane');
+      const lane = lastEcho(g);
+      const viaFastify = await g.inject(HOSTS.staff, '/api/items', { cookie, headers });
+      assert.equal(viaFastify.statusCode, 200);
+      assert.equal(await laneCount(g), before + 1, 'inject() goes through Fastify');
+      return { lane, fastify: lastEcho(g) };
     }
+
+    test('from a trusted proxy: the forwarded host chooses the site, and the client’s address and scheme reach the upstream', async () => {
+      const g = await startGateway({ configure: (r: RawConfig) => ({ ...r, server: { ...r.server, trustedProxies: ['127.0.0.1'] } }) });
+      try {
+        const cookie = await g.sessionCookie(HOSTS.staff);
+        const headers = {
+          'user-agent': 'lane-test/1',
+          host: 'gateway.internal',
+          'x-forwarded-host': HOSTS.staff,
+          'x-forwarded-proto': 'https',
+          'x-forwarded-for': '203.0.113.7',
+        };
+        const { lane, fastify } = await bothPaths(g, headers, cookie);
+        assert.deepEqual(comparable(lane.headers), comparable(fastify.headers));
+        assert.equal(lane.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+        assert.equal(lane.headers['x-forwarded-proto'], 'https');
+        assert.equal(lane.headers['x-forwarded-host'], HOSTS.staff);
+        assert.equal(typeof lane.headers['x-regentra-identity'], 'string');
+        // the session is bound to the staff host: a forwarded host of another site is another site, with no session
+        const other = await g.request(HOSTS.staff, '/api/items', {
+          cookie,
+          headers: { ...headers, 'x-forwarded-host': HOSTS.acme, accept: 'application/json' },
+        });
+        assert.equal(other.statusCode, 401);
+        await other.body.dump();
+      } finally {
+        await g.close();
+      }
+    });
+
+    test('from a peer that is not a trusted proxy: X-Forwarded-* are not believed (the Host header chooses the site)', async () => {
+      const g = await startGateway({ configure: (r: RawConfig) => ({ ...r, server: { ...r.server, trustedProxies: ['10.9.9.9', '192.0.2.0/24'] } }) });
+      try {
+        const cookie = await g.sessionCookie(HOSTS.staff);
+        const headers = { 'user-agent': 'lane-test/1', 'x-forwarded-host': HOSTS.acme, 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+        const { lane, fastify } = await bothPaths(g, headers, cookie);
+        assert.deepEqual(comparable(lane.headers), comparable(fastify.headers));
+        assert.equal(lane.headers['x-forwarded-for'], '127.0.0.1');
+        assert.equal(lane.headers['x-forwarded-proto'], 'http');
+        assert.equal(lane.headers['x-forwarded-host'], HOSTS.staff);
+      } finally {
+        await g.close();
+      }
+    });
   });
 
   test('at info the lane writes the same one access-log line per request as Fastify’s path; at warn none', async () => {
