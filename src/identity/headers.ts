@@ -51,20 +51,3 @@ export const FORWARDING_HEADERS: ReadonlySet<string> = new Set([
 export function headerText(value: string): string {
   return value.toWellFormed().replace(/[^\x20-\x7E]|%/gu, (c) => encodeURIComponent(c));
 }
-
-/** Remove the named cookies from a Cookie header value; undefined when nothing is left. */
-export function withoutCookies(cookieHeader: string, names: readonly string[]): string | undefined {
-  let mentions = false;
-  for (const n of names) if (cookieHeader.includes(n)) mentions = true;
-  if (!mentions) return cookieHeader;
-  const kept = cookieHeader.split(';').filter((part) => {
-    const eq = part.indexOf('=');
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim();
-    return !names.includes(name);
-  });
-  const out = kept
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0)
-    .join('; ');
-  return out.length > 0 ? out : undefined;
-}

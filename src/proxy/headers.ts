@@ -15,7 +15,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProxiedRequest } from './types.ts';
-import { FORWARDING_HEADERS, HEADERS, headerText, isIdentityHeaderName, withoutCookies } from '../identity/headers.ts';
+import { FORWARDING_HEADERS, HEADERS, headerText, isIdentityHeaderName } from '../identity/headers.ts';
+import { withoutCookies, type StrippedCookie } from '../util/cookies.ts';
 import type { Identity } from '../session/types.ts';
 
 export interface UpstreamIdentity {
@@ -59,12 +60,15 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
  * The request headers for the upstream, as a flat list. The Host header is kept
  * (upstreams see the name the client used); the WebSocket handshake headers
  * (Sec-WebSocket-*) are kept too, since the tunnel leaves the handshake to the two ends.
+ * `stripped`: the Cookie header already stripped (the fast lane's cache), used only when it
+ * was made from this request's very Cookie header.
  */
 export function upstreamHeaders(
   request: Pick<ProxiedRequest, 'raw' | 'ips' | 'protocol' | 'host'>,
   inbound: IncomingHttpHeaders,
   cookieNames: readonly string[],
   auth: UpstreamIdentity | null,
+  stripped?: StrippedCookie,
 ): string[] {
   const out: string[] = [];
   const listed = connectionTokens(inbound.connection);
@@ -74,7 +78,8 @@ export function upstreamHeaders(
     const action = INBOUND.get(name);
     if (action === DROP) continue;
     if (action === COOKIE) {
-      const kept = withoutCookies(Array.isArray(value) ? value.join('; ') : value, cookieNames);
+      const kept =
+        stripped !== undefined && stripped.from === value ? stripped.kept : withoutCookies(Array.isArray(value) ? value.join('; ') : value, cookieNames);
       if (kept !== undefined) out.push('cookie', kept);
       continue;
     }

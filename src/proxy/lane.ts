@@ -104,6 +104,7 @@ interface LaneRequest extends ProxiedRequest {
 export function createFastLane(opts: FastLaneOptions): FastLane {
   const { sites, sessions, signer, pools, fastify, countRequest, countForwarded, log, accessLog } = opts;
   const cookieNames = sessions.cookieNames;
+  const cookieNeedles = cookieNames.map((n) => `${n}=`);
   const trust = opts.trust;
   let open = true;
 
@@ -137,9 +138,10 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     },
   };
 
-  function proxy(request: LaneRequest, res: ServerResponse, auth: UpstreamIdentity | null, setCookie: string | undefined): void {
+  function proxy(request: LaneRequest, res: ServerResponse, auth: UpstreamIdentity | null, session: LaneSession | null): void {
     const site = request.site;
-    const headers = upstreamHeaders(request, request.headers, cookieNames, auth);
+    const headers = upstreamHeaders(request, request.headers, cookieNames, auth, session?.cookie);
+    const setCookie = session?.setCookie;
     countForwarded();
     forward(request, new LaneReply(res), { pool: pools.get(site.upstream), path: request.url, headers, timeoutMs: site.responseTimeoutMs, setCookie }, hooks);
   }
@@ -163,12 +165,12 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     const audience = request.site.audience;
     const cached = signer.cachedAssertion(identity, audience);
     if (cached !== undefined) {
-      proxy(request, res, { identity, assertion: cached }, session.setCookie);
+      proxy(request, res, { identity, assertion: cached }, session);
       return;
     }
     signer
       .assertion(identity, audience)
-      .then((assertion) => proxy(request, res, { identity, assertion }, session.setCookie))
+      .then((assertion) => proxy(request, res, { identity, assertion }, session))
       .catch(() => handOver(request.raw, res));
   }
 
@@ -196,7 +198,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     const route = gateRoute(site, url);
     if (route === 'refuse') return null;
     // a public path with the gateway's cookies: Fastify's path re-seals a cookie opened with an older key
-    if (route === 'public' && req.headers.cookie !== undefined && cookieNames.some((n) => (req.headers.cookie as string).includes(`${n}=`))) return null;
+    if (route === 'public' && req.headers.cookie !== undefined && cookieNeedles.some((n) => (req.headers.cookie as string).includes(n))) return null;
     const request: LaneRequest = {
       raw: req,
       method,
@@ -227,7 +229,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
       }
       const { request, route } = taken;
       try {
-        if (route === 'public') proxy(request, res, null, undefined);
+        if (route === 'public') proxy(request, res, null, null);
         else signedIn(request, res);
       } catch {
         handOver(req, res);

@@ -135,9 +135,26 @@ export function hostHeaderCount(rawHeaders: readonly string[]): number {
   return n;
 }
 
+/**
+ * Host headers already read (a gateway serves a handful of names: the answer for each is
+ * worked out once). Bounded: emptied when full, so a client sending random names costs
+ * the reading it would cost anyway, and no memory.
+ */
+const canonicalHosts = new Map<string, string | null>();
+const CANONICAL_HOSTS_MAX = 4_096;
+
 /** Lower-case host name without port and trailing dot; null when it is not a plausible DNS name. */
 export function canonicalHost(hostHeader: string | undefined): string | null {
   if (!hostHeader) return null;
+  const known = canonicalHosts.get(hostHeader);
+  if (known !== undefined) return known;
+  const host = readHost(hostHeader);
+  if (canonicalHosts.size >= CANONICAL_HOSTS_MAX) canonicalHosts.clear();
+  canonicalHosts.set(hostHeader, host);
+  return host;
+}
+
+function readHost(hostHeader: string): string | null {
   let h = hostHeader;
   if (h.startsWith('[')) return null; // IP literals never name a site
   const colon = h.lastIndexOf(':');

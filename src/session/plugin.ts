@@ -25,6 +25,8 @@ import type { RevocationCheck } from './revocation.ts';
 import type { SessionRegistry } from './registry.ts';
 import { cacheOpenedSessions } from './open-cache.ts';
 import { refreshCache } from './refresh-cache.ts';
+import { boundedCache } from '../util/bounded-cache.ts';
+import { strippedCookie, type StrippedCookie } from '../util/cookies.ts';
 
 export interface FlowState {
   /** CSRF token for the gateway's forms (bound to this pre-session) */
@@ -81,6 +83,15 @@ export interface SessionManager {
 export interface LaneSession {
   readonly data: SessionData;
   readonly setCookie: string | undefined;
+  /** the request's Cookie header without the gateway's cookies (proxy/headers.ts StrippedCookie) */
+  readonly cookie: StrippedCookie;
+}
+
+/** a Cookie header as the fast lane reads it (laneCookie) */
+interface LaneCookie {
+  /** the session cookie's value, when the header carries it once and no flow cookie */
+  readonly session: string | undefined;
+  readonly stripped: StrippedCookie;
 }
 
 export type NewSession = Omit<SessionData, 'v' | 'sid' | 'iat' | 'seen' | 'realm' | 'host'>;
@@ -232,28 +243,55 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
    */
   function laneSession(req: IncomingMessage, ip: string | undefined, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
     const header = req.headers.cookie;
-    if (header === undefined || header.includes(flowNeedle) || sentTwice(header, names.session)) return null;
-    // read from the caches the Fastify path fills too, without a per-request copy
-    const value = openedCookies.parsed(header)[names.session];
-    if (value === undefined) return null;
-    const opened = openedCookies.opened(value, 'session');
+    if (header === undefined) return null;
+    const view = laneCookie(header);
+    if (view.session === undefined) return null;
+    const opened = openedCookies.opened(view.session, 'session');
     if (opened === null || opened.rotated) return null;
     const raw = opened.data.s as SessionData | undefined;
     const t = now();
     if (raw === undefined || checkOpened(raw, site, host, t) !== 'ok') return null;
     // answered from the revocation caches when they are fresh (the usual case), else after the store
     const known = revocation.reviewNow(raw, t);
-    if (known !== undefined) return laneReviewed(req, ip, raw, known, t);
-    return revocation.review(raw, t).then((reviewed) => laneReviewed(req, ip, raw, reviewed, t));
+    if (known !== undefined) return laneReviewed(req, ip, view, raw, known, t);
+    return revocation.review(raw, t).then((reviewed) => laneReviewed(req, ip, view, raw, reviewed, t));
   }
 
-  function laneReviewed(req: IncomingMessage, ip: string | undefined, raw: SessionData, reviewed: SessionData | null, t: number): LaneSession | null {
+  function laneReviewed(
+    req: IncomingMessage,
+    ip: string | undefined,
+    view: LaneCookie,
+    raw: SessionData,
+    reviewed: SessionData | null,
+    t: number,
+  ): LaneSession | null {
     if (reviewed === null) return null;
     registry?.seen(reviewed, { headers: req.headers, ip }, t);
-    if (!refreshDue(raw, reviewed, t)) return { data: raw, setCookie: undefined };
-    return cachedRefresh(reviewed, t);
+    if (!refreshDue(raw, reviewed, t)) return { data: raw, setCookie: undefined, cookie: view.stripped };
+    const refresh = cachedRefresh(reviewed, t);
+    return { data: refresh.data, setCookie: refresh.setCookie, cookie: view.stripped };
   }
+
+  /**
+   * What the lane reads of a Cookie header, worked out once per header value (a browser
+   * sends the same one for a minute at least): the session cookie's value when the header
+   * is plain — the session cookie once, no flow cookie — and the header as the upstream
+   * receives it. One cache lookup instead of a search, a parse lookup and a strip per request.
+   */
+  const laneCookies = boundedCache<string, LaneCookie>(10_000);
   const flowNeedle = `${names.flow}=`;
+  function laneCookie(header: string): LaneCookie {
+    let view = laneCookies.get(header);
+    if (view === undefined) {
+      const plain = !header.includes(flowNeedle) && !sentTwice(header, names.session);
+      view = Object.freeze({
+        session: plain ? openedCookies.parsed(header)[names.session] : undefined,
+        stripped: strippedCookie(header, manager.cookieNames),
+      });
+      laneCookies.set(header, view);
+    }
+    return view;
+  }
 
   const manager: SessionManager = {
     cookieNames: Object.freeze([names.session, names.flow]),

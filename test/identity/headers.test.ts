@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOSTS, requestTarget, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import type { Echo } from '../support/upstream.ts';
-import { headerText, isIdentityHeaderName, withoutCookies } from '../../src/identity/headers.ts';
+import { headerText, isIdentityHeaderName } from '../../src/identity/headers.ts';
+import { withoutCookies } from '../../src/util/cookies.ts';
 
 type Raw = RawConfig;
 

@@ -83,6 +83,21 @@ describe('the fast lane', () => {
     assert.equal(lane.headers.cookie, 'app_pref=dark');
   });
 
+  test('the Cookie header read once per value: each request’s upstream gets its own cookies, never the gateway’s', async () => {
+    const session = await gw.sessionCookie(HOSTS.staff);
+    const headers = [`${session}; theme=dark`, `theme=light; ${session}`, `${session}; theme=dark`, session, `a=1; ${session}; b=2`];
+    const before = await laneCount(gw);
+    const seen: (string | undefined)[] = [];
+    for (const cookie of headers) {
+      const res = await gw.request(HOSTS.staff, '/api/items', { cookie });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      seen.push(lastEcho(gw).headers.cookie as string | undefined);
+    }
+    assert.equal(await laneCount(gw), before + headers.length, 'all through the lane');
+    assert.deepEqual(seen, ['theme=dark', 'theme=light', 'theme=dark', undefined, 'a=1; b=2']);
+  });
+
   test('a public path without the gateway’s cookies takes the lane, with no identity', async () => {
     const before = await laneCount(gw);
     const res = await gw.request(HOSTS.staff, '/assets/app.css', { headers: { 'x-regentra-user-id': 'evil' } });
