@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestGateway } from '../support/gateway.ts';
 import { Browser, HOSTS, PATH, csrfOf, staffAdmin, startAdminGateway, versionOf } from './helpers.ts';
+import { tampered } from '../support/tamper.ts';
 
 const GETS = [
   PATH.home,
@@ -122,7 +123,7 @@ describe('admin forms: CSRF', () => {
     const b = new Browser(gw, HOSTS.staff, cookie);
     const attempts: Array<[string, (f: Record<string, string>, h: Record<string, string>) => void]> = [
       ['missing token', (f) => void delete f.csrf],
-      ['wrong token', (f) => void (f.csrf = `${f.csrf!.slice(0, -2)}AA`)],
+      ['wrong token', (f) => void (f.csrf = tampered(f.csrf!))],
       ['token of another length', (f) => void (f.csrf = 'short')],
       ['empty token', (f) => void (f.csrf = '')],
       ['cross-site Origin', (_f, h) => void (h.origin = 'https://evil.example')],

@@ -6,6 +6,7 @@ import { HOSTS, startEnv, STAFF_APP, TENANTS, type Env } from './support.ts';
 import { adminConsentUrl, readStaffSecret, redirectUriFor, sealStaffSecret } from '../../../src/auth/entra/index.ts';
 import { DEFAULT_STAFF_SSO } from '../../../src/auth/policy.ts';
 import type { Config } from '../../../src/config/schema.ts';
+import { tampered } from '../../support/tamper.ts';
 
 const withServer = (config: Config, server: Partial<Config['server']>): Config => ({ ...config, server: { ...config.server, ...server } });
 
@@ -40,7 +41,7 @@ describe('URLs and secrets', () => {
     const sealed = sealStaffSecret(env.core, STAFF_APP.clientSecret);
     assert.ok(!sealed.includes(STAFF_APP.clientSecret));
     assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: sealed }), STAFF_APP.clientSecret);
-    assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: `${sealed.slice(0, -2)}AA` }), null);
+    assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: tampered(sealed, sealed.length - 4) }), null);
     assert.equal(readStaffSecret(env.core, { ...DEFAULT_STAFF_SSO, clientSecretEnc: env.core.secretBox.seal(STAFF_APP.clientSecret, 'totp:staff:x') }), null);
     assert.equal(readStaffSecret(env.core, DEFAULT_STAFF_SSO), null);
   });
