@@ -25,6 +25,8 @@
  * the client is the slow one.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+// imported, not the global: globalThis.performance is a getter, called at every use on the hot path
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, type Dispatcher, type Pool } from 'undici';

@@ -24,6 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks'; // not the global getter (see forward.ts)
 import type { FastifyBaseLogger } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import type { AssertionSigner } from '../identity/signer.ts';

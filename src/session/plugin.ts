@@ -244,7 +244,10 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
   function laneSession(req: IncomingMessage, ip: string | undefined, site: Site, host: string): LaneSession | null | Promise<LaneSession | null> {
     const header = req.headers.cookie;
     if (header === undefined) return null;
-    const view = laneCookie(header);
+    // a connection's requests mostly repeat its last Cookie header: compared, not hashed for the cache
+    const socket = req.socket as typeof req.socket & { [kLaneCookie]?: LaneCookie };
+    const last = socket[kLaneCookie];
+    const view = last !== undefined && last.stripped.from === header ? last : (socket[kLaneCookie] = laneCookie(header));
     if (view.session === undefined) return null;
     const opened = openedCookies.opened(view.session, 'session');
     if (opened === null || opened.rotated) return null;
@@ -279,6 +282,8 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
    * receives it. One cache lookup instead of a search, a parse lookup and a strip per request.
    */
   const laneCookies = boundedCache<string, LaneCookie>(10_000);
+  /** the last Cookie header read on a connection, and what it said (one symbol per app: a reload starts afresh) */
+  const kLaneCookie = Symbol('regentra.session.laneCookie');
   const flowNeedle = `${names.flow}=`;
   function laneCookie(header: string): LaneCookie {
     let view = laneCookies.get(header);
