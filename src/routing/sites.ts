@@ -137,15 +137,19 @@ export function hostHeaderCount(rawHeaders: readonly string[]): number {
 
 /**
  * Host headers already read (a gateway serves a handful of names: the answer for each is
- * worked out once). Bounded: emptied when full, so a client sending random names costs
- * the reading it would cost anyway, and no memory.
+ * worked out once). Bounded in entries (emptied when full) and in length (a longer header
+ * names no host and is read, not remembered), so a client sending random names costs the
+ * reading it would cost anyway, and at most a few hundred kilobytes.
  */
 const canonicalHosts = new Map<string, string | null>();
-const CANONICAL_HOSTS_MAX = 4_096;
+const CANONICAL_HOSTS_MAX = 1_024;
+/** the longest a host can be written: a DNS name (253), its trailing dot and a port (`:65535`) */
+const HOST_HEADER_MAX = 260;
 
 /** Lower-case host name without port and trailing dot; null when it is not a plausible DNS name. */
 export function canonicalHost(hostHeader: string | undefined): string | null {
   if (!hostHeader) return null;
+  if (hostHeader.length > HOST_HEADER_MAX) return null;
   const known = canonicalHosts.get(hostHeader);
   if (known !== undefined) return known;
   const host = readHost(hostHeader);

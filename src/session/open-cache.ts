@@ -22,6 +22,7 @@ import { patchDecodeSecureSession, patchParseCookie } from '../util/library-patc
 import { LRUCache } from 'lru-cache';
 import { boundedCache } from '../util/bounded-cache.ts';
 import { deepFreeze } from '../util/security.ts';
+import { CACHED_COOKIE_HEADER_MAX } from '../util/cookies.ts';
 
 export interface Opened {
   /** the session's content, __ts included, frozen */
@@ -110,7 +111,8 @@ function cacheParsedCookies(app: FastifyInstance, max: number): (header: string)
     if (hit === undefined) {
       if (parseOriginal === null) throw new Error('@fastify/cookie is not registered: no Cookie header parser');
       hit = Object.freeze(parseOriginal(header));
-      parsed.set(header, hit);
+      // a long header is parsed for its request, not remembered (util/cookies.ts CACHED_COOKIE_HEADER_MAX)
+      if (header.length <= CACHED_COOKIE_HEADER_MAX) parsed.set(header, hit);
     }
     return hit;
   };

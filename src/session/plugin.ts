@@ -26,7 +26,7 @@ import type { SessionRegistry } from './registry.ts';
 import { cacheOpenedSessions } from './open-cache.ts';
 import { refreshCache } from './refresh-cache.ts';
 import { boundedCache } from '../util/bounded-cache.ts';
-import { strippedCookie, type StrippedCookie } from '../util/cookies.ts';
+import { CACHED_COOKIE_HEADER_MAX, strippedCookie, type StrippedCookie } from '../util/cookies.ts';
 
 export interface FlowState {
   /** CSRF token for the gateway's forms (bound to this pre-session) */
@@ -293,7 +293,7 @@ async function sessionPlugin(app: FastifyInstance, opts: SessionPluginOptions): 
         session: plain ? openedCookies.parsed(header)[names.session] : undefined,
         stripped: strippedCookie(header, manager.cookieNames),
       });
-      laneCookies.set(header, view);
+      if (header.length <= CACHED_COOKIE_HEADER_MAX) laneCookies.set(header, view);
     }
     return view;
   }

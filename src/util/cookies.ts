@@ -5,6 +5,14 @@
  */
 
 /**
+ * The longest Cookie header a cache keeps an answer for (characters). Browsers send a
+ * few hundred; a longer one is worked out for its request and not remembered, so that a
+ * cache of 10,000 entries stays within tens of megabytes whatever clients send
+ * (server.maxHeaderBytes lets a header reach 16 KB and more).
+ */
+export const CACHED_COOKIE_HEADER_MAX = 4_096;
+
+/**
  * A Cookie header and what is left of it without the gateway's cookies, worked out once
  * (session/plugin.ts caches it per header value for the fast lane): upstreamHeaders uses
  * `kept` only for the very header it was made from.

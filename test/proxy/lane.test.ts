@@ -120,6 +120,17 @@ describe('the fast lane', () => {
     }
   });
 
+  test('a Cookie header longer than the caches keep is read for its request (and every upstream gets its own)', async () => {
+    const session = await gw.sessionCookie(HOSTS.staff);
+    for (const size of [5_000, 6_000]) {
+      const big = `big=${'x'.repeat(size)}`;
+      const res = await gw.request(HOSTS.staff, '/api/items', { cookie: `${big}; ${session}` });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      assert.equal(lastEcho(gw).headers.cookie, big);
+    }
+  });
+
   test('a public path without the gateway’s cookies takes the lane, with no identity', async () => {
     const before = await laneCount(gw);
     const res = await gw.request(HOSTS.staff, '/assets/app.css', { headers: { 'x-regentra-user-id': 'evil' } });

@@ -46,6 +46,12 @@ function upstreamApp(req: IncomingMessage, res: ServerResponse): void {
     res.end(Buffer.alloc(BIG, 7));
     return;
   }
+  if (path === '/upload-then-wait') {
+    // reads the whole body, then takes longer than the timeout to answer
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end('late'), RESPONSE_MS * 3).unref());
+    return;
+  }
   if (path === '/upload') {
     // answers once the whole body has arrived, with its length
     let bytes = 0;
@@ -140,6 +146,54 @@ describe('proxy timeouts (timeouts.responseMs)', () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await res.body.json(), { bytes: pieces * 1024 });
     assert.ok(performance.now() - started > RESPONSE_MS * 2, 'the upload took longer than the timeout');
+  });
+
+  test('an upload that stops moving for longer than the timeout: 504, the upstream is not waited on for ever', async () => {
+    let resume: () => void = () => {};
+    async function* stalledBody() {
+      yield Buffer.alloc(1024, 1);
+      // the client goes quiet (for longer than the timeout: resumed after the answer, or at the latest after 4 timeouts)
+      await new Promise<void>((r) => {
+        resume = r;
+        setTimeout(r, RESPONSE_MS * 4).unref();
+      });
+      yield Buffer.alloc(1024, 1);
+    }
+    const started = performance.now();
+    const res = await gw.request(HOSTS.staff, '/upload', {
+      cookie,
+      method: 'POST',
+      body: Readable.from(stalledBody()),
+      headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
+    });
+    const elapsed = performance.now() - started;
+    resume();
+    assert.equal(res.statusCode, 504);
+    await res.body.dump();
+    assert.ok(elapsed >= RESPONSE_MS && elapsed < RESPONSE_MS + TICK_MS * 5, `answered after ${Math.round(elapsed)} ms`);
+  });
+
+  test('an upload that ends, then an upstream slower than the timeout: 504, counted from the end of the upload', async () => {
+    const pieces = 4;
+    async function* slowBody() {
+      for (let i = 0; i < pieces; i++) {
+        yield Buffer.alloc(1024, 1);
+        await sleep(RESPONSE_MS / 2);
+      }
+    }
+    const started = performance.now();
+    const res = await gw.request(HOSTS.staff, '/upload-then-wait', {
+      cookie,
+      method: 'POST',
+      body: Readable.from(slowBody()),
+      headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
+    });
+    const elapsed = performance.now() - started;
+    assert.equal(res.statusCode, 504);
+    await res.body.dump();
+    // the upload alone took (pieces - 1) half-timeouts; then one whole timeout of waiting for the answer
+    assert.ok(elapsed >= RESPONSE_MS * ((pieces - 1) / 2 + 1), `answered after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed < RESPONSE_MS * (pieces / 2 + 1) + TICK_MS * 5, `answered after ${Math.round(elapsed)} ms`);
   });
 
   test('afterwards the gateway serves normally, and no ended exchange is still watched', async () => {

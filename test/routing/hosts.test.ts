@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { canonicalHost } from '../../src/routing/sites.ts';
 import { HOSTS, startGateway, type TestGateway } from '../support/gateway.ts';
 import type { Echo } from '../support/upstream.ts';
 
@@ -78,6 +79,29 @@ describe('host routing', () => {
       assert.equal(upstreamCount(), before);
     });
   }
+});
+
+describe('canonicalHost (answers remembered per Host header)', () => {
+  // the longest name DNS allows: 253 characters in labels of at most 63
+  const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+
+  test('the longest name, with its trailing dot and a port, is read; one character more is no host', () => {
+    assert.equal(longest.length, 253);
+    assert.equal(canonicalHost(`${longest.toUpperCase()}.:65535`), longest);
+    assert.equal(canonicalHost(`${longest}x.:65535`), null);
+    assert.equal(canonicalHost(`${longest}.:655355`), null);
+  });
+
+  test('the same header gives the same answer every time, remembered or not, past the memory’s bound', () => {
+    const seen = ['Staff.Example.Test:8080', 'a..b', 'x'.repeat(300), 'staff.example.test.'];
+    const first = seen.map((h) => canonicalHost(h));
+    assert.deepEqual(first, ['staff.example.test', null, null, 'staff.example.test']);
+    for (let i = 0; i < 2_100; i++) canonicalHost(`host-${i}.example.test`); // more names than it keeps
+    assert.deepEqual(
+      seen.map((h) => canonicalHost(h)),
+      first,
+    );
+  });
 });
 
 describe('unknown hosts', () => {
