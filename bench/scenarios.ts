@@ -364,6 +364,8 @@ export const smallGet: Scenario = {
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
         () => startGateway('(c-info) gateway, log.level info', up, settings, { logLevel: 'info' }),
         () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
+        async () =>
+          fromChild('(f2) Node floor, 2 workers', await startChild('node-floor.ts', [up, '--workers', '2'], { cpus: p.server2 }), { host: 'bench.test' }),
         ...[...settings.compare].map(
           ([label, dir]) =>
             () =>
@@ -375,12 +377,12 @@ export const smallGet: Scenario = {
               startGateway(`(c′-info) ${label}, log.level info`, up, settings, { dir, logLevel: 'info' }),
         ),
       ];
-      return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gwInfo, gw2, ...compared]) => {
+      return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gwInfo, gw2, floor2, ...compared]) => {
         const others = compared.slice(0, settings.compare.size);
         const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
         // another checkout's gateway, replayed too when its child answers "old-cookie"
         const othersOld = await Promise.all(others.map((o) => (o ? replayed(o, `${o.label}, old cookie replayed`).catch(() => null) : Promise.resolve(null))));
-        const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, ...compared, ...othersOld].filter(
+        const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, floor2, ...compared, ...othersOld].filter(
           (t): t is Target => t !== null && t !== undefined,
         );
         const results = await interleave(
@@ -477,6 +479,10 @@ export const smallGet: Scenario = {
             '  2 workers ÷ 1 worker, per CPU-second (what each core does; the 2 workers share CPU 1 with the load generator on 2 cores)',
             `${fmt(ratio(c2.perCpuSecond, c.perCpuSecond))}× (${fmt(c2.cpuSeconds / settings.durationSeconds)} cores busy)`,
             p.server2Shared ? '(information: on 2 cores the wall-clock target cannot be reached, see docs/performance.md)' : '(information)',
+          ),
+          info(
+            '  the Node floor itself: 2 workers ÷ 1 worker, wall clock (what this machine gives any Node proxy)',
+            `${fmt(ratio((get(floor2) as LoadResult).rps, f.rps))}×`,
           ),
         );
         return { rows: targets.map((t) => ({ scenario: this.name, target: t.label, result: by.get(t) as LoadResult })), verdicts };
