@@ -24,6 +24,23 @@ async function laneCount(gw: { core: TestGateway['core'] }): Promise<number> {
 /** the request the upstream received last */
 const lastEcho = (gw: TestGateway): Echo => gw.staffUpstream.received.at(-1) as Echo;
 
+/** the upstream's view of a request, but for the transport's own headers (the connection the client used) */
+const comparable = (h: Echo['headers']) => Object.fromEntries(Object.entries(h).filter(([name]) => name !== 'connection' && name !== 'content-length'));
+
+/** the same request through the lane (a socket) and through Fastify (inject(), which never reaches the lane): what each upstream saw */
+async function bothPaths(g: TestGateway, path: string, headers: Record<string, string>, cookie: string): Promise<{ lane: Echo; fastify: Echo }> {
+  const before = await laneCount(g);
+  const viaLane = await g.request(HOSTS.staff, path, { cookie, headers });
+  assert.equal(viaLane.statusCode, 200);
+  await viaLane.body.dump();
+  assert.equal(await laneCount(g), before + 1, 'forwarded by the lane');
+  const lane = lastEcho(g);
+  const viaFastify = await g.inject(HOSTS.staff, path, { cookie, headers });
+  assert.equal(viaFastify.statusCode, 200);
+  assert.equal(await laneCount(g), before + 1, 'inject() goes through Fastify');
+  return { lane, fastify: lastEcho(g) };
+}
+
 /** a request written byte for byte on its own connection (two Host headers: no client library sends that) */
 async function rawRequest(port: number, head: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -58,22 +75,11 @@ describe('the fast lane', () => {
       'x-forwarded-host': 'evil.example',
       'x-app-header': 'kept',
     };
-    const before = await laneCount(gw);
-    const viaLane = await gw.request(HOSTS.staff, '/api/items?page=2', { cookie, headers });
-    assert.equal(viaLane.statusCode, 200);
-    await viaLane.body.dump();
-    assert.equal(await laneCount(gw), before + 1, 'forwarded by the lane');
-    const lane = lastEcho(gw);
-
-    const viaFastify = await gw.inject(HOSTS.staff, '/api/items?page=2', { cookie, headers });
-    assert.equal(viaFastify.statusCode, 200);
-    assert.equal(await laneCount(gw), before + 1, 'inject() goes through Fastify');
-    const fastify = lastEcho(gw);
+    const { lane, fastify } = await bothPaths(gw, '/api/items?page=2', headers, cookie);
 
     assert.equal(lane.url, '/api/items?page=2');
     assert.equal(fastify.url, lane.url);
-    // the same header names and values, but for the transport's own (the connection the client used)
-    const comparable = (h: Echo['headers']) => Object.fromEntries(Object.entries(h).filter(([name]) => name !== 'connection' && name !== 'content-length'));
+    // the same header names and values, but for the transport's own
     assert.deepEqual(comparable(lane.headers), comparable(fastify.headers));
     assert.equal(lane.headers['x-regentra-user-id'] !== 'evil', true);
     assert.equal(typeof lane.headers['x-regentra-identity'], 'string');
@@ -308,23 +314,6 @@ describe('the fast lane and its neighbours', () => {
   });
 
   describe('behind trusted proxies: the lane reads X-Forwarded-* as Fastify does', () => {
-    // the upstream's view of a request, but for the transport's own headers
-    const comparable = (h: Echo['headers']) => Object.fromEntries(Object.entries(h).filter(([name]) => name !== 'connection' && name !== 'content-length'));
-
-    /** the same request through the lane (a socket from 127.0.0.1) and through Fastify (inject(), also from 127.0.0.1): what each upstream saw */
-    async function bothPaths(g: TestGateway, headers: Record<string, string>, cookie: string): Promise<{ lane: Echo; fastify: Echo }> {
-      const before = await laneCount(g);
-      const viaLane = await g.request(HOSTS.staff, '/api/items', { cookie, headers });
-      assert.equal(viaLane.statusCode, 200);
-      await viaLane.body.dump();
-      assert.equal(await laneCount(g), before + 1, 'forwarded by the lane');
-      const lane = lastEcho(g);
-      const viaFastify = await g.inject(HOSTS.staff, '/api/items', { cookie, headers });
-      assert.equal(viaFastify.statusCode, 200);
-      assert.equal(await laneCount(g), before + 1, 'inject() goes through Fastify');
-      return { lane, fastify: lastEcho(g) };
-    }
-
     test('from a trusted proxy: the forwarded host chooses the site, and the client’s address and scheme reach the upstream', async () => {
       const g = await startGateway({ configure: (r: RawConfig) => ({ ...r, server: { ...r.server, trustedProxies: ['127.0.0.1'] } }) });
       try {
@@ -336,7 +325,7 @@ describe('the fast lane and its neighbours', () => {
           'x-forwarded-proto': 'https',
           'x-forwarded-for': '203.0.113.7',
         };
-        const { lane, fastify } = await bothPaths(g, headers, cookie);
+        const { lane, fastify } = await bothPaths(g, '/api/items', headers, cookie);
         assert.deepEqual(comparable(lane.headers), comparable(fastify.headers));
         assert.equal(lane.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
         assert.equal(lane.headers['x-forwarded-proto'], 'https');
@@ -359,7 +348,7 @@ describe('the fast lane and its neighbours', () => {
       try {
         const cookie = await g.sessionCookie(HOSTS.staff);
         const headers = { 'user-agent': 'lane-test/1', 'x-forwarded-host': HOSTS.acme, 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
-        const { lane, fastify } = await bothPaths(g, headers, cookie);
+        const { lane, fastify } = await bothPaths(g, '/api/items', headers, cookie);
         assert.deepEqual(comparable(lane.headers), comparable(fastify.headers));
         assert.equal(lane.headers['x-forwarded-for'], '127.0.0.1');
         assert.equal(lane.headers['x-forwarded-proto'], 'http');
