@@ -283,7 +283,7 @@ export function forward<Req extends ProxiedRequest, Rep extends ProxiedReply>(
   if (body !== null) {
     exchange.uploadMark = raw.socket?.bytesRead ?? 0;
     raw[kUpload] = exchange;
-    raw.once('end', onUploadEnd);
+    raw.on('end', onUploadEnd);
   }
   opts.pool.dispatch(
     {
