@@ -27,6 +27,7 @@ import { currentTotpCode } from '../../src/auth/totp/totp.ts';
 import { PATHS } from '../../src/routing/reserved.ts';
 import { startFakeEntra, type FakeEntra } from '../../dev/fake-entra/index.ts';
 import { ecPem, key32 } from '../support/keys.ts';
+import { closedPort } from '../support/upstream.ts';
 import { startSampleBackend, type SampleBackend } from '../../examples/backend/server.ts';
 import { DEMO } from '../../demo/fixtures.ts';
 
@@ -35,15 +36,6 @@ export { DEMO };
 export const HOSTS = Object.freeze({ staff: 'staff.localhost', acme: 'acme.localhost', globex: 'globex.localhost' });
 export const ISSUER = 'regentra-gateway-e2e';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** A port that was free a moment ago (the Entra app registrations need it before the gateway listens). */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
-}
 
 /** Paths under which the recorded apps' pages are cacheable (see recordedSampleApp). */
 export const CACHEABLE_PREFIX = '/cacheable/';
@@ -112,7 +104,8 @@ export interface Stack {
  * and a gateway. No SSO settings are stored: the tests configure them through the pages.
  */
 export async function startStack(): Promise<Stack> {
-  const port = await freePort();
+  // free a moment ago: the Entra app registrations need the port before the gateway listens
+  const port = await closedPort();
   const origin = (host: string) => `http://${host}:${port}`;
   const portalHosts = [HOSTS.acme, HOSTS.globex];
   const fe = await startFakeEntra({

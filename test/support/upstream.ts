@@ -98,7 +98,7 @@ export async function startUpstream(name = 'upstream'): Promise<Upstream> {
   return up;
 }
 
-/** a local port with nothing listening on it (an upstream that is down) */
+/** a local port with nothing listening on it: an upstream that is down, or a port to listen on later */
 export async function closedPort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
