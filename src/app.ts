@@ -36,7 +36,8 @@ import { accountRoutes } from './account/routes.ts';
 import { acceptsHtml, replyError, replyGatewayError } from './pages/errors.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
-import { accessLoggerOf, loggerOptions } from './ops/logger.ts';
+import { accessLogOf, loggerOptions } from './ops/logger.ts';
+import { loggerAccessLog } from './ops/access-log.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
 import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
@@ -122,7 +123,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     // a request's child logger is made when it first writes a line (most never do); the
     // access-log lines cost nothing unless info is enabled (src/ops/lazy-logger.ts)
     childLoggerFactory: lazyChildLogger,
-    logController: new RequestLogController(deps.logger ? accessLoggerOf(deps.logger) : undefined),
+    logController: new RequestLogController(deps.logger ? accessLogOf(deps.logger) : undefined),
     bodyLimit: config.server.formBodyLimitBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -265,7 +266,7 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     countRequest,
     countForwarded: metrics.hot.fastLane,
     log: app.log,
-    accessLog: (deps.logger ? accessLoggerOf(deps.logger) : undefined) ?? app.log,
+    accessLog: (deps.logger ? accessLogOf(deps.logger) : undefined) ?? loggerAccessLog(app.log),
     fastify: fastifyHandler ?? ((req, res) => app.routing(req, res)),
     trust,
   });

@@ -21,6 +21,7 @@
  */
 import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
+import type { AccessLog } from './access-log.ts';
 
 type LogFn = FastifyBaseLogger['info'];
 
@@ -93,13 +94,13 @@ const infoEnabled = (request: FastifyRequest) =>
   (request.log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
 
 export class RequestLogController extends LogController {
-  readonly #access: Pick<FastifyBaseLogger, 'info'> | undefined;
+  readonly #access: AccessLog | undefined;
 
   /**
-   * `access`: where access-log lines go (ops/logger.ts's accessLoggerOf: the same destination
-   * without the redaction pass); by default the request's logger.
+   * `access`: where access-log lines go (ops/logger.ts's accessLogOf: the logger's destination,
+   * one preformatted line); by default the request's logger.
    */
-  constructor(access?: Pick<FastifyBaseLogger, 'info'>) {
+  constructor(access?: AccessLog) {
     super();
     this.#access = access;
   }
@@ -113,16 +114,23 @@ export class RequestLogController extends LogController {
       return;
     }
     if (!infoEnabled(request)) return;
-    const host = request.headers.host;
+    if (this.#access !== undefined) {
+      this.#access.completed({
+        reqId: request.id,
+        method: request.method,
+        url: request.url,
+        host: request.headers.host,
+        ip: request.ip,
+        statusCode: reply.statusCode,
+        responseTime: reply.elapsedTime,
+      });
+      return;
+    }
     const line = {
-      req: { method: request.method, url: request.url, host, ip: request.ip },
+      req: { method: request.method, url: request.url, host: request.headers.host, ip: request.ip },
       res: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     };
-    if (this.#access !== undefined) {
-      this.#access.info({ reqId: request.id, ...line }, 'request completed');
-      return;
-    }
     const log = request.log;
     if (log instanceof LazyChild) log.infoLine(line, 'request completed');
     else log.info(line, 'request completed');

@@ -8,6 +8,7 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { redactCredentials } from './redact-url.ts';
 import { BatchedLogDestination } from './log-destination.ts';
+import { destinationAccessLog, SERVICE, timestamp, type AccessLog } from './access-log.ts';
 
 export const REDACT_PATHS: readonly string[] = [
   'req.headers.cookie',
@@ -63,23 +64,11 @@ function serializeCause(cause: unknown): unknown {
 
 const urlField = (url: unknown) => (typeof url === 'string' ? redactCredentials(url) : url);
 
-/** `,"time":"…"` as pino wants it, formatted once per millisecond (the access log writes thousands a second) */
-let stampedAt = -1;
-let stamp = '';
-function timestamp(): string {
-  const now = Date.now();
-  if (now !== stampedAt) {
-    stampedAt = now;
-    stamp = `,"time":"${new Date(now).toISOString()}"`;
-  }
-  return stamp;
-}
-
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-    base: { service: 'regentra-gateway' },
+    base: { service: SERVICE },
     timestamp,
     serializers: {
       // a request (Fastify's or node's), or the access log's own { method, url, host, ip } (lazy-logger.ts);
@@ -120,21 +109,17 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const dest = destination ?? (own as BatchedLogDestination);
   const logger = pino(loggerOptions(level), dest);
   if (own) owned.set(logger, own);
-  // the access-log line has fixed fields (reqId, req: method/url/host/ip, res.statusCode, responseTime),
-  // none of them a redaction path: written by a twin logger without the redaction pass, which cost a
-  // third of the access log's time. Always at info: the caller checks the main logger's level.
-  const plain: LoggerOptions = { ...loggerOptions('info') };
-  delete plain.redact;
-  accessLoggers.set(logger, pino(plain, dest));
+  // the access-log line has fixed fields, formatted without pino's general path (./access-log.ts)
+  accessLogs.set(logger, destinationAccessLog(dest));
   return logger;
 }
 
-const accessLoggers = new WeakMap<object, Logger>();
+const accessLogs = new WeakMap<object, AccessLog>();
 const owned = new WeakMap<object, BatchedLogDestination>();
 
-/** The logger for access-log lines that goes with `logger` (createLogger's twin; not its children), or undefined. */
-export function accessLoggerOf(logger: object): Logger | undefined {
-  return accessLoggers.get(logger);
+/** Where access-log lines go for `logger` (createLogger's: its destination; not its children), or undefined. */
+export function accessLogOf(logger: object): AccessLog | undefined {
+  return accessLogs.get(logger);
 }
 
 /**

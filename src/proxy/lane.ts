@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks'; // not the global getter (see forward.ts)
 import type { FastifyBaseLogger } from 'fastify';
+import type { AccessLog } from '../ops/access-log.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { AssertionSigner } from '../identity/signer.ts';
 import { normalizeTarget } from '../routing/path.ts';
@@ -64,7 +65,8 @@ export interface FastLaneOptions {
   /** the app's logger: its level says whether access-log lines are written (at info) */
   readonly log: FastifyBaseLogger;
   /** where the access-log line goes (Fastify's RequestLogController writes the same line for its requests) */
-  readonly accessLog: Pick<FastifyBaseLogger, 'info'>;
+  /** where the access-log line goes (the same as Fastify's RequestLogController's) */
+  readonly accessLog: AccessLog;
   /** the Fastify app's handler: everything the lane does not take */
   readonly fastify: HttpHandler;
   /** which peers' X-Forwarded-* headers are believed (routing/forwarded.ts): the function Fastify is given as trustProxy */
@@ -127,15 +129,15 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     },
     ended(request, status) {
       if ((log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== true) return;
-      accessLog.info(
-        {
-          reqId: randomUUID(),
-          req: { method: request.method, url: request.url, host: request.host, ip: request.ip },
-          res: { statusCode: status },
-          responseTime: performance.now() - request.started,
-        },
-        'request completed',
-      );
+      accessLog.completed({
+        reqId: randomUUID(),
+        method: request.method,
+        url: request.url,
+        host: request.host,
+        ip: request.ip,
+        statusCode: status,
+        responseTime: performance.now() - request.started,
+      });
     },
   };
 

@@ -294,6 +294,29 @@ describe('access log and plain requests', () => {
     }
   });
 
+  test('the access-log line escapes what the client sent and redacts credentials in the URL', async () => {
+    const staff = await startUpstream('staff-app');
+    const portal = await startUpstream('portal-app');
+    const served = await startServed(baseRawConfig(staff.url, portal.url));
+    try {
+      // a Host header no site has, with JSON's special characters: Fastify's path answers it
+      const host = 'evil"host\\name\u00e9';
+      const res = await served.request(host, '/assets/app.css?code=SECRET-CODE-2&q=%22');
+      assert.ok(res.statusCode >= 400, String(res.statusCode));
+      await res.body.dump();
+      await new Promise((r) => setTimeout(r, 50));
+      const lines = served.logs.filter((l) => l.msg === 'request completed' && (l.req as { host?: string }).host === host);
+      assert.equal(lines.length, 1, JSON.stringify(served.logs.slice(-3)));
+      assert.deepEqual(lines[0]?.req, { method: 'GET', url: '/assets/app.css?code=[redacted]&q=%22', host, ip: '127.0.0.1' });
+      assert.deepEqual(lines[0]?.res, { statusCode: res.statusCode });
+      assert.ok(!JSON.stringify(served.logs).includes('SECRET-CODE-2'));
+    } finally {
+      await served.close();
+      await staff.close();
+      await portal.close();
+    }
+  });
+
   test("an upstream for a plain request sees one Host header and the client's body", async () => {
     const gw2 = await startGateway();
     try {

@@ -379,6 +379,18 @@ describe('the fast lane and its neighbours', () => {
       assert.equal(typeof line.responseTime, 'number');
       assert.equal(line.level, 30);
       assert.match((await served.ops('/metrics')).body, /^regentra_fast_lane_requests_total 1$/m);
+      // a credential in the query is redacted in the lane's line too
+      const secret = await served.request(HOSTS.staff, '/api/lane?code=SECRET-CODE-1&x=%22', { cookie });
+      assert.equal(secret.statusCode, 200);
+      await secret.body.dump();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.match((await served.ops('/metrics')).body, /^regentra_fast_lane_requests_total 2$/m);
+      const redacted = served.logs.filter((l) => l.msg === 'request completed' && String((l.req as { url?: string }).url).startsWith('/api/lane?code='));
+      assert.deepEqual(
+        redacted.map((l) => (l.req as { url?: string }).url),
+        ['/api/lane?code=[redacted]&x=%22'],
+      );
+      assert.ok(!JSON.stringify(served.logs).includes('SECRET-CODE-1'));
     } finally {
       await served.close();
     }
