@@ -8,8 +8,9 @@
  *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT]
  *
  * Rows: the Node floor (bench/children/node-floor.ts), this checkout's gateway with a fresh
- * session cookie, the same on a public path (no session, no identity), and each --compare
- * checkout's gateway (its own bench/children/gateway.ts). Needs valgrind (Debian's package);
+ * session cookie, the same at log level info (one access-log line per request), the same on
+ * a public path (no session, no identity), and each --compare checkout's gateway (its own
+ * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
  * each row takes about a minute. `--only TEXT` counts the floor and the rows whose label has TEXT.
  */
 import { execFileSync, fork } from 'node:child_process';
@@ -100,19 +101,20 @@ async function count(row: Row, upstream: string): Promise<number> {
 }
 
 const gatewayArgs = ['--workers', '1', '--log-level', 'warn'];
+// at info: one access-log line per request (to /dev/null: the child's stdout is ignored)
+const infoArgs = ['--workers', '1', '--log-level', 'info'];
 const rows: Row[] = [
   { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: false },
   { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: true },
+  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: true },
   { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: false },
-  ...(values.compare ?? []).map((c) => {
+  ...(values.compare ?? []).flatMap((c) => {
     const [label, dir] = c.split('=') as [string, string];
-    return {
-      label: `(c′) ${label}, signed in`,
-      script: `${dir.replace(/\/$/, '')}/bench/children/gateway.ts`,
-      args: gatewayArgs,
-      path: '/api/items',
-      cookie: true,
-    };
+    const script = `${dir.replace(/\/$/, '')}/bench/children/gateway.ts`;
+    return [
+      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: true },
+      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: true },
+    ];
   }),
 ];
 
