@@ -65,7 +65,6 @@ export interface FastLaneOptions {
   /** the app's logger: its level says whether access-log lines are written (at info) */
   readonly log: FastifyBaseLogger;
   /** where the access-log line goes (Fastify's RequestLogController writes the same line for its requests) */
-  /** where the access-log line goes (the same as Fastify's RequestLogController's) */
   readonly accessLog: AccessLog;
   /** the Fastify app's handler: everything the lane does not take */
   readonly fastify: HttpHandler;
