@@ -13,7 +13,7 @@ import { request as undiciRequest } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import { baseRawConfig, HOSTS, startGateway, type TestGateway, type RawConfig } from '../support/gateway.ts';
 import { startUpstream } from '../support/upstream.ts';
-import { startServed } from '../ops/harness.ts';
+import { eventually, startServed } from '../ops/harness.ts';
 
 type Raw = RawConfig;
 
@@ -304,8 +304,9 @@ describe('access log and plain requests', () => {
       const res = await served.request(host, '/assets/app.css?code=SECRET-CODE-2&q=%22');
       assert.ok(res.statusCode >= 400, String(res.statusCode));
       await res.body.dump();
-      await new Promise((r) => setTimeout(r, 50));
-      const lines = served.logs.filter((l) => l.msg === 'request completed' && (l.req as { host?: string }).host === host);
+      const ours = () => served.logs.filter((l) => l.msg === 'request completed' && (l.req as { host?: string }).host === host);
+      await eventually(() => ours().length > 0, 5_000, 'the access-log line');
+      const lines = ours();
       assert.equal(lines.length, 1, JSON.stringify(served.logs.slice(-3)));
       assert.deepEqual(lines[0]?.req, { method: 'GET', url: '/assets/app.css?code=[redacted]&q=%22', host, ip: '127.0.0.1' });
       assert.deepEqual(lines[0]?.res, { statusCode: res.statusCode });

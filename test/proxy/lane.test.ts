@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createLogger } from '../../src/ops/logger.ts';
 import { baseRawConfig, HOSTS, startGateway, type RawConfig, type TestGateway } from '../support/gateway.ts';
 import { closedPort, startUpstream, type Echo } from '../support/upstream.ts';
-import { startServed } from '../ops/harness.ts';
+import { eventually, startServed } from '../ops/harness.ts';
 import { Client } from 'undici';
 
 /** how many requests the lane has forwarded so far */
@@ -383,9 +383,10 @@ describe('the fast lane and its neighbours', () => {
       const secret = await served.request(HOSTS.staff, '/api/lane?code=SECRET-CODE-1&x=%22', { cookie });
       assert.equal(secret.statusCode, 200);
       await secret.body.dump();
-      await new Promise((r) => setTimeout(r, 50));
       assert.match((await served.ops('/metrics')).body, /^regentra_fast_lane_requests_total 2$/m);
-      const redacted = served.logs.filter((l) => l.msg === 'request completed' && String((l.req as { url?: string }).url).startsWith('/api/lane?code='));
+      const ours = () => served.logs.filter((l) => l.msg === 'request completed' && String((l.req as { url?: string }).url).startsWith('/api/lane?code='));
+      await eventually(() => ours().length > 0, 5_000, 'the lane’s access-log line');
+      const redacted = ours();
       assert.deepEqual(
         redacted.map((l) => (l.req as { url?: string }).url),
         ['/api/lane?code=[redacted]&x=%22'],
