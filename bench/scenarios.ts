@@ -769,7 +769,11 @@ export const twoWorkers: Scenario = {
         return {
           rows: targets.map((t, i) => ({ scenario: this.name, target: t.label, result: results[i] as LoadResult })),
           verdicts: [
-            atLeast(`2 workers ÷ 1 worker, wall clock, each worker on an equal slice of its own CPU (${cores(c2)} ÷ ${cores(c)} cores busy)`, ratio(c2.rps, c.rps), 1.7),
+            atLeast(
+              `2 workers ÷ 1 worker, wall clock, each worker on an equal slice of its own CPU (${cores(c2)} ÷ ${cores(c)} cores busy)`,
+              ratio(c2.rps, c.rps),
+              1.7,
+            ),
             info('  the Node floor: 2 workers ÷ 1 worker, the same slices (the control)', `${fmt(ratio(f2.rps, f.rps))}×`),
             info('  2 workers ÷ 1 worker, per CPU-second', `${fmt(ratio(c2.perCpuSecond, c.perCpuSecond))}×`),
           ],
@@ -782,4 +786,14 @@ export const twoWorkers: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = Object.freeze([smallGet, hotPath, largeGet, upload, websocket, storeEngines, manyClients, sessionsMemory, twoWorkers]);
+export const SCENARIOS: readonly Scenario[] = Object.freeze([
+  smallGet,
+  hotPath,
+  largeGet,
+  upload,
+  websocket,
+  storeEngines,
+  manyClients,
+  sessionsMemory,
+  twoWorkers,
+]);
