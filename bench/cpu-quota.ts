@@ -6,13 +6,13 @@
  * Pinned to the two CPUs the load generator also runs on, two workers get whatever the
  * generator and the upstream leave them (docs/performance.md, round four: any Node proxy,
  * the Node floor included, reached 1.0–1.3× there). Here each worker process gets its own
- * CPU and a fixed share of it (half, by default: 5 ms of every 10 ms), and the load
+ * CPU and a fixed share of it (40 % in the "2 workers" scenario: 4 ms of every 10 ms), and the load
  * generator and the upstream run on what is left of both. One worker on one slice against
  * two workers on two slices of the same size is the scaling the target asks about, with
  * "a core" made smaller so that the load side fits beside it.
  *
  * Needs a writable cgroup cpu controller (v1 `cpu.cfs_quota_us`, or v2 `cpu.max`), as root
- * has on most Linux machines outside a container; `available()` says why not otherwise.
+ * has on most Linux machines outside a container; `unavailable()` says why not otherwise.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';

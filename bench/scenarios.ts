@@ -729,7 +729,7 @@ const WORKER_SLICE = 0.4;
 /**
  * Issue #17's "server.workers: 2 on two cores ≥ 1.7× one worker", on a machine where the
  * workers would otherwise share their cores with the load generator and the upstream
- * (bench/cpu-quota.ts): each worker process on its own CPU with half of it (CPU quota), the
+ * (bench/cpu-quota.ts): each worker process on its own CPU with 40 % of it (CPU quota), the
  * load generator and the upstream unpinned on the rest. One worker on one such slice
  * against two workers on two; the Node floor likewise, as the control.
  */
@@ -744,7 +744,10 @@ export const twoWorkers: Scenario = {
     const cut = slices(WORKER_SLICE);
     /** the server's worker processes, each on its own CPU and slice */
     const placed = (t: Target, workers: number): Target => {
-      (workers > 1 ? childPids(t.pid) : [t.pid]).forEach((pid, i) => cut.place(pid, i % Math.max(1, osCpus().length)));
+      const pids = workers > 1 ? childPids(t.pid) : [t.pid];
+      // every worker or none: a worker left outside its slice would inflate the 2-worker row
+      if (pids.length !== workers) throw new Error(`${t.label}: ${pids.length} worker processes, expected ${workers}`);
+      pids.forEach((pid, i) => cut.place(pid, i % Math.max(1, osCpus().length)));
       return t;
     };
     try {
