@@ -114,6 +114,22 @@ const sessionKey = (sid: string) => `session-revoked:${sid}`;
 const idpSessionKey = (tid: string, sid: string) =>
   `idp-session-revoked:${createHash('sha256').update(`${tid.toLowerCase()}\u0000${sid}`).digest('base64url')}`;
 
+type IdpLink = NonNullable<SessionData['idp']>;
+/**
+ * The key of a session's Entra session, worked out once per session object: the review runs
+ * on every request of an Entra session, and a SHA-256 per request cost about 0.85 µs of one
+ * (issue #17). Session objects are frozen and reused while their cookie is (session/open-cache.ts).
+ */
+const idpKeys = new WeakMap<IdpLink, { readonly tid: string; readonly sid: string; readonly key: string }>();
+function idpKeyOf(idp: IdpLink, sid: string): string {
+  const known = idpKeys.get(idp);
+  // the object's own tid and sid checked too: a key is never reused for another Entra session
+  if (known !== undefined && known.tid === idp.tid && known.sid === sid) return known.key;
+  const key = idpSessionKey(idp.tid, sid);
+  idpKeys.set(idp, { tid: idp.tid, sid, key });
+  return key;
+}
+
 /** sign-outs kept for a retry at most (beyond this, the oldest are dropped: the cookie was cleared anyway) */
 const MAX_PENDING = 10_000;
 
@@ -224,7 +240,7 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
   async function idpSessionRevoked(session: SessionData, now: number): Promise<boolean> {
     const sid = session.idp?.sid;
     if (!session.idp || !sid) return false;
-    const key = idpSessionKey(session.idp.tid, sid);
+    const key = idpKeyOf(session.idp, sid);
     const cached = idpSessions.get(key);
     if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached.revoked;
     const fresh = await once(`i:${key}`, async () => {
@@ -282,7 +298,7 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
       let idp = false;
       const idpSid = session.idp?.sid;
       if (session.idp && idpSid) {
-        const c = idpSessions.get(idpSessionKey(session.idp.tid, idpSid));
+        const c = idpSessions.get(idpKeyOf(session.idp, idpSid));
         if (c === undefined || (!c.revoked && now - c.fetchedAt >= opts.ttlMs)) return undefined;
         idp = c.revoked;
       }

@@ -68,6 +68,41 @@ test('reviewNow answers from fresh caches only, and exactly as review() does', a
   assert.equal(revocation.reviewNow(third, clock), null);
 });
 
+const TENANT = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
+
+test('an Entra session: reviewNow follows a sign-out at Microsoft (its Entra session id), as review() does', async (t) => {
+  const store = await openStore({ driver: 'sqlite', path: ':memory:' });
+  t.after(() => store.close());
+  const clock = Date.now();
+  const revocation = storeRevocation(store, {
+    ttlMs: TTL,
+    sessionLifetimeMs: 3_600_000,
+    now: () => clock,
+    realmRules: async () => Promise.resolve({ password: true, sso: true, ssoTenant: TENANT.toLowerCase(), passwordValidAfter: 0, ssoValidAfter: 0 }),
+  });
+  t.after(() => revocation.close());
+  const user = await store.createUser({ realm: 'staff', email: 'ada@example.com', displayName: 'Ada', role: 'member' });
+  const idp = Object.freeze({ tid: TENANT, oid: randomUUID(), sid: randomUUID() });
+  const session = staffSession(user, clock, { amr: ['sso'], idpAmr: ['pwd', 'mfa'], idp });
+  // another gateway session from the same Entra session, and one from another Entra session
+  const sibling = { ...session, sid: randomUUID() };
+  const other = { ...session, sid: randomUUID(), idp: Object.freeze({ ...idp, sid: randomUUID() }) };
+  for (const s of [session, sibling, other]) {
+    assert.equal(await revocation.review(s, clock), s);
+    // twice: the second answer comes from the remembered key of the Entra session
+    assert.equal(revocation.reviewNow(s, clock), s);
+    assert.equal(revocation.reviewNow(s, clock), s);
+  }
+
+  // Microsoft's front-channel sign-out names the tenant (in its own case) and the Entra session
+  await revocation.revokeIdpSession(idp.tid.toLowerCase(), idp.sid, clock);
+  assert.equal(revocation.reviewNow(session, clock), null, 'ended at once, from the cache');
+  assert.equal(revocation.reviewNow(sibling, clock), null, 'every gateway session from that Entra session');
+  assert.equal(revocation.reviewNow(other, clock), other, 'another Entra session goes on');
+  assert.equal(await revocation.review(session, clock), null);
+  assert.equal(await revocation.review(other, clock), other);
+});
+
 test('cachedAssertion is the assertion assertion() would give, until it is due for renewal', async () => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   const [key] = loadSigningKeys({ keys: { signing: [{ privateKey: pem, alg: 'ES256' }] } } as unknown as Config);
