@@ -7,9 +7,11 @@
  *
  *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT]
  *
- * Rows: the Node floor (bench/children/node-floor.ts), this checkout's gateway with a fresh
- * session cookie, the same at log level info (one access-log line per request), the same on
- * a public path (no session, no identity), and each --compare checkout's gateway (its own
+ * Rows: the Node floor (bench/children/node-floor.ts) sent the gateway's request (the same
+ * Cookie header, which it forwards), the same floor sent no Cookie header (the measure before
+ * 4 Dec 2026), this checkout's gateway with a fresh session cookie, the same with an Entra
+ * sign-in's session, the same at log level info (one access-log line per request), the same
+ * on a public path (no session, no identity), and each --compare checkout's gateway (its own
  * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
  * each row takes about a minute. `--only TEXT` counts the floor and the rows whose label has TEXT.
  */
@@ -37,12 +39,20 @@ interface Row {
   readonly label: string;
   readonly script: string;
   readonly args: readonly string[];
-  /** what to send: the path, and the gateway's "cookie" answer or none */
+  /**
+   * what to send: the path, and a cookie — 'ask': the gateway's "cookie" answer ('entra': its
+   * "entra-cookie", an Entra sign-in's session); 'same': a
+   * cookie of the same gateway (the Node floor gets the gateway's very request and forwards its
+   * Cookie header as a proxy without authentication does); 'none'
+   */
   readonly path: string;
-  readonly cookie: boolean;
+  readonly cookie: 'ask' | 'entra' | 'same' | 'none';
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+/** a session cookie of this checkout's gateway, for the rows that send the gateway's request to another server (Row.cookie 'same') */
+let gatewayCookie: string | undefined;
 
 /** one server under callgrind: warm up, zero the counters, send REQUESTS, dump; instructions per request */
 async function count(row: Row, upstream: string): Promise<number> {
@@ -59,12 +69,15 @@ async function count(row: Row, upstream: string): Promise<number> {
       child.on('message', (m: { ready?: { url: string; host?: string } }) => m.ready && resolve(m.ready));
       child.once('exit', (code) => reject(new Error(`${row.label} exited (${code})\n${stderr.slice(-2000)}`)));
     });
-    const cookie = row.cookie
-      ? await new Promise<string>((resolve) => {
-          child.on('message', (m: { answer?: string; id?: number }) => m.id === 1 && resolve(m.answer as string));
-          child.send({ ask: 'cookie', id: 1 });
-        })
-      : undefined;
+    const cookie =
+      row.cookie === 'ask' || row.cookie === 'entra'
+        ? await new Promise<string>((resolve) => {
+            child.on('message', (m: { answer?: string; id?: number }) => m.id === 1 && resolve(m.answer as string));
+            child.send({ ask: row.cookie === 'ask' ? 'cookie' : 'entra-cookie', id: 1 });
+          })
+        : row.cookie === 'same'
+          ? gatewayCookie
+          : undefined;
     const headers: Record<string, string> = { host: info.host ?? 'bench.test', ...(cookie ? { cookie } : {}) };
     const pool = new Pool(info.url, { connections: CONNECTIONS });
     const load = async (n: number) => {
@@ -104,16 +117,18 @@ const gatewayArgs = ['--workers', '1', '--log-level', 'warn'];
 // at info: one access-log line per request (to /dev/null: the child's stdout is ignored)
 const infoArgs = ['--workers', '1', '--log-level', 'info'];
 const rows: Row[] = [
-  { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: false },
-  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: true },
-  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: true },
-  { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: false },
+  { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'same' },
+  { label: '(f0) the Node floor sent no Cookie header', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'none' },
+  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: 'ask' },
+  { label: '(c-entra) gateway, signed in with Entra', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: 'entra' },
+  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: 'ask' },
+  { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: 'none' },
   ...(values.compare ?? []).flatMap((c) => {
     const [label, dir] = c.split('=') as [string, string];
     const script = `${dir.replace(/\/$/, '')}/bench/children/gateway.ts`;
     return [
-      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: true },
-      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: true },
+      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: 'ask' as const },
+      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: 'ask' as const },
     ];
   }),
 ];
@@ -123,6 +138,11 @@ const chosen = rows.filter((row, i) => i === 0 || values.only === undefined || r
 const upstream = await startChild<{ url: string }>('upstream.ts');
 const results: [string, number][] = [];
 try {
+  if (chosen.some((row) => row.cookie === 'same')) {
+    const gw = await startChild<{ url: string }>('gateway.ts', [upstream.info.url, ...gatewayArgs], { quiet: true });
+    gatewayCookie = await gw.ask<string>('cookie');
+    await gw.stop();
+  }
   for (const row of chosen) {
     process.stdout.write(`counting ${row.label}…\n`);
     results.push([row.label, await count(row, upstream.info.url)]);

@@ -154,6 +154,52 @@ async function replayed(gw: Target, label: string): Promise<Target> {
   return { label, url: gw.url, pid: gw.pid, headers: async () => ({ host, cookie }), stop: async () => {} };
 }
 
+/**
+ * What the Node floor is sent: the gateway's very request — the same Cookie header, which
+ * a proxy without authentication forwards as it comes (the gateway removes its own cookie
+ * and adds the identity headers instead). A ratio of two proxies is taken on the same
+ * requests; until 4 Dec 2026 the floor was sent no Cookie header at all, which is kept as an
+ * information row (`withoutCookie`). `cookie` is filled once a gateway is up.
+ */
+interface SameRequest {
+  cookie: string | undefined;
+}
+
+function floorTarget(label: string, child: Child<{ url: string }>, same: SameRequest): Target {
+  return {
+    label,
+    url: child.info.url,
+    pid: child.pid,
+    headers: async (): Promise<Record<string, string>> => (same.cookie === undefined ? { host: 'bench.test' } : { host: 'bench.test', cookie: same.cookie }),
+    stop: () => child.stop(),
+  };
+}
+
+/** information: the headline ratios against the floor sent no Cookie header */
+function floorWithoutCookie(fresh: LoadResult, old: LoadResult, floor0: LoadResult): Verdict[] {
+  return [
+    info(
+      '  the same ÷ the floor sent no Cookie header (fresh cookie)',
+      `${fmt(ratio(fresh.perCpuSecond, floor0.perCpuSecond))}×`,
+      '(the measure before 4 Dec 2026)',
+    ),
+    info('  the same ÷ the floor sent no Cookie header (old cookie)', `${fmt(ratio(old.perCpuSecond, floor0.perCpuSecond))}×`),
+  ];
+}
+
+/** the same floor process, sent no Cookie header (the measure before 4 Dec 2026) */
+function withoutCookie(floor: Target): Target {
+  return { label: `${floor.label}, no Cookie header`, url: floor.url, pid: floor.pid, headers: async () => ({ host: 'bench.test' }), stop: async () => {} };
+}
+
+/** the same gateway process, sent the session cookie of an Entra sign-in (the staff app's SSO; children/gateway.ts "entra-cookie") */
+async function signedInWithEntra(gw: Target, label: string): Promise<Target> {
+  const host = (await gw.headers()).host as string;
+  const cookie = await (gw.ask as NonNullable<Target['ask']>)<string>('entra-cookie');
+  if (typeof cookie !== 'string') throw new Error(`${gw.label} does not answer "entra-cookie"`);
+  return { label, url: gw.url, pid: gw.pid, headers: async () => ({ host, cookie }), stop: async () => {} };
+}
+
 function fromPeer(label: string, peer: Peer): Target {
   return { label, url: peer.url, pid: peer.pid, headers: async () => ({ ...peer.headers }), stop: () => peer.stop() };
 }
@@ -358,16 +404,16 @@ export const smallGet: Scenario = {
     try {
       const up = upstream.url;
       const p = settings.cpus;
+      const same: SameRequest = { cookie: undefined };
       const starts: (() => Promise<Target | null>)[] = [
         async () => (settings.peers ? startNginx(up, p.server).then((peer) => peer && fromPeer('(n) nginx, plain proxy', peer)) : null),
         async () => (settings.peers ? startApacheOidc(up, p.server).then((peer) => peer && fromPeer('(m) Apache + mod_auth_openidc', peer)) : null),
-        async () => fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: p.server }), { host: 'bench.test' }),
+        async () => floorTarget('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: p.server }), same),
         () => startBareProxy(up, settings),
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
         () => startGateway('(c-info) gateway, log.level info', up, settings, { logLevel: 'info' }),
         () => startGateway('(c2) gateway, 2 workers', up, settings, { workers: 2 }),
-        async () =>
-          fromChild('(f2) Node floor, 2 workers', await startChild('node-floor.ts', [up, '--workers', '2'], { cpus: p.server2 }), { host: 'bench.test' }),
+        async () => floorTarget('(f2) Node floor, 2 workers', await startChild('node-floor.ts', [up, '--workers', '2'], { cpus: p.server2 }), same),
         ...[...settings.compare].map(
           ([label, dir]) =>
             () =>
@@ -381,10 +427,12 @@ export const smallGet: Scenario = {
       ];
       return await withTargets(starts, async ([nginx, apache, floor, bare, gw, gwInfo, gw2, floor2, ...compared]) => {
         const others = compared.slice(0, settings.compare.size);
+        same.cookie = (await (gw as Target).headers()).cookie;
+        const floor0 = withoutCookie(floor as Target);
         const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
         // another checkout's gateway, replayed too when its child answers "old-cookie"
         const othersOld = await Promise.all(others.map((o) => (o ? replayed(o, `${o.label}, old cookie replayed`).catch(() => null) : Promise.resolve(null))));
-        const targets = [upstream, nginx, apache, floor, bare, gw, old, gwInfo, gw2, floor2, ...compared, ...othersOld].filter(
+        const targets = [upstream, nginx, apache, floor, floor0, bare, gw, old, gwInfo, gw2, floor2, ...compared, ...othersOld].filter(
           (t): t is Target => t !== null && t !== undefined,
         );
         const results = await interleave(
@@ -471,6 +519,7 @@ export const smallGet: Scenario = {
           atLeast('HEADLINE gateway ÷ Node floor, per core (one old cookie replayed)', ratio(co.perCpuSecond, f.perCpuSecond), 0.8),
           atMost('gateway p99 ÷ Node floor p99 (fresh cookie)', ratio(c.p99, f.p99), 1.5),
           atMost('gateway p99 ÷ Node floor p99 (one old cookie replayed)', ratio(co.p99, f.p99), 1.5),
+          ...floorWithoutCookie(c, co, get(floor0) as LoadResult),
           atLeast('replayed old cookie ÷ fresh cookie, per core (paired runs)', pairedOld, 0.95),
           info('  the same from the rows above', `${fmt(ratio(co.perCpuSecond, c.perCpuSecond))}×`),
           info('  the same, wall clock', `${fmt(ratio(co.rps, c.rps))}×`),
@@ -499,20 +548,22 @@ export const smallGet: Scenario = {
 };
 
 /**
- * Issue #17's headline alone, in a few minutes: the Node floor against the gateway with a
- * fresh cookie and with one old cookie replayed, as interleaved rows and as paired runs
- * (the steadier ratio on a busy machine). `--only "hot path"`, e.g. before and after a change.
+ * Issue #17's headline alone, in a few minutes: the Node floor (sent the gateway's request)
+ * against the gateway with a fresh cookie, with one old cookie replayed and with an Entra
+ * sign-in's session, as interleaved rows and as paired runs (the steadier ratio on a busy
+ * machine). `--only "hot path"`, e.g. before and after a change.
  */
 export const hotPath: Scenario = {
   name: 'hot path',
-  description: 'small GET: the Node floor vs the gateway (fresh and replayed cookie), rows and paired runs',
+  description: 'small GET: the Node floor vs the gateway (fresh, replayed and Entra cookie), rows and paired runs',
   onRequest: true,
   async run(settings) {
     const upstream = await startUpstream(settings);
     try {
       const up = upstream.url;
+      const same: SameRequest = { cookie: undefined };
       const startFloor = async () =>
-        fromChild('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: settings.cpus.server }), { host: 'bench.test' });
+        floorTarget('(f) Node floor: node:http + undici', await startChild('node-floor.ts', [up], { cpus: settings.cpus.server }), same);
       const starts: (() => Promise<Target | null>)[] = [
         startFloor,
         () => startGateway('(c) gateway, signed in', up, settings, { execArgv: settings.gatewayExecArgv }),
@@ -523,8 +574,11 @@ export const hotPath: Scenario = {
         ),
       ];
       return await withTargets(starts, async ([floor, gw, ...compared]) => {
+        same.cookie = (await (gw as Target).headers()).cookie;
+        const floor0 = withoutCookie(floor as Target);
         const old = await replayed(gw as Target, '(c-old) gateway, one old cookie replayed');
-        const targets = [floor, gw, old, ...compared].filter((t): t is Target => t !== null && t !== undefined);
+        const sso = await signedInWithEntra(gw as Target, '(c-entra) gateway, signed in with Entra');
+        const targets = [floor, floor0, gw, old, sso, ...compared].filter((t): t is Target => t !== null && t !== undefined);
         const results = await interleave(
           settings,
           targets.map((target) => ({ target, path: '/api/items' })),
@@ -534,6 +588,7 @@ export const hotPath: Scenario = {
         const f = by.get(floor as Target) as LoadResult;
         const c = by.get(gw as Target) as LoadResult;
         const co = by.get(old) as LoadResult;
+        const ce = by.get(sso) as LoadResult;
         const pairedFresh = await paired(
           settings,
           { target: floor as Target, path: '/api/items' },
@@ -545,8 +600,10 @@ export const hotPath: Scenario = {
           atLeast('gateway ÷ Node floor, per core (paired runs, fresh cookie)', pairedFresh, 0.8),
           atLeast('gateway ÷ Node floor, per core (rows, fresh cookie)', ratio(c.perCpuSecond, f.perCpuSecond), 0.8),
           atLeast('gateway ÷ Node floor, per core (rows, one old cookie replayed)', ratio(co.perCpuSecond, f.perCpuSecond), 0.8),
+          atLeast('gateway ÷ Node floor, per core (rows, an Entra sign-in)', ratio(ce.perCpuSecond, f.perCpuSecond), 0.8),
           atMost('gateway p99 ÷ Node floor p99 (fresh cookie)', ratio(c.p99, f.p99), 1.5),
           atMost('gateway p99 ÷ Node floor p99 (one old cookie replayed)', ratio(co.p99, f.p99), 1.5),
+          ...floorWithoutCookie(c, co, by.get(floor0) as LoadResult),
         ];
         for (const [i, o] of compared.entries()) {
           const r = o ? by.get(o) : undefined;

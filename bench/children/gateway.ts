@@ -6,7 +6,9 @@
  * session's touch interval (60 s) that it then replays for minutes ("old-cookie":
  * last seen 90 s ago; every response carries the refreshed cookie, which a load
  * generator ignores, as a script or a burst of parallel requests does: issue #17).
- * "cookies N" seals N distinct sessions (the memory row).
+ * "cookies N" seals N distinct sessions (the memory row); "entra-cookie" the session of an
+ * Entra sign-in (its Entra session id is reviewed on every request, as the password session's
+ * own id is).
  *
  *   gateway.ts UPSTREAM_URL [--workers N] [--log-level warn]
  */
@@ -24,6 +26,10 @@ import { cookieNamesFor } from '../../src/session/plugin.ts';
 import type { SessionData } from '../../src/session/types.ts';
 import { ready } from '../processes.ts';
 import { sealSession } from '../../dev/seed.ts';
+import { createSecretBox } from '../../src/store/secretbox.ts';
+import { mustDecodeKey32 } from '../../src/config/keys.ts';
+import { sealStaffSecret } from '../../src/auth/entra/secrets.ts';
+import { DEFAULT_STAFF_SSO, STAFF_SSO_KEY } from '../../src/settings/types.ts';
 
 export const BENCH_HOST = 'staff.bench.test';
 
@@ -52,12 +58,29 @@ const { config } = loadConfigObject({
 // the signed-in user, and an app that never listens, only to seal session cookies
 const store = await openStore({ driver: 'sqlite', path: join(dir, 'bench.db') });
 const user = await store.createUser({ realm: 'staff', email: 'bench@example.com', displayName: 'Bench Mark', role: 'member' });
+// staff SSO configured (as the settings page leaves it), so that an Entra sign-in's session is valid
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const secretBox = createSecretBox(config.keys.encryption.map((k) => ({ id: k.id, key: mustDecodeKey32(k.key) })));
+await store.putSetting(STAFF_SSO_KEY, {
+  ...DEFAULT_STAFF_SSO,
+  tenantId: TENANT,
+  clientId: randomUUID(),
+  clientSecretEnc: sealStaffSecret({ secretBox }, randomBytes(24).toString('base64url')),
+  enabled: true,
+});
 const sealerMetrics = createMetrics({ defaultMetrics: false });
 sealerMetrics.close();
 const sealer = await buildApp(config, { store, logger: false, metrics: sealerMetrics });
 await sealer.ready();
 const sid = randomUUID();
-function cookie(ageMs = 0, id = sid): string {
+/** an Entra sign-in's session as src/auth/entra/signin.ts starts it: amr sso, Microsoft's amr, the tenant, object and Entra session ids */
+const entra = {
+  client: null,
+  amr: Object.freeze(['sso']),
+  idpAmr: Object.freeze(['pwd', 'mfa']),
+  idp: Object.freeze({ tid: TENANT, oid: randomUUID(), loginHint: 'O.CiQ3MmY5ODhiZi04NmYx', sid: randomUUID() }),
+};
+function cookie(ageMs = 0, id = sid, sso = false): string {
   const t = Date.now() - ageMs;
   const session: SessionData = {
     v: 1,
@@ -74,6 +97,7 @@ function cookie(ageMs = 0, id = sid): string {
     iat: t,
     seen: t,
     idp: null,
+    ...(sso ? entra : {}),
   };
   return `${cookieNamesFor(config).session}=${sealSession(sealer, session)}`;
 }
@@ -90,6 +114,7 @@ ready(
   (question) => {
     if (question === 'cookie') return cookie();
     if (question === 'old-cookie') return cookie(90_000);
+    if (question === 'entra-cookie') return cookie(0, sid, true);
     const many = /^cookies (\d+)$/.exec(question);
     return many ? Array.from({ length: Number(many[1]) }, () => cookie(0, randomUUID())) : undefined;
   },
