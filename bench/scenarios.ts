@@ -147,10 +147,15 @@ async function startGateway(
  * (last seen 90 s before it was sealed), asked for once and replayed for the whole scenario
  * (every round, minutes): what a script or a page's parallel requests do (issue #17).
  */
-async function replayed(gw: Target, label: string): Promise<Target> {
+function replayed(gw: Target, label: string): Promise<Target> {
+  return oneCookie(gw, 'old-cookie', label);
+}
+
+/** the same gateway process, sent ONE cookie the child seals on `question` (children/gateway.ts) for the whole scenario */
+async function oneCookie(gw: Target, question: string, label: string): Promise<Target> {
   const host = (await gw.headers()).host as string;
-  const cookie = await (gw.ask as NonNullable<Target['ask']>)<string>('old-cookie');
-  if (typeof cookie !== 'string') throw new Error(`${gw.label} does not answer "old-cookie"`);
+  const cookie = await (gw.ask as NonNullable<Target['ask']>)<string>(question);
+  if (typeof cookie !== 'string') throw new Error(`${gw.label} does not answer "${question}"`);
   return { label, url: gw.url, pid: gw.pid, headers: async () => ({ host, cookie }), stop: async () => {} };
 }
 
@@ -193,11 +198,8 @@ function withoutCookie(floor: Target): Target {
 }
 
 /** the same gateway process, sent the session cookie of an Entra sign-in (the staff app's SSO; children/gateway.ts "entra-cookie") */
-async function signedInWithEntra(gw: Target, label: string): Promise<Target> {
-  const host = (await gw.headers()).host as string;
-  const cookie = await (gw.ask as NonNullable<Target['ask']>)<string>('entra-cookie');
-  if (typeof cookie !== 'string') throw new Error(`${gw.label} does not answer "entra-cookie"`);
-  return { label, url: gw.url, pid: gw.pid, headers: async () => ({ host, cookie }), stop: async () => {} };
+function signedInWithEntra(gw: Target, label: string): Promise<Target> {
+  return oneCookie(gw, 'entra-cookie', label);
 }
 
 function fromPeer(label: string, peer: Peer): Target {
