@@ -9,9 +9,10 @@
  *
  * Rows: the Node floor (bench/children/node-floor.ts) sent the gateway's request (the same
  * Cookie header, which it forwards), the same floor sent no Cookie header (the measure before
- * 4 Dec 2026), this checkout's gateway with a fresh session cookie, the same with an Entra
- * sign-in's session, the same at log level info (one access-log line per request), the same
- * on a public path (no session, no identity), and each --compare checkout's gateway (its own
+ * 4 Dec 2026), this checkout's gateway with a fresh session cookie, the same with one old
+ * cookie replayed (every response carries the refreshed cookie), with an Entra sign-in's
+ * session, at log level info (one access-log line per request) and on a public path (no
+ * session, no identity), and each --compare checkout's gateway (its own
  * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
  * each row takes about a minute. `--only TEXT` counts the floor and the rows whose label has TEXT.
  */
@@ -40,13 +41,14 @@ interface Row {
   readonly script: string;
   readonly args: readonly string[];
   /**
-   * what to send: the path, and a cookie — 'ask': the gateway's "cookie" answer ('entra': its
-   * "entra-cookie", an Entra sign-in's session); 'same': a
-   * cookie of the same gateway (the Node floor gets the gateway's very request and forwards its
-   * Cookie header as a proxy without authentication does); 'none'
+   * what to send: the path, and a cookie — the gateway child's answer to a question
+   * ("cookie": fresh; "old-cookie": one last seen before the touch interval, replayed, so every
+   * response carries the refreshed cookie; "entra-cookie": an Entra sign-in's session); 'same':
+   * a cookie of the same gateway (the Node floor gets the gateway's very request and forwards
+   * its Cookie header as a proxy without authentication does); 'none'
    */
   readonly path: string;
-  readonly cookie: 'ask' | 'entra' | 'same' | 'none';
+  readonly cookie: { readonly ask: 'cookie' | 'old-cookie' | 'entra-cookie' } | 'same' | 'none';
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -69,11 +71,12 @@ async function count(row: Row, upstream: string): Promise<number> {
       child.on('message', (m: { ready?: { url: string; host?: string } }) => m.ready && resolve(m.ready));
       child.once('exit', (code) => reject(new Error(`${row.label} exited (${code})\n${stderr.slice(-2000)}`)));
     });
+    const question = typeof row.cookie === 'object' ? row.cookie.ask : undefined;
     const cookie =
-      row.cookie === 'ask' || row.cookie === 'entra'
+      question !== undefined
         ? await new Promise<string>((resolve) => {
             child.on('message', (m: { answer?: string; id?: number }) => m.id === 1 && resolve(m.answer as string));
-            child.send({ ask: row.cookie === 'ask' ? 'cookie' : 'entra-cookie', id: 1 });
+            child.send({ ask: question, id: 1 });
           })
         : row.cookie === 'same'
           ? gatewayCookie
@@ -116,19 +119,33 @@ async function count(row: Row, upstream: string): Promise<number> {
 const gatewayArgs = ['--workers', '1', '--log-level', 'warn'];
 // at info: one access-log line per request (to /dev/null: the child's stdout is ignored)
 const infoArgs = ['--workers', '1', '--log-level', 'info'];
+const FRESH = { ask: 'cookie' } as const;
 const rows: Row[] = [
   { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'same' },
   { label: '(f0) the Node floor sent no Cookie header', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'none' },
-  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: 'ask' },
-  { label: '(c-entra) gateway, signed in with Entra', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: 'entra' },
-  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: 'ask' },
+  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: FRESH },
+  {
+    label: '(c-old) gateway, one old cookie replayed',
+    script: here('./children/gateway.ts'),
+    args: gatewayArgs,
+    path: '/api/items',
+    cookie: { ask: 'old-cookie' },
+  },
+  {
+    label: '(c-entra) gateway, signed in with Entra',
+    script: here('./children/gateway.ts'),
+    args: gatewayArgs,
+    path: '/api/items',
+    cookie: { ask: 'entra-cookie' },
+  },
+  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: FRESH },
   { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: 'none' },
   ...(values.compare ?? []).flatMap((c) => {
     const [label, dir] = c.split('=') as [string, string];
     const script = `${dir.replace(/\/$/, '')}/bench/children/gateway.ts`;
     return [
-      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: 'ask' as const },
-      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: 'ask' as const },
+      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: FRESH },
+      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: FRESH },
     ];
   }),
 ];
