@@ -73,6 +73,8 @@ sealerMetrics.close();
 const sealer = await buildApp(config, { store, logger: false, metrics: sealerMetrics });
 await sealer.ready();
 const sid = randomUUID();
+/** the Entra sign-in's gateway session is another session than the password one */
+const entraSid = randomUUID();
 /** an Entra sign-in's session as src/auth/entra/signin.ts starts it: amr sso, Microsoft's amr, the tenant, object and Entra session ids */
 const entra = {
   client: null,
@@ -114,7 +116,7 @@ ready(
   (question) => {
     if (question === 'cookie') return cookie();
     if (question === 'old-cookie') return cookie(90_000);
-    if (question === 'entra-cookie') return cookie(0, sid, true);
+    if (question === 'entra-cookie') return cookie(0, entraSid, true);
     const many = /^cookies (\d+)$/.exec(question);
     return many ? Array.from({ length: Number(many[1]) }, () => cookie(0, randomUUID())) : undefined;
   },

@@ -116,14 +116,17 @@ const idpSessionKey = (tid: string, sid: string) =>
 
 type IdpLink = NonNullable<SessionData['idp']>;
 /**
- * The key of a session's Entra session, worked out once per session object: the review runs
- * on every request of an Entra session, and a SHA-256 per request cost about 0.85 µs of one
- * (issue #17). Session objects are frozen and reused while their cookie is (session/open-cache.ts).
+ * The store key of a session's Entra session (undefined without an Entra session id), worked
+ * out once per session object: the review runs on every request of an Entra session, and a
+ * SHA-256 per request cost about 0.85 µs of one (issue #17). Session objects are deep-frozen and
+ * reused while their cookie is (session/open-cache.ts); the remembered key is still checked
+ * against the object's tid and sid, so it is never used for another Entra session.
  */
 const idpKeys = new WeakMap<IdpLink, { readonly tid: string; readonly sid: string; readonly key: string }>();
-function idpKeyOf(idp: IdpLink, sid: string): string {
+function idpKeyOf(idp: IdpLink | null): string | undefined {
+  const sid = idp?.sid;
+  if (!idp || !sid) return undefined;
   const known = idpKeys.get(idp);
-  // the object's own tid and sid checked too: a key is never reused for another Entra session
   if (known !== undefined && known.tid === idp.tid && known.sid === sid) return known.key;
   const key = idpSessionKey(idp.tid, sid);
   idpKeys.set(idp, { tid: idp.tid, sid, key });
@@ -238,9 +241,8 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
   /** the same caching as sessionState, keyed by the Entra session */
   const idpSessions = boundedCache<string, SessionState>(200_000);
   async function idpSessionRevoked(session: SessionData, now: number): Promise<boolean> {
-    const sid = session.idp?.sid;
-    if (!session.idp || !sid) return false;
-    const key = idpKeyOf(session.idp, sid);
+    const key = idpKeyOf(session.idp);
+    if (key === undefined) return false;
     const cached = idpSessions.get(key);
     if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached.revoked;
     const fresh = await once(`i:${key}`, async () => {
@@ -296,9 +298,9 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
         if (r === undefined || now - r.fetchedAt >= opts.ttlMs) return undefined;
       }
       let idp = false;
-      const idpSid = session.idp?.sid;
-      if (session.idp && idpSid) {
-        const c = idpSessions.get(idpKeyOf(session.idp, idpSid));
+      const idpKey = idpKeyOf(session.idp);
+      if (idpKey !== undefined) {
+        const c = idpSessions.get(idpKey);
         if (c === undefined || (!c.revoked && now - c.fetchedAt >= opts.ttlMs)) return undefined;
         idp = c.revoked;
       }
