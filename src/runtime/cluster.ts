@@ -136,9 +136,11 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
           if (w.isDead()) return resolve(true);
           const kill = setTimeout(() => w.process.kill('SIGKILL'), graceMs + 10_000);
           const drains = serving.has(w) && w.isConnected();
-          w.once('exit', (code) => {
+          w.once('exit', (code, signal) => {
             clearTimeout(kill);
-            resolve(!drains || code === 0);
+            const clean = !drains || code === 0;
+            if (!clean) log.error({ worker: w.process.pid, code, signal }, 'gateway worker did not stop cleanly');
+            resolve(clean);
           });
           // a worker still starting has nothing to drain
           if (drains) w.send({ regentra: 'stop' } satisfies ToWorker);
@@ -219,9 +221,19 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
       state.draining = true;
       process.off('SIGHUP', onHangup).off('SIGTERM', onStop).off('SIGINT', onStop);
       log.info('shutting down: the workers finish their in-flight requests');
-      const clean = await stopWorkers(config.server.shutdownGraceMs);
-      await ops.close();
-      await store.close();
+      let clean = await stopWorkers(config.server.shutdownGraceMs);
+      // each is tried whatever the other did; a failure is said and makes the exit code 1
+      for (const [what, close] of [
+        ['the ops listener', () => ops.close()],
+        ['the store', () => store.close()],
+      ] as const) {
+        try {
+          await close();
+        } catch (err) {
+          clean = false;
+          log.error({ err }, `closing ${what} failed`);
+        }
+      }
       log.info('stopped');
       resolveClosed(clean ? 0 : 1);
     })());

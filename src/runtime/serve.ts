@@ -83,11 +83,27 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
         resolveClosed(1);
       }, graceMs + 5_000);
       force.unref();
-      const clean = await switchboard.close(graceMs);
-      if (!clean) logger.error('graceful shutdown timed out: connections still open were closed');
-      await ops?.close();
-      await store.close();
-      metrics.close();
+      let clean: boolean;
+      try {
+        clean = await switchboard.close(graceMs);
+        if (!clean) logger.error('graceful shutdown timed out: connections still open were closed');
+      } catch (err) {
+        clean = false;
+        logger.error({ err }, 'closing the gateway failed');
+      }
+      // each step is tried whatever the one before did; a failure is said and makes the exit code 1
+      for (const [what, close] of [
+        ['the ops listener', async () => ops?.close()],
+        ['the store', () => store.close()],
+        ['the metrics', () => metrics.close()],
+      ] as const) {
+        try {
+          await close();
+        } catch (err) {
+          clean = false;
+          logger.error({ err }, `closing ${what} failed`);
+        }
+      }
       clearTimeout(force);
       logger.info('stopped');
       // the logger writes in batches (ops/logger.ts): every line is out before the process may exit

@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
@@ -28,9 +29,19 @@ let running: Running;
 let sealer: GatewayApp;
 let store: Store;
 let cookie: string;
-const quiet = process.env.WORKERS_LOG
-  ? (await import('node:fs')).createWriteStream(process.env.WORKERS_LOG)
-  : new (await import('node:stream')).Writable({ write: (_c, _e, done) => done() });
+/** a destination for the primary's log that keeps its lines (a failed assertion shows them) */
+function keptLog(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write: (chunk: Buffer, _e, done) => {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, destination };
+}
+const primaryLog = keptLog();
+const quiet = primaryLog.destination;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'regentra-workers-'));
@@ -39,7 +50,8 @@ before(async () => {
   const raw: RawConfig = baseRawConfig(staff.url, portal.url);
   raw.server.workers = 2;
   raw.store = { driver: 'sqlite', path: join(dir, 'gateway.db') };
-  if (process.env.WORKERS_LOG) raw.log = { level: 'info' };
+  // errors only: the primary's are kept for a failed assertion to show (a worker's go to stdout)
+  raw.log = { level: 'error' };
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, stringify(raw));
   const { config } = loadConfigFile(file, {});
@@ -119,9 +131,33 @@ test('a worker that dies is replaced', async () => {
 
 test('stop() drains and stops every worker, exit code 0', async () => {
   await running.stop();
-  assert.equal(await running.closed, 0);
+  assert.equal(await running.closed, 0, primaryLog.lines.join(''));
   assert.equal(workerPids().length, 0);
   await assert.rejects(request(`${running.url}/api/x`, { headers: { host: HOSTS.staff } }));
+});
+
+test('a worker that does not stop cleanly is named in the log, and the exit code is 1', async () => {
+  const raw: RawConfig = baseRawConfig(staff.url, portal.url);
+  raw.server.workers = 2;
+  raw.store = { driver: 'sqlite', path: join(dir, 'second.db') };
+  raw.log = { level: 'error' };
+  const { config } = loadConfigObject(raw);
+  const log = keptLog();
+  const second = await serve(config, { installSignalHandlers: false, logDestination: log.destination });
+  const [victim] = workerPids();
+  const stopped = second.stop();
+  // told to drain, it is killed before it can
+  process.kill(victim as number, 'SIGKILL');
+  await stopped;
+  assert.equal(await second.closed, 1);
+  const lines = log.lines.map((l) => JSON.parse(l) as { msg: string; worker?: number; signal?: string });
+  const unclean = lines.filter((l) => l.msg === 'gateway worker did not stop cleanly');
+  assert.deepEqual(
+    unclean.map((l) => [l.worker, l.signal]),
+    [[victim, 'SIGKILL']],
+    log.lines.join(''),
+  );
+  assert.equal(workerPids().length, 0);
 });
 
 test('workers need a store they share: an in-memory SQLite database is refused', async () => {
