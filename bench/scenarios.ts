@@ -625,6 +625,52 @@ export const hotPath: Scenario = {
   },
 };
 
+/**
+ * Issue #17's access-log target alone, in a few minutes: the gateway at log level warn
+ * against the same gateway at info (one access-log line per request, written to /dev/null as
+ * in every gateway row), as interleaved rows and as paired runs. `--only "access log"`.
+ */
+export const accessLogCost: Scenario = {
+  name: 'access log',
+  description: 'small GET, signed in: the gateway at log.level info ÷ at warn, rows and paired runs',
+  onRequest: true,
+  async run(settings) {
+    const upstream = await startUpstream(settings);
+    try {
+      const up = upstream.url;
+      const startWarn = () => startGateway('(c) gateway, signed in, log.level warn', up, settings);
+      const starts: (() => Promise<Target | null>)[] = [
+        startWarn,
+        () => startGateway('(c-info) gateway, signed in, log.level info', up, settings, { logLevel: 'info' }),
+      ];
+      return await withTargets(starts, async ([warn, atInfo]) => {
+        const targets = [warn, atInfo] as Target[];
+        const results = await interleave(
+          settings,
+          targets.map((target) => ({ target, path: '/api/items' })),
+          log,
+        );
+        const [c, ci] = results as [LoadResult, LoadResult];
+        const pairedInfo = await paired(
+          settings,
+          { target: warn as Target, path: '/api/items' },
+          { target: atInfo as Target, path: '/api/items' },
+          startWarn,
+          log,
+        );
+        const verdicts: Verdict[] = [
+          atLeast('gateway at log.level info ÷ at warn, per core (paired runs)', pairedInfo, 0.9),
+          info('  the same from the rows above', `${fmt(ratio(ci.perCpuSecond, c.perCpuSecond))}×`),
+          info('  the same, wall clock (rows)', `${fmt(ratio(ci.rps, c.rps))}×`),
+        ];
+        return { rows: targets.map((t, i) => ({ scenario: this.name, target: t.label, result: results[i] as LoadResult })), verdicts };
+      });
+    } finally {
+      await upstream.stop();
+    }
+  },
+};
+
 /** bare proxy vs gateway for one kind of request; throughput within 10 % */
 function versusBare(name: string, description: string, spec: { path: string; method?: string; body?: Buffer }): Scenario {
   return {
@@ -851,6 +897,7 @@ export const twoWorkers: Scenario = {
 export const SCENARIOS: readonly Scenario[] = Object.freeze([
   smallGet,
   hotPath,
+  accessLogCost,
   largeGet,
   upload,
   websocket,

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { accessLine, destinationAccessLog, loggerAccessLog, type AccessEntry } from '../../src/ops/access-log.ts';
+import { accessLine, destinationAccessLog, isoTime, jsonString, loggerAccessLog, type AccessEntry } from '../../src/ops/access-log.ts';
 import { loggerOptions } from '../../src/ops/logger.ts';
 
 /** what pino writes through the gateway's logger options for the same entry */
@@ -42,6 +42,7 @@ const cases: [string, AccessEntry][] = [
   ['credentials in the query', { ...base, url: '/.auth/callback?code=SECRET&state=S2&x=1' }],
   ['a URL inside a parameter', { ...base, url: '/.auth/login?rd=%2Fapp%3Ftoken%3DSECRET' }],
   ['JSON’s special characters and control characters', { ...base, host: 'a"b\\c\u00e9\u0001\u2028', url: '/p?q="\\\n' }],
+  ['a lone surrogate, a pair (an emoji) and DEL', { ...base, host: 'x\ud800y', url: '/p/\ud83d\ude00/\u007f' }],
   ['no Host header, no address', { ...base, host: undefined, ip: undefined }],
   ['a response time that is not a number', { ...base, responseTime: Number.NaN, statusCode: 502 }],
 ];
@@ -68,4 +69,30 @@ test('the destination access log writes one line per request to the destination'
     [{ statusCode: 200 }, { statusCode: 404 }],
   );
   assert.equal((JSON.parse(written[0] as string) as { msg: string }).msg, 'request completed');
+});
+
+test('jsonString writes what JSON.stringify writes: every UTF-16 code unit, alone and inside text, and random strings', () => {
+  for (let c = 0; c <= 0xffff; c++) {
+    const ch = String.fromCharCode(c);
+    for (const value of [ch, `a${ch}b`]) assert.equal(jsonString(value), JSON.stringify(value), `U+${c.toString(16)}`);
+  }
+  // random strings from a small alphabet of the interesting characters
+  const alphabet = ['a', '/', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u00e9', '\u2028', '\ud83d', '\ude00', '\ud800', '\udfff', ' '];
+  let seed = 17;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
+  for (let i = 0; i < 5_000; i++) {
+    const value = Array.from({ length: next() % 12 }, () => alphabet[next() % alphabet.length]).join('');
+    assert.equal(jsonString(value), JSON.stringify(value), JSON.stringify([...value].map((ch) => ch.charCodeAt(0))));
+  }
+});
+
+test('isoTime is toISOString: across seconds, minutes, days, a leap day, a year and the epoch, in and out of order', () => {
+  const starts = [0, Date.UTC(2024, 1, 29, 23, 59, 58, 990), Date.UTC(2026, 11, 31, 23, 59, 59, 0), Date.UTC(2026, 11, 4, 6, 40, 12, 345)];
+  for (const start of starts) {
+    for (let now = start; now < start + 2_500; now += 7) assert.equal(isoTime(now), new Date(now).toISOString());
+  }
+  // back and forth between seconds (the cached second is replaced, never reused wrongly)
+  for (const now of [starts[1] as number, (starts[1] as number) + 1_000, starts[1] as number, 999, 1_000, 999]) {
+    assert.equal(isoTime(now), new Date(now).toISOString());
+  }
 });
