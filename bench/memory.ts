@@ -14,6 +14,9 @@ export interface MemoryResult {
   readonly one: number;
   /** after the many-sessions load, MiB */
   readonly many: number;
+  /** the same two after a full garbage collection (what is retained, not what the load left to collect) */
+  readonly oneCollected: number;
+  readonly manyCollected: number;
   readonly sessions: number;
   readonly failures: number;
 }
@@ -63,6 +66,10 @@ export async function measureSessionsMemory(
     Array.from({ length: sessions }, () => cookie),
   );
   const one = rssMiB(target.pid);
+  await target.ask<boolean>('gc');
+  const oneCollected = rssMiB(target.pid);
   failures += await load(target.url, host, path, many);
-  return { one, many: rssMiB(target.pid), sessions, failures };
+  const manyRss = rssMiB(target.pid);
+  await target.ask<boolean>('gc');
+  return { one, many: manyRss, oneCollected, manyCollected: rssMiB(target.pid), sessions, failures };
 }

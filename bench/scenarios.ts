@@ -828,6 +828,10 @@ export const sessionsMemory: Scenario = {
               r.failures === 0 ? r.many / r.one : Number.NaN,
               2,
             ),
+            info(
+              `  the same after a full garbage collection at each point (${fmt(r.manyCollected, 0)} ÷ ${fmt(r.oneCollected, 0)} MiB)`,
+              `${fmt(r.manyCollected / r.oneCollected)}×`,
+            ),
           ],
           notes,
         };

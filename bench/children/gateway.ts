@@ -17,6 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildApp } from '../../src/app.ts';
 import { loadConfigObject } from '../../src/config/load.ts';
 import { serve } from '../../src/main.ts';
@@ -117,6 +119,12 @@ ready(
     if (question === 'cookie') return cookie();
     if (question === 'old-cookie') return cookie(90_000);
     if (question === 'entra-cookie') return cookie(0, entraSid, true);
+    if (question === 'gc') {
+      // a full collection, for the memory row's figure without the garbage of its load (bench/memory.ts)
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      return true;
+    }
     const many = /^cookies (\d+)$/.exec(question);
     return many ? Array.from({ length: Number(many[1]) }, () => cookie(0, randomUUID())) : undefined;
   },
