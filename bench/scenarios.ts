@@ -316,6 +316,11 @@ async function paired(settings: BenchSettings, a: RowSpec, b: RowSpec, startAgai
   }
 }
 
+/** paired() on the small GET the hot-path rows send (`/api/items`) */
+function pairedSmallGet(settings: BenchSettings, a: Target, b: Target, startAgain: () => Promise<Target>): Promise<number> {
+  return paired(settings, { target: a, path: '/api/items' }, { target: b, path: '/api/items' }, startAgain, log);
+}
+
 const P99_ROUNDS = 7;
 /** a moderate load: this many connections, each pausing between a response and its next request */
 const MODERATE = Object.freeze({ connections: 8, pauseMs: 4 });
@@ -452,13 +457,7 @@ export const smallGet: Scenario = {
         const m = get(apache);
         const c2 = get(gw2) as LoadResult;
         const startBare = () => startBareProxy(up, settings);
-        const pairedRatio = await paired(
-          settings,
-          { target: bare as Target, path: '/api/items' },
-          { target: gw as Target, path: '/api/items' },
-          startBare,
-          log,
-        );
+        const pairedRatio = await pairedSmallGet(settings, bare as Target, gw as Target, startBare);
         // issue #17's two ratios of the same code, paired too (the interleaved rows of one busy run
         // gave 0.97-0.75 and 0.99-0.66 for them): a second gateway at warn replays the old cookie,
         // and the gateway at info is paired with the one at warn
@@ -471,13 +470,7 @@ export const smallGet: Scenario = {
         } finally {
           await oldGw.stop();
         }
-        const pairedInfo = await paired(
-          settings,
-          { target: gw as Target, path: '/api/items' },
-          { target: gwInfo as Target, path: '/api/items' },
-          startWarn,
-          log,
-        );
+        const pairedInfo = await pairedSmallGet(settings, gw as Target, gwInfo as Target, startWarn);
         const addedP99 = await p99Rounds(settings, { target: bare as Target, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, log);
         // the same at a moderate load (a tenth of what the servers can take): what a request
         // meets on a gateway that is not saturated, without the queueing of the full-load runs
@@ -593,13 +586,7 @@ export const hotPath: Scenario = {
         const c = by.get(gw as Target) as LoadResult;
         const co = by.get(old) as LoadResult;
         const ce = by.get(sso) as LoadResult;
-        const pairedFresh = await paired(
-          settings,
-          { target: floor as Target, path: '/api/items' },
-          { target: gw as Target, path: '/api/items' },
-          startFloor,
-          log,
-        );
+        const pairedFresh = await pairedSmallGet(settings, floor as Target, gw as Target, startFloor);
         const verdicts: Verdict[] = [
           atLeast('gateway ÷ Node floor, per core (paired runs, fresh cookie)', pairedFresh, 0.8),
           atLeast('gateway ÷ Node floor, per core (rows, fresh cookie)', ratio(c.perCpuSecond, f.perCpuSecond), 0.8),
@@ -616,7 +603,7 @@ export const hotPath: Scenario = {
           // this checkout against the other one, paired: the before/after figure of a change
           const [label, dir] = [...settings.compare][i] as [string, string];
           const again = () => startGateway(`(c′) ${label}`, up, settings, { dir });
-          const after = await paired(settings, { target: o, path: '/api/items' }, { target: gw as Target, path: '/api/items' }, again, log);
+          const after = await pairedSmallGet(settings, o, gw as Target, again);
           verdicts.push(info(`gateway ÷ ${label}, per core (paired runs)`, `${fmt(after)}×`));
         }
         return { rows: targets.map((t) => ({ scenario: this.name, target: t.label, result: by.get(t) as LoadResult })), verdicts };
@@ -653,13 +640,7 @@ export const accessLogCost: Scenario = {
           log,
         );
         const [c, ci] = results as [LoadResult, LoadResult];
-        const pairedInfo = await paired(
-          settings,
-          { target: warn as Target, path: '/api/items' },
-          { target: atInfo as Target, path: '/api/items' },
-          startWarn,
-          log,
-        );
+        const pairedInfo = await pairedSmallGet(settings, warn as Target, atInfo as Target, startWarn);
         const verdicts: Verdict[] = [
           atLeast('gateway at log.level info ÷ at warn, per core (paired runs)', pairedInfo, 0.9),
           info('  the same from the rows above', `${fmt(ratio(ci.perCpuSecond, c.perCpuSecond))}×`),

@@ -31,6 +31,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { ReloadResult } from './reload.ts';
 import { buildOpsServer, type OpsState } from './ops-server.ts';
 import { loggerOptions } from '../ops/logger.ts';
+import { closeEach } from './close-steps.ts';
 
 const WORKER_ENV = 'REGENTRA_CLUSTER_WORKER';
 const RESTART_DELAY_MS = 1_000;
@@ -221,21 +222,16 @@ export async function serveWorkers(config: Config, options: ServeOptions = {}): 
       state.draining = true;
       process.off('SIGHUP', onHangup).off('SIGTERM', onStop).off('SIGINT', onStop);
       log.info('shutting down: the workers finish their in-flight requests');
-      let clean = await stopWorkers(config.server.shutdownGraceMs);
-      // each is tried whatever the other did; a failure is said and makes the exit code 1
-      for (const [what, close] of [
-        ['the ops listener', () => ops.close()],
-        ['the store', () => store.close()],
-      ] as const) {
-        try {
-          await close();
-        } catch (err) {
-          clean = false;
-          log.error({ err }, `closing ${what} failed`);
-        }
-      }
+      const clean = await stopWorkers(config.server.shutdownGraceMs);
+      const stepsClosed = await closeEach(
+        [
+          ['the ops listener', () => ops.close()],
+          ['the store', () => store.close()],
+        ],
+        log,
+      );
       log.info('stopped');
-      resolveClosed(clean ? 0 : 1);
+      resolveClosed(clean && stepsClosed ? 0 : 1);
     })());
   if (options.installSignalHandlers !== false) process.once('SIGTERM', onStop).once('SIGINT', onStop).on('SIGHUP', onHangup);
 

@@ -13,6 +13,7 @@ import { instrumentStore } from '../ops/instrumented-store.ts';
 import { buildOpsServer, type OpsState } from './ops-server.ts';
 import { createReloader, createSwitchboard } from './reload.ts';
 import { isClusterWorker, serveWorkers } from './cluster.ts';
+import { closeEach } from './close-steps.ts';
 import type { Running, ServeOptions } from './types.ts';
 
 export type { Running, ServeOptions } from './types.ts';
@@ -91,19 +92,15 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
         clean = false;
         logger.error({ err }, 'closing the gateway failed');
       }
-      // each step is tried whatever the one before did; a failure is said and makes the exit code 1
-      for (const [what, close] of [
-        ['the ops listener', async () => ops?.close()],
-        ['the store', () => store.close()],
-        ['the metrics', () => metrics.close()],
-      ] as const) {
-        try {
-          await close();
-        } catch (err) {
-          clean = false;
-          logger.error({ err }, `closing ${what} failed`);
-        }
-      }
+      const stepsClosed = await closeEach(
+        [
+          ['the ops listener', () => ops?.close()],
+          ['the store', () => store.close()],
+          ['the metrics', () => metrics.close()],
+        ],
+        logger,
+      );
+      clean &&= stepsClosed;
       clearTimeout(force);
       logger.info('stopped');
       // the logger writes in batches (ops/logger.ts): every line is out before the process may exit
