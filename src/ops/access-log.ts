@@ -82,8 +82,9 @@ export function timestamp(): string {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /**
  * `value` as a JSON string: as it is between quotes when nothing in it needs escaping (a
- * request's method, path, host and address nearly always), else JSON.stringify's; the
- * test costs 20-40 ns, JSON.stringify's call 40-60 (issue #17: 5 strings a line).
+ * request's method, path, host and address nearly always), else JSON.stringify's. Measured
+ * in a loop of lines (issue #17): quoting the line's five strings this way instead of calling
+ * JSON.stringify on each saved about 180 ns a line.
  */
 export const jsonString = (value: string): string => (NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`);
 const field = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${jsonString(value)}`);
