@@ -1,7 +1,13 @@
 /**
  * Signs the `X-Regentra-Identity` assertion (a short-lived JWT) with the first
  * signing key. Signing per request is expensive, so an assertion is reused per
- * session and audience until shortly before it expires (lru-cache).
+ * session until shortly before it expires (lru-cache).
+ *
+ * One entry per session id, keyed by the session's own id string (which the session
+ * object already holds): a session is bound to one host, so to one site and audience,
+ * and the entry records the audience and role it was minted for — another audience or
+ * role is a miss that replaces it. A key made of id, audience and role cost a string of
+ * its own per session (~200 bytes with its concatenation, issue #17's memory row).
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -21,12 +27,15 @@ export interface SignerOptions {
   readonly issuer: string;
   readonly ttlSeconds: number;
   readonly now: () => number;
-  /** cache size (sessions × audiences) */
+  /** cache size (sessions) */
   readonly max?: number;
 }
 
 interface Cached {
   readonly jwt: string;
+  /** what it was minted for: another audience or role gets a new assertion */
+  readonly audience: string;
+  readonly role: string | null;
   /** epoch ms after which a new assertion is minted */
   readonly renewAt: number;
 }
@@ -63,21 +72,23 @@ export function createSigner(opts: SignerOptions): AssertionSigner {
       .sign(opts.key.privateKey);
   }
 
-  // the role is part of the key: a session re-issued with a new role gets a new assertion at once
-  const keyOf = (identity: Identity, audience: string) => `${identity.sid}\u0000${audience}\u0000${identity.role ?? ''}`;
+  /** the session's assertion for this audience and role, while it is to be reused */
+  function reusable(identity: Identity, audience: string, nowMs: number): string | undefined {
+    const hit = cache.get(identity.sid);
+    // the role is compared: a session re-issued with a new role gets a new assertion at once
+    return hit !== undefined && nowMs < hit.renewAt && hit.audience === audience && hit.role === (identity.role ?? null) ? hit.jwt : undefined;
+  }
 
   return {
     cachedAssertion(identity, audience) {
-      const hit = cache.get(keyOf(identity, audience));
-      return hit !== undefined && opts.now() < hit.renewAt ? hit.jwt : undefined;
+      return reusable(identity, audience, opts.now());
     },
     async assertion(identity, audience) {
       const nowMs = opts.now();
-      const key = keyOf(identity, audience);
-      const hit = cache.get(key);
-      if (hit && nowMs < hit.renewAt) return hit.jwt;
+      const hit = reusable(identity, audience, nowMs);
+      if (hit !== undefined) return hit;
       const jwt = await mint(identity, audience, nowMs);
-      cache.set(key, { jwt, renewAt: nowMs + reuseMs });
+      cache.set(identity.sid, { jwt, audience, role: identity.role ?? null, renewAt: nowMs + reuseMs });
       return jwt;
     },
   };

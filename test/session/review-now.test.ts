@@ -114,7 +114,19 @@ test('cachedAssertion is the assertion assertion() would give, until it is due f
   assert.equal(signer.cachedAssertion(identity, 'staff'), jwt);
   assert.equal(signer.cachedAssertion(identity, 'portal'), undefined, 'per audience');
   assert.equal(signer.cachedAssertion({ ...identity, role: 'admin' }, 'staff'), undefined, 'per role');
+  // one assertion per session: another audience (or role) gets its own, which replaces it
+  const audienceOf = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString()) as { aud: string; role?: string }).aud;
+  const portal = await signer.assertion(identity, 'portal');
+  assert.equal(audienceOf(portal), 'portal');
+  assert.equal(signer.cachedAssertion(identity, 'portal'), portal);
+  assert.equal(signer.cachedAssertion(identity, 'staff'), undefined, 'replaced');
+  const admin = await signer.assertion({ ...identity, role: 'admin' }, 'portal');
+  assert.notEqual(admin, portal);
+  assert.equal(signer.cachedAssertion(identity, 'portal'), undefined, 'the member assertion was replaced');
+  const again = await signer.assertion(identity, 'staff');
+  assert.equal(audienceOf(again), 'staff');
+  assert.notEqual(again, jwt, 'minted anew');
   clock += 45_001; // past the reuse window (a quarter of the lifetime, at least 10 s, left)
   assert.equal(signer.cachedAssertion(identity, 'staff'), undefined);
-  assert.notEqual(await signer.assertion(identity, 'staff'), jwt);
+  assert.notEqual(await signer.assertion(identity, 'staff'), again);
 });
