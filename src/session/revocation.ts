@@ -91,10 +91,15 @@ interface RealmState {
   readonly fetchedAt: number;
 }
 
-interface SessionState {
-  readonly revoked: boolean;
-  readonly fetchedAt: number;
-}
+/**
+ * A session (or an Entra session) as last read from the store: revoked, for good, or not
+ * revoked as of that epoch ms. A number rather than an object per session: 56 bytes less for
+ * each of 100,000 active sessions (issue #17's memory row).
+ */
+type SessionState = typeof REVOKED | number;
+const REVOKED = Object.freeze({ revoked: true as const });
+/** still to be believed at `now`: a revocation always, a "not revoked" for ttlMs */
+const current = (s: SessionState, now: number, ttlMs: number): boolean => typeof s !== 'number' || now - s < ttlMs;
 
 export function noRevocation(): RevocationCheck {
   return {
@@ -216,9 +221,9 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
 
   async function sessionState(session: SessionData, now: number): Promise<SessionState | undefined> {
     const cached = sessions.get(session.sid);
-    if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached;
+    if (cached !== undefined && current(cached, now, opts.ttlMs)) return cached;
     const fresh = await once(`s:${session.sid}`, async () => {
-      const st: SessionState = { revoked: await store.hasOnceKey(sessionKey(session.sid), now), fetchedAt: now };
+      const st: SessionState = (await store.hasOnceKey(sessionKey(session.sid), now)) ? REVOKED : now;
       sessions.set(session.sid, st);
       return st;
     });
@@ -244,13 +249,13 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
     const key = idpKeyOf(session.idp);
     if (key === undefined) return false;
     const cached = idpSessions.get(key);
-    if (cached && (cached.revoked || now - cached.fetchedAt < opts.ttlMs)) return cached.revoked;
+    if (cached !== undefined && current(cached, now, opts.ttlMs)) return cached === REVOKED;
     const fresh = await once(`i:${key}`, async () => {
-      const st: SessionState = { revoked: await store.hasOnceKey(key, now), fetchedAt: now };
+      const st: SessionState = (await store.hasOnceKey(key, now)) ? REVOKED : now;
       idpSessions.set(key, st);
       return st;
     });
-    return (fresh ?? cached)?.revoked ?? false;
+    return (fresh ?? cached) === REVOKED;
   }
 
   /** record a revocation in the store; kept and retried when the store does not take it */
@@ -267,7 +272,7 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
 
   /** the rule, on the states review() gathered */
   function decide(session: SessionData, u: UserState | undefined, s: SessionState | undefined, r: RealmState | undefined, idp: boolean): SessionData | null {
-    if (s?.revoked || idp) return null;
+    if (s === REVOKED || idp) return null;
     if (r && !allowedByRealm(session, r.rules)) return null;
     if (!u) return session; // store down and user unknown here: the sealed session stands (documented)
     if (!u.active || session.iat < u.validAfter) return null;
@@ -291,7 +296,7 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
       const u = users.get(`${session.realm}\u0000${session.uid}`);
       if (u === undefined || now - u.fetchedAt >= opts.ttlMs) return undefined;
       const s = sessions.get(session.sid);
-      if (s === undefined || (!s.revoked && now - s.fetchedAt >= opts.ttlMs)) return undefined;
+      if (s === undefined || !current(s, now, opts.ttlMs)) return undefined;
       let r: RealmState | undefined;
       if (opts.realmRules !== undefined) {
         r = realms.get(session.realm);
@@ -301,18 +306,18 @@ export function storeRevocation(store: Store, opts: StoreRevocationOptions): Rev
       const idpKey = idpKeyOf(session.idp);
       if (idpKey !== undefined) {
         const c = idpSessions.get(idpKey);
-        if (c === undefined || (!c.revoked && now - c.fetchedAt >= opts.ttlMs)) return undefined;
-        idp = c.revoked;
+        if (c === undefined || !current(c, now, opts.ttlMs)) return undefined;
+        idp = c === REVOKED;
       }
       return decide(session, u, s, r, idp);
     },
-    async revokeSession(session, now) {
-      sessions.set(session.sid, { revoked: true, fetchedAt: now });
+    async revokeSession(session) {
+      sessions.set(session.sid, REVOKED);
       await record(sessionKey(session.sid), session.iat + opts.sessionLifetimeMs + 60_000);
     },
     async revokeIdpSession(tid, sid, now) {
       const key = idpSessionKey(tid, sid);
-      idpSessions.set(key, { revoked: true, fetchedAt: now });
+      idpSessions.set(key, REVOKED);
       // every session started from it has ended by then (absolute lifetime)
       await record(key, now + opts.sessionLifetimeMs + 60_000);
     },
