@@ -17,9 +17,14 @@ export interface MemoryResult {
   /** the same two after a full garbage collection (what is retained, not what the load left to collect) */
   readonly oneCollected: number;
   readonly manyCollected: number;
+  /** the JavaScript heap in use after those collections, MiB: the part that is the sessions' own */
+  readonly oneHeap: number;
+  readonly manyHeap: number;
   readonly sessions: number;
   readonly failures: number;
 }
+
+const MiB = 1024 * 1024;
 
 /** VmRSS of `pid` in MiB (NaN without /proc) */
 export function rssMiB(pid: number): number {
@@ -66,10 +71,10 @@ export async function measureSessionsMemory(
     Array.from({ length: sessions }, () => cookie),
   );
   const one = rssMiB(target.pid);
-  await target.ask<boolean>('gc');
+  const oneHeap = (await target.ask<number>('gc')) / MiB;
   const oneCollected = rssMiB(target.pid);
   failures += await load(target.url, host, path, many);
   const manyRss = rssMiB(target.pid);
-  await target.ask<boolean>('gc');
-  return { one, many: manyRss, oneCollected, manyCollected: rssMiB(target.pid), sessions, failures };
+  const manyHeap = (await target.ask<number>('gc')) / MiB;
+  return { one, many: manyRss, oneCollected, manyCollected: rssMiB(target.pid), oneHeap, manyHeap, sessions, failures };
 }
