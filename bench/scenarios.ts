@@ -284,6 +284,32 @@ const perCpu = (r: LoadResult) => r.perCpuSecond;
 const p99 = (r: LoadResult) => r.p99;
 
 /**
+ * Issue #17's verdicts against the Node floor, per core and p99, with a fresh and with a replayed
+ * cookie: `toFloor` gives the median of the per-round ratios (perRound), and the ratio of the
+ * medians (`medians`: gateway fresh, replayed, floor) is printed beside them.
+ */
+function floorVerdicts(
+  toFloor: (t: Target, pick: (r: LoadResult) => number) => number,
+  fresh: Target,
+  old: Target,
+  medians: { readonly c: LoadResult; readonly co: LoadResult; readonly f: LoadResult },
+  /** the verdicts' labels, given which cookie */
+  label: { readonly throughput: (cookie: string) => string; readonly p99: (cookie: string) => string },
+): Verdict[] {
+  const { c, co, f } = medians;
+  return [
+    atLeast(label.throughput('fresh cookie'), toFloor(fresh, perCpu), 0.8),
+    atLeast(label.throughput('one old cookie replayed'), toFloor(old, perCpu), 0.8),
+    atMost(label.p99('fresh cookie'), toFloor(fresh, p99), 1.5),
+    atMost(label.p99('one old cookie replayed'), toFloor(old, p99), 1.5),
+    info(
+      "  the same as each row's median ÷ the floor's (fresh / old: per core; p99)",
+      `${fmt(ratio(c.perCpuSecond, f.perCpuSecond))}× / ${fmt(ratio(co.perCpuSecond, f.perCpuSecond))}×; ${fmt(ratio(c.p99, f.p99))}× / ${fmt(ratio(co.p99, f.p99))}×`,
+    ),
+  ];
+}
+
+/**
  * Paired runs: two servers loaded at the same time, pinned to the same CPU, each by
  * its own load generator. They share that CPU (the scheduler gives each about half)
  * and whatever else runs on the machine disturbs both alike, so the ratio of their
@@ -533,13 +559,15 @@ export const smallGet: Scenario = {
         const co = get(old) as LoadResult;
         const ci = get(gwInfo) as LoadResult;
         verdicts.unshift(
-          atLeast('HEADLINE gateway ÷ Node floor, per core (fresh cookie)', toFloor(gw as Target, perCpu), 0.8),
-          atLeast('HEADLINE gateway ÷ Node floor, per core (one old cookie replayed)', toFloor(old, perCpu), 0.8),
-          atMost('gateway p99 ÷ Node floor p99 (fresh cookie)', toFloor(gw as Target, p99), 1.5),
-          atMost('gateway p99 ÷ Node floor p99 (one old cookie replayed)', toFloor(old, p99), 1.5),
-          info(
-            "  the same as each row's median ÷ the floor's (fresh / old: per core; p99)",
-            `${fmt(ratio(c.perCpuSecond, f.perCpuSecond))}× / ${fmt(ratio(co.perCpuSecond, f.perCpuSecond))}×; ${fmt(ratio(c.p99, f.p99))}× / ${fmt(ratio(co.p99, f.p99))}×`,
+          ...floorVerdicts(
+            toFloor,
+            gw as Target,
+            old,
+            { c, co, f },
+            {
+              throughput: (cookie) => `HEADLINE gateway ÷ Node floor, per core (${cookie})`,
+              p99: (cookie) => `gateway p99 ÷ Node floor p99 (${cookie})`,
+            },
           ),
           ...floorWithoutCookie(c, co, get(floor0) as LoadResult),
           atLeast('replayed old cookie ÷ fresh cookie, per core (paired runs)', pairedOld, 0.95),
@@ -616,15 +644,17 @@ export const hotPath: Scenario = {
         const pairedFresh = await pairedSmallGet(settings, floor as Target, gw as Target, startFloor);
         const verdicts: Verdict[] = [
           atLeast('gateway ÷ Node floor, per core (paired runs, fresh cookie)', pairedFresh, 0.8),
-          atLeast('gateway ÷ Node floor, per core (rows, fresh cookie)', toFloor(gw as Target, perCpu), 0.8),
-          atLeast('gateway ÷ Node floor, per core (rows, one old cookie replayed)', toFloor(old, perCpu), 0.8),
-          atLeast('gateway ÷ Node floor, per core (rows, an Entra sign-in)', toFloor(sso, perCpu), 0.8),
-          atMost('gateway p99 ÷ Node floor p99 (rows, fresh cookie)', toFloor(gw as Target, p99), 1.5),
-          atMost('gateway p99 ÷ Node floor p99 (rows, one old cookie replayed)', toFloor(old, p99), 1.5),
-          info(
-            "  the rows as each row's median ÷ the floor's (fresh / old: per core; p99)",
-            `${fmt(ratio(c.perCpuSecond, f.perCpuSecond))}× / ${fmt(ratio(co.perCpuSecond, f.perCpuSecond))}×; ${fmt(ratio(c.p99, f.p99))}× / ${fmt(ratio(co.p99, f.p99))}×`,
+          ...floorVerdicts(
+            toFloor,
+            gw as Target,
+            old,
+            { c, co, f: by.get(floor as Target) as LoadResult },
+            {
+              throughput: (cookie) => `gateway ÷ Node floor, per core (rows, ${cookie})`,
+              p99: (cookie) => `gateway p99 ÷ Node floor p99 (rows, ${cookie})`,
+            },
           ),
+          atLeast('gateway ÷ Node floor, per core (rows, an Entra sign-in)', toFloor(sso, perCpu), 0.8),
           ...floorWithoutCookie(c, co, by.get(floor0) as LoadResult),
         ];
         for (const [i, o] of compared.entries()) {
