@@ -857,11 +857,13 @@ export const sessionsMemory: Scenario = {
       return await withTargets([() => startGateway('(c) gateway', upstream.url, settings)], async ([gw]) => {
         const t = gw as Target;
         const r = await measureSessionsMemory({ ...t, ask: t.ask as NonNullable<Target['ask']> }, '/api/items');
+        /** bytes of JavaScript heap each session retains */
+        const heapPerSession = ((r.manyHeap - r.oneHeap) * 1024 * 1024) / r.sessions;
         const notes =
           `RSS after ${thousandsOf(r.sessions)} requests with 1 session: ${fmt(r.one, 1)} MiB\n` +
           `RSS after ${thousandsOf(r.sessions)} more requests with ${thousandsOf(r.sessions)} distinct sessions: ${fmt(r.many, 1)} MiB\n` +
           `JavaScript heap in use after a full collection: ${fmt(r.oneHeap, 1)} → ${fmt(r.manyHeap, 1)} MiB, ` +
-          `${fmt(((r.manyHeap - r.oneHeap) * 1024 * 1024) / r.sessions, 0)} bytes per session\n` +
+          `${fmt(heapPerSession, 0)} bytes per session\n` +
           `answers other than 200: ${r.failures}`;
         log(`${notes}\n`);
         return {
@@ -876,10 +878,7 @@ export const sessionsMemory: Scenario = {
               `  the same after a full garbage collection at each point (${fmt(r.manyCollected, 0)} ÷ ${fmt(r.oneCollected, 0)} MiB)`,
               `${fmt(r.manyCollected / r.oneCollected)}×`,
             ),
-            info(
-              '  JavaScript heap the sessions retain (in use after a full collection, ÷ sessions)',
-              `${fmt(((r.manyHeap - r.oneHeap) * 1024 * 1024) / r.sessions, 0)} B`,
-            ),
+            info('  JavaScript heap the sessions retain (in use after a full collection, ÷ sessions)', `${fmt(heapPerSession, 0)} B`),
           ],
           notes,
         };

@@ -115,7 +115,7 @@ test('cachedAssertion is the assertion assertion() would give, until it is due f
   assert.equal(signer.cachedAssertion(identity, 'portal'), undefined, 'per audience');
   assert.equal(signer.cachedAssertion({ ...identity, role: 'admin' }, 'staff'), undefined, 'per role');
   // one assertion per session: another audience (or role) gets its own, which replaces it
-  const audienceOf = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString()) as { aud: string; role?: string }).aud;
+  const audienceOf = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString()) as { aud: string }).aud;
   const portal = await signer.assertion(identity, 'portal');
   assert.equal(audienceOf(portal), 'portal');
   assert.equal(signer.cachedAssertion(identity, 'portal'), portal);
