@@ -95,14 +95,14 @@ export function loggerOptions(level: string): LoggerOptions {
 }
 
 /**
- * The process's logger: JSON lines to `destination`, by default stdout written in batches,
- * once per turn of the event loop, off the request path (./log-destination.ts; issue #17:
+ * The process's logger: JSON lines to `destination`, by default stdout written in batches
+ * (16 KiB, or 100 ms after a batch's first line), off the request path (./log-destination.ts; issue #17:
  * the access log at info cost 27 % of the throughput with one write system call per line).
  *
  * Nothing is lost on a graceful stop: serve() waits for closeLogger() before it says it has
  * stopped. On a crash (an uncaught exception, process.exit) the destination writes what is
  * pending from the process's 'exit' event. Only SIGKILL or a crash of Node itself loses the
- * last turn's lines.
+ * lines of the last 100 ms.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const own = destination === undefined ? new BatchedLogDestination(1) : null;

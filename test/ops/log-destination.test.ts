@@ -1,7 +1,7 @@
 /**
  * The batching log destination (src/ops/log-destination.ts): lines come out whole and in
- * order, one write per turn of the event loop, flush() waits for them, flushSync() writes
- * at once. (The crash and graceful-stop paths run in a real process: access-log.test.ts.)
+ * order, in one write per batch — at the end of the turn a batch fills up in, or a short
+ * delay after its first line — flush() waits for them, flushSync() writes at once. (The crash and graceful-stop paths run in a real process: access-log.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ function withFile(fn: (fd: number, read: () => string) => Promise<void>): Promis
   });
 }
 
-test('lines are written in order, together, on the next turn; flush() waits for them', () =>
+test('lines are written in order, together; flush() waits for them', () =>
   withFile(async (fd, read) => {
     const dest = new BatchedLogDestination(fd);
     try {
@@ -53,4 +53,49 @@ test('close() stops listening for exit', () =>
     assert.equal(process.listenerCount('exit'), before + 1);
     dest.close();
     assert.equal(process.listenerCount('exit'), before);
+  }));
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('a batch that does not fill up is written a short delay after its first line, not at every turn', () =>
+  withFile(async (fd, read) => {
+    const dest = new BatchedLogDestination(fd, { batchBytes: 4096, delayMs: 150 });
+    try {
+      const started = Date.now();
+      dest.write('{"n":1}\n');
+      await turn();
+      dest.write('{"n":2}\n');
+      await turn();
+      await turn();
+      if (Date.now() - started < 100) assert.equal(read(), '', 'two turns later, a partial batch still waits (no write per turn)');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(read(), '{"n":1}\n{"n":2}\n', 'written once the delay is over');
+      dest.write('{"n":3}\n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(read(), '{"n":1}\n{"n":2}\n{"n":3}\n', 'the next batch starts its own delay');
+    } finally {
+      dest.close();
+    }
+  }));
+
+test('a batch that fills up is written at the end of its turn, without waiting for the delay', () =>
+  withFile(async (fd, read) => {
+    const dest = new BatchedLogDestination(fd, { batchBytes: 1024, delayMs: 60_000 });
+    try {
+      const line = `{"pad":"${'x'.repeat(190)}"}\n`;
+      for (let i = 0; i < 6; i++) dest.write(line);
+      assert.equal(read(), '', 'nothing is written on the logging call itself');
+      await turn();
+      assert.equal(read(), line.repeat(6), 'the full batch went out at the end of the turn');
+    } finally {
+      dest.close();
+    }
+  }));
+
+test('close() writes a partial batch and leaves no timer behind', () =>
+  withFile(async (fd, read) => {
+    const dest = new BatchedLogDestination(fd, { batchBytes: 4096, delayMs: 60_000 });
+    dest.write('last\n');
+    dest.close();
+    assert.equal(read(), 'last\n');
   }));
