@@ -2,10 +2,14 @@
  * Instructions per proxied request, counted by valgrind's callgrind: the same count for
  * the same code whatever else the machine does, so a change of a few per cent shows where
  * throughput figures on a noisy machine cannot (docs/performance.md, issue #17). User-space
- * instructions of the whole server process (all its threads), after a warm-up; the system
- * calls' kernel time is not in it (the gateway and the Node floor make the same calls).
+ * instructions of the whole server process, and of its main thread alone, after a warm-up;
+ * the system calls' kernel time is not in it (the gateway and the Node floor make the same
+ * calls, but for the log's writes at info). The warm-up is 20,000 requests: after the 4,000 of
+ * before 4 Dec 2026, a quarter of every row's count was still V8 optimising on its compiler
+ * thread (60-85k instructions a request, more for the gateway than for the floor), which pulled
+ * every ratio towards 1 (floor ÷ gateway 0.81× with it, 0.75× after 20,000).
  *
- *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT]
+ *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT] [--keep DIR] [--warmup 20000]
  *
  * Rows: the Node floor (bench/children/node-floor.ts) sent the gateway's request (the same
  * Cookie header, which it forwards), the same floor sent no Cookie header (the measure before
@@ -14,10 +18,12 @@
  * session, at log level info (one access-log line per request) and on a public path (no
  * session, no identity), and each --compare checkout's gateway (its own
  * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
- * each row takes about a minute. `--only TEXT` counts the floor and the rows whose label has TEXT.
+ * each row takes two to three minutes. `--only TEXT` counts the floor and the rows whose label has TEXT.
+ * `--keep DIR` keeps each row's callgrind file there (`callgrind_annotate DIR/FILE` shows where
+ * the instructions go, by function: V8's builtins and Node's C++ by name, JIT code as addresses).
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,10 +33,17 @@ import { findExecutable, startChild } from './processes.ts';
 import { formatTable } from './table.ts';
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '2000' }, compare: { type: 'string', multiple: true }, only: { type: 'string' } },
+  options: {
+    requests: { type: 'string', default: '2000' },
+    compare: { type: 'string', multiple: true },
+    only: { type: 'string' },
+    keep: { type: 'string' },
+    warmup: { type: 'string', default: '20000' },
+  },
 });
 const REQUESTS = Number(values.requests);
-const WARMUP = 4_000;
+if (values.keep) mkdirSync(values.keep, { recursive: true });
+const WARMUP = Number(values.warmup);
 const CONNECTIONS = 8;
 const VALGRIND = findExecutable('valgrind');
 const CONTROL = findExecutable('callgrind_control');
@@ -56,13 +69,19 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 /** a session cookie of this checkout's gateway, for the rows that send the gateway's request to another server (Row.cookie 'same') */
 let gatewayCookie: string | undefined;
 
+/** instructions per request: of the whole process, and of its main thread (the event loop) alone */
+interface Count {
+  readonly total: number;
+  readonly main: number;
+}
+
 /** one server under callgrind: warm up, zero the counters, send REQUESTS, dump; instructions per request */
-async function count(row: Row, upstream: string): Promise<number> {
+async function count(row: Row, upstream: string): Promise<Count> {
   const dir = mkdtempSync(join(tmpdir(), 'regentra-callgrind-'));
   try {
     const child = fork(row.script, [upstream, ...row.args], {
       execPath: VALGRIND as string,
-      execArgv: ['--tool=callgrind', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, '--max-semi-space-size=16'],
+      execArgv: ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, '--max-semi-space-size=16'],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
@@ -104,13 +123,22 @@ async function count(row: Row, upstream: string): Promise<number> {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
+    // one file per thread (cg.PID.1-01 is the main thread); the others run V8's compiler and the
+    // garbage collector's helpers, and libuv's pool
     let total = 0;
-    for (const f of readdirSync(dir).filter((name) => name.endsWith('.1'))) {
+    let main = 0;
+    for (const f of readdirSync(dir)) {
+      const thread = /\.1-(\d+)$/.exec(f);
+      if (thread === null) continue;
       const m = /^(?:summary|totals):\s*(\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
-      if (m) total = Math.max(total, Number(m[1]));
+      if (!m) continue;
+      total += Number(m[1]);
+      if (Number(thread[1]) === 1) main = Number(m[1]);
+      if (values.keep)
+        copyFileSync(join(dir, f), join(values.keep, `${row.label.replace(/[^\w-]+/g, '_').replace(/^_|_$/g, '')}.thread${thread[1]}.callgrind`));
     }
-    if (total === 0) throw new Error(`${row.label}: callgrind wrote no counts`);
-    return total / REQUESTS;
+    if (main === 0) throw new Error(`${row.label}: callgrind wrote no counts`);
+    return { total: total / REQUESTS, main: main / REQUESTS };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -153,7 +181,7 @@ const rows: Row[] = [
 const chosen = rows.filter((row, i) => i === 0 || values.only === undefined || row.label.includes(values.only));
 
 const upstream = await startChild<{ url: string }>('upstream.ts');
-const results: [string, number][] = [];
+const results: [string, Count][] = [];
 try {
   if (chosen.some((row) => row.cookie === 'same')) {
     const gw = await startChild<{ url: string }>('gateway.ts', [upstream.info.url, ...gatewayArgs], { quiet: true });
@@ -167,16 +195,22 @@ try {
 } finally {
   await upstream.stop();
 }
-const floor = results[0]?.[1] ?? Number.NaN;
+const floor = results[0]?.[1] ?? { total: Number.NaN, main: Number.NaN };
 process.stdout.write(
   `\ninstructions per request (callgrind, ${REQUESTS} requests after ${WARMUP} of warm-up, ${CONNECTIONS} connections)\n\n` +
-    formatTable<[string, number]>(
+    formatTable<[string, Count]>(
       [
         { title: 'target', value: ([label]) => label },
-        { title: 'k instructions', value: ([, n]) => (n / 1000).toFixed(1), right: true },
-        { title: 'as a share of the Node floor (floor ÷ target)', value: ([, n]) => `${(floor / n).toFixed(2)}×`, right: true },
+        { title: 'k instructions', value: ([, n]) => (n.total / 1000).toFixed(1), right: true },
+        { title: 'of them the main thread', value: ([, n]) => (n.main / 1000).toFixed(1), right: true },
+        { title: 'as a share of the Node floor (floor ÷ target)', value: ([, n]) => `${(floor.total / n.total).toFixed(2)}×`, right: true },
+        { title: 'main thread', value: ([, n]) => `${(floor.main / n.main).toFixed(2)}×`, right: true },
       ],
       results,
     ) +
-    '\n',
+    '\n' +
+    // the other threads: V8's optimising compiler (still at work on a process this slow, even after
+    // the warm-up) and the garbage collector's helpers; the main thread is the event loop's work
+    'The other threads are mostly V8 compiling (the warm-up under valgrind is short of a real one) and the\n' +
+    "garbage collector's helpers; the main-thread column is the event loop's own work per request.\n",
 );
