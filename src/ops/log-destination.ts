@@ -54,6 +54,9 @@ export class BatchedLogDestination {
     this.#fd = fd;
     this.#batchBytes = options.batchBytes ?? BATCH_BYTES;
     this.#delayMs = options.delayMs ?? DELAY_MS;
+    if (!Number.isSafeInteger(this.#batchBytes) || this.#batchBytes < 1)
+      throw new RangeError(`batchBytes must be a positive whole number, not ${this.#batchBytes}`);
+    if (!Number.isSafeInteger(this.#delayMs) || this.#delayMs < 0) throw new RangeError(`delayMs must be a whole number of milliseconds, not ${this.#delayMs}`);
     process.on('exit', this.#onExit);
   }
 

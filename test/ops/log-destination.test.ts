@@ -99,3 +99,9 @@ test('close() writes a partial batch and leaves no timer behind', () =>
     dest.close();
     assert.equal(read(), 'last\n');
   }));
+
+test('batch options are checked when the destination is made', () => {
+  assert.throws(() => new BatchedLogDestination(1, { batchBytes: 0 }), /batchBytes must be a positive whole number, not 0/);
+  assert.throws(() => new BatchedLogDestination(1, { delayMs: -1 }), /delayMs must be a whole number of milliseconds, not -1/);
+  assert.throws(() => new BatchedLogDestination(1, { delayMs: Number.NaN }), /not NaN/);
+});
