@@ -7,7 +7,8 @@
  * calls, but for the log's writes at info). The warm-up is 20,000 requests: after the 4,000 of
  * before 4 Dec 2026, a quarter of every row's count was still V8 optimising on its compiler
  * thread (60-85k instructions a request, more for the gateway than for the floor), which pulled
- * every ratio towards 1 (floor ÷ gateway 0.81× with it, 0.75× after 20,000).
+ * every ratio towards 1 (floor ÷ gateway 0.81× with it; 0.75–0.80× after 20,000, the main thread
+ * alone 0.78–0.80×, in two runs).
  *
  *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT] [--keep DIR] [--warmup 20000]
  *
@@ -19,7 +20,7 @@
  * session, no identity), and each --compare checkout's gateway (its own
  * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
  * each row takes two to three minutes. `--only TEXT` counts the floor and the rows whose label has TEXT.
- * `--keep DIR` keeps each row's callgrind file there (`callgrind_annotate DIR/FILE` shows where
+ * `--keep DIR` keeps each row's callgrind files (one per thread) there (`callgrind_annotate DIR/FILE` shows where
  * the instructions go, by function: V8's builtins and Node's C++ by name, JIT code as addresses).
  */
 import { execFileSync, fork } from 'node:child_process';
@@ -44,6 +45,12 @@ const { values } = parseArgs({
 const REQUESTS = Number(values.requests);
 if (values.keep) mkdirSync(values.keep, { recursive: true });
 const WARMUP = Number(values.warmup);
+for (const [name, n] of [
+  ['--requests', REQUESTS],
+  ['--warmup', WARMUP],
+] as const) {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number of requests`);
+}
 const CONNECTIONS = 8;
 const VALGRIND = findExecutable('valgrind');
 const CONTROL = findExecutable('callgrind_control');
