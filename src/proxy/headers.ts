@@ -14,6 +14,7 @@
  * Map lookup, and never copy the inbound header object.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { util } from 'undici';
 import type { ProxiedRequest } from './types.ts';
 import { FORWARDING_HEADERS, HEADERS, headerText, isIdentityHeaderName } from '../identity/headers.ts';
 import { withoutCookies, type StrippedCookie } from '../util/cookies.ts';
@@ -159,30 +160,28 @@ export function isOwnSetCookie(setCookie: string, own: ReadonlySet<string>): boo
 }
 
 /**
- * An upstream's response headers (as undici's dispatch handler gives them: lower-case
- * names, latin1-decoded values, a repeated header as an array) as the flat list to send
- * to the client: hop-by-hop headers and the gateway's cookies removed. Values stay
- * byte for byte as node:http writes them (latin1 both ways).
- * For a 101 (WebSocket) response, Upgrade is kept (the caller adds Connection).
+ * An upstream's response headers, as undici's dispatcher hands them over (the raw
+ * `[name, value, name, value…]` list, Buffers from a real connection; a repeated header
+ * as repeated pairs, in the upstream's order), as the flat list to send to the client:
+ * names lower-cased, hop-by-hop headers and the gateway's cookies removed. Values stay
+ * byte for byte as node:http writes them (latin1 both ways). For a 101 (WebSocket)
+ * response, Upgrade is kept (the caller adds Connection).
  */
-export function clientHeaders(headers: UpstreamHeaders, own: ReadonlySet<string>, upgrade = false): string[] {
+export function clientHeaders(raw: readonly (Buffer | string)[], own: ReadonlySet<string>, upgrade = false): string[] {
   const out: string[] = [];
   let listed: string | null = null;
-  for (const name in headers) {
-    const v = headers[name];
-    if (v === undefined) continue;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    // known names come from undici's table of interned lower-case strings (no copy)
+    const name = util.headerNameToString(raw[i] as Buffer | string);
+    const value = raw[i + 1] as Buffer | string;
+    const v = typeof value === 'string' ? value : value.toString('latin1');
     if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection') {
-        const joined = typeof v === 'string' ? v : v.join(',');
-        listed = listed === null ? joined : `${listed},${joined}`;
-      } else if (upgrade && name === 'upgrade') pushValues(out, name, v);
+      if (name === 'connection') listed = listed === null ? v : `${listed},${v}`;
+      else if (upgrade && name === 'upgrade') out.push(name, v);
       continue;
     }
-    if (name === 'set-cookie') {
-      for (const c of typeof v === 'string' ? [v] : v) if (!isOwnSetCookie(c, own)) out.push(name, c);
-      continue;
-    }
-    pushValues(out, name, v);
+    if (name === 'set-cookie' && isOwnSetCookie(v, own)) continue;
+    out.push(name, v);
   }
   const tokens = listed === null ? null : connectionTokens(listed);
   if (tokens === null) return out;
@@ -192,12 +191,4 @@ export function clientHeaders(headers: UpstreamHeaders, own: ReadonlySet<string>
     if (!tokens.has(name) || (upgrade && name === 'upgrade')) kept.push(name, out[i + 1] as string);
   }
   return kept;
-}
-
-/** response headers as undici's dispatch handler passes them (its IncomingHttpHeaders) */
-export type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
-
-function pushValues(out: string[], name: string, v: string | readonly string[]): void {
-  if (typeof v === 'string') out.push(name, v);
-  else for (const one of v) out.push(name, one);
 }

@@ -10,8 +10,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher, Pool } from 'undici';
-import { clientHeaders, type UpstreamHeaders } from './headers.ts';
+import type { Pool } from 'undici';
+import { clientHeaders } from './headers.ts';
 import { Exchange, type ExchangeHooks } from './forward.ts';
 
 export interface UpgradeSocket {
@@ -41,13 +41,13 @@ class Tunnel extends Exchange {
     this.track = track;
   }
 
-  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamHeaders, upstream: Duplex): void {
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, upstream: Duplex): void {
     const { socket, head } = this.client;
     if (socket.destroyed) {
       upstream.destroy();
       return;
     }
-    const list = clientHeaders(headers, this.hooks.ownCookies, true);
+    const list = clientHeaders(headers ?? [], this.hooks.ownCookies, true);
     let response = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
     for (let i = 0; i < list.length; i += 2) response += `${list[i]}: ${list[i + 1]}\r\n`;
     response += 'Connection: Upgrade\r\n\r\n';
