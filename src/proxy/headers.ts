@@ -18,6 +18,7 @@ import { util } from 'undici';
 import type { ProxiedRequest } from './types.ts';
 import { FORWARDING_HEADERS, HEADERS, headerText, isIdentityHeaderName } from '../identity/headers.ts';
 import { withoutCookies, type StrippedCookie } from '../util/cookies.ts';
+import { addUndiciHeaderNames } from '../util/library-patches.ts';
 import type { Identity } from '../session/types.ts';
 
 export interface UpstreamIdentity {
@@ -46,6 +47,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 const DROP = 1;
 const COOKIE = 2;
 const INBOUND = new Map<string, number>([...[...HOP_BY_HOP, ...FORWARDING_HEADERS].map((n) => [n, DROP] as const), ['cookie', COOKIE]]);
+
+/** the names upstreamHeaders adds to every proxied request */
+const ADDED = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', ...Object.values(HEADERS)];
+// undici checks each request header's name unless it knows it: it learns these once (see library-patches.ts)
+addUndiciHeaderNames(ADDED);
 
 /** Header names listed in a Connection header (also hop-by-hop), lower case; null when none (the usual case). */
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> | null {

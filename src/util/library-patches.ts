@@ -8,6 +8,7 @@
  * test/util/library-patches.test.ts) instead of silently skipping a cache or a clean-up.
  */
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Session } from '@fastify/secure-session';
 import type { Histogram } from 'prom-client';
@@ -19,6 +20,7 @@ export const PATCHED_VERSIONS = Object.freeze({
   '@fastify/secure-session': '8.4.0',
   '@fastify/cookie': '11.1.5',
   'prom-client': '15.1.3',
+  undici: '7.30.2',
 });
 
 export class LibraryPatchError extends CodedError<'LIBRARY_CHANGED'> {
@@ -125,4 +127,39 @@ export function addHistogramObservations<L extends string>(
   }
   series.sum += sum;
   series.count += count;
+}
+
+/** a header name as undici's table holds it: a lower-case HTTP token (RFC 9110 §5.1) */
+const LOWER_CASE_TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/**
+ * undici 7.30: its Request checks the name of every request header that is not in its
+ * table of well-known names (lib/core/constants.js `headerNameLowerCasedRecord`, lower-case
+ * and canonical spellings → lower case): it lower-cases the name and matches it against
+ * the token syntax, on every request. The gateway's own names (the identity and forwarding
+ * headers it adds to every proxied request: nine or ten of them) are constant, lower-case
+ * tokens, checked once here, so entering them in that table (each as itself) leaves
+ * undici with nothing to learn from checking them again (1 % of a proxied request's time:
+ * docs/performance.md, round eleven). Names from clients are still checked as before. The
+ * table is the one undici's Request reads: the same module instance as `import 'undici'`.
+ */
+export function addUndiciHeaderNames(names: readonly string[]): void {
+  for (const name of names) {
+    if (!LOWER_CASE_TOKEN.test(name)) throw new TypeError(`not a lower-case header name: ${JSON.stringify(name)}`);
+  }
+  let table: unknown;
+  try {
+    table = (createRequire(import.meta.url)('undici/lib/core/constants.js') as { headerNameLowerCasedRecord?: unknown }).headerNameLowerCasedRecord;
+  } catch {
+    table = undefined;
+  }
+  if (
+    typeof table !== 'object' ||
+    table === null ||
+    Object.getPrototypeOf(table) !== null ||
+    (table as Record<string, unknown>)['Content-Type'] !== 'content-type'
+  ) {
+    throw new LibraryPatchError('undici no longer keeps its header-name table in lib/core/constants.js (addUndiciHeaderNames in src/util/library-patches.ts)');
+  }
+  for (const name of names) (table as Record<string, string>)[name] = name;
 }

@@ -15,6 +15,7 @@ import secureSession from '@fastify/secure-session';
 import { Histogram } from 'prom-client';
 import {
   addHistogramObservations,
+  addUndiciHeaderNames,
   LibraryPatchError,
   PATCHED_VERSIONS,
   patchDecodeSecureSession,
@@ -136,4 +137,56 @@ test('addHistogramObservations: folding tallies gives the exposition that as man
     () => addHistogramObservations({} as unknown as typeof folded, { site: 'x' }, [1], 1, 1),
     (err: unknown) => err instanceof LibraryPatchError && err.code === 'LIBRARY_CHANGED',
   );
+});
+
+test('addUndiciHeaderNames: the gateway’s added names are in the table undici’s Request reads; other names are still checked', async () => {
+  // importing the proxy's header code enters the names (src/proxy/headers.ts)
+  const { identityHeaders } = await import('../../src/proxy/headers.ts');
+  const { HEADERS } = await import('../../src/identity/headers.ts');
+  const table = (require('undici/lib/core/constants.js') as { headerNameLowerCasedRecord: Record<string, string> }).headerNameLowerCasedRecord;
+  for (const name of [...Object.values(HEADERS), 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']) assert.equal(table[name], name, name);
+  assert.equal(table['x-not-ours'], undefined);
+
+  assert.throws(() => addUndiciHeaderNames(['X-Upper']), TypeError);
+  assert.throws(() => addUndiciHeaderNames(['two words']), TypeError);
+  assert.throws(() => addUndiciHeaderNames(['x-ok', 'bad:name']), TypeError);
+  assert.equal(table['x-ok'], undefined, 'nothing is entered when one name is refused');
+
+  // over real HTTP: the entered names reach the upstream as sent; a bad name from elsewhere is still refused by undici
+  const seen: Record<string, string | string[] | undefined>[] = [];
+  const upstream = createServer((req, res) => {
+    seen.push(req.headers);
+    res.end('ok');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const { Pool, errors } = await import('undici');
+  const pool = new Pool(`http://127.0.0.1:${(upstream.address() as { port: number }).port}`);
+  try {
+    const list = identityHeaders({
+      identity: {
+        sub: 'u1',
+        email: 'ada@example.test',
+        name: 'Ada',
+        realm: 'staff',
+        client: null,
+        role: 'admin',
+        amr: ['pwd', 'otp'],
+        idpAmr: null,
+        authTime: 0,
+        sid: 's1',
+      },
+      assertion: 'a.b.c',
+    });
+    const res = await pool.request({ path: '/', method: 'GET', headers: [...list, 'x-forwarded-for', '203.0.113.9'] });
+    await res.body.text();
+    assert.equal(res.statusCode, 200);
+    assert.equal(seen[0]?.[HEADERS.identity], 'a.b.c');
+    assert.equal(seen[0]?.[HEADERS.authMethod], 'pwd otp');
+    assert.equal(seen[0]?.['x-forwarded-for'], '203.0.113.9');
+    await assert.rejects(pool.request({ path: '/', method: 'GET', headers: ['bad name', 'v'] }), errors.InvalidArgumentError);
+    await assert.rejects(pool.request({ path: '/', method: 'GET', headers: [HEADERS.identity, 'line\r\nbreak'] }), errors.InvalidArgumentError);
+  } finally {
+    await pool.close();
+    await new Promise<void>((r) => upstream.close(() => r()));
+  }
 });
