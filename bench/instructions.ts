@@ -10,7 +10,7 @@
  * every ratio towards 1 (floor ÷ gateway 0.81× with it; 0.75–0.80× after 20,000, the main thread
  * alone 0.78–0.80×, in two runs).
  *
- *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT] [--keep DIR] [--warmup 20000]
+ *   node bench/instructions.ts [--requests 2000] [--compare LABEL=DIR]… [--only TEXT]… [--keep DIR] [--warmup 20000]
  *
  * Rows: the Node floor (bench/children/node-floor.ts) sent the gateway's request (the same
  * Cookie header, which it forwards), the same floor sent no Cookie header (the measure before
@@ -19,7 +19,7 @@
  * session, at log level info (one access-log line per request) and on a public path (no
  * session, no identity), and each --compare checkout's gateway (its own
  * bench/children/gateway.ts) at warn and at info. Needs valgrind (Debian's package);
- * each row takes two to three minutes. `--only TEXT` counts the floor and the rows whose label has TEXT.
+ * each row takes two to three minutes. `--only TEXT` (repeatable) counts the floor and the rows whose label has one of the TEXTs.
  * `--keep DIR` keeps each row's callgrind files (one per thread) there (`callgrind_annotate DIR/FILE` shows where
  * the instructions go, by function: V8's builtins and Node's C++ by name, JIT code as addresses).
  */
@@ -37,7 +37,7 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
     compare: { type: 'string', multiple: true },
-    only: { type: 'string' },
+    only: { type: 'string', multiple: true },
     keep: { type: 'string' },
     warmup: { type: 'string', default: '20000' },
   },
@@ -185,7 +185,8 @@ const rows: Row[] = [
   }),
 ];
 
-const chosen = rows.filter((row, i) => i === 0 || values.only === undefined || row.label.includes(values.only));
+const only = values.only;
+const chosen = rows.filter((row, i) => i === 0 || only === undefined || only.some((text) => row.label.includes(text)));
 
 const upstream = await startChild<{ url: string }>('upstream.ts');
 const results: [string, Count][] = [];
