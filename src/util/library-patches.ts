@@ -1,5 +1,6 @@
 /**
- * Every place where the gateway replaces a function of a library's object, in one file.
+ * Every place where the gateway replaces a function of a library's object (or adds to one
+ * of its tables), in one file.
  *
  * Each patch names the library version it was written against and why it exists. A patch
  * checks, when it is applied, that the function it wraps is still there with the shape it
@@ -137,10 +138,10 @@ const LOWER_CASE_TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
  * table of well-known names (lib/core/constants.js `headerNameLowerCasedRecord`, lower-case
  * and canonical spellings → lower case): it lower-cases the name and matches it against
  * the token syntax, on every request. The gateway's own names (the identity and forwarding
- * headers it adds to every proxied request: nine or ten of them) are constant, lower-case
- * tokens, checked once here, so entering them in that table (each as itself) leaves
- * undici with nothing to learn from checking them again (1 % of a proxied request's time:
- * docs/performance.md, round eleven). Names from clients are still checked as before. The
+ * headers it adds to every proxied request: three forwarding and up to nine identity
+ * headers) are constant, lower-case tokens, checked once here, so entering them in that
+ * table (each as itself) leaves undici with nothing to learn from checking them again
+ * (about 1 µs of a proxied request: docs/performance.md, round eleven). Names from clients are still checked as before. The
  * table is the one undici's Request reads: the same module instance as `import 'undici'`.
  */
 export function addUndiciHeaderNames(names: readonly string[]): void {
