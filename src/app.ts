@@ -38,6 +38,7 @@ import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAuditor } from './ops/audit.ts';
 import { accessLogOf, loggerOptions } from './ops/logger.ts';
 import { loggerAccessLog } from './ops/access-log.ts';
+import { nextRequestId } from './ops/request-id.ts';
 import { lazyChildLogger, RequestLogController } from './ops/lazy-logger.ts';
 import { createSecretBox } from './store/secretbox.ts';
 import { mustDecodeKey32 } from './config/keys.ts';
@@ -119,7 +120,8 @@ export async function buildGateway(config: Config, deps: AppDeps): Promise<Gatew
     // one trust function for Fastify and the fast lane (routing/forwarded.ts)
     trustProxy: trust,
     requestIdHeader: false,
-    genReqId: () => crypto.randomUUID(),
+    // UUID-shaped, unique per process without a random draw per request (ops/request-id.ts)
+    genReqId: nextRequestId,
     // a request's child logger is made when it first writes a line (most never do); the
     // access-log lines cost nothing unless info is enabled (src/ops/lazy-logger.ts)
     childLoggerFactory: lazyChildLogger,

@@ -22,11 +22,11 @@
  * Fail closed: an exception anywhere in the lane's decision hands the request to Fastify
  * before anything is sent, which decides again from scratch.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks'; // not the global getter (see forward.ts)
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessLog } from '../ops/access-log.ts';
+import { nextRequestId } from '../ops/request-id.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { AssertionSigner } from '../identity/signer.ts';
 import { normalizeTarget } from '../routing/path.ts';
@@ -129,7 +129,7 @@ export function createFastLane(opts: FastLaneOptions): FastLane {
     ended(request, status) {
       if ((log as FastifyBaseLogger & { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== true) return;
       accessLog.completed({
-        reqId: randomUUID(),
+        reqId: nextRequestId(),
         method: request.method,
         url: request.url,
         host: request.host,

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { accessLine, destinationAccessLog, isoTime, jsonString, loggerAccessLog, type AccessEntry } from '../../src/ops/access-log.ts';
+import { accessLine, destinationAccessLog, isoTime, jsonString, loggerAccessLog, millis, type AccessEntry } from '../../src/ops/access-log.ts';
 import { loggerOptions } from '../../src/ops/logger.ts';
 
 /** what pino writes through the gateway's logger options for the same entry */
@@ -95,4 +95,23 @@ test('isoTime is toISOString: across seconds, minutes, days, a leap day, a year 
   for (const now of [starts[1] as number, (starts[1] as number) + 1_000, starts[1] as number, 999, 1_000, 999]) {
     assert.equal(isoTime(now), new Date(now).toISOString());
   }
+});
+
+test('millis writes what toFixed(3) writes, from whole microseconds', () => {
+  const values = [0, 0.0004, 0.0005, 0.001, 0.0099, 0.01, 0.0995, 0.1, 0.999, 0.9995, 1, 1.0005, 1.2345678, 9.9999, 10, 99.0996, 123.456, 2_147_483.647];
+  for (let i = 0; i < 20_000; i++) values.push(Math.random() * 10 ** (i % 7));
+  let ties = 0;
+  for (const v of values) {
+    const mine = millis(v);
+    assert.match(mine, /^\d+\.\d{3}$/, String(v));
+    if (mine === v.toFixed(3)) continue;
+    // only where v × 1000 is a half to the double's precision may the two round the other way
+    assert.ok(Math.abs(v * 1000 - Math.trunc(v * 1000) - 0.5) < 1e-6, `${v}: ${mine} against ${v.toFixed(3)}`);
+    assert.ok(Math.abs(Number(mine) - v) <= 0.0005 + 1e-9, `${v}: ${mine}`);
+    ties++;
+  }
+  assert.ok(ties < 10, `${ties} values rounded differently`);
+  // beyond 2^31 microseconds, below zero: toFixed's own; not a number: null
+  for (const v of [2_147_483.648, 86_400_000.5, -0.25, -1e-9]) assert.equal(millis(v), v.toFixed(3));
+  for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) assert.equal(millis(v), 'null');
 });

@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/ops/logger.ts';
+import { nextRequestId } from '../../src/ops/request-id.ts';
 import { baseRawConfig, HOSTS, startGateway, type RawConfig, type TestGateway } from '../support/gateway.ts';
 import { closedPort, startUpstream, type Echo } from '../support/upstream.ts';
 import { eventually, startServed } from '../ops/harness.ts';
@@ -375,7 +376,19 @@ describe('the fast lane and its neighbours', () => {
       const line = lines[0] as (typeof lines)[number];
       assert.deepEqual(line.req, { method: 'GET', url: '/api/lane?x=1', host: HOSTS.staff, ip: '127.0.0.1' });
       assert.deepEqual(line.res, { statusCode: 200 });
-      assert.match(String(line.reqId), /^[0-9a-f-]{36}$/);
+      // a version-8 UUID from the process's source (src/ops/request-id.ts), as Fastify's path's ids
+      assert.match(String(line.reqId), /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(String(line.reqId).slice(0, 24), nextRequestId().slice(0, 24));
+      const anonymous = await served.request(HOSTS.staff, '/api/no-cookie', {});
+      await anonymous.body.dump();
+      await eventually(
+        () => served.logs.some((l) => l.msg === 'request completed' && (l.req as { url?: string }).url === '/api/no-cookie'),
+        5_000,
+        'Fastify’s line',
+      );
+      const fastifyLine = served.logs.find((l) => l.msg === 'request completed' && (l.req as { url?: string }).url === '/api/no-cookie');
+      assert.equal(String(fastifyLine?.reqId).slice(0, 24), String(line.reqId).slice(0, 24));
+      assert.notEqual(fastifyLine?.reqId, line.reqId);
       assert.equal(typeof line.responseTime, 'number');
       assert.equal(line.level, 30);
       assert.match((await served.ops('/metrics')).body, /^regentra_fast_lane_requests_total 1$/m);
