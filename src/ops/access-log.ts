@@ -75,7 +75,7 @@ export function timestamp(): string {
 }
 
 /**
- * What JSON.stringify escapes in a string: `"`, `\\`, the control characters, and lone
+ * What JSON.stringify escapes in a string: `"`, `\`, the control characters, and lone
  * surrogates (a pair is tested here too, and left to JSON.stringify, which keeps it).
  */
 // eslint-disable-next-line no-control-regex -- the control characters are what JSON must escape
