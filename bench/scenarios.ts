@@ -312,7 +312,7 @@ function floorVerdicts(
     info('  the same from the rows (fresh / old: the median of the per-round ratios)', `${fmt(toFloor(fresh, perCpu))}× / ${fmt(toFloor(old, perCpu))}×`),
     atMost(`${label.p99('fresh cookie')} (median of ${P99_ROUNDS} rounds back to back)`, p99s.fresh, 1.5),
     atMost(`${label.p99('one old cookie replayed')} (median of ${P99_ROUNDS} rounds back to back)`, p99s.old, 1.5),
-    info('  the same from the rows (fresh / old: the median of the per-round ratios)', `${fmt(toFloor(fresh, p99))}× / ${fmt(toFloor(old, p99))}×`),
+    info('  p99 ÷ floor p99 from the rows (fresh / old: the median of the per-round ratios)', `${fmt(toFloor(fresh, p99))}× / ${fmt(toFloor(old, p99))}×`),
     info(
       "  the same as each row's median ÷ the floor's (fresh / old: per core; p99)",
       `${fmt(ratio(c.perCpuSecond, f.perCpuSecond))}× / ${fmt(ratio(co.perCpuSecond, f.perCpuSecond))}×; ${fmt(ratio(c.p99, f.p99))}× / ${fmt(ratio(co.p99, f.p99))}×`,
