@@ -5,7 +5,7 @@
  * server's processes used during the timed run is read from /proc, so each result
  * also says how many requests one CPU-second of the server handled.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,7 @@ interface WrkRun {
   readonly p99: number;
 }
 
-function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun> {
+function runWrk(opts: LoadOptions, seconds: number, dir: string, started?: (wrk: ChildProcess) => void): Promise<WrkRun> {
   const script = join(dir, 'script.lua');
   let lua = '';
   if (opts.method) lua += `wrk.method = ${luaString(opts.method)}\n`;
@@ -101,7 +101,7 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
     opts.cpus,
   );
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`wrk failed: ${stderr || err.message}`));
       const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(stdout);
       if (!m) return reject(new Error(`wrk: no result in ${stdout}`));
@@ -115,6 +115,7 @@ function runWrk(opts: LoadOptions, seconds: number, dir: string): Promise<WrkRun
         p99: (p99 as number) / 1000,
       });
     });
+    started?.(child);
   });
 }
 
@@ -190,6 +191,73 @@ export async function measure(opts: LoadOptions): Promise<LoadResult> {
     cpuSeconds,
     perCpuSecond: result.requests.total / cpuSeconds,
   };
+}
+
+/** one server's share of measureTakingTurns */
+export interface TurnResult {
+  readonly requests: number;
+  /** failed requests and non-2xx answers */
+  readonly errors: number;
+  readonly cpuSeconds: number;
+  readonly perCpuSecond: number;
+}
+
+/**
+ * Two servers on the same CPU, each loaded by its own wrk, taking turns: one wrk runs while the
+ * other is stopped (SIGSTOP / SIGCONT), `sliceMs` each, for `seconds` each in all. Each server
+ * runs alone in its slices, and whatever the machine does over longer than a slice falls on both
+ * alike. Each result's throughput is only its requests per CPU-second (requests/second and
+ * latencies are not meaningful: a stopped wrk counts its time). Needs wrk and /proc.
+ */
+export async function measureTakingTurns(
+  a: LoadOptions,
+  b: LoadOptions,
+  sliceMs: number,
+  seconds: number,
+): Promise<{ readonly a: TurnResult; readonly b: TurnResult }> {
+  if (!WRK) throw new Error('taking turns needs wrk');
+  const dirs = [mkdtempSync(join(tmpdir(), 'regentra-wrk-')), mkdtempSync(join(tmpdir(), 'regentra-wrk-'))] as const;
+  try {
+    for (const [i, o] of [a, b].entries()) if (o.warmupSeconds > 0) await runWrk(o, o.warmupSeconds, dirs[i] as string);
+    const cpu = (o: LoadOptions) => (o.serverPid === undefined ? Number.NaN : treeCpuSeconds(o.serverPid));
+    const before = [cpu(a), cpu(b)];
+    let wa: ChildProcess | undefined;
+    let wb: ChildProcess | undefined;
+    let aRuns = true;
+    let timer: NodeJS.Timeout | undefined;
+    // a wrk's duration counts its stopped time: each runs for both servers' turns
+    const ra = runWrk(a, 2 * seconds, dirs[0], (w) => (wa = w));
+    const rb = runWrk(b, 2 * seconds, dirs[1], (w) => {
+      wb = w;
+      w.kill('SIGSTOP');
+      timer = setInterval(() => {
+        aRuns = !aRuns;
+        (aRuns ? wb : wa)?.kill('SIGSTOP');
+        (aRuns ? wa : wb)?.kill('SIGCONT');
+      }, sliceMs);
+    });
+    let results: [WrkRun, WrkRun];
+    try {
+      const first = await Promise.race([ra.then(() => 'a' as const), rb.then(() => 'b' as const)]);
+      // whichever finished first, the other must not stay stopped
+      clearInterval(timer);
+      (first === 'a' ? wb : wa)?.kill('SIGCONT');
+      results = await Promise.all([ra, rb]);
+    } finally {
+      clearInterval(timer);
+      wa?.kill('SIGCONT');
+      wb?.kill('SIGCONT');
+    }
+    const cpuA = cpu(a) - (before[0] as number);
+    const cpuB = cpu(b) - (before[1] as number);
+    const [x, y] = results;
+    return {
+      a: { requests: x.requests, errors: x.errors + x.non2xx, cpuSeconds: cpuA, perCpuSecond: x.requests / cpuA },
+      b: { requests: y.requests, errors: y.errors + y.non2xx, cpuSeconds: cpuB, perCpuSecond: y.requests / cpuB },
+    };
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 }
 
 /** the median of each field over several results of the same row */

@@ -2,7 +2,8 @@
  * The benchmark (`npm run bench`; not part of `npm test`). One table with every
  * row, the ratios, and a pass/fail against each target (docs/performance.md).
  *
- *   node bench/run.ts [--duration 5] [--warmup 5] [--rounds 3] [--paired 10] [--connections 32]
+ *   node bench/run.ts [--duration 5] [--warmup 5] [--rounds 3] [--back-to-back 12] [--paired 10]
+ *                     [--connections 32]
  *                     [--only "small GET"] [--tool wrk|autocannon] [--no-peers]
  *                     [--profile] [--compare LABEL=DIR]…
  *
@@ -16,11 +17,13 @@
  * --compare LABEL=DIR adds a gateway row run from another checkout (its
  * bench/children/gateway.ts), to measure a change against its parent.
  *
- * --paired: paired runs per paired verdict (half with each server started first). Ten
- * since 4 Dec 2026 (six before): the pairs of one verdict spread by ±0.1 on this machine
- * (access log 0.80-1.03, the floor 0.73-0.87 in one run), so the median of six moved by
- * about ±0.035 from run to run, as much as the margin of issue #17's access-log and
- * headline targets; ten narrow it by a quarter, for about four minutes more.
+ * --back-to-back: rounds of runs back to back (scenarios.ts backToBack()), the measure of
+ * every ratio with a target since 4 Dec 2026 (round fourteen in docs/performance.md): each
+ * server alone on its CPU, one after the other, the median of the ratios within a round.
+ * Twelve: this machine's within-round ratios spread by about ±0.08, so the median of twelve
+ * moves by about ±0.03.
+ * --paired: paired runs (half with each server started first), printed beside the access-log
+ * scenario's verdict only; the verdicts' measure until round fourteen.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    'back-to-back': { type: 'string', default: '12' },
     paired: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     only: { type: 'string', multiple: true },
@@ -62,6 +66,7 @@ const settings: BenchSettings = {
   durationSeconds: Number(values.duration),
   warmupSeconds: Number(values.warmup),
   rounds: Number(values.rounds),
+  backToBackRounds: Number(values['back-to-back']),
   pairedRounds: Number(values.paired),
   cpus: plan,
   tool,
@@ -78,7 +83,7 @@ const load = loadavg()
   .join(' ');
 const header =
   `Regentra Gateway benchmark — node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}\n` +
-  `load generator: ${tool ?? (WRK ? 'wrk' : 'autocannon')}, ${settings.connections} connections, keep-alive; ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per run, ${settings.rounds} interleaved rounds, medians; ${settings.pairedRounds} paired rounds\n` +
+  `load generator: ${tool ?? (WRK ? 'wrk' : 'autocannon')}, ${settings.connections} connections, keep-alive; ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s per run, ${settings.rounds} interleaved rounds, medians; ${settings.backToBackRounds} rounds back to back for the verdicts\n` +
   `CPUs: ${TASKSET && plan.server ? `servers on ${plan.server} (2-worker gateway on ${plan.server2}), load generator and upstream on ${plan.generator}` : 'not pinned (taskset missing or one CPU)'}\n` +
   `peers: nginx ${NGINX ? 'yes' : 'not installed'}, Apache + mod_auth_openidc ${APACHE_OIDC ? 'yes' : 'not installed'}${settings.peers ? '' : ' (skipped: --no-peers)'}; load average at start ${load}\n\n`;
 process.stdout.write(header);
@@ -121,7 +126,8 @@ process.stdout.write(
   `\n${header}${table}\n\n` +
     'req/s: requests per wall-clock second. req/CPU-s: requests per CPU-second the server used (its capacity per core; the\n' +
     'ratios "per core" compare these). server CPU: cores the server kept busy (below 1 for a 1-core server: the machine was busy).\n' +
-    '"paired runs": the two servers loaded at the same time on the same CPU (see bench/scenarios.ts), the steadiest ratio on a busy machine.\n\n' +
+    '"rounds back to back": each server alone on its CPU, one after the other, a round in seconds; the median of the ratios within a\n' +
+    'round (see bench/scenarios.ts backToBack). "paired runs": two servers loaded at once on the same CPU (the measure until round fourteen).\n\n' +
     notes.map((n) => `${n}\n\n`).join('') +
     `${targets}\n` +
     `load average at the end ${loadavg()
