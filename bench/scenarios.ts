@@ -225,6 +225,48 @@ interface RowSpec {
   readonly ws?: number;
 }
 
+/** what a run of `spec` differs by between the bench's measures */
+interface RunShape {
+  readonly warmupSeconds: number;
+  /** default: settings.connections */
+  readonly connections?: number;
+  /** wrk threads (default: generatorThreads) */
+  readonly threads?: number;
+  /** a moderate load (LoadOptions.pauseMs; wrk) */
+  readonly pauseMs?: number;
+}
+
+/** the load options of one HTTP run of `spec`, its headers already asked for */
+function rowOptions(settings: BenchSettings, spec: RowSpec, headers: Record<string, string>, shape: RunShape): LoadOptions {
+  return {
+    url: `${spec.target.url}${spec.path}`,
+    headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
+    method: spec.method,
+    body: spec.body,
+    connections: shape.connections ?? settings.connections,
+    durationSeconds: settings.durationSeconds,
+    warmupSeconds: shape.warmupSeconds,
+    serverPid: spec.target.pid,
+    cpus: settings.cpus.generator,
+    threads: shape.threads ?? generatorThreads(settings.cpus),
+    tool: shape.pauseMs ? 'wrk' : settings.tool,
+    pauseMs: shape.pauseMs,
+  };
+}
+
+/** one run of `spec`: WebSocket round trips (spec.ws connections) or HTTP requests */
+function runRow(settings: BenchSettings, spec: RowSpec, headers: Record<string, string>, shape: RunShape): Promise<LoadResult> {
+  if (spec.ws === undefined) return measure(rowOptions(settings, spec, headers, shape));
+  return measureWs({
+    url: `${spec.target.url.replace(/^http/, 'ws')}${spec.path}`,
+    headers,
+    connections: spec.ws,
+    durationSeconds: settings.durationSeconds,
+    warmupSeconds: shape.warmupSeconds,
+    serverPid: spec.target.pid,
+  });
+}
+
 /** measure every row `rounds` times, interleaved; the median of each */
 async function interleave(settings: BenchSettings, specs: readonly RowSpec[], log: (s: string) => void): Promise<LoadResult[]> {
   return (await interleaveRounds(settings, specs, log)).map((r) => median(r));
@@ -236,33 +278,10 @@ async function interleaveRounds(settings: BenchSettings, specs: readonly RowSpec
   for (let round = 0; round < settings.rounds; round++) {
     for (const [i, spec] of specs.entries()) {
       const headers = await spec.target.headers();
-      let r: LoadResult;
-      if (spec.ws !== undefined) {
-        r = await measureWs({
-          url: `${spec.target.url.replace(/^http/, 'ws')}${spec.path}`,
-          headers,
-          connections: spec.ws,
-          durationSeconds: settings.durationSeconds,
-          warmupSeconds: round === 0 ? settings.warmupSeconds : Math.min(2, settings.warmupSeconds),
-          serverPid: spec.target.pid,
-        });
-      } else {
-        if (round === 0) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
-        const opts: LoadOptions = {
-          url: `${spec.target.url}${spec.path}`,
-          headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
-          method: spec.method,
-          body: spec.body,
-          connections: settings.connections,
-          durationSeconds: settings.durationSeconds,
-          warmupSeconds: round === 0 ? settings.warmupSeconds : Math.min(2, settings.warmupSeconds),
-          serverPid: spec.target.pid,
-          cpus: settings.cpus.generator,
-          threads: generatorThreads(settings.cpus),
-          tool: settings.tool,
-        };
-        r = await measure(opts);
-      }
+      if (round === 0 && spec.ws === undefined) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
+      const r = await runRow(settings, spec, headers, {
+        warmupSeconds: round === 0 ? settings.warmupSeconds : Math.min(2, settings.warmupSeconds),
+      });
       results[i]?.push(r);
       log(
         `  round ${round + 1}/${settings.rounds}  ${spec.target.label.padEnd(34)} ${Math.round(r.rps).toString().padStart(7)} /s  ${Math.round(r.perCpuSecond).toString().padStart(7)} /CPU-s  p99 ${r.p99.toFixed(2)} ms\n`,
@@ -341,20 +360,7 @@ async function paired(settings: BenchSettings, a: RowSpec, b: RowSpec, startAgai
     const ratios: number[] = [];
     for (let round = 0; round < half; round++) {
       const [hx, hb] = [await x.target.headers(), await b.target.headers()];
-      const run = (spec: RowSpec, headers: Record<string, string>) =>
-        measure({
-          url: `${spec.target.url}${spec.path}`,
-          headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
-          method: spec.method,
-          body: spec.body,
-          connections: settings.connections,
-          durationSeconds: settings.durationSeconds,
-          warmupSeconds: round === 0 ? 2 : 1,
-          serverPid: spec.target.pid,
-          cpus: settings.cpus.generator,
-          threads: 1,
-          tool: settings.tool,
-        });
+      const run = (spec: RowSpec, headers: Record<string, string>) => runRow(settings, spec, headers, { warmupSeconds: round === 0 ? 2 : 1, threads: 1 });
       const [rx, rb] = await Promise.all([run(x, hx), run(b, hb)]);
       ratios.push(rb.perCpuSecond / rx.perCpuSecond);
       log(
@@ -411,38 +417,8 @@ async function backToBack(
     const results = new Map<RowSpec, LoadResult>();
     for (const spec of round % 2 === 0 ? specs : [...specs].reverse()) {
       const headers = await spec.target.headers();
-      if (spec.ws !== undefined) {
-        results.set(
-          spec,
-          await measureWs({
-            url: `${spec.target.url.replace(/^http/, 'ws')}${spec.path}`,
-            headers,
-            connections: spec.ws,
-            durationSeconds: settings.durationSeconds,
-            warmupSeconds: round === 0 ? 2 : 1,
-            serverPid: spec.target.pid,
-          }),
-        );
-        continue;
-      }
-      if (round === 0) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
-      results.set(
-        spec,
-        await measure({
-          url: `${spec.target.url}${spec.path}`,
-          headers: spec.body ? { ...headers, 'content-type': 'application/octet-stream' } : headers,
-          method: spec.method,
-          body: spec.body,
-          connections: load.connections,
-          durationSeconds: settings.durationSeconds,
-          warmupSeconds: round === 0 ? 2 : 1,
-          serverPid: spec.target.pid,
-          cpus: settings.cpus.generator,
-          threads: generatorThreads(settings.cpus),
-          tool: load.pauseMs ? 'wrk' : settings.tool,
-          pauseMs: load.pauseMs,
-        }),
-      );
+      if (round === 0 && spec.ws === undefined) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
+      results.set(spec, await runRow(settings, spec, headers, { warmupSeconds: round === 0 ? 2 : 1, connections: load.connections, pauseMs: load.pauseMs }));
     }
     const row = specs.map((spec) => results.get(spec) as LoadResult);
     rounds.push(row);
@@ -486,15 +462,7 @@ async function takingTurns(settings: BenchSettings, a: RowSpec, b: RowSpec, log:
   if (!WRK || settings.tool === 'autocannon') return 'needs wrk';
   const ratios: number[] = [];
   for (let round = 0; round < TURN_ROUNDS; round++) {
-    const opts = async (spec: RowSpec): Promise<LoadOptions> => ({
-      url: `${spec.target.url}${spec.path}`,
-      headers: await spec.target.headers(),
-      connections: settings.connections,
-      durationSeconds: settings.durationSeconds,
-      warmupSeconds: 1,
-      serverPid: spec.target.pid,
-      cpus: settings.cpus.generator,
-    });
+    const opts = async (spec: RowSpec): Promise<LoadOptions> => rowOptions(settings, spec, await spec.target.headers(), { warmupSeconds: 1 });
     const [x, y] = round % 2 === 0 ? [a, b] : [b, a];
     const r = await measureTakingTurns(await opts(x), await opts(y), TURN_MS, settings.durationSeconds);
     if (r.a.errors + r.b.errors > 0) throw new Error(`taking turns: ${r.a.errors + r.b.errors} failed requests`);
