@@ -236,6 +236,9 @@ export async function measureTakingTurns(
         (aRuns ? wa : wb)?.kill('SIGCONT');
       }, sliceMs);
     });
+    // either may fail while the other is awaited: its rejection is seen below, never unhandled
+    ra.catch(() => {});
+    rb.catch(() => {});
     let results: [WrkRun, WrkRun];
     try {
       const first = await Promise.race([ra.then(() => 'a' as const), rb.then(() => 'b' as const)]);
