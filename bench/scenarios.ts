@@ -402,8 +402,9 @@ const MODERATE = Object.freeze({ connections: 8, pauseMs: 4 });
  * runs (two servers loaded at once on one CPU, the measure until round fourteen) share the
  * spell too, but their ratio also depends on how the scheduler splits the CPU between two busy
  * event loops (the one started second came out 5-10 % ahead), and it read the access log's cost
- * at 8-15 % where instruction counts, CPU profiles and these runs say 2-6 %. Runs back to back
- * measure what the issue measures, each server alone on a core.
+ * at 7-15 % where instruction counts and CPU profiles say 4-6 %. Runs back to back measure what
+ * the issue measures, each server alone on a core. A run answered with anything but 2xx (an
+ * expired or refused session, a failing upstream) measured something else: the bench stops.
  */
 async function backToBack(
   settings: BenchSettings,
@@ -418,7 +419,10 @@ async function backToBack(
     for (const spec of round % 2 === 0 ? specs : [...specs].reverse()) {
       const headers = await spec.target.headers();
       if (round === 0 && spec.ws === undefined) await assertProxied(`${spec.target.url}${spec.path}`, headers, spec.method, spec.body);
-      results.set(spec, await runRow(settings, spec, headers, { warmupSeconds: round === 0 ? 2 : 1, connections: load.connections, pauseMs: load.pauseMs }));
+      const r = await runRow(settings, spec, headers, { warmupSeconds: round === 0 ? 2 : 1, connections: load.connections, pauseMs: load.pauseMs });
+      if (r.non2xx > 0) throw new Error(`${load.label} ${round + 1}/${n}: ${spec.target.label} answered ${r.non2xx} requests with other than 2xx`);
+      if (r.errors > 0) log(`  ${load.label} ${round + 1}/${n}: ${spec.target.label} had ${r.errors} failed requests\n`);
+      results.set(spec, r);
     }
     const row = specs.map((spec) => results.get(spec) as LoadResult);
     rounds.push(row);
@@ -461,8 +465,8 @@ const TURN_ROUNDS = 6;
 async function takingTurns(settings: BenchSettings, a: RowSpec, b: RowSpec, log: (s: string) => void): Promise<string> {
   if (!WRK || settings.tool === 'autocannon') return 'needs wrk';
   const ratios: number[] = [];
+  const opts = async (spec: RowSpec): Promise<LoadOptions> => rowOptions(settings, spec, await spec.target.headers(), { warmupSeconds: 1 });
   for (let round = 0; round < TURN_ROUNDS; round++) {
-    const opts = async (spec: RowSpec): Promise<LoadOptions> => rowOptions(settings, spec, await spec.target.headers(), { warmupSeconds: 1 });
     const [x, y] = round % 2 === 0 ? [a, b] : [b, a];
     const r = await measureTakingTurns(await opts(x), await opts(y), TURN_MS, settings.durationSeconds);
     if (r.a.errors + r.b.errors > 0) throw new Error(`taking turns: ${r.a.errors + r.b.errors} failed requests`);
