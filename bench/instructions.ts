@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { findExecutable, startChild } from './processes.ts';
 import { formatTable } from './table.ts';
+import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,6 +70,8 @@ interface Row {
    */
   readonly path: string;
   readonly cookie: { readonly ask: 'cookie' | 'old-cookie' | 'entra-cookie' } | 'same' | 'none';
+  /** Node's flags: this checkout's NODE_FLAGS, or a --compare checkout's own (the flags are part of what is compared) */
+  readonly flags: readonly string[];
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -88,7 +91,7 @@ async function count(row: Row, upstream: string): Promise<Count> {
   try {
     const child = fork(row.script, [upstream, ...row.args], {
       execPath: VALGRIND as string,
-      execArgv: ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, '--max-semi-space-size=16'],
+      execArgv: ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, ...row.flags],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
@@ -156,15 +159,23 @@ const gatewayArgs = ['--workers', '1', '--log-level', 'warn'];
 const infoArgs = ['--workers', '1', '--log-level', 'info'];
 const FRESH = { ask: 'cookie' } as const;
 const rows: Row[] = [
-  { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'same' },
-  { label: '(f0) the Node floor sent no Cookie header', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'none' },
-  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: FRESH },
+  { label: '(f) Node floor: node:http + undici', script: here('./children/node-floor.ts'), args: [], path: '/api/items', cookie: 'same', flags: NODE_FLAGS },
+  {
+    label: '(f0) the Node floor sent no Cookie header',
+    script: here('./children/node-floor.ts'),
+    args: [],
+    path: '/api/items',
+    cookie: 'none',
+    flags: NODE_FLAGS,
+  },
+  { label: '(c) gateway, signed in', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/api/items', cookie: FRESH, flags: NODE_FLAGS },
   {
     label: '(c-old) gateway, one old cookie replayed',
     script: here('./children/gateway.ts'),
     args: gatewayArgs,
     path: '/api/items',
     cookie: { ask: 'old-cookie' },
+    flags: NODE_FLAGS,
   },
   {
     label: '(c-entra) gateway, signed in with Entra',
@@ -172,17 +183,35 @@ const rows: Row[] = [
     args: gatewayArgs,
     path: '/api/items',
     cookie: { ask: 'entra-cookie' },
+    flags: NODE_FLAGS,
   },
-  { label: '(c-info) gateway at log.level info, signed in', script: here('./children/gateway.ts'), args: infoArgs, path: '/api/items', cookie: FRESH },
-  { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: 'none' },
-  ...(values.compare ?? []).flatMap((c) => {
-    const [label, dir] = c.split('=') as [string, string];
-    const script = `${dir.replace(/\/$/, '')}/bench/children/gateway.ts`;
-    return [
-      { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: FRESH },
-      { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: FRESH },
-    ];
-  }),
+  {
+    label: '(c-info) gateway at log.level info, signed in',
+    script: here('./children/gateway.ts'),
+    args: infoArgs,
+    path: '/api/items',
+    cookie: FRESH,
+    flags: NODE_FLAGS,
+  },
+  { label: '(c-pub) gateway, public path', script: here('./children/gateway.ts'), args: gatewayArgs, path: '/assets/items', cookie: 'none', flags: NODE_FLAGS },
+  ...(
+    await Promise.all(
+      (values.compare ?? []).map(async (c) => {
+        const [label, dir] = c.split('=') as [string, string];
+        const root = dir.replace(/\/$/, '');
+        const script = `${root}/bench/children/gateway.ts`;
+        // the other checkout's flags, as it ships them (none before src/runtime/node-flags.ts)
+        const flags = await import(`${root}/src/runtime/node-flags.ts`).then(
+          (m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS,
+          () => [],
+        );
+        return [
+          { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: FRESH, flags },
+          { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: FRESH, flags },
+        ];
+      }),
+    )
+  ).flat(),
 ];
 
 const only = values.only;
