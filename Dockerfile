@@ -36,4 +36,4 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.REGENTRA_OPS_PORT || 9090) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node flags: see src/runtime/node-flags.ts
-CMD ["node", "--max-semi-space-size=16", "bin/regentra-gateway.js", "serve", "--config", "/config/gateway.yaml"]
+CMD ["node", "--min-semi-space-size=2", "--max-semi-space-size=2", "bin/regentra-gateway.js", "serve", "--config", "/config/gateway.yaml"]

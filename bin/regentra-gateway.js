@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --min-semi-space-size=2 --max-semi-space-size=2
 // (the Node.js flags of src/runtime/node-flags.ts: the Dockerfile's CMD and `npm start` pass them too)
 // Entry point of the `regentra-gateway` command (Node.js 24 runs the TypeScript sources directly).
 //

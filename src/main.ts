@@ -140,7 +140,7 @@ ${MAIN_USAGE}`);
       const missing = missingNodeFlags(process.execArgv, env.NODE_OPTIONS);
       if (missing.length > 0) {
         io.stderr.write(
-          `regentra-gateway: note: node was started without ${missing.join(' ')}; responses with bodies are proxied about 30 % more slowly without it (see docs/performance.md)\n`,
+          `regentra-gateway: note: node was started without ${missing.join(' ')}; proxied request and response bodies cost up to twice the CPU without them (see docs/operations.md)\n`,
         );
       }
       return running.closed;

@@ -17,7 +17,9 @@ test('missingNodeFlags: a flag counts when given on the command line or in NODE_
   assert.deepEqual(missingNodeFlags([], undefined), [...NODE_FLAGS]);
   assert.deepEqual(missingNodeFlags([...NODE_FLAGS], undefined), []);
   assert.deepEqual(missingNodeFlags(['--inspect'], ` ${NODE_FLAGS.join(' ')} `), []);
-  assert.deepEqual(missingNodeFlags(['--max_semi_space_size=32'], ''), [], 'V8 accepts _ for -; the operator chose another size');
+  assert.deepEqual(missingNodeFlags(['--max_semi_space_size=32', '--min_semi_space_size=8'], ''), [], 'V8 accepts _ for -; the operator chose other sizes');
+  // each flag by itself: the young generation's maximum alone (the advice before round fifteen) leaves it growing
+  assert.deepEqual(missingNodeFlags(['--max-semi-space-size=16'], ''), ['--min-semi-space-size=2']);
   assert.deepEqual(missingNodeFlags(['--max-old-space-size=512'], '--expose-gc'), [...NODE_FLAGS]);
 });
 
@@ -40,7 +42,7 @@ test('serve notes the flags a process was started without, and is quiet when the
     // has exited, everything it wrote is in (no fixed wait)
     assert.equal(await gw.stop(), 0);
     const output = gw.output();
-    if (note) assert.match(output, /node was started without --max-semi-space-size=16/);
+    if (note) assert.ok(output.includes(`node was started without ${NODE_FLAGS.join(' ')};`), output);
     else assert.doesNotMatch(output, /started without/);
   }
 });
