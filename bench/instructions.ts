@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { findExecutable, startChild } from './processes.ts';
+import { checkoutNodeFlags, findExecutable, startChild } from './processes.ts';
 import { formatTable } from './table.ts';
 import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 
@@ -200,11 +200,7 @@ const rows: Row[] = [
         const [label, dir] = c.split('=') as [string, string];
         const root = dir.replace(/\/$/, '');
         const script = `${root}/bench/children/gateway.ts`;
-        // the other checkout's flags, as it ships them (none before src/runtime/node-flags.ts)
-        const flags = await import(`${root}/src/runtime/node-flags.ts`).then(
-          (m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS,
-          () => [],
-        );
+        const flags = await checkoutNodeFlags(root);
         return [
           { label: `(c′) ${label}, signed in`, script, args: gatewayArgs, path: '/api/items', cookie: FRESH, flags },
           { label: `(c′-info) ${label} at log.level info, signed in`, script, args: infoArgs, path: '/api/items', cookie: FRESH, flags },

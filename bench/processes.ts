@@ -11,6 +11,7 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 
 export interface Child<T extends { url: string }> {
   readonly info: T;
@@ -179,4 +180,17 @@ export function treeCpuSeconds(root: number): number {
     }
   }
   return total / CLK_TCK;
+}
+
+/**
+ * The Node.js flags a gateway checkout is started with, as its launchers start it: this
+ * checkout's NODE_FLAGS, or another checkout's own (`dir`, for --compare; none before
+ * src/runtime/node-flags.ts existed).
+ */
+export async function checkoutNodeFlags(dir?: string): Promise<readonly string[]> {
+  if (dir === undefined) return NODE_FLAGS;
+  return import(`${dir.replace(/\/$/, '')}/src/runtime/node-flags.ts`).then(
+    (m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS,
+    () => [],
+  );
 }

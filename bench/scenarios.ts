@@ -13,9 +13,8 @@ import { cpus as osCpus } from 'node:os';
 import { request } from 'undici';
 import { median, measure, measureTakingTurns, WRK, type LoadOptions, type LoadResult } from './load.ts';
 import { measureWs } from './ws-load.ts';
-import { startChild, type Child } from './processes.ts';
+import { checkoutNodeFlags, startChild, type Child } from './processes.ts';
 import { startApacheOidc, startNginx, type Peer } from './peers.ts';
-import { NODE_FLAGS } from '../src/runtime/node-flags.ts';
 import { formatRows, storeCompare, type Gate } from './store-compare.ts';
 import { httpRows, lookupGates, lookupRows, startupGates, startupRows } from './hosts-10k.ts';
 import { measureSessionsMemory } from './memory.ts';
@@ -121,14 +120,8 @@ async function startGateway(
 ): Promise<Target> {
   const workers = opts.workers ?? 1;
   const script = opts.dir ? `${opts.dir}/bench/children/gateway.ts` : 'gateway.ts';
-  // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile: src/runtime/node-flags.ts);
-  // another checkout as it ships (no flags before they were introduced)
-  const flags = opts.dir
-    ? await import(`${opts.dir}/src/runtime/node-flags.ts`).then(
-        (m: { NODE_FLAGS: readonly string[] }) => m.NODE_FLAGS,
-        () => [],
-      )
-    : NODE_FLAGS;
+  // started as the launchers start it (bin/regentra-gateway.js, the Dockerfile); another checkout as it ships
+  const flags = await checkoutNodeFlags(opts.dir);
   const child = await startChild<GatewayInfo>(script, [upstream, '--workers', String(workers), '--log-level', opts.logLevel ?? 'warn'], {
     execArgv: [...flags, ...(opts.execArgv ?? [])],
     cpus: opts.cpus === null ? undefined : (opts.cpus ?? (workers > 1 ? settings.cpus.server2 : settings.cpus.server)),

@@ -201,6 +201,8 @@ describe('production install (the image, without Docker)', () => {
     const before = listFiles(app, '');
     const [cmd, ...args] = execForm(single(finalStage, 'CMD') ?? '');
     assert.equal(cmd, 'node');
+    // the image passes the gateway's Node.js flags, as the shebang and `npm start` do (test/ops/runtime.test.ts)
+    for (const f of NODE_FLAGS) assert.ok(args.includes(f), `${f} in the image's CMD`);
     const child = spawn(
       node,
       args.map((a) => (a === '/config/gateway.yaml' ? configFile : a)),
